@@ -1,0 +1,117 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import { sql } from 'kysely'
+import type { Config } from '../services/shared/config.ts'
+import type { Logger } from '../services/shared/logger.ts'
+import { createDb, type Db } from '../services/shared/db/create-db.ts'
+import { startEmbeddedTimescale, type EmbeddedTimescale } from '../services/shared/db/embedded/embedded-timescale.ts'
+import { AppError } from '../services/shared/errors.ts'
+
+export type OpenedDatabase = {
+  db: Db
+  embedded: EmbeddedTimescale | null
+  close(): Promise<void>
+}
+
+function describeUrl(url: string): string {
+  const u = new URL(url)
+  return `${u.protocol}//${u.hostname}:${u.port || '(default)'}${u.pathname}`
+}
+
+/** Retries `SELECT 1` with capped exponential backoff until the server answers or `signal` aborts. */
+export async function waitForDatabase(db: Db, log: Logger, what: string, signal?: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`SELECT 1`.execute(db)
+      if (attempt > 1) log.info({ database: what }, 'database reachable')
+      return
+    } catch (err) {
+      if (signal?.aborted) throw err
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
+      log.warn({ database: what, attempt, retryInMs: delay, err: (err as Error).message }, 'database unreachable; retrying')
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+}
+
+/**
+ * `DATABASE_URL` when set (a real TimescaleDB, pool of 10), else the embedded TimescaleDB in the data
+ * directory (pool of one: the embedded server has a single session).
+ */
+export async function openDatabase(config: Config, log: Logger, opts: { allowEmbedded: boolean; signal?: AbortSignal }): Promise<OpenedDatabase> {
+  if (config.db.url) {
+    const { db } = createDb({ url: config.db.url, maxConnections: 10 })
+    await waitForDatabase(db, log, describeUrl(config.db.url), opts.signal)
+    return { db, embedded: null, close: () => db.destroy() }
+  }
+  if (!opts.allowEmbedded) {
+    throw new AppError(
+      'config_invalid',
+      'DATABASE_URL is required for this command: the embedded TimescaleDB serves one process, so it runs only inside `miglio start`, `migrate`, `district` and `keys`',
+    )
+  }
+  log.info({ dataDir: config.db.dataDir }, 'starting embedded TimescaleDB')
+  const embedded = await startEmbeddedTimescale({ dataDir: config.db.dataDir })
+  const { db } = createDb({ url: embedded.url, maxConnections: 1 })
+  await waitForDatabase(db, log, 'embedded')
+  return {
+    db,
+    embedded,
+    async close() {
+      await db.destroy()
+      await embedded.stop()
+    },
+  }
+}
+
+export type MqttOptions = { clientId: string; clean: boolean; protocolVersion: 4 | 5; will?: mqtt.IClientOptions['will'] }
+
+/**
+ * An MQTT client that reconnects forever (backoff 1 s doubling to 30 s) and logs every state change.
+ * It is created unconnected (`manualConnect`): ingest installs its message handler first, because a
+ * persistent session delivers queued messages right after CONNACK. Call `client.connect()` or use
+ * `connectMqtt`.
+ */
+export function createMqttClient(url: string, log: Logger, opts: MqttOptions): MqttClient {
+  const client = mqtt.connect(url, {
+    manualConnect: true,
+    clientId: opts.clientId,
+    clean: opts.clean,
+    protocolVersion: opts.protocolVersion,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    // A refused CONNACK (bad credentials, client id taken) is retried too: an operator fixes the
+    // broker, the service comes back by itself; every refusal is logged.
+    reconnectOnConnackError: true,
+    ...(opts.protocolVersion === 5 && !opts.clean ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}),
+    ...(opts.will ? { will: opts.will } : {}),
+  })
+  const where = (() => {
+    const u = new URL(url)
+    return `${u.protocol}//${u.hostname}:${u.port}`
+  })()
+  let failures = 0
+  client.on('connect', () => {
+    failures = 0
+    client.options.reconnectPeriod = 1000
+    const stream = client.stream as { setNoDelay?: (v: boolean) => void }
+    stream.setNoDelay?.(true)
+    log.info({ broker: where, clientId: opts.clientId }, 'MQTT connected')
+  })
+  client.on('error', (err) => log.warn({ broker: where, err: err.message }, 'MQTT error'))
+  client.on('offline', () => log.warn({ broker: where }, 'MQTT offline'))
+  client.on('reconnect', () => {
+    failures++
+    client.options.reconnectPeriod = Math.min(30_000, 1000 * 2 ** Math.min(failures, 5))
+    if (failures === 1 || failures % 10 === 0) log.info({ broker: where, attempt: failures }, 'MQTT reconnecting')
+  })
+  return client
+}
+
+/** Creates the client, connects and resolves on the first CONNACK (retrying meanwhile). */
+export async function connectMqtt(url: string, log: Logger, opts: MqttOptions): Promise<MqttClient> {
+  const client = createMqttClient(url, log, opts)
+  const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()))
+  client.connect()
+  await connected
+  return client
+}

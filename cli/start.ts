@@ -1,0 +1,131 @@
+import { resolve } from 'node:path'
+import type { MqttClient } from 'mqtt'
+import type { Config } from '../services/shared/config.ts'
+import type { Logger } from '../services/shared/logger.ts'
+import { startEmbeddedBroker, type EmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
+import { runMigrations } from '../services/shared/db/migrate.ts'
+import { createJobRunner, type JobRunner } from '../services/shared/db/job-runner.ts'
+import { countDistricts, loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
+import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
+import { buildApp } from '../services/api/app.ts'
+import { buildDashboards } from '../dashboards/build.ts'
+import { AppError } from '../services/shared/errors.ts'
+import { connectMqtt, createMqttClient, openDatabase, type OpenedDatabase } from './runtime.ts'
+import { ensureDemoKeys } from './demo-keys.ts'
+import { startSimulatorLoop, type SimulatorLoop } from './simulator-loop.ts'
+
+export type Running = { url: string; stop(): Promise<void> }
+
+/** Steps taken so far, undone in reverse on stop or on a failed start. */
+class Stack {
+  private readonly steps: { what: string; undo: () => Promise<void> | void }[] = []
+  push(what: string, undo: () => Promise<void> | void) {
+    this.steps.push({ what, undo })
+  }
+  async unwind(log: Logger) {
+    while (this.steps.length) {
+      const step = this.steps.pop()!
+      try {
+        await step.undo()
+        log.info(`stopped ${step.what}`)
+      } catch (err) {
+        log.error({ err: String(err) }, `failed to stop ${step.what}`)
+      }
+    }
+  }
+}
+
+/**
+ * The whole pipeline in one process: database (embedded unless DATABASE_URL), broker (embedded
+ * unless MQTT_URL), migrations, district, ingest, TimescaleDB jobs (embedded only), API + dashboard,
+ * and the simulator. Shutdown order: simulator, intake, ingest MQTT, API, jobs, database, broker.
+ */
+export async function runStart(config: Config, log: Logger): Promise<Running> {
+  const stack = new Stack()
+  try {
+    const dashboardsDir = resolve(config.db.dataDir, 'dashboards')
+    await buildDashboards(dashboardsDir)
+
+    let broker: EmbeddedBroker | null = null
+    let mqttUrl = config.mqtt.url
+    if (!mqttUrl) {
+      broker = await startEmbeddedBroker()
+      mqttUrl = broker.url
+      stack.push('embedded MQTT broker', () => broker!.stop())
+      log.info({ url: mqttUrl }, 'embedded MQTT broker (Aedes) listening')
+    }
+
+    const database: OpenedDatabase = await openDatabase(config, log, { allowEmbedded: true })
+    stack.push(database.embedded ? 'embedded TimescaleDB' : 'database pool', () => database.close())
+    const { applied } = await runMigrations(database.db)
+    log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date')
+
+    if ((await countDistricts(database.db)) === 0) {
+      const district = await readDistrictFile(config.districtFile)
+      const report = await loadDistrict(database.db, district)
+      log.info({ file: config.districtFile, ...report }, 'district loaded')
+    }
+
+    let jobs: JobRunner | null = null
+    const embeddedJobs = config.jobs.mode === 'embedded' || (config.jobs.mode === 'auto' && database.embedded !== null)
+    if (embeddedJobs) {
+      jobs = createJobRunner(database.db, log)
+      jobs.start(10_000)
+      stack.push('TimescaleDB job runner', () => jobs!.stop())
+    }
+
+    const ingestMqtt: MqttClient = createMqttClient(mqttUrl, log, {
+      clientId: config.mqtt.clientId,
+      clean: false,
+      protocolVersion: config.mqtt.protocolVersion,
+    })
+    stack.push('ingest MQTT connection', () => ingestMqtt.endAsync())
+    const ingest: IngestService = createIngestService({
+      config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup },
+      db: database.db,
+      mqtt: ingestMqtt,
+      log: log.child({ service: 'ingest' }),
+    })
+    await ingest.start()
+    stack.push('ingest intake', () => ingest.stop())
+
+    const app = await buildApp({
+      db: database.db,
+      log: log.child({ service: 'api' }),
+      checks: { broker: () => ({ up: ingestMqtt.connected, ...(ingestMqtt.connected ? {} : { error: 'not connected' }) }) },
+      dashboardsDir,
+      metricsRegistries: [ingest.metrics.registry],
+    })
+    try {
+      await app.listen({ host: config.http.host, port: config.http.port })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new AppError('port_in_use', `port ${config.http.port} on ${config.http.host} is already in use; set PORT to another port`)
+      }
+      throw err
+    }
+    stack.push('HTTP server', () => app.close())
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : config.http.port
+    const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
+
+    let sim: SimulatorLoop | null = null
+    if (config.simulator.enabled) {
+      sim = await startSimulatorLoop({ config, mqttUrl, log: log.child({ service: 'simulator' }) })
+      stack.push('simulator', () => sim!.stop())
+    }
+
+    if (config.demoKeys) {
+      const shop = await database.db.selectFrom('shops').select('id').orderBy('street_offset_m').executeTakeFirst()
+      const { keys, path } = await ensureDemoKeys(database.db, config.db.dataDir, shop?.id ?? null)
+      const lines = keys.map((k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`)
+      process.stdout.write(`\nMiglio is running: ${url}\nDemo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`)
+    } else {
+      process.stdout.write(`\nMiglio is running: ${url}\nPress Ctrl-C to stop.\n\n`)
+    }
+    return { url, stop: () => stack.unwind(log) }
+  } catch (err) {
+    await stack.unwind(log)
+    throw err
+  }
+}

@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { MeResponseSchema } from '../../shared/contracts/api.ts'
+import { requirePrincipal } from '../plugins/auth.ts'
+
+export default async function meRoutes(app: FastifyInstance) {
+  app.withTypeProvider<ZodTypeProvider>().get('/me', { schema: { response: { 200: MeResponseSchema } } }, async (req) => {
+    const p = requirePrincipal(req)
+    return { role: p.role, shopId: p.shopId, label: p.label }
+  })
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod'
+import {
+  GatewayStatusSchema,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGHTINGS_PER_BATCH,
+  SightingsBatchSchema,
+  toEpochMs,
+  type GatewayStatus,
+} from '../shared/contracts/gateway-messages.ts'
+import { isRandomisedMac, normaliseMac } from '../shared/contracts/mac.ts'
+import { parseGatewayTopic } from '../shared/contracts/topics.ts'
+
+export const REJECT_REASONS = [
+  'unknown_topic',
+  'oversized',
+  'malformed_json',
+  'schema',
+  'too_many_sightings',
+  'bad_mac',
+  'gateway_mismatch',
+  'stale_timestamp',
+  'future_timestamp',
+  'unknown_gateway',
+  'key_expired',
+  'write_failed',
+] as const
+export type RejectReason = (typeof REJECT_REASONS)[number]
+
+/** A sighting after decode: the MAC is normalised and lives only in memory until pseudonymised. */
+export type DecodedSighting = {
+  tMs: number
+  mac: string
+  rssi: number
+  radio: 'wifi' | 'ble'
+  randomised: boolean
+}
+
+export type DecodedBatch = {
+  gatewayId: string
+  bootId: string
+  seq: number
+  sentAtMs: number
+  sightings: DecodedSighting[]
+  /** Gateway clock minus ours, estimated from `sentAt` on arrival (ms; includes transit delay). */
+  clockSkewMs: number
+}
+
+export type DecodeResult =
+  | { ok: true; kind: 'sightings'; batch: DecodedBatch }
+  | { ok: true; kind: 'status'; gatewayId: string; status: GatewayStatus }
+  | { ok: false; reason: RejectReason; detail: string; gatewayId: string | null }
+
+export type DecodeLimits = { maxPastMs: number; maxFutureMs: number }
+
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+  maxPastMs: 24 * 3_600_000,
+  maxFutureMs: 5 * 60_000,
+}
+
+function reject(reason: RejectReason, detail: string, gatewayId: string | null): DecodeResult {
+  return { ok: false, reason, detail, gatewayId }
+}
+
+/** zod issue → a short path-and-message line that never echoes the offending value. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ')
+}
+
+/**
+ * Decodes one MQTT message of the native v1 protocol. Pure: bad input is a `{ ok: false, reason }`
+ * value, never an exception. `nowMs` bounds sighting times (24 h back, 5 min ahead by default).
+ */
+export function decodeMessage(
+  topic: string,
+  payload: Buffer,
+  nowMs: number,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): DecodeResult {
+  const parsedTopic = parseGatewayTopic(topic)
+  if (!parsedTopic) return reject('unknown_topic', 'topic is not miglio/v1/gw/{gw}/(sightings|status)', null)
+  const { gatewayId, kind } = parsedTopic
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    return reject('oversized', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`, gatewayId)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(payload.toString('utf8'))
+  } catch {
+    return reject('malformed_json', 'payload is not valid JSON', gatewayId)
+  }
+
+  if (kind === 'status') {
+    const status = GatewayStatusSchema.safeParse(json)
+    if (!status.success) return reject('schema', describeIssues(status.error), gatewayId)
+    if (status.data.gatewayId !== gatewayId) {
+      return reject('gateway_mismatch', `payload gatewayId differs from topic ${gatewayId}`, gatewayId)
+    }
+    return { ok: true, kind: 'status', gatewayId, status: status.data }
+  }
+
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    Array.isArray((json as { sightings?: unknown }).sightings) &&
+    (json as { sightings: unknown[] }).sightings.length > MAX_SIGHTINGS_PER_BATCH
+  ) {
+    const n = (json as { sightings: unknown[] }).sightings.length
+    return reject('too_many_sightings', `${n} sightings exceed ${MAX_SIGHTINGS_PER_BATCH}`, gatewayId)
+  }
+  const parsed = SightingsBatchSchema.safeParse(json)
+  if (!parsed.success) return reject('schema', describeIssues(parsed.error), gatewayId)
+  const batch = parsed.data
+  if (batch.gatewayId !== gatewayId) {
+    return reject('gateway_mismatch', `payload gatewayId differs from topic ${gatewayId}`, gatewayId)
+  }
+  const sentAtMs = toEpochMs(batch.sentAt)
+  const oldest = nowMs - limits.maxPastMs
+  const newest = nowMs + limits.maxFutureMs
+  const sightings: DecodedSighting[] = new Array(batch.sightings.length)
+  for (let i = 0; i < batch.sightings.length; i++) {
+    const s = batch.sightings[i]!
+    const mac = normaliseMac(s.mac)
+    if (mac === null) return reject('bad_mac', `sightings.${i}.mac: not a MAC address`, gatewayId)
+    const tMs = toEpochMs(s.t)
+    if (tMs < oldest) {
+      return reject('stale_timestamp', `sightings.${i}.t: older than ${limits.maxPastMs / 3_600_000} h`, gatewayId)
+    }
+    if (tMs > newest) {
+      return reject('future_timestamp', `sightings.${i}.t: more than ${limits.maxFutureMs / 60_000} min ahead`, gatewayId)
+    }
+    sightings[i] = { tMs, mac, rssi: s.rssi, radio: s.radio, randomised: isRandomisedMac(mac) }
+  }
+  return {
+    ok: true,
+    kind: 'sightings',
+    batch: {
+      gatewayId,
+      bootId: batch.bootId,
+      seq: batch.seq,
+      sentAtMs,
+      sightings,
+      clockSkewMs: Math.round(sentAtMs - nowMs),
+    },
+  }
+}

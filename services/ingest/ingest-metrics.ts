@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>
+
+/** Prometheus metrics of one ingest service; labels carry reasons and kinds, never device data. */
+export function createIngestMetrics(registry = new Registry()) {
+  return {
+    registry,
+    messages: new Counter({
+      name: 'miglio_ingest_messages_total',
+      help: 'MQTT messages handled, by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    sightings: new Counter({
+      name: 'miglio_ingest_sightings_total',
+      help: 'Sightings in accepted batches',
+      registers: [registry],
+    }),
+    filtered: new Counter({
+      name: 'miglio_ingest_filtered_sightings_total',
+      help: 'Sightings dropped by a filter, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rejects: new Counter({
+      name: 'miglio_ingest_rejects_total',
+      help: 'Rejected messages (dead letters), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'miglio_ingest_duplicate_batches_total',
+      help: 'Redelivered batches recognised by gateway, boot id and seq and ignored',
+      registers: [registry],
+    }),
+    transits: new Counter({
+      name: 'miglio_ingest_transits_total',
+      help: 'Transits closed and written, by class',
+      labelNames: ['class'] as const,
+      registers: [registry],
+    }),
+    dbRetries: new Counter({
+      name: 'miglio_ingest_db_retries_total',
+      help: 'Database writes retried (the message stays unacknowledged meanwhile)',
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: 'miglio_ingest_commit_seconds',
+      help: 'Time to make one batch durable',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'miglio_ingest_unacknowledged_messages',
+      help: 'Messages received but not yet durable (and so not acknowledged to the broker)',
+      registers: [registry],
+    }),
+  }
+}

@@ -1,0 +1,296 @@
+import type { MqttClient } from 'mqtt'
+import type { Logger } from '../shared/logger.ts'
+import type { Db } from '../shared/db/create-db.ts'
+import { redactMacs } from '../shared/contracts/mac.ts'
+import { ingestSubscriptions } from '../shared/contracts/topics.ts'
+import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
+import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
+import { classify, mergeSessions, segmentSightings, type PseudoSighting, type Session } from './sessionise.ts'
+import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
+import {
+  advanceGatewayState,
+  createDbKeyStore,
+  insertDeadLetter,
+  insertTransits,
+  listSilentGatewaysWithOpenSessions,
+  loadGatewayRegistry,
+  loadOpenSessions,
+  lockGateway,
+  recordBatch,
+  takeSessionsEndedBefore,
+  upsertGatewayStatus,
+  upsertOpenSessions,
+  type RegisteredGateway,
+} from './ingest-repository.ts'
+
+export type IngestConfig = {
+  tz: string
+  gapMs: number
+  /** A gateway silent (wall clock) this long has its open sessions closed. */
+  idleCloseMs: number
+  keyGraceMs: number
+  /** `$share/<group>/…` subscriptions (MQTT v5, real broker) when set. */
+  shareGroup?: string | undefined
+  registryRefreshMs?: number
+  maintenanceIntervalMs?: number
+}
+
+export type Clock = { now(): number }
+export const systemClock: Clock = { now: () => Date.now() }
+
+export type IngestService = {
+  start(): Promise<void>
+  /** Stops intake, finishes the message in hand, stops timers. The caller then closes MQTT and DB. */
+  stop(): Promise<void>
+  /** Closes sessions of silent gateways and destroys expired keys now (also runs on a timer). */
+  runMaintenance(): Promise<void>
+  metrics: IngestMetrics
+}
+
+const DEAD_LETTER_PAYLOAD_MAX = 4096
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string }
+  if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code === '57P01' || e.code.startsWith('E'))) return true
+  return /connect|terminated|timeout|closed|ECONN/i.test(e?.message ?? '')
+}
+
+/**
+ * The ingest service: MQTT in, transits out. A message is acknowledged (PUBACK) only after its whole
+ * effect — batch record, session updates, closed transits, gateway state — is committed in one
+ * transaction. MQTT.js hands over the next message only after the previous one's callback, so a
+ * database outage holds intake (backpressure) while the broker keeps the rest in our persistent session.
+ */
+export function createIngestService(deps: {
+  config: IngestConfig
+  db: Db
+  /** Created with `manualConnect: true`; start() installs the handler, then connects. */
+  mqtt: MqttClient
+  log: Logger
+  clock?: Clock
+  metrics?: IngestMetrics
+}): IngestService {
+  const { config, db, mqtt, log } = deps
+  const clock = deps.clock ?? systemClock
+  const metrics = deps.metrics ?? createIngestMetrics()
+  const pseudonymiser: Pseudonymiser = createPseudonymiser({
+    store: createDbKeyStore(db),
+    tz: config.tz,
+    graceMs: config.keyGraceMs,
+  })
+  let registry = new Map<string, RegisteredGateway>()
+  let running = false
+  let current: Promise<void> = Promise.resolve()
+  const timers: NodeJS.Timeout[] = []
+
+  async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let attempt = 0
+    for (;;) {
+      try {
+        return await fn()
+      } catch (err) {
+        attempt++
+        if (!isConnectionError(err) && attempt >= 3) throw err
+        if (!running && attempt >= 3) throw err
+        metrics.dbRetries.inc()
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))
+        log.warn({ what, attempt, delayMs: delay, err: redactMacs(String(err)) }, 'database write failed; retrying')
+        await new Promise((r) => setTimeout(r, delay))
+      }
+    }
+  }
+
+  async function deadLetter(topic: string, payload: Buffer, reason: RejectReason, detail: string, gatewayId: string | null) {
+    metrics.rejects.inc({ reason })
+    metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+    log.warn({ topic: redactMacs(topic), reason, detail: redactMacs(detail) }, 'message rejected')
+    const redacted = redactMacs(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX)
+    await withRetry('dead letter', () =>
+      insertDeadLetter(db, {
+        topic: redactMacs(topic),
+        gatewayId,
+        reason,
+        detail: redactMacs(detail),
+        payloadBytes: payload.length,
+        payloadRedacted: redacted,
+      }),
+    )
+  }
+
+  async function commitBatch(batch: DecodedBatch, gateway: RegisteredGateway, sightings: PseudoSighting[]) {
+    const segments = segmentSightings(sightings, config.gapMs)
+    const receivedAt = new Date(clock.now())
+    return db.transaction().execute(async (trx) => {
+      await lockGateway(trx, gateway.id)
+      const fresh = await recordBatch(trx, {
+        gatewayId: batch.gatewayId,
+        bootId: batch.bootId,
+        seq: batch.seq,
+        sentAt: new Date(batch.sentAtMs),
+        sightingsCount: batch.sightings.length,
+      })
+      if (!fresh) return { duplicate: true, written: [] as ReturnType<typeof classify>[] }
+      const open = await loadOpenSessions(trx, gateway.id, [...segments.keys()])
+      const upserts: Session[] = []
+      const closed: Session[] = []
+      for (const [pseudonym, segs] of segments) {
+        const merged = mergeSessions(open.get(pseudonym), segs, config.gapMs)
+        upserts.push(merged.open)
+        closed.push(...merged.closed)
+      }
+      await upsertOpenSessions(trx, gateway.id, upserts)
+      const watermark = await advanceGatewayState(trx, {
+        gatewayId: batch.gatewayId,
+        bootId: batch.bootId,
+        seq: batch.seq,
+        sentAt: new Date(batch.sentAtMs),
+        receivedAt,
+        clockSkewMs: batch.clockSkewMs,
+      })
+      closed.push(...(await takeSessionsEndedBefore(trx, gateway.id, new Date(watermark.getTime() - config.gapMs))))
+      const written = closed.map((s) => classify(s, gateway.thresholds))
+      await insertTransits(trx, gateway, written)
+      return { duplicate: false, written }
+    })
+  }
+
+  async function handleSightings(topic: string, payload: Buffer, batch: DecodedBatch) {
+    const gateway = registry.get(batch.gatewayId)
+    if (!gateway) return deadLetter(topic, payload, 'unknown_gateway', `gateway ${batch.gatewayId} is not in the district registry`, batch.gatewayId)
+    const nowMs = clock.now()
+    const gone = await withRetry('daily key', () => pseudonymiser.prepare(batch.sightings.map((s) => s.tMs), nowMs))
+    if (gone.size > 0) {
+      return deadLetter(topic, payload, 'key_expired', `the pseudonymisation key of ${[...gone].join(', ')} is destroyed`, batch.gatewayId)
+    }
+    const sightings: PseudoSighting[] = []
+    let belowFloor = 0
+    for (const s of batch.sightings) {
+      if (s.rssi < gateway.rssiFloor) {
+        belowFloor++
+        continue
+      }
+      sightings.push({
+        pseudonym: pseudonymiser.pseudonymise(s.mac, s.tMs),
+        tMs: s.tMs,
+        rssi: s.rssi,
+        radio: s.radio,
+        randomised: s.randomised,
+      })
+    }
+    const end = metrics.commitSeconds.startTimer()
+    const result = await withRetry('batch', () => commitBatch(batch, gateway, sightings))
+    end()
+    if (result.duplicate) {
+      metrics.duplicates.inc()
+      metrics.messages.inc({ kind: 'sightings', outcome: 'duplicate' })
+      return
+    }
+    metrics.messages.inc({ kind: 'sightings', outcome: 'accepted' })
+    metrics.sightings.inc(batch.sightings.length)
+    if (belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, belowFloor)
+    for (const t of result.written) metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
+  }
+
+  async function handle(topic: string, payload: Buffer): Promise<void> {
+    const decoded = decodeMessage(topic, payload, clock.now())
+    if (!decoded.ok) return deadLetter(topic, payload, decoded.reason, decoded.detail, decoded.gatewayId)
+    if (decoded.kind === 'status') {
+      if (!registry.has(decoded.gatewayId)) {
+        return deadLetter(topic, payload, 'unknown_gateway', `gateway ${decoded.gatewayId} is not in the district registry`, decoded.gatewayId)
+      }
+      await withRetry('status', () => upsertGatewayStatus(db, decoded.gatewayId, decoded.status, new Date(clock.now())))
+      metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
+      return
+    }
+    return handleSightings(topic, payload, decoded.batch)
+  }
+
+  async function closeSilentGateways() {
+    const before = new Date(clock.now() - config.idleCloseMs)
+    const silent = await listSilentGatewaysWithOpenSessions(db, before)
+    for (const gatewayId of silent) {
+      const gateway = registry.get(gatewayId)
+      if (!gateway) continue
+      const written = await db.transaction().execute(async (trx) => {
+        await lockGateway(trx, gatewayId)
+        // Everything still open was heard before the gateway went quiet: all of it is final.
+        const sessions = await takeSessionsEndedBefore(trx, gatewayId, new Date(8.64e15))
+        const transits = sessions.map((s) => classify(s, gateway.thresholds))
+        await insertTransits(trx, gateway, transits)
+        return transits
+      })
+      for (const t of written) metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
+      if (written.length) log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
+    }
+  }
+
+  async function runMaintenance() {
+    await closeSilentGateways()
+    const destroyed = await pseudonymiser.rotate(clock.now())
+    if (destroyed.length) log.info({ days: destroyed }, 'destroyed pseudonymisation keys')
+  }
+
+  function every(ms: number, what: string, fn: () => Promise<unknown>) {
+    let busy = false
+    const t = setInterval(() => {
+      if (busy) return
+      busy = true
+      fn()
+        .catch((err: unknown) => log.warn({ err: redactMacs(String(err)) }, `${what} failed; will retry`))
+        .finally(() => {
+          busy = false
+        })
+    }, ms)
+    t.unref()
+    timers.push(t)
+  }
+
+  return {
+    metrics,
+    runMaintenance,
+    async start() {
+      registry = await withRetry('registry', () => loadGatewayRegistry(db))
+      if (registry.size === 0) log.warn('no gateways registered: every message will be rejected until a district is loaded')
+      running = true
+      mqtt.handleMessage = (packet, done) => {
+        if (!running) return // left unacknowledged: the broker redelivers it to the next session
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+        metrics.inFlight.inc()
+        current = handle(packet.topic, payload)
+          .then(() => done())
+          .catch(async (err: unknown) => {
+            if (!running) {
+              // Stopping: not acknowledged, so the broker redelivers it to our next session.
+              log.info({ topic: redactMacs(packet.topic) }, 'message left unacknowledged at stop')
+              return
+            }
+            // Not a connection problem (those are retried without end): keep it as a dead letter
+            // so it is counted and visible, then acknowledge so one bad message cannot stall intake.
+            log.error({ err: redactMacs(String(err)), topic: redactMacs(packet.topic) }, 'message could not be written')
+            await deadLetter(packet.topic, payload, 'write_failed', String(err), null)
+            done()
+          })
+          .finally(() => metrics.inFlight.dec())
+      }
+      // The handler is in place before CONNACK: a persistent session delivers its queue at once.
+      if (!mqtt.connected) {
+        const connected = new Promise<void>((resolve) => mqtt.once('connect', () => resolve()))
+        if (!mqtt.reconnecting) mqtt.connect()
+        await connected
+      }
+      await mqtt.subscribeAsync(ingestSubscriptions(config.shareGroup), { qos: 1 })
+      every(config.registryRefreshMs ?? 30_000, 'registry refresh', async () => {
+        registry = await loadGatewayRegistry(db)
+      })
+      every(config.maintenanceIntervalMs ?? 5_000, 'maintenance', runMaintenance)
+      log.info({ subscriptions: ingestSubscriptions(config.shareGroup), gateways: registry.size }, 'ingest started')
+    },
+    async stop() {
+      // No unsubscribe: the persistent session keeps our subscriptions, so the broker queues what
+      // arrives while we are down. A message in hand is finished (or left unacknowledged).
+      running = false
+      for (const t of timers) clearInterval(t)
+      await current.catch(() => undefined)
+    },
+  }
+}

@@ -1,0 +1,99 @@
+/** A sighting after pseudonymisation: nothing in it identifies a device beyond its day. */
+export type PseudoSighting = {
+  pseudonym: string
+  tMs: number
+  rssi: number
+  radio: 'wifi' | 'ble'
+  randomised: boolean
+}
+
+/** One device's continuous presence at one gateway (open while it may still grow). */
+export type Session = {
+  pseudonym: string
+  firstMs: number
+  lastMs: number
+  peakRssi: number
+  samples: number
+  radio: 'wifi' | 'ble'
+  randomised: boolean
+}
+
+export type VisitorThresholds = { version: number; minRssi: number; minDwellS: number }
+
+export type ClassifiedTransit = Session & { dwellS: number; visitor: boolean; thresholdVersion: number }
+
+/** Groups a batch's sightings by pseudonym and splits each device's run where it was unheard for more than `gapMs`. */
+export function segmentSightings(sightings: readonly PseudoSighting[], gapMs: number): Map<string, Session[]> {
+  const byDevice = new Map<string, PseudoSighting[]>()
+  for (const s of sightings) {
+    const list = byDevice.get(s.pseudonym)
+    if (list) list.push(s)
+    else byDevice.set(s.pseudonym, [s])
+  }
+  const out = new Map<string, Session[]>()
+  for (const [pseudonym, list] of byDevice) {
+    list.sort((a, b) => a.tMs - b.tMs)
+    const sessions: Session[] = []
+    let cur: Session | undefined
+    for (const s of list) {
+      if (cur && s.tMs - cur.lastMs <= gapMs) {
+        cur.lastMs = s.tMs
+        cur.samples++
+        if (s.rssi > cur.peakRssi) cur.peakRssi = s.rssi
+      } else {
+        cur = {
+          pseudonym,
+          firstMs: s.tMs,
+          lastMs: s.tMs,
+          peakRssi: s.rssi,
+          samples: 1,
+          radio: s.radio,
+          randomised: s.randomised,
+        }
+        sessions.push(cur)
+      }
+    }
+    out.set(pseudonym, sessions)
+  }
+  return out
+}
+
+/**
+ * Merges a device's new segments with its open session (if any). Sessions closer than `gapMs`
+ * (or overlapping, for out-of-order batches) become one; the latest stays open, every earlier one is
+ * closed and final.
+ */
+export function mergeSessions(
+  open: Session | undefined,
+  segments: readonly Session[],
+  gapMs: number,
+): { open: Session; closed: Session[] } {
+  const all = open ? [open, ...segments] : [...segments]
+  if (all.length === 0) throw new Error('mergeSessions needs an open session or a segment')
+  all.sort((a, b) => a.firstMs - b.firstMs)
+  const merged: Session[] = []
+  for (const s of all) {
+    const last = merged.at(-1)
+    if (last && s.firstMs - last.lastMs <= gapMs) {
+      merged[merged.length - 1] = {
+        ...last,
+        lastMs: Math.max(last.lastMs, s.lastMs),
+        peakRssi: Math.max(last.peakRssi, s.peakRssi),
+        samples: last.samples + s.samples,
+      }
+    } else merged.push({ ...s })
+  }
+  const latest = merged.pop()!
+  return { open: latest, closed: merged }
+}
+
+/** Passer-by or visitor by the gateway's thresholds in force; the version travels with the transit. */
+export function classify(session: Session, thresholds: VisitorThresholds): ClassifiedTransit {
+  const dwellS = (session.lastMs - session.firstMs) / 1000
+  return {
+    ...session,
+    dwellS,
+    visitor: session.peakRssi >= thresholds.minRssi && dwellS >= thresholds.minDwellS,
+    thresholdVersion: thresholds.version,
+  }
+}

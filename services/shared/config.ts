@@ -1,0 +1,135 @@
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import { AppError } from './errors.ts'
+
+const UrlWithScheme = (schemes: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(/:$/, ''))
+      } catch {
+        return false
+      }
+    }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`)
+    .optional()
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v)
+
+/** Every environment key Miglio reads, with its default. `.env.example` and README list the same. */
+export const EnvSchema = z.object({
+  DATABASE_URL: z.preprocess(emptyAsUndefined, UrlWithScheme(['postgres', 'postgresql'])),
+  MQTT_URL: z.preprocess(emptyAsUndefined, UrlWithScheme(['mqtt', 'mqtts', 'tcp', 'ws', 'wss'])),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MIGLIO_DATA_DIR: z.string().trim().min(1).default('./.miglio'),
+  MIGLIO_TZ: z
+    .string()
+    .trim()
+    .default('Europe/Rome')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz })
+        return true
+      } catch {
+        return false
+      }
+    }, 'must be an IANA time zone such as Europe/Rome'),
+  MIGLIO_DISTRICT_FILE: z.string().trim().min(1).default('simulator/districts/mestre.json'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MQTT_CLIENT_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('4'),
+  INGEST_SHARE_GROUP: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9-]{1,32}$/)
+    .optional(),
+  TRANSIT_GAP_S: z.coerce.number().int().min(10).max(3600).default(120),
+  GATEWAY_IDLE_CLOSE_S: z.coerce.number().int().min(1).max(86400).default(180),
+  KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
+  JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
+  SIMULATOR: z.stringbool().default(true),
+  SIM_SEED: z.coerce.number().int().default(42),
+  SIM_BACKFILL: z
+    .string()
+    .regex(/^\d+[mhd]$/, 'must look like 30m, 2h or 1d')
+    .default('2h'),
+  DEMO_KEYS: z.stringbool().default(true),
+})
+export type Env = z.infer<typeof EnvSchema>
+
+export type Config = Readonly<{
+  db: { url: string | undefined; dataDir: string }
+  mqtt: {
+    url: string | undefined
+    clientId: string
+    protocolVersion: 4 | 5
+    shareGroup: string | undefined
+  }
+  http: { host: string; port: number }
+  tz: string
+  districtFile: string
+  log: { level: string }
+  ingest: { gapMs: number; idleCloseMs: number; keyGraceMs: number }
+  jobs: { mode: 'auto' | 'embedded' | 'server' }
+  simulator: { enabled: boolean; seed: number; backfillMs: number }
+  demoKeys: boolean
+}>
+
+/** `parseDuration('2h')` → 7 200 000 ms. */
+export function parseDuration(text: string): number {
+  const n = Number(text.slice(0, -1))
+  const unit = text.at(-1)
+  const ms = unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000
+  return n * ms
+}
+
+/**
+ * Parses the environment into a nested config. On failure throws an AppError whose message has one
+ * line per bad key, naming the key and the rule, never the value (it may be a secret).
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new AppError('config_invalid', `invalid configuration:\n${lines.join('\n')}`)
+  }
+  const e = parsed.data
+  if (e.INGEST_SHARE_GROUP && e.MQTT_PROTOCOL_VERSION !== '5') {
+    throw new AppError(
+      'config_invalid',
+      'invalid configuration:\n  INGEST_SHARE_GROUP: needs MQTT_PROTOCOL_VERSION=5 (shared subscriptions are MQTT v5)',
+    )
+  }
+  return {
+    db: { url: e.DATABASE_URL, dataDir: resolve(e.MIGLIO_DATA_DIR) },
+    mqtt: {
+      url: e.MQTT_URL,
+      clientId: e.MQTT_CLIENT_ID ?? `miglio-ingest-${hostname().replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 64),
+      protocolVersion: e.MQTT_PROTOCOL_VERSION === '5' ? 5 : 4,
+      shareGroup: e.INGEST_SHARE_GROUP,
+    },
+    http: { host: e.HOST, port: e.PORT },
+    tz: e.MIGLIO_TZ,
+    districtFile: e.MIGLIO_DISTRICT_FILE,
+    log: { level: e.LOG_LEVEL },
+    ingest: {
+      gapMs: e.TRANSIT_GAP_S * 1000,
+      idleCloseMs: e.GATEWAY_IDLE_CLOSE_S * 1000,
+      keyGraceMs: e.KEY_GRACE_H * 3_600_000,
+    },
+    jobs: { mode: e.JOBS_MODE },
+    simulator: {
+      enabled: e.SIMULATOR,
+      seed: e.SIM_SEED,
+      backfillMs: parseDuration(e.SIM_BACKFILL),
+    },
+    demoKeys: e.DEMO_KEYS,
+  }
+}

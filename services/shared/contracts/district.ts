@@ -1,0 +1,93 @@
+import { z } from 'zod'
+import { GATEWAY_ID_PATTERN } from './topics.ts'
+
+const IdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, 'lowercase letters, digits and dashes')
+const LonLatSchema = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])
+
+/** GeoJSON Polygon (one outer ring, closed) in WGS84 lon/lat. */
+export const PolygonSchema = z.object({
+  type: z.literal('Polygon'),
+  coordinates: z.array(z.array(LonLatSchema).min(4)).min(1),
+})
+
+export const ZoneKindSchema = z.enum(['street', 'shop', 'square'])
+export type ZoneKind = z.infer<typeof ZoneKindSchema>
+
+/** A zone of the district: a street segment, a shop or a square; `streetFromM/ToM` place it along the mile. */
+export const ZoneSchema = z.object({
+  id: IdSchema,
+  name: z.string().min(1).max(120),
+  kind: ZoneKindSchema,
+  geometry: PolygonSchema,
+  streetFromM: z.number().nonnegative(),
+  streetToM: z.number().nonnegative(),
+})
+
+export const ShopSchema = z.object({
+  id: IdSchema,
+  name: z.string().min(1).max(120),
+  category: z.enum(['shoes', 'optician', 'grocer', 'bistro', 'pastry', 'clothing', 'books', 'other']),
+  zoneId: IdSchema,
+  /** Distance along the street of the shop's door, metres from the start of the mile. */
+  streetOffsetM: z.number().nonnegative(),
+})
+
+/** Visitor thresholds of a gateway: a transit is a visit when its peak RSSI and dwell reach both. */
+export const VisitorThresholdsSchema = z.object({
+  minRssi: z.number().int().min(-127).max(0).default(-67),
+  minDwellS: z.number().int().nonnegative().default(60),
+})
+
+export const GatewaySchema = z.object({
+  id: z.string().regex(GATEWAY_ID_PATTERN),
+  zoneId: IdSchema,
+  shopId: IdSchema.optional(),
+  placement: z.enum(['indoor', 'street']),
+  radios: z.array(z.enum(['wifi', 'ble'])).min(1),
+  position: LonLatSchema,
+  streetOffsetM: z.number().nonnegative(),
+  rssiFloor: z.number().int().min(-127).max(0).default(-92),
+  visitor: VisitorThresholdsSchema.prefault({}),
+  /** People per device seen (from manual counts); 1 until calibrated. */
+  calibrationFactor: z.number().positive().max(10).default(1),
+})
+
+/** The district file loaded by `miglio district load <file>`: zones, shops and gateways. */
+export const DistrictFileSchema = z
+  .object({
+    v: z.literal(1),
+    id: IdSchema,
+    name: z.string().min(1).max(120),
+    timezone: z.string().min(1).default('Europe/Rome'),
+    streetLengthM: z.number().positive(),
+    zones: z.array(ZoneSchema).min(1),
+    shops: z.array(ShopSchema),
+    gateways: z.array(GatewaySchema).min(1),
+  })
+  .superRefine((d, ctx) => {
+    const zoneIds = new Set(d.zones.map((z) => z.id))
+    const shopIds = new Set(d.shops.map((s) => s.id))
+    const dup = (ids: string[]) => ids.find((id, i) => ids.indexOf(id) !== i)
+    for (const [what, ids] of [
+      ['zone', d.zones.map((z) => z.id)],
+      ['shop', d.shops.map((s) => s.id)],
+      ['gateway', d.gateways.map((g) => g.id)],
+    ] as const) {
+      const id = dup(ids)
+      if (id) ctx.addIssue({ code: 'custom', message: `duplicate ${what} id ${id}` })
+    }
+    d.shops.forEach((s, i) => {
+      if (!zoneIds.has(s.zoneId))
+        ctx.addIssue({ code: 'custom', path: ['shops', i, 'zoneId'], message: `unknown zone ${s.zoneId}` })
+    })
+    d.gateways.forEach((g, i) => {
+      if (!zoneIds.has(g.zoneId))
+        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'zoneId'], message: `unknown zone ${g.zoneId}` })
+      if (g.shopId && !shopIds.has(g.shopId))
+        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'shopId'], message: `unknown shop ${g.shopId}` })
+    })
+  })
+export type DistrictFile = z.infer<typeof DistrictFileSchema>
+export type Zone = z.infer<typeof ZoneSchema>
+export type Shop = z.infer<typeof ShopSchema>
+export type Gateway = z.infer<typeof GatewaySchema>

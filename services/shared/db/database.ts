@@ -1,0 +1,169 @@
+import type { ColumnType, Generated, Selectable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+/** int8 columns arrive from pg as decimal strings; pseudonyms stay strings in Node (64-bit). */
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>
+
+export interface DistrictsTable {
+  id: string
+  name: string
+  timezone: string
+  street_length_m: number
+  loaded_at: Generated<Timestamp>
+}
+
+export interface ZonesTable {
+  id: string
+  district_id: string
+  name: string
+  kind: 'street' | 'shop' | 'square'
+  geometry: ColumnType<unknown, string, string>
+  street_from_m: number
+  street_to_m: number
+}
+
+export interface ShopsTable {
+  id: string
+  district_id: string
+  zone_id: string
+  name: string
+  category: string
+  street_offset_m: number
+}
+
+export interface GatewaysTable {
+  id: string
+  district_id: string
+  zone_id: string
+  shop_id: string | null
+  placement: 'indoor' | 'street'
+  radios: string[]
+  lon: number
+  lat: number
+  street_offset_m: number
+  rssi_floor: number
+  calibration_factor: number
+  active: Generated<boolean>
+}
+
+export interface GatewayThresholdsTable {
+  gateway_id: string
+  version: number
+  min_rssi: number
+  min_dwell_s: number
+  valid_from: Generated<Timestamp>
+}
+
+export interface PseudonymKeysTable {
+  day: ColumnType<string, string, string>
+  key: Buffer
+  destroy_after: Timestamp
+}
+
+export interface IngestBatchesTable {
+  gateway_id: string
+  boot_id: string
+  seq: Int8
+  sent_at: Timestamp
+  received_at: Generated<Timestamp>
+  sightings_count: number
+}
+
+export interface OpenTransitsTable {
+  gateway_id: string
+  pseudonym: Int8
+  first_seen: Timestamp
+  last_seen: Timestamp
+  peak_rssi: number
+  samples: number
+  radio: string
+  randomised: boolean
+}
+
+export interface TransitsTable {
+  first_seen: Timestamp
+  last_seen: Timestamp
+  gateway_id: string
+  zone_id: string
+  shop_id: string | null
+  pseudonym: Int8 | null
+  dwell_s: number
+  peak_rssi: number
+  samples: number
+  radio: string
+  randomised: boolean
+  visitor: boolean
+  threshold_version: number
+}
+
+export interface GatewayStateTable {
+  gateway_id: string
+  state: Generated<'online' | 'offline' | 'unknown'>
+  fw: string | null
+  uptime_s: number | null
+  queue: number | null
+  status_at: Timestamp | null
+  last_batch_at: Timestamp | null
+  watermark: Timestamp | null
+  boot_id: string | null
+  last_seq: Int8 | null
+  seq_gaps: Generated<Int8>
+  clock_skew_ms: number | null
+}
+
+export interface DeadLettersTable {
+  received_at: Generated<Timestamp>
+  topic: string
+  gateway_id: string | null
+  reason: string
+  detail: string
+  payload_bytes: number
+  payload_redacted: string
+}
+
+interface FootfallAggregateView {
+  bucket: Date
+  gateway_id: string
+  zone_id: string
+  shop_id: string | null
+  passers_by: Int8
+  visitors: Int8
+  dwell_s_sum: number
+  dwell_lt_1m: Int8
+  dwell_1_5m: Int8
+  dwell_5_15m: Int8
+  dwell_15_60m: Int8
+  dwell_gt_60m: Int8
+}
+
+export interface ApiKeysTable {
+  id: string
+  key_hash: Buffer
+  role: 'admin' | 'analyst' | 'shopkeeper'
+  shop_id: string | null
+  label: string
+  created_at: Generated<Timestamp>
+  revoked_at: Timestamp | null
+}
+
+export interface Database {
+  districts: DistrictsTable
+  zones: ZonesTable
+  shops: ShopsTable
+  gateways: GatewaysTable
+  gateway_thresholds: GatewayThresholdsTable
+  pseudonym_keys: PseudonymKeysTable
+  ingest_batches: IngestBatchesTable
+  open_transits: OpenTransitsTable
+  transits: TransitsTable
+  gateway_state: GatewayStateTable
+  dead_letters: DeadLettersTable
+  footfall_15m: FootfallAggregateView
+  footfall_1h: FootfallAggregateView
+  footfall_1d: FootfallAggregateView
+  api_keys: ApiKeysTable
+}
+
+export type GatewayRow = Selectable<GatewaysTable>
+export type TransitRow = Selectable<TransitsTable>
+export type OpenTransitRow = Selectable<OpenTransitsTable>

@@ -1,0 +1,50 @@
+// @ts-check
+// Worker thread that owns the embedded TimescaleDB (PGlite + TimescaleDB in WASM) and serves it over
+// the Postgres wire protocol on loopback. It is plain JavaScript on purpose: worker threads do not
+// inherit the TypeScript loader of the parent, and this file must start the same way under `tsx`,
+// vitest and plain node. Protocol (parent ⇄ worker):
+//   workerData: { dataDir: string | null, host: string, port: number }
+//   worker → parent: { type: 'ready', port } | { type: 'error', message } | { type: 'stopped' }
+//   parent → worker: { type: 'stop' }
+import { parentPort, workerData } from 'node:worker_threads'
+import { PGlite } from '@electric-sql/pglite'
+import { timescaledb } from '@electric-sql/pglite/timescaledb'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+
+if (!parentPort) throw new Error('pglite-worker must run in a worker thread')
+const port = parentPort
+
+/** @type {{ dataDir: string | null, host: string, port: number }} */
+const options = workerData
+
+async function main() {
+  const db = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    extensions: { timescaledb },
+  })
+  // An existing data directory must load TimescaleDB before any other statement: without it the first
+  // INSERT into a hypertable fails and compressed chunks silently return wrong counts.
+  await db.exec(`LOAD 'timescaledb'`)
+  await db.exec(`CREATE EXTENSION IF NOT EXISTS timescaledb`)
+  // The WASM build has no background workers; Miglio's job runner calls run_job itself.
+  const server = new PGLiteSocketServer({ db, host: options.host, port: options.port, maxConnections: 4 })
+  await server.start()
+  const conn = server.getServerConn()
+  const listenPort = Number(conn.slice(conn.lastIndexOf(':') + 1))
+  port.postMessage({ type: 'ready', port: listenPort })
+
+  port.on('message', async (/** @type {{ type: string }} */ msg) => {
+    if (msg.type !== 'stop') return
+    try {
+      await server.stop()
+      await db.close()
+      port.postMessage({ type: 'stopped' })
+    } catch (err) {
+      port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) })
+    }
+  })
+}
+
+main().catch((err) => {
+  port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) })
+})

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises'
+import { sql } from 'kysely'
+import type { Db } from '../db/create-db.ts'
+import { DistrictFileSchema, type DistrictFile } from '../contracts/district.ts'
+import { AppError } from '../errors.ts'
+
+/** Reads and validates a district file; errors name the file and every bad field. */
+export async function readDistrictFile(path: string): Promise<DistrictFile> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new AppError('district_invalid', `cannot read district file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new AppError('district_invalid', `district file ${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  const parsed = DistrictFileSchema.safeParse(json)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.slice(0, 20).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new AppError('district_invalid', `district file ${path} is invalid:\n${lines.join('\n')}`)
+  }
+  return parsed.data
+}
+
+export type DistrictLoadReport = { zones: number; shops: number; gateways: number; thresholdVersionsAdded: number; deactivated: number }
+
+/**
+ * Upserts a district in one transaction. Gateways missing from the file are deactivated (their
+ * history stays); a gateway whose visitor thresholds changed gets a new threshold version, so
+ * transits already written keep the version they were classified with.
+ */
+export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoadReport> {
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('districts')
+      .values({ id: d.id, name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM, loaded_at: sql`now()` }),
+      )
+      .execute()
+    for (const z of d.zones) {
+      const row = {
+        id: z.id,
+        district_id: d.id,
+        name: z.name,
+        kind: z.kind,
+        geometry: JSON.stringify(z.geometry),
+        street_from_m: z.streetFromM,
+        street_to_m: z.streetToM,
+      }
+      await trx.insertInto('zones').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+    }
+    for (const s of d.shops) {
+      const row = { id: s.id, district_id: d.id, zone_id: s.zoneId, name: s.name, category: s.category, street_offset_m: s.streetOffsetM }
+      await trx.insertInto('shops').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+    }
+    let thresholdVersionsAdded = 0
+    for (const g of d.gateways) {
+      const row = {
+        id: g.id,
+        district_id: d.id,
+        zone_id: g.zoneId,
+        shop_id: g.shopId ?? null,
+        placement: g.placement,
+        radios: g.radios,
+        lon: g.position[0],
+        lat: g.position[1],
+        street_offset_m: g.streetOffsetM,
+        rssi_floor: g.rssiFloor,
+        calibration_factor: g.calibrationFactor,
+        active: true,
+      }
+      await trx.insertInto('gateways').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+      const current = await trx
+        .selectFrom('gateway_thresholds')
+        .select(['version', 'min_rssi', 'min_dwell_s'])
+        .where('gateway_id', '=', g.id)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      if (!current || current.min_rssi !== g.visitor.minRssi || current.min_dwell_s !== g.visitor.minDwellS) {
+        await trx
+          .insertInto('gateway_thresholds')
+          .values({ gateway_id: g.id, version: (current?.version ?? 0) + 1, min_rssi: g.visitor.minRssi, min_dwell_s: g.visitor.minDwellS })
+          .execute()
+        thresholdVersionsAdded++
+      }
+    }
+    const listed = d.gateways.map((g) => g.id)
+    const deactivated = await trx
+      .updateTable('gateways')
+      .set({ active: false })
+      .where('district_id', '=', d.id)
+      .where('id', 'not in', listed)
+      .where('active', '=', true)
+      .executeTakeFirst()
+    return {
+      zones: d.zones.length,
+      shops: d.shops.length,
+      gateways: d.gateways.length,
+      thresholdVersionsAdded,
+      deactivated: Number(deactivated.numUpdatedRows),
+    }
+  })
+}
+
+export async function countDistricts(db: Db): Promise<number> {
+  const row = await db.selectFrom('districts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  return Number(row.n)
+}

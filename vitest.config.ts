@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config'
+
+// Two projects: `unit` (pure, no I/O, seconds) and `integration` (real TimescaleDB and MQTT broker).
+// Integration files each get their own database (a fresh embedded TimescaleDB, or a database cloned
+// on TEST_DATABASE_URL), so they may run in parallel; two at a time fits a 2-core machine.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['services/**/*.test.ts', 'simulator/**/*.test.ts', 'dashboards/**/*.test.ts', 'cli/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          env: { TZ: 'UTC' },
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          env: { TZ: 'UTC' },
+        },
+      },
+    ],
+  },
+})
