@@ -3,7 +3,15 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.miglio/**', 'dashboards/dist/**', 'coverage/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.miglio/**',
+      'dashboards/dist/**',
+      'coverage/**',
+      'bench/results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -21,10 +29,16 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read process.env only in main/cli entry points (config).' },
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read process.env only in main/cli entry points (config).',
+        },
       ],
     },
   },
@@ -33,15 +47,25 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
+    files: ['**/*.test.ts', 'test/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     files: ['services/shared/contracts/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'pg', 'mqtt', 'kysely', '../../*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'pg', 'mqtt', 'kysely', '../../*'] },
+      ],
     },
   },
   {
     files: ['dashboards/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['../services/*/!(shared)', '../simulator/*', 'node:*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['../services/*/!(shared)', '../simulator/*', 'node:*'] },
+      ],
     },
   },
   {
@@ -52,7 +76,18 @@ export default tseslint.config(
   {
     files: ['simulator/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/services/ingest/**', '**/services/api/**', '**/shared/db/**', 'pg', 'kysely'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/services/ingest/**',
+            '**/services/api/**',
+            '**/shared/db/**',
+            'pg',
+            'kysely',
+          ],
+        },
+      ],
     },
   },
   {
@@ -61,6 +96,8 @@ export default tseslint.config(
   },
   {
     files: ['services/api/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/simulator/**'] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/simulator/**'] }],
+    },
   },
 )

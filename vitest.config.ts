@@ -9,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['services/**/*.test.ts', 'simulator/**/*.test.ts', 'dashboards/**/*.test.ts', 'cli/**/*.test.ts'],
+          include: [
+            'services/**/*.test.ts',
+            'simulator/**/*.test.ts',
+            'dashboards/**/*.test.ts',
+            'cli/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           env: { TZ: 'UTC' },
         },

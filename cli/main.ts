@@ -36,13 +36,17 @@ async function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void
 export function buildCli(): Command {
   const program = new Command()
     .name('miglio')
-    .description('Foot-traffic analytics for shopping streets. Configuration comes from the environment (see .env.example).')
+    .description(
+      'Foot-traffic analytics for shopping streets. Configuration comes from the environment (see .env.example).',
+    )
     .showHelpAfterError()
     .exitOverride()
 
   program
     .command('start')
-    .description('run the whole pipeline: database, broker, ingest, API + dashboard and the simulator (embedded defaults unless DATABASE_URL / MQTT_URL are set)')
+    .description(
+      'run the whole pipeline: database, broker, ingest, API + dashboard and the simulator (embedded defaults unless DATABASE_URL / MQTT_URL are set)',
+    )
     .action(async () => {
       const { config, log } = preflight(true)
       const running = await runStart(config, log)
@@ -54,26 +58,46 @@ export function buildCli(): Command {
     .description('run only the ingest service (needs DATABASE_URL and MQTT_URL)')
     .action(async () => {
       const { config, log } = preflight(false)
-      if (!config.mqtt.url) throw new AppError('config_invalid', 'MQTT_URL is required for `miglio ingest` (the embedded broker runs only inside `miglio start`)')
+      if (!config.mqtt.url)
+        throw new AppError(
+          'config_invalid',
+          'MQTT_URL is required for `miglio ingest` (the embedded broker runs only inside `miglio start`)',
+        )
       const database = await openDatabase(config, log, { allowEmbedded: false })
-      const client = createMqttClient(config.mqtt.url, log, { clientId: config.mqtt.clientId, clean: false, protocolVersion: config.mqtt.protocolVersion })
-      const ingest = createIngestService({ config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup }, db: database.db, mqtt: client, log })
+      const client = createMqttClient(config.mqtt.url, log, {
+        clientId: config.mqtt.clientId,
+        clean: false,
+        protocolVersion: config.mqtt.protocolVersion,
+      })
+      const ingest = createIngestService({
+        config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup },
+        db: database.db,
+        mqtt: client,
+        log,
+      })
       await ingest.start()
       await untilSignal(log, async () => {
         await ingest.stop()
-        await client.endAsync()
+        // Forced: the message in hand is finished; a PUBACK lost here only causes a harmless redelivery.
+        await client.endAsync(true)
         await database.close()
       })
     })
 
   program
     .command('api')
-    .description('run only the API and dashboard (needs DATABASE_URL; MQTT_URL is reported in /api/v1/health)')
+    .description(
+      'run only the API and dashboard (needs DATABASE_URL; MQTT_URL is reported in /api/v1/health)',
+    )
     .action(async () => {
       const { config, log } = preflight(false)
       const database = await openDatabase(config, log, { allowEmbedded: false })
       const client = config.mqtt.url
-        ? await connectMqtt(config.mqtt.url, log, { clientId: `miglio-api-${process.pid}`, clean: true, protocolVersion: config.mqtt.protocolVersion })
+        ? await connectMqtt(config.mqtt.url, log, {
+            clientId: `miglio-api-${process.pid}`,
+            clean: true,
+            protocolVersion: config.mqtt.protocolVersion,
+          })
         : null
       const dashboardsDir = `${config.db.dataDir}/dashboards`
       await buildDashboards(dashboardsDir)
@@ -81,7 +105,10 @@ export function buildCli(): Command {
         db: database.db,
         log,
         dashboardsDir,
-        checks: { broker: () => (client ? { up: client.connected } : { up: false, error: 'MQTT_URL not set' }) },
+        checks: {
+          broker: () =>
+            client ? { up: client.connected } : { up: false, error: 'MQTT_URL not set' },
+        },
       })
       await app.listen({ host: config.http.host, port: config.http.port })
       await untilSignal(log, async () => {
@@ -93,13 +120,19 @@ export function buildCli(): Command {
 
   program
     .command('migrate')
-    .description('apply pending migrations (to DATABASE_URL, or the embedded database in MIGLIO_DATA_DIR)')
+    .description(
+      'apply pending migrations (to DATABASE_URL, or the embedded database in MIGLIO_DATA_DIR)',
+    )
     .action(async () => {
       const { config, log } = preflight(true)
       const database = await openDatabase(config, log, { allowEmbedded: true })
       try {
         const { applied } = await runMigrations(database.db)
-        process.stdout.write(applied.length ? `applied ${applied.length} migrations: ${applied.join(', ')}\n` : 'schema up to date\n')
+        process.stdout.write(
+          applied.length
+            ? `applied ${applied.length} migrations: ${applied.join(', ')}\n`
+            : 'schema up to date\n',
+        )
       } finally {
         await database.close()
       }
@@ -127,29 +160,46 @@ export function buildCli(): Command {
   keys
     .command('create')
     .requiredOption('--role <role>', 'admin | analyst | shopkeeper', (v) => {
-      if (v !== 'admin' && v !== 'analyst' && v !== 'shopkeeper') throw new InvalidArgumentError('must be admin, analyst or shopkeeper')
+      if (v !== 'admin' && v !== 'analyst' && v !== 'shopkeeper')
+        throw new InvalidArgumentError('must be admin, analyst or shopkeeper')
       return v
     })
     .option('--shop <id>', 'the shop of a shopkeeper key')
     .option('--label <text>', 'what the key is for', 'cli')
     .description('create an API key; it is printed once and stored hashed')
-    .action(async (o: { role: 'admin' | 'analyst' | 'shopkeeper'; shop?: string; label: string }) => {
-      if ((o.role === 'shopkeeper') !== (o.shop !== undefined)) {
-        throw new AppError('bad_request', '--shop is required for a shopkeeper key and only for it')
-      }
-      const { config, log } = preflight(true)
-      const database = await openDatabase(config, log, { allowEmbedded: true })
-      try {
-        await runMigrations(database.db)
-        if (o.shop && !(await database.db.selectFrom('shops').select('id').where('id', '=', o.shop).executeTakeFirst())) {
-          throw new AppError('not_found', `shop ${o.shop} does not exist`)
+    .action(
+      async (o: { role: 'admin' | 'analyst' | 'shopkeeper'; shop?: string; label: string }) => {
+        if ((o.role === 'shopkeeper') !== (o.shop !== undefined)) {
+          throw new AppError(
+            'bad_request',
+            '--shop is required for a shopkeeper key and only for it',
+          )
         }
-        const k = await createApiKey(database.db, { role: o.role, shopId: o.shop ?? null, label: o.label })
-        process.stdout.write(`id  ${k.id}\nkey ${k.key}\n(shown once: store it now)\n`)
-      } finally {
-        await database.close()
-      }
-    })
+        const { config, log } = preflight(true)
+        const database = await openDatabase(config, log, { allowEmbedded: true })
+        try {
+          await runMigrations(database.db)
+          if (
+            o.shop &&
+            !(await database.db
+              .selectFrom('shops')
+              .select('id')
+              .where('id', '=', o.shop)
+              .executeTakeFirst())
+          ) {
+            throw new AppError('not_found', `shop ${o.shop} does not exist`)
+          }
+          const k = await createApiKey(database.db, {
+            role: o.role,
+            shopId: o.shop ?? null,
+            label: o.label,
+          })
+          process.stdout.write(`id  ${k.id}\nkey ${k.key}\n(shown once: store it now)\n`)
+        } finally {
+          await database.close()
+        }
+      },
+    )
   keys
     .command('revoke')
     .argument('<id>', 'key id')
@@ -158,7 +208,9 @@ export function buildCli(): Command {
       const { config, log } = preflight(true)
       const database = await openDatabase(config, log, { allowEmbedded: true })
       try {
-        process.stdout.write((await revokeApiKey(database.db, id)) ? `revoked ${id}\n` : `no active key ${id}\n`)
+        process.stdout.write(
+          (await revokeApiKey(database.db, id)) ? `revoked ${id}\n` : `no active key ${id}\n`,
+        )
       } finally {
         await database.close()
       }

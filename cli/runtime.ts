@@ -3,7 +3,10 @@ import { sql } from 'kysely'
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
 import { createDb, type Db } from '../services/shared/db/create-db.ts'
-import { startEmbeddedTimescale, type EmbeddedTimescale } from '../services/shared/db/embedded/embedded-timescale.ts'
+import {
+  startEmbeddedTimescale,
+  type EmbeddedTimescale,
+} from '../services/shared/db/embedded/embedded-timescale.ts'
 import { AppError } from '../services/shared/errors.ts'
 
 export type OpenedDatabase = {
@@ -18,7 +21,12 @@ function describeUrl(url: string): string {
 }
 
 /** Retries `SELECT 1` with capped exponential backoff until the server answers or `signal` aborts. */
-export async function waitForDatabase(db: Db, log: Logger, what: string, signal?: AbortSignal): Promise<void> {
+export async function waitForDatabase(
+  db: Db,
+  log: Logger,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await sql`SELECT 1`.execute(db)
@@ -27,7 +35,10 @@ export async function waitForDatabase(db: Db, log: Logger, what: string, signal?
     } catch (err) {
       if (signal?.aborted) throw err
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
-      log.warn({ database: what, attempt, retryInMs: delay, err: (err as Error).message }, 'database unreachable; retrying')
+      log.warn(
+        { database: what, attempt, retryInMs: delay, err: (err as Error).message },
+        'database unreachable; retrying',
+      )
       await new Promise((r) => setTimeout(r, delay))
     }
   }
@@ -37,7 +48,11 @@ export async function waitForDatabase(db: Db, log: Logger, what: string, signal?
  * `DATABASE_URL` when set (a real TimescaleDB, pool of 10), else the embedded TimescaleDB in the data
  * directory (pool of one: the embedded server has a single session).
  */
-export async function openDatabase(config: Config, log: Logger, opts: { allowEmbedded: boolean; signal?: AbortSignal }): Promise<OpenedDatabase> {
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+  opts: { allowEmbedded: boolean; signal?: AbortSignal },
+): Promise<OpenedDatabase> {
   if (config.db.url) {
     const { db } = createDb({ url: config.db.url, maxConnections: 10 })
     await waitForDatabase(db, log, describeUrl(config.db.url), opts.signal)
@@ -63,7 +78,12 @@ export async function openDatabase(config: Config, log: Logger, opts: { allowEmb
   }
 }
 
-export type MqttOptions = { clientId: string; clean: boolean; protocolVersion: 4 | 5; will?: mqtt.IClientOptions['will'] }
+export type MqttOptions = {
+  clientId: string
+  clean: boolean
+  protocolVersion: 4 | 5
+  will?: mqtt.IClientOptions['will']
+}
 
 /**
  * An MQTT client that reconnects forever (backoff 1 s doubling to 30 s) and logs every state change.
@@ -82,7 +102,9 @@ export function createMqttClient(url: string, log: Logger, opts: MqttOptions): M
     // A refused CONNACK (bad credentials, client id taken) is retried too: an operator fixes the
     // broker, the service comes back by itself; every refusal is logged.
     reconnectOnConnackError: true,
-    ...(opts.protocolVersion === 5 && !opts.clean ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}),
+    ...(opts.protocolVersion === 5 && !opts.clean
+      ? { properties: { sessionExpiryInterval: 24 * 3600 } }
+      : {}),
     ...(opts.will ? { will: opts.will } : {}),
   })
   const where = (() => {
@@ -102,13 +124,18 @@ export function createMqttClient(url: string, log: Logger, opts: MqttOptions): M
   client.on('reconnect', () => {
     failures++
     client.options.reconnectPeriod = Math.min(30_000, 1000 * 2 ** Math.min(failures, 5))
-    if (failures === 1 || failures % 10 === 0) log.info({ broker: where, attempt: failures }, 'MQTT reconnecting')
+    if (failures === 1 || failures % 10 === 0)
+      log.info({ broker: where, attempt: failures }, 'MQTT reconnecting')
   })
   return client
 }
 
 /** Creates the client, connects and resolves on the first CONNACK (retrying meanwhile). */
-export async function connectMqtt(url: string, log: Logger, opts: MqttOptions): Promise<MqttClient> {
+export async function connectMqtt(
+  url: string,
+  log: Logger,
+  opts: MqttOptions,
+): Promise<MqttClient> {
   const client = createMqttClient(url, log, opts)
   const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()))
   client.connect()

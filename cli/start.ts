@@ -2,17 +2,21 @@ import { resolve } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
-import { startEmbeddedBroker, type EmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
+import { startEmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
-import { createJobRunner, type JobRunner } from '../services/shared/db/job-runner.ts'
-import { countDistricts, loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
+import { createJobRunner } from '../services/shared/db/job-runner.ts'
+import {
+  countDistricts,
+  loadDistrict,
+  readDistrictFile,
+} from '../services/shared/registry/district-repository.ts'
 import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { AppError } from '../services/shared/errors.ts'
-import { connectMqtt, createMqttClient, openDatabase, type OpenedDatabase } from './runtime.ts'
+import { createMqttClient, openDatabase, type OpenedDatabase } from './runtime.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
-import { startSimulatorLoop, type SimulatorLoop } from './simulator-loop.ts'
+import { startSimulatorLoop } from './simulator-loop.ts'
 
 export type Running = { url: string; stop(): Promise<void> }
 
@@ -24,7 +28,8 @@ class Stack {
   }
   async unwind(log: Logger) {
     while (this.steps.length) {
-      const step = this.steps.pop()!
+      const step = this.steps.pop()
+      if (!step) break
       try {
         await step.undo()
         log.info(`stopped ${step.what}`)
@@ -46,12 +51,11 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     const dashboardsDir = resolve(config.db.dataDir, 'dashboards')
     await buildDashboards(dashboardsDir)
 
-    let broker: EmbeddedBroker | null = null
     let mqttUrl = config.mqtt.url
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker()
-      mqttUrl = broker.url
-      stack.push('embedded MQTT broker', () => broker!.stop())
+      const embedded = await startEmbeddedBroker()
+      mqttUrl = embedded.url
+      stack.push('embedded MQTT broker', () => embedded.stop())
       log.info({ url: mqttUrl }, 'embedded MQTT broker (Aedes) listening')
     }
 
@@ -66,12 +70,12 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       log.info({ file: config.districtFile, ...report }, 'district loaded')
     }
 
-    let jobs: JobRunner | null = null
-    const embeddedJobs = config.jobs.mode === 'embedded' || (config.jobs.mode === 'auto' && database.embedded !== null)
+    const embeddedJobs =
+      config.jobs.mode === 'embedded' || (config.jobs.mode === 'auto' && database.embedded !== null)
     if (embeddedJobs) {
-      jobs = createJobRunner(database.db, log)
-      jobs.start(10_000)
-      stack.push('TimescaleDB job runner', () => jobs!.stop())
+      const runner = createJobRunner(database.db, log)
+      runner.start(10_000)
+      stack.push('TimescaleDB job runner', () => runner.stop())
     }
 
     const ingestMqtt: MqttClient = createMqttClient(mqttUrl, log, {
@@ -79,7 +83,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       clean: false,
       protocolVersion: config.mqtt.protocolVersion,
     })
-    stack.push('ingest MQTT connection', () => ingestMqtt.endAsync())
+    stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
     const ingest: IngestService = createIngestService({
       config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup },
       db: database.db,
@@ -92,7 +96,12 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     const app = await buildApp({
       db: database.db,
       log: log.child({ service: 'api' }),
-      checks: { broker: () => ({ up: ingestMqtt.connected, ...(ingestMqtt.connected ? {} : { error: 'not connected' }) }) },
+      checks: {
+        broker: () => ({
+          up: ingestMqtt.connected,
+          ...(ingestMqtt.connected ? {} : { error: 'not connected' }),
+        }),
+      },
       dashboardsDir,
       metricsRegistries: [ingest.metrics.registry],
     })
@@ -100,7 +109,10 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       await app.listen({ host: config.http.host, port: config.http.port })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new AppError('port_in_use', `port ${config.http.port} on ${config.http.host} is already in use; set PORT to another port`)
+        throw new AppError(
+          'port_in_use',
+          `port ${config.http.port} on ${config.http.host} is already in use; set PORT to another port`,
+        )
       }
       throw err
     }
@@ -109,17 +121,28 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     const port = typeof address === 'object' && address ? address.port : config.http.port
     const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
 
-    let sim: SimulatorLoop | null = null
     if (config.simulator.enabled) {
-      sim = await startSimulatorLoop({ config, mqttUrl, log: log.child({ service: 'simulator' }) })
-      stack.push('simulator', () => sim!.stop())
+      const loop = await startSimulatorLoop({
+        config,
+        mqttUrl,
+        log: log.child({ service: 'simulator' }),
+      })
+      stack.push('simulator', () => loop.stop())
     }
 
     if (config.demoKeys) {
-      const shop = await database.db.selectFrom('shops').select('id').orderBy('street_offset_m').executeTakeFirst()
+      const shop = await database.db
+        .selectFrom('shops')
+        .select('id')
+        .orderBy('street_offset_m')
+        .executeTakeFirst()
       const { keys, path } = await ensureDemoKeys(database.db, config.db.dataDir, shop?.id ?? null)
-      const lines = keys.map((k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`)
-      process.stdout.write(`\nMiglio is running: ${url}\nDemo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`)
+      const lines = keys.map(
+        (k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`,
+      )
+      process.stdout.write(
+        `\nMiglio is running: ${url}\nDemo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`,
+      )
     } else {
       process.stdout.write(`\nMiglio is running: ${url}\nPress Ctrl-C to stop.\n\n`)
     }

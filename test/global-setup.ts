@@ -17,7 +17,7 @@ const TIMESCALE_IMAGE = 'timescale/timescaledb:2.23.0-pg17'
  * runtime answers) → embedded TimescaleDB; TEST_MQTT_URL → embedded Aedes.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  let teardown = async () => undefined as void
+  let teardown = async (): Promise<void> => undefined
   let databaseAdminUrl: string | null = process.env.TEST_DATABASE_URL || null
   let databaseKind: 'env' | 'container' | 'embedded' = databaseAdminUrl ? 'env' : 'embedded'
   if (!databaseAdminUrl) {
@@ -27,7 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const container = await new tc.GenericContainer(TIMESCALE_IMAGE)
         .withEnvironment({ POSTGRES_PASSWORD: 'miglio' })
         .withExposedPorts(5432)
-        .withWaitStrategy(tc.Wait.forLogMessage(/database system is ready to accept connections/, 2))
+        .withWaitStrategy(
+          tc.Wait.forLogMessage(/database system is ready to accept connections/, 2),
+        )
         .start()
       databaseAdminUrl = `postgres://postgres:miglio@${container.getHost()}:${container.getMappedPort(5432)}/postgres`
       databaseKind = 'container'
@@ -42,6 +44,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('databaseAdminUrl', databaseAdminUrl)
   project.provide('databaseKind', databaseKind)
   project.provide('mqttUrl', mqttUrl)
-  process.stdout.write(`integration engines: database=${databaseKind} broker=${mqttUrl ? 'TEST_MQTT_URL' : 'embedded Aedes'}\n`)
+  process.stdout.write(
+    `integration engines: database=${databaseKind} broker=${mqttUrl ? 'TEST_MQTT_URL' : 'embedded Aedes'}\n`,
+  )
   return teardown
 }

@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import {
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod'
 import { Registry } from 'prom-client'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
@@ -52,15 +56,22 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return merged.metrics()
   })
 
-  await app.register(async (api) => {
-    await api.register(authPlugin, { db: deps.db })
-    await api.register(meRoutes)
-    await api.register(zoneRoutes, { db: deps.db })
-    await api.register(footfallRoutes, { db: deps.db })
-  }, { prefix: '/api/v1' })
+  await app.register(
+    async (api) => {
+      await api.register(authPlugin, { db: deps.db })
+      await api.register(meRoutes)
+      await api.register(zoneRoutes, { db: deps.db })
+      await api.register(footfallRoutes, { db: deps.db })
+    },
+    { prefix: '/api/v1' },
+  )
 
   if (deps.dashboardsDir && existsSync(deps.dashboardsDir)) {
-    await app.register(fastifyStatic, { root: deps.dashboardsDir, prefix: '/', index: ['index.html'] })
+    await app.register(fastifyStatic, {
+      root: deps.dashboardsDir,
+      prefix: '/',
+      index: ['index.html'],
+    })
   }
   return app
 }

@@ -80,10 +80,15 @@ export function decodeMessage(
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): DecodeResult {
   const parsedTopic = parseGatewayTopic(topic)
-  if (!parsedTopic) return reject('unknown_topic', 'topic is not miglio/v1/gw/{gw}/(sightings|status)', null)
+  if (!parsedTopic)
+    return reject('unknown_topic', 'topic is not miglio/v1/gw/{gw}/(sightings|status)', null)
   const { gatewayId, kind } = parsedTopic
   if (payload.length > MAX_PAYLOAD_BYTES) {
-    return reject('oversized', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`, gatewayId)
+    return reject(
+      'oversized',
+      `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+      gatewayId,
+    )
   }
   let json: unknown
   try {
@@ -96,7 +101,11 @@ export function decodeMessage(
     const status = GatewayStatusSchema.safeParse(json)
     if (!status.success) return reject('schema', describeIssues(status.error), gatewayId)
     if (status.data.gatewayId !== gatewayId) {
-      return reject('gateway_mismatch', `payload gatewayId differs from topic ${gatewayId}`, gatewayId)
+      return reject(
+        'gateway_mismatch',
+        `payload gatewayId differs from topic ${gatewayId}`,
+        gatewayId,
+      )
     }
     return { ok: true, kind: 'status', gatewayId, status: status.data }
   }
@@ -108,28 +117,43 @@ export function decodeMessage(
     (json as { sightings: unknown[] }).sightings.length > MAX_SIGHTINGS_PER_BATCH
   ) {
     const n = (json as { sightings: unknown[] }).sightings.length
-    return reject('too_many_sightings', `${n} sightings exceed ${MAX_SIGHTINGS_PER_BATCH}`, gatewayId)
+    return reject(
+      'too_many_sightings',
+      `${n} sightings exceed ${MAX_SIGHTINGS_PER_BATCH}`,
+      gatewayId,
+    )
   }
   const parsed = SightingsBatchSchema.safeParse(json)
   if (!parsed.success) return reject('schema', describeIssues(parsed.error), gatewayId)
   const batch = parsed.data
   if (batch.gatewayId !== gatewayId) {
-    return reject('gateway_mismatch', `payload gatewayId differs from topic ${gatewayId}`, gatewayId)
+    return reject(
+      'gateway_mismatch',
+      `payload gatewayId differs from topic ${gatewayId}`,
+      gatewayId,
+    )
   }
   const sentAtMs = toEpochMs(batch.sentAt)
   const oldest = nowMs - limits.maxPastMs
   const newest = nowMs + limits.maxFutureMs
   const sightings: DecodedSighting[] = new Array(batch.sightings.length)
-  for (let i = 0; i < batch.sightings.length; i++) {
-    const s = batch.sightings[i]!
+  for (const [i, s] of batch.sightings.entries()) {
     const mac = normaliseMac(s.mac)
     if (mac === null) return reject('bad_mac', `sightings.${i}.mac: not a MAC address`, gatewayId)
     const tMs = toEpochMs(s.t)
     if (tMs < oldest) {
-      return reject('stale_timestamp', `sightings.${i}.t: older than ${limits.maxPastMs / 3_600_000} h`, gatewayId)
+      return reject(
+        'stale_timestamp',
+        `sightings.${i}.t: older than ${limits.maxPastMs / 3_600_000} h`,
+        gatewayId,
+      )
     }
     if (tMs > newest) {
-      return reject('future_timestamp', `sightings.${i}.t: more than ${limits.maxFutureMs / 60_000} min ahead`, gatewayId)
+      return reject(
+        'future_timestamp',
+        `sightings.${i}.t: more than ${limits.maxFutureMs / 60_000} min ahead`,
+        gatewayId,
+      )
     }
     sightings[i] = { tMs, mac, rssi: s.rssi, radio: s.radio, randomised: isRandomisedMac(mac) }
   }

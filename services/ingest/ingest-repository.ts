@@ -31,7 +31,15 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
           .as('t'),
       (join) => join.onRef('t.gateway_id', '=', 'g.id'),
     )
-    .select(['g.id', 'g.zone_id', 'g.shop_id', 'g.rssi_floor', 't.version', 't.min_rssi', 't.min_dwell_s'])
+    .select([
+      'g.id',
+      'g.zone_id',
+      'g.shop_id',
+      'g.rssi_floor',
+      't.version',
+      't.min_rssi',
+      't.min_dwell_s',
+    ])
     .where('g.active', '=', true)
     .execute()
   return new Map(
@@ -93,7 +101,11 @@ function toSession(r: {
   }
 }
 
-export async function loadOpenSessions(trx: Trx, gatewayId: string, pseudonyms: string[]): Promise<Map<string, Session>> {
+export async function loadOpenSessions(
+  trx: Trx,
+  gatewayId: string,
+  pseudonyms: string[],
+): Promise<Map<string, Session>> {
   if (pseudonyms.length === 0) return new Map()
   const rows = await trx
     .selectFrom('open_transits')
@@ -104,7 +116,11 @@ export async function loadOpenSessions(trx: Trx, gatewayId: string, pseudonyms: 
   return new Map(rows.map((r) => [r.pseudonym, toSession(r)]))
 }
 
-export async function upsertOpenSessions(trx: Trx, gatewayId: string, sessions: Session[]): Promise<void> {
+export async function upsertOpenSessions(
+  trx: Trx,
+  gatewayId: string,
+  sessions: Session[],
+): Promise<void> {
   if (sessions.length === 0) return
   await sql`
     INSERT INTO open_transits (gateway_id, pseudonym, first_seen, last_seen, peak_rssi, samples, radio, randomised)
@@ -118,11 +134,17 @@ export async function upsertOpenSessions(trx: Trx, gatewayId: string, sessions: 
       ${sessions.map((s) => s.randomised)}::boolean[])
     ON CONFLICT (gateway_id, pseudonym) DO UPDATE SET
       first_seen = excluded.first_seen, last_seen = excluded.last_seen, peak_rssi = excluded.peak_rssi,
-      samples = excluded.samples, radio = excluded.radio, randomised = excluded.randomised`.execute(trx)
+      samples = excluded.samples, radio = excluded.radio, randomised = excluded.randomised`.execute(
+    trx,
+  )
 }
 
 /** Removes and returns the gateway's open sessions last heard before `before`. */
-export async function takeSessionsEndedBefore(trx: Trx, gatewayId: string, before: Date): Promise<Session[]> {
+export async function takeSessionsEndedBefore(
+  trx: Trx,
+  gatewayId: string,
+  before: Date,
+): Promise<Session[]> {
   const rows = await trx
     .deleteFrom('open_transits')
     .where('gateway_id', '=', gatewayId)
@@ -132,12 +154,17 @@ export async function takeSessionsEndedBefore(trx: Trx, gatewayId: string, befor
   return rows.map(toSession)
 }
 
-export async function insertTransits(trx: Trx, gateway: RegisteredGateway, transits: ClassifiedTransit[]): Promise<number> {
-  if (transits.length === 0) return 0
+export async function insertTransits(
+  trx: Trx,
+  gateway: RegisteredGateway,
+  transits: ClassifiedTransit[],
+): Promise<number> {
+  const version = transits[0]?.thresholdVersion
+  if (version === undefined) return 0
   const result = await sql`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                           samples, radio, randomised, visitor, threshold_version)
-    SELECT f, l, ${gateway.id}, ${gateway.zoneId}, ${gateway.shopId}, p, d, r, n, ra, rnd, v, ${transits[0]!.thresholdVersion}
+    SELECT f, l, ${gateway.id}, ${gateway.zoneId}, ${gateway.shopId}, p, d, r, n, ra, rnd, v, ${version}
     FROM unnest(
       ${transits.map((t) => new Date(t.firstMs))}::timestamptz[],
       ${transits.map((t) => new Date(t.lastMs))}::timestamptz[],
@@ -158,7 +185,14 @@ export async function insertTransits(trx: Trx, gateway: RegisteredGateway, trans
  */
 export async function advanceGatewayState(
   trx: Trx,
-  b: { gatewayId: string; bootId: string; seq: number; sentAt: Date; receivedAt: Date; clockSkewMs: number },
+  b: {
+    gatewayId: string
+    bootId: string
+    seq: number
+    sentAt: Date
+    receivedAt: Date
+    clockSkewMs: number
+  },
 ): Promise<Date> {
   const row = await sql<{ watermark: Date }>`
     INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, clock_skew_ms)
@@ -174,10 +208,17 @@ export async function advanceGatewayState(
       boot_id = excluded.boot_id,
       clock_skew_ms = excluded.clock_skew_ms
     RETURNING watermark`.execute(trx)
-  return row.rows[0]!.watermark
+  const watermark = row.rows[0]?.watermark
+  if (!watermark) throw new Error(`gateway_state upsert for ${b.gatewayId} returned no row`)
+  return watermark
 }
 
-export async function upsertGatewayStatus(db: Db, gatewayId: string, status: GatewayStatus, at: Date): Promise<void> {
+export async function upsertGatewayStatus(
+  db: Db,
+  gatewayId: string,
+  status: GatewayStatus,
+  at: Date,
+): Promise<void> {
   await db
     .insertInto('gateway_state')
     .values({
@@ -214,7 +255,14 @@ export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): 
 
 export async function insertDeadLetter(
   db: Db,
-  d: { topic: string; gatewayId: string | null; reason: string; detail: string; payloadBytes: number; payloadRedacted: string },
+  d: {
+    topic: string
+    gatewayId: string | null
+    reason: string
+    detail: string
+    payloadBytes: number
+    payloadRedacted: string
+  },
 ): Promise<void> {
   await db
     .insertInto('dead_letters')

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
 import { Writable } from 'node:stream'
-import { createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '../shared/testing/engines.ts'
+import {
+  createTestBroker,
+  createTestDatabase,
+  waitFor,
+  type TestBroker,
+  type TestDatabase,
+} from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, buildStatusTopic } from '../shared/contracts/topics.ts'
@@ -25,10 +31,24 @@ const logSink = new Writable({
 const clientPrefix = `t${Math.random().toString(16).slice(2, 8)}`
 let clientSeq = 0
 
-async function startIngest(clientId = `${clientPrefix}-ingest`): Promise<{ service: IngestService; client: MqttClient }> {
-  const client = mqtt.connect(broker.url, { clientId, clean: false, protocolVersion: 4, reconnectPeriod: 200, manualConnect: true })
+async function startIngest(
+  clientId = `${clientPrefix}-ingest`,
+): Promise<{ service: IngestService; client: MqttClient }> {
+  const client = mqtt.connect(broker.url, {
+    clientId,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+    manualConnect: true,
+  })
   const service = createIngestService({
-    config: { tz: 'Europe/Rome', gapMs: 120_000, idleCloseMs: 60 * 60_000, keyGraceMs: 2 * 3_600_000, maintenanceIntervalMs: 3_600_000 },
+    config: {
+      tz: 'Europe/Rome',
+      gapMs: 120_000,
+      idleCloseMs: 60 * 60_000,
+      keyGraceMs: 2 * 3_600_000,
+      maintenanceIntervalMs: 3_600_000,
+    },
     db: database.db,
     mqtt: client,
     log: createLogger({ level: 'debug', destination: logSink }),
@@ -38,18 +58,30 @@ async function startIngest(clientId = `${clientPrefix}-ingest`): Promise<{ servi
 }
 
 async function transits(gatewayId: string) {
-  return database.db.selectFrom('transits').selectAll().where('gateway_id', '=', gatewayId).orderBy('first_seen').execute()
+  return database.db
+    .selectFrom('transits')
+    .selectAll()
+    .where('gateway_id', '=', gatewayId)
+    .orderBy('first_seen')
+    .execute()
 }
 
 async function batchesOf(gatewayId: string) {
-  const r = await database.db.selectFrom('ingest_batches').select((eb) => eb.fn.countAll<string>().as('n')).where('gateway_id', '=', gatewayId).executeTakeFirstOrThrow()
+  const r = await database.db
+    .selectFrom('ingest_batches')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('gateway_id', '=', gatewayId)
+    .executeTakeFirstOrThrow()
   return Number(r.n)
 }
 
 beforeAll(async () => {
   ;[database, broker] = await Promise.all([createTestDatabase(), createTestBroker()])
   await loadDistrict(database.db, tinyDistrict())
-  publisher = await mqtt.connectAsync(broker.url, { clientId: `${clientPrefix}-pub-${clientSeq++}`, protocolVersion: 4 })
+  publisher = await mqtt.connectAsync(broker.url, {
+    clientId: `${clientPrefix}-pub-${clientSeq++}`,
+    protocolVersion: 4,
+  })
 })
 
 afterAll(async () => {
@@ -65,18 +97,48 @@ describe(createIngestService.name, () => {
       const t0 = Date.now() - 20 * 60_000
       const mac = '3C:22:FB:11:22:33'
       const topic = buildSightingsTopic('gw-shop-one')
-      await publisher.publishAsync(topic, sightingsBatch('gw-shop-one', 1, t0 + 5_000, [{ tMs: t0, mac, rssi: -60 }, { tMs: t0 + 4_000, mac, rssi: -55 }]), { qos: 1 })
-      await publisher.publishAsync(topic, sightingsBatch('gw-shop-one', 2, t0 + 95_000, [{ tMs: t0 + 90_000, mac: '3c-22-fb-11-22-33', rssi: -58 }]), { qos: 1 })
+      await publisher.publishAsync(
+        topic,
+        sightingsBatch('gw-shop-one', 1, t0 + 5_000, [
+          { tMs: t0, mac, rssi: -60 },
+          { tMs: t0 + 4_000, mac, rssi: -55 },
+        ]),
+        { qos: 1 },
+      )
+      await publisher.publishAsync(
+        topic,
+        sightingsBatch('gw-shop-one', 2, t0 + 95_000, [
+          { tMs: t0 + 90_000, mac: '3c-22-fb-11-22-33', rssi: -58 },
+        ]),
+        { qos: 1 },
+      )
       // An empty batch far enough later closes the session (watermark - gap > last seen).
-      await publisher.publishAsync(topic, sightingsBatch('gw-shop-one', 3, t0 + 300_000, []), { qos: 1 })
-      const rows = await waitFor(() => transits('gw-shop-one'), (r) => r.length === 1, { what: 'one transit' })
-      expect(rows[0]).toMatchObject({ samples: 3, peak_rssi: -55, visitor: true, zone_id: 'shop-one', shop_id: 'shop-one', threshold_version: 1 })
+      await publisher.publishAsync(topic, sightingsBatch('gw-shop-one', 3, t0 + 300_000, []), {
+        qos: 1,
+      })
+      const rows = await waitFor(
+        () => transits('gw-shop-one'),
+        (r) => r.length === 1,
+        { what: 'one transit' },
+      )
+      expect(rows[0]).toMatchObject({
+        samples: 3,
+        peak_rssi: -55,
+        visitor: true,
+        zone_id: 'shop-one',
+        shop_id: 'shop-one',
+        threshold_version: 1,
+      })
       expect(rows[0]!.dwell_s).toBeCloseTo(90, 3)
-      const open = await database.db.selectFrom('open_transits').selectAll().where('gateway_id', '=', 'gw-shop-one').execute()
+      const open = await database.db
+        .selectFrom('open_transits')
+        .selectAll()
+        .where('gateway_id', '=', 'gw-shop-one')
+        .execute()
       expect(open).toHaveLength(0)
     } finally {
       await service.stop()
-      await client.endAsync()
+      await client.endAsync(true)
     }
   })
 
@@ -85,19 +147,37 @@ describe(createIngestService.name, () => {
     try {
       const t0 = Date.now() - 40 * 60_000
       const topic = buildSightingsTopic('gw-street-a')
-      const batch = sightingsBatch('gw-street-a', 10, t0 + 5_000, [{ tMs: t0, mac: '00:1a:2b:3c:4d:5e', rssi: -80 }], 'dup00001')
+      const batch = sightingsBatch(
+        'gw-street-a',
+        10,
+        t0 + 5_000,
+        [{ tMs: t0, mac: '00:1a:2b:3c:4d:5e', rssi: -80 }],
+        'dup00001',
+      )
       await publisher.publishAsync(topic, batch, { qos: 1 })
       await publisher.publishAsync(topic, batch, { qos: 1 })
-      await publisher.publishAsync(topic, sightingsBatch('gw-street-a', 11, t0 + 400_000, [], 'dup00001'), { qos: 1 })
-      await waitFor(() => transits('gw-street-a'), (r) => r.length >= 1, { what: 'transit' })
-      await waitFor(() => Promise.resolve(service.metrics.duplicates.get()), (m) => m.values[0]?.value === 1, { what: 'duplicate counted' })
+      await publisher.publishAsync(
+        topic,
+        sightingsBatch('gw-street-a', 11, t0 + 400_000, [], 'dup00001'),
+        { qos: 1 },
+      )
+      await waitFor(
+        () => transits('gw-street-a'),
+        (r) => r.length >= 1,
+        { what: 'transit' },
+      )
+      await waitFor(
+        () => service.metrics.duplicates.get(),
+        (m) => m.values[0]?.value === 1,
+        { what: 'duplicate counted' },
+      )
       const rows = await transits('gw-street-a')
       expect(rows).toHaveLength(1)
       expect(rows[0]).toMatchObject({ samples: 1, visitor: false })
       expect(await batchesOf('gw-street-a')).toBe(2)
     } finally {
       await service.stop()
-      await client.endAsync()
+      await client.endAsync(true)
     }
   })
 
@@ -109,21 +189,38 @@ describe(createIngestService.name, () => {
     const mac = '00:aa:bb:cc:dd:01'
     const first = await startIngest(`${clientPrefix}-restart`)
     try {
-      await publisher.publishAsync(topic, sightingsBatch(gw, 1, t0 + 5_000, [{ tMs: t0, mac, rssi: -70 }], 'restart1'), { qos: 1 })
+      await publisher.publishAsync(
+        topic,
+        sightingsBatch(gw, 1, t0 + 5_000, [{ tMs: t0, mac, rssi: -70 }], 'restart1'),
+        { qos: 1 },
+      )
       await waitFor(
-        async () => (await database.db.selectFrom('open_transits').select('pseudonym').where('gateway_id', '=', gw).execute()).length,
+        async () =>
+          (
+            await database.db
+              .selectFrom('open_transits')
+              .select('pseudonym')
+              .where('gateway_id', '=', gw)
+              .execute()
+          ).length,
         (n) => n === 1,
         { what: 'open session' },
       )
     } finally {
       await first.service.stop()
-      await first.client.endAsync()
+      await first.client.endAsync(true)
     }
     // Published while ingest is down: the persistent session queues it at the broker.
-    await publisher.publishAsync(topic, sightingsBatch(gw, 2, t0 + 65_000, [{ tMs: t0 + 60_000, mac, rssi: -72 }], 'restart1'), { qos: 1 })
+    await publisher.publishAsync(
+      topic,
+      sightingsBatch(gw, 2, t0 + 65_000, [{ tMs: t0 + 60_000, mac, rssi: -72 }], 'restart1'),
+      { qos: 1 },
+    )
     const second = await startIngest(`${clientPrefix}-restart`)
     try {
-      await publisher.publishAsync(topic, sightingsBatch(gw, 3, t0 + 600_000, [], 'restart1'), { qos: 1 })
+      await publisher.publishAsync(topic, sightingsBatch(gw, 3, t0 + 600_000, [], 'restart1'), {
+        qos: 1,
+      })
       const rows = await waitFor(
         async () => (await transits(gw)).filter((r) => r.first_seen.getTime() === t0),
         (r) => r.length === 1,
@@ -133,7 +230,7 @@ describe(createIngestService.name, () => {
       expect(rows[0]!.dwell_s).toBeCloseTo(60, 3)
     } finally {
       await second.service.stop()
-      await second.client.endAsync()
+      await second.client.endAsync(true)
     }
   })
 
@@ -143,14 +240,45 @@ describe(createIngestService.name, () => {
       const now = Date.now()
       const mac = 'DE:AD:BE:EF:00:01'
       const bad: [string, string, string][] = [
-        [buildSightingsTopic('gw-shop-one'), `{"v":1,"gatewayId":"gw-shop-one","mac":"${mac}"`, 'malformed_json'],
-        [buildSightingsTopic('gw-shop-one'), sightingsBatch('gw-street-a', 1, now, [{ tMs: now, mac, rssi: -50 }]), 'gateway_mismatch'],
-        [buildSightingsTopic('gw-ghost'), sightingsBatch('gw-ghost', 1, now, [{ tMs: now, mac, rssi: -50 }]), 'unknown_gateway'],
-        [buildSightingsTopic('gw-shop-one'), sightingsBatch('gw-shop-one', 99, now, [{ tMs: now - 25 * 3_600_000, mac, rssi: -50 }]), 'stale_timestamp'],
-        [buildSightingsTopic('gw-shop-one'), sightingsBatch('gw-shop-one', 98, now, [{ tMs: now, mac, rssi: 12 }]), 'schema'],
+        [
+          buildSightingsTopic('gw-shop-one'),
+          `{"v":1,"gatewayId":"gw-shop-one","mac":"${mac}"`,
+          'malformed_json',
+        ],
+        [
+          buildSightingsTopic('gw-shop-one'),
+          sightingsBatch('gw-street-a', 1, now, [{ tMs: now, mac, rssi: -50 }]),
+          'gateway_mismatch',
+        ],
+        [
+          buildSightingsTopic('gw-ghost'),
+          sightingsBatch('gw-ghost', 1, now, [{ tMs: now, mac, rssi: -50 }]),
+          'unknown_gateway',
+        ],
+        [
+          buildSightingsTopic('gw-shop-one'),
+          sightingsBatch('gw-shop-one', 99, now, [{ tMs: now - 25 * 3_600_000, mac, rssi: -50 }]),
+          'stale_timestamp',
+        ],
+        [
+          buildSightingsTopic('gw-shop-one'),
+          sightingsBatch('gw-shop-one', 98, now, [{ tMs: now, mac, rssi: 12 }]),
+          'schema',
+        ],
       ]
       for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 })
-      await publisher.publishAsync(buildStatusTopic('gw-shop-one'), JSON.stringify({ v: 1, gatewayId: 'gw-shop-one', state: 'online', fw: '1.4.2', uptimeS: 10, queue: 0 }), { qos: 1 })
+      await publisher.publishAsync(
+        buildStatusTopic('gw-shop-one'),
+        JSON.stringify({
+          v: 1,
+          gatewayId: 'gw-shop-one',
+          state: 'online',
+          fw: '1.4.2',
+          uptimeS: 10,
+          queue: 0,
+        }),
+        { qos: 1 },
+      )
       const letters = await waitFor(
         () => database.db.selectFrom('dead_letters').selectAll().execute(),
         (r) => r.length >= bad.length,
@@ -162,7 +290,12 @@ describe(createIngestService.name, () => {
         expect(l.payload_redacted).toContain('xx:xx:xx:xx:xx:xx')
       }
       const state = await waitFor(
-        () => database.db.selectFrom('gateway_state').selectAll().where('gateway_id', '=', 'gw-shop-one').executeTakeFirst(),
+        () =>
+          database.db
+            .selectFrom('gateway_state')
+            .selectAll()
+            .where('gateway_id', '=', 'gw-shop-one')
+            .executeTakeFirst(),
         (s) => s?.state === 'online',
         { what: 'gateway online' },
       )
@@ -171,7 +304,7 @@ describe(createIngestService.name, () => {
       expect(logLines.join('')).toContain('message rejected')
     } finally {
       await service.stop()
-      await client.endAsync()
+      await client.endAsync(true)
     }
   })
 
@@ -181,7 +314,9 @@ describe(createIngestService.name, () => {
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(database.db)
     expect(tables.rows.length).toBeGreaterThan(5)
     for (const { table_name } of tables.rows) {
-      const rows = await sql<{ j: string }>`SELECT row_to_json(t)::text AS j FROM ${sql.table(table_name)} t`.execute(database.db)
+      const rows = await sql<{
+        j: string
+      }>`SELECT row_to_json(t)::text AS j FROM ${sql.table(table_name)} t`.execute(database.db)
       for (const r of rows.rows) expect(r.j, table_name).not.toMatch(MAC_PATTERN)
     }
   })

@@ -5,7 +5,13 @@ import { redactMacs } from '../shared/contracts/mac.ts'
 import { ingestSubscriptions } from '../shared/contracts/topics.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
-import { classify, mergeSessions, segmentSightings, type PseudoSighting, type Session } from './sessionise.ts'
+import {
+  classify,
+  mergeSessions,
+  segmentSightings,
+  type PseudoSighting,
+  type Session,
+} from './sessionise.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import {
   advanceGatewayState,
@@ -51,7 +57,11 @@ const DEAD_LETTER_PAYLOAD_MAX = 4096
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string }
-  if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code === '57P01' || e.code.startsWith('E'))) return true
+  if (
+    typeof e?.code === 'string' &&
+    (e.code.startsWith('08') || e.code === '57P01' || e.code.startsWith('E'))
+  )
+    return true
   return /connect|terminated|timeout|closed|ECONN/i.test(e?.message ?? '')
 }
 
@@ -94,13 +104,22 @@ export function createIngestService(deps: {
         if (!running && attempt >= 3) throw err
         metrics.dbRetries.inc()
         const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))
-        log.warn({ what, attempt, delayMs: delay, err: redactMacs(String(err)) }, 'database write failed; retrying')
+        log.warn(
+          { what, attempt, delayMs: delay, err: redactMacs(String(err)) },
+          'database write failed; retrying',
+        )
         await new Promise((r) => setTimeout(r, delay))
       }
     }
   }
 
-  async function deadLetter(topic: string, payload: Buffer, reason: RejectReason, detail: string, gatewayId: string | null) {
+  async function deadLetter(
+    topic: string,
+    payload: Buffer,
+    reason: RejectReason,
+    detail: string,
+    gatewayId: string | null,
+  ) {
     metrics.rejects.inc({ reason })
     metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
     log.warn({ topic: redactMacs(topic), reason, detail: redactMacs(detail) }, 'message rejected')
@@ -117,7 +136,11 @@ export function createIngestService(deps: {
     )
   }
 
-  async function commitBatch(batch: DecodedBatch, gateway: RegisteredGateway, sightings: PseudoSighting[]) {
+  async function commitBatch(
+    batch: DecodedBatch,
+    gateway: RegisteredGateway,
+    sightings: PseudoSighting[],
+  ) {
     const segments = segmentSightings(sightings, config.gapMs)
     const receivedAt = new Date(clock.now())
     return db.transaction().execute(async (trx) => {
@@ -147,8 +170,14 @@ export function createIngestService(deps: {
         receivedAt,
         clockSkewMs: batch.clockSkewMs,
       })
-      closed.push(...(await takeSessionsEndedBefore(trx, gateway.id, new Date(watermark.getTime() - config.gapMs))))
-      const written = closed.map((s) => classify(s, gateway.thresholds))
+      closed.push(
+        ...(await takeSessionsEndedBefore(
+          trx,
+          gateway.id,
+          new Date(watermark.getTime() - config.gapMs),
+        )),
+      )
+      const written = closed.map((s) => classify(s, gateway.thresholds, gateway.shopId !== null))
       await insertTransits(trx, gateway, written)
       return { duplicate: false, written }
     })
@@ -156,11 +185,29 @@ export function createIngestService(deps: {
 
   async function handleSightings(topic: string, payload: Buffer, batch: DecodedBatch) {
     const gateway = registry.get(batch.gatewayId)
-    if (!gateway) return deadLetter(topic, payload, 'unknown_gateway', `gateway ${batch.gatewayId} is not in the district registry`, batch.gatewayId)
+    if (!gateway)
+      return deadLetter(
+        topic,
+        payload,
+        'unknown_gateway',
+        `gateway ${batch.gatewayId} is not in the district registry`,
+        batch.gatewayId,
+      )
     const nowMs = clock.now()
-    const gone = await withRetry('daily key', () => pseudonymiser.prepare(batch.sightings.map((s) => s.tMs), nowMs))
+    const gone = await withRetry('daily key', () =>
+      pseudonymiser.prepare(
+        batch.sightings.map((s) => s.tMs),
+        nowMs,
+      ),
+    )
     if (gone.size > 0) {
-      return deadLetter(topic, payload, 'key_expired', `the pseudonymisation key of ${[...gone].join(', ')} is destroyed`, batch.gatewayId)
+      return deadLetter(
+        topic,
+        payload,
+        'key_expired',
+        `the pseudonymisation key of ${[...gone].join(', ')} is destroyed`,
+        batch.gatewayId,
+      )
     }
     const sightings: PseudoSighting[] = []
     let belowFloor = 0
@@ -188,17 +235,27 @@ export function createIngestService(deps: {
     metrics.messages.inc({ kind: 'sightings', outcome: 'accepted' })
     metrics.sightings.inc(batch.sightings.length)
     if (belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, belowFloor)
-    for (const t of result.written) metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
+    for (const t of result.written)
+      metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
   }
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
     const decoded = decodeMessage(topic, payload, clock.now())
-    if (!decoded.ok) return deadLetter(topic, payload, decoded.reason, decoded.detail, decoded.gatewayId)
+    if (!decoded.ok)
+      return deadLetter(topic, payload, decoded.reason, decoded.detail, decoded.gatewayId)
     if (decoded.kind === 'status') {
       if (!registry.has(decoded.gatewayId)) {
-        return deadLetter(topic, payload, 'unknown_gateway', `gateway ${decoded.gatewayId} is not in the district registry`, decoded.gatewayId)
+        return deadLetter(
+          topic,
+          payload,
+          'unknown_gateway',
+          `gateway ${decoded.gatewayId} is not in the district registry`,
+          decoded.gatewayId,
+        )
       }
-      await withRetry('status', () => upsertGatewayStatus(db, decoded.gatewayId, decoded.status, new Date(clock.now())))
+      await withRetry('status', () =>
+        upsertGatewayStatus(db, decoded.gatewayId, decoded.status, new Date(clock.now())),
+      )
       metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
       return
     }
@@ -215,12 +272,15 @@ export function createIngestService(deps: {
         await lockGateway(trx, gatewayId)
         // Everything still open was heard before the gateway went quiet: all of it is final.
         const sessions = await takeSessionsEndedBefore(trx, gatewayId, new Date(8.64e15))
-        const transits = sessions.map((s) => classify(s, gateway.thresholds))
+        const transits = sessions.map((s) =>
+          classify(s, gateway.thresholds, gateway.shopId !== null),
+        )
         await insertTransits(trx, gateway, transits)
         return transits
       })
       for (const t of written) metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
-      if (written.length) log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
+      if (written.length)
+        log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
     }
   }
 
@@ -236,7 +296,9 @@ export function createIngestService(deps: {
       if (busy) return
       busy = true
       fn()
-        .catch((err: unknown) => log.warn({ err: redactMacs(String(err)) }, `${what} failed; will retry`))
+        .catch((err: unknown) =>
+          log.warn({ err: redactMacs(String(err)) }, `${what} failed; will retry`),
+        )
         .finally(() => {
           busy = false
         })
@@ -250,11 +312,16 @@ export function createIngestService(deps: {
     runMaintenance,
     async start() {
       registry = await withRetry('registry', () => loadGatewayRegistry(db))
-      if (registry.size === 0) log.warn('no gateways registered: every message will be rejected until a district is loaded')
+      if (registry.size === 0)
+        log.warn(
+          'no gateways registered: every message will be rejected until a district is loaded',
+        )
       running = true
       mqtt.handleMessage = (packet, done) => {
         if (!running) return // left unacknowledged: the broker redelivers it to the next session
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+        const payload = Buffer.isBuffer(packet.payload)
+          ? packet.payload
+          : Buffer.from(packet.payload)
         metrics.inFlight.inc()
         current = handle(packet.topic, payload)
           .then(() => done())
@@ -266,7 +333,10 @@ export function createIngestService(deps: {
             }
             // Not a connection problem (those are retried without end): keep it as a dead letter
             // so it is counted and visible, then acknowledge so one bad message cannot stall intake.
-            log.error({ err: redactMacs(String(err)), topic: redactMacs(packet.topic) }, 'message could not be written')
+            log.error(
+              { err: redactMacs(String(err)), topic: redactMacs(packet.topic) },
+              'message could not be written',
+            )
             await deadLetter(packet.topic, payload, 'write_failed', String(err), null)
             done()
           })
@@ -283,7 +353,10 @@ export function createIngestService(deps: {
         registry = await loadGatewayRegistry(db)
       })
       every(config.maintenanceIntervalMs ?? 5_000, 'maintenance', runMaintenance)
-      log.info({ subscriptions: ingestSubscriptions(config.shareGroup), gateways: registry.size }, 'ingest started')
+      log.info(
+        { subscriptions: ingestSubscriptions(config.shareGroup), gateways: registry.size },
+        'ingest started',
+      )
     },
     async stop() {
       // No unsubscribe: the persistent session keeps our subscriptions, so the broker queues what

@@ -29,7 +29,11 @@ export type Pseudonymiser = {
  * the costliest step of the hot path); memo and key are dropped together at rotation, after which
  * the day's pseudonyms cannot be recomputed by anyone.
  */
-export function createPseudonymiser(options: { store: DailyKeyStore; tz: string; graceMs: number }): Pseudonymiser {
+export function createPseudonymiser(options: {
+  store: DailyKeyStore
+  tz: string
+  graceMs: number
+}): Pseudonymiser {
   const days = new Map<string, DayState>()
   const dayOf = createDayResolver(options.tz)
   const destroyed = new Set<string>()
@@ -45,7 +49,10 @@ export function createPseudonymiser(options: { store: DailyKeyStore; tz: string;
       for (const day of wanted) {
         if (days.has(day)) continue
         const after = destroyAfter(day)
-        const key = after <= nowMs || destroyed.has(day) ? null : await options.store.getOrCreateKey(day, after, nowMs)
+        const key =
+          after <= nowMs || destroyed.has(day)
+            ? null
+            : await options.store.getOrCreateKey(day, after, nowMs)
         if (key) days.set(day, { key, memo: new Map() })
         else gone.add(day)
       }
@@ -74,7 +81,9 @@ export function createPseudonymiser(options: { store: DailyKeyStore; tz: string;
           destroyed.add(day)
         }
       }
-      return options.store.destroyExpiredKeys(nowMs)
+      const gone = await options.store.destroyExpiredKeys(nowMs)
+      for (const day of gone) destroyed.add(day)
+      return gone
     },
   }
 }

@@ -20,10 +20,17 @@ export type Session = {
 
 export type VisitorThresholds = { version: number; minRssi: number; minDwellS: number }
 
-export type ClassifiedTransit = Session & { dwellS: number; visitor: boolean; thresholdVersion: number }
+export type ClassifiedTransit = Session & {
+  dwellS: number
+  visitor: boolean
+  thresholdVersion: number
+}
 
 /** Groups a batch's sightings by pseudonym and splits each device's run where it was unheard for more than `gapMs`. */
-export function segmentSightings(sightings: readonly PseudoSighting[], gapMs: number): Map<string, Session[]> {
+export function segmentSightings(
+  sightings: readonly PseudoSighting[],
+  gapMs: number,
+): Map<string, Session[]> {
   const byDevice = new Map<string, PseudoSighting[]>()
   for (const s of sightings) {
     const list = byDevice.get(s.pseudonym)
@@ -83,17 +90,25 @@ export function mergeSessions(
       }
     } else merged.push({ ...s })
   }
-  const latest = merged.pop()!
+  const latest = merged.pop()
+  if (!latest) throw new Error('mergeSessions needs an open session or a segment')
   return { open: latest, closed: merged }
 }
 
-/** Passer-by or visitor by the gateway's thresholds in force; the version travels with the transit. */
-export function classify(session: Session, thresholds: VisitorThresholds): ClassifiedTransit {
+/**
+ * Passer-by or visitor by the gateway's thresholds in force; the version travels with the transit.
+ * A gateway that is not in a shop (`inShop` false) counts passers-by only: there is nothing to visit.
+ */
+export function classify(
+  session: Session,
+  thresholds: VisitorThresholds,
+  inShop = true,
+): ClassifiedTransit {
   const dwellS = (session.lastMs - session.firstMs) / 1000
   return {
     ...session,
     dwellS,
-    visitor: session.peakRssi >= thresholds.minRssi && dwellS >= thresholds.minDwellS,
+    visitor: inShop && session.peakRssi >= thresholds.minRssi && dwellS >= thresholds.minDwellS,
     thresholdVersion: thresholds.version,
   }
 }

@@ -7,13 +7,16 @@ const UrlWithScheme = (schemes: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return schemes.includes(new URL(v).protocol.replace(/:$/, ''))
-      } catch {
-        return false
-      }
-    }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`)
+    .refine(
+      (v) => {
+        try {
+          return schemes.includes(new URL(v).protocol.replace(/:$/, ''))
+        } catch {
+          return false
+        }
+      },
+      `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    )
     .optional()
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v)
@@ -111,7 +114,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     db: { url: e.DATABASE_URL, dataDir: resolve(e.MIGLIO_DATA_DIR) },
     mqtt: {
       url: e.MQTT_URL,
-      clientId: e.MQTT_CLIENT_ID ?? `miglio-ingest-${hostname().replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 64),
+      clientId:
+        e.MQTT_CLIENT_ID ??
+        `miglio-ingest-${hostname().replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 64),
       protocolVersion: e.MQTT_PROTOCOL_VERSION === '5' ? 5 : 4,
       shareGroup: e.INGEST_SHARE_GROUP,
     },

@@ -18,7 +18,11 @@ export class AppError extends Error {
   readonly code: ErrorCode
   readonly statusCode: number | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { statusCode?: number; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { statusCode?: number; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AppError'
     this.code = code

@@ -23,9 +23,13 @@ export default fp(
     app.decorateRequest('principal', null)
     app.addHook('onRequest', async (req) => {
       const key = bearerKey(req)
-      if (!key) throw new AppError('unauthorised', 'an API key is required (Authorization: Bearer <key>)', { statusCode: 401 })
+      if (!key)
+        throw new AppError('unauthorised', 'an API key is required (Authorization: Bearer <key>)', {
+          statusCode: 401,
+        })
       const principal = await findPrincipalByKey(opts.db, key)
-      if (!principal) throw new AppError('unauthorised', 'the API key is unknown or revoked', { statusCode: 401 })
+      if (!principal)
+        throw new AppError('unauthorised', 'the API key is unknown or revoked', { statusCode: 401 })
       req.principal = principal
     })
   },
@@ -33,6 +37,7 @@ export default fp(
 )
 
 export function requirePrincipal(req: FastifyRequest): ApiPrincipal {
-  if (!req.principal) throw new AppError('unauthorised', 'an API key is required', { statusCode: 401 })
+  if (!req.principal)
+    throw new AppError('unauthorised', 'an API key is required', { statusCode: 401 })
   return req.principal
 }

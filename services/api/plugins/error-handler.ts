@@ -9,8 +9,13 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation
         .slice(0, 3)
-        .map((v) => `${err.validationContext ?? 'request'}${v.instancePath.replaceAll('/', '.')}: ${v.message ?? 'invalid'}`)
-      return reply.code(400).send({ error: { code: 'bad_request', message: redactMacs(first.join('; ')) } })
+        .map(
+          (v) =>
+            `${err.validationContext ?? 'request'}${v.instancePath.replaceAll('/', '.')}: ${v.message ?? 'invalid'}`,
+        )
+      return reply
+        .code(400)
+        .send({ error: { code: 'bad_request', message: redactMacs(first.join('; ')) } })
     }
     if (err instanceof AppError && err.statusCode && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } })
@@ -24,6 +29,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } })
   })
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    })
   })
 }

@@ -4,7 +4,13 @@ import type { FootfallBucket, FootfallRow } from '../../shared/contracts/api.ts'
 
 const VIEW_BY_BUCKET = { '15m': 'footfall_15m', '1h': 'footfall_1h', '1d': 'footfall_1d' } as const
 
-export type FootfallFilter = { from: Date; to: Date; bucket: FootfallBucket; zoneId?: string | undefined; shopId?: string | undefined }
+export type FootfallFilter = {
+  from: Date
+  to: Date
+  bucket: FootfallBucket
+  zoneId?: string | undefined
+  shopId?: string | undefined
+}
 
 /**
  * Footfall per zone and bucket from the continuous aggregate of that bucket width. The aggregates

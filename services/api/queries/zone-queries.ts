@@ -5,7 +5,15 @@ export async function listZones(db: Db, onlyShopId?: string): Promise<ZoneDto[]>
   let q = db
     .selectFrom('zones as z')
     .leftJoin('shops as s', 's.zone_id', 'z.id')
-    .select(['z.id', 'z.name', 'z.kind', 'z.geometry', 'z.street_from_m', 'z.street_to_m', 's.id as shop_id'])
+    .select([
+      'z.id',
+      'z.name',
+      'z.kind',
+      'z.geometry',
+      'z.street_from_m',
+      'z.street_to_m',
+      's.id as shop_id',
+    ])
     .orderBy('z.street_from_m')
     .orderBy('z.id')
   if (onlyShopId) q = q.where('s.id', '=', onlyShopId)
@@ -21,7 +29,10 @@ export async function listZones(db: Db, onlyShopId?: string): Promise<ZoneDto[]>
   }))
 }
 
-export async function findZoneShop(db: Db, zoneId: string): Promise<{ exists: boolean; shopId: string | null }> {
+export async function findZoneShop(
+  db: Db,
+  zoneId: string,
+): Promise<{ exists: boolean; shopId: string | null }> {
   const row = await db
     .selectFrom('zones as z')
     .leftJoin('shops as s', 's.zone_id', 'z.id')

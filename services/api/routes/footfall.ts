@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { FootfallQuerySchema, FootfallResponseSchema, type FootfallRow, type FootfallTotal } from '../../shared/contracts/api.ts'
+import {
+  FootfallQuerySchema,
+  FootfallResponseSchema,
+  type FootfallRow,
+  type FootfallTotal,
+} from '../../shared/contracts/api.ts'
 import type { Db } from '../../shared/db/create-db.ts'
 import { AppError } from '../../shared/errors.ts'
 import { listFootfall } from '../queries/footfall-queries.ts'
@@ -23,29 +28,43 @@ function totalsOf(rows: FootfallRow[]): FootfallTotal[] {
 }
 
 export default async function footfallRoutes(app: FastifyInstance, opts: { db: Db }) {
-  app.withTypeProvider<ZodTypeProvider>().get(
-    '/footfall',
-    { schema: { querystring: FootfallQuerySchema, response: { 200: FootfallResponseSchema } } },
-    async (req) => {
-      const p = requirePrincipal(req)
-      const { bucket, zone } = req.query
-      const from = new Date(req.query.from)
-      const to = new Date(req.query.to)
-      if (from >= to) throw new AppError('bad_request', 'from: must be before to', { statusCode: 400 })
-      if (to.getTime() - from.getTime() > MAX_RANGE_MS[bucket]) {
-        throw new AppError('bad_request', `to: a ${bucket} range may span at most ${MAX_RANGE_MS[bucket] / DAY} days`, { statusCode: 400 })
-      }
-      let shopId: string | undefined
-      if (zone) {
-        const z = await findZoneShop(opts.db, zone)
-        if (!z.exists) throw new AppError('not_found', `zone ${zone} does not exist`, { statusCode: 404 })
-        if (p.role === 'shopkeeper' && z.shopId !== p.shopId) {
-          throw new AppError('forbidden', `zone ${zone} is not your shop's`, { statusCode: 403 })
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get(
+      '/footfall',
+      { schema: { querystring: FootfallQuerySchema, response: { 200: FootfallResponseSchema } } },
+      async (req) => {
+        const p = requirePrincipal(req)
+        const { bucket, zone } = req.query
+        const from = new Date(req.query.from)
+        const to = new Date(req.query.to)
+        if (from >= to)
+          throw new AppError('bad_request', 'from: must be before to', { statusCode: 400 })
+        if (to.getTime() - from.getTime() > MAX_RANGE_MS[bucket]) {
+          throw new AppError(
+            'bad_request',
+            `to: a ${bucket} range may span at most ${MAX_RANGE_MS[bucket] / DAY} days`,
+            { statusCode: 400 },
+          )
         }
-      }
-      if (p.role === 'shopkeeper') shopId = p.shopId ?? '\u0000'
-      const rows = await listFootfall(opts.db, { from, to, bucket, zoneId: zone, shopId })
-      return { from: from.toISOString(), to: to.toISOString(), bucket, rows, totals: totalsOf(rows) }
-    },
-  )
+        let shopId: string | undefined
+        if (zone) {
+          const z = await findZoneShop(opts.db, zone)
+          if (!z.exists)
+            throw new AppError('not_found', `zone ${zone} does not exist`, { statusCode: 404 })
+          if (p.role === 'shopkeeper' && z.shopId !== p.shopId) {
+            throw new AppError('forbidden', `zone ${zone} is not your shop's`, { statusCode: 403 })
+          }
+        }
+        if (p.role === 'shopkeeper') shopId = p.shopId ?? '\u0000'
+        const rows = await listFootfall(opts.db, { from, to, bucket, zoneId: zone, shopId })
+        return {
+          from: from.toISOString(),
+          to: to.toISOString(),
+          bucket,
+          rows,
+          totals: totalsOf(rows),
+        }
+      },
+    )
 }

@@ -23,21 +23,26 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-export default async function healthRoutes(app: FastifyInstance, opts: { db: Db; checks: HealthChecks }) {
-  app.withTypeProvider<ZodTypeProvider>().get(
-    '/health',
-    { schema: { response: { 200: HealthResponseSchema, 503: HealthResponseSchema } } },
-    async (_req, reply) => {
-      let database: HealthResponse['database']
-      try {
-        await withTimeout(sql`SELECT 1`.execute(opts.db), 2000)
-        database = { up: true }
-      } catch (err) {
-        database = { up: false, error: (err as Error).message.slice(0, 200) }
-      }
-      const broker = opts.checks.broker()
-      const ok = database.up && broker.up
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', database, broker })
-    },
-  )
+export default async function healthRoutes(
+  app: FastifyInstance,
+  opts: { db: Db; checks: HealthChecks },
+) {
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get(
+      '/health',
+      { schema: { response: { 200: HealthResponseSchema, 503: HealthResponseSchema } } },
+      async (_req, reply) => {
+        let database: HealthResponse['database']
+        try {
+          await withTimeout(sql`SELECT 1`.execute(opts.db), 2000)
+          database = { up: true }
+        } catch (err) {
+          database = { up: false, error: (err as Error).message.slice(0, 200) }
+        }
+        const broker = opts.checks.broker()
+        const ok = database.up && broker.up
+        return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', database, broker })
+      },
+    )
 }

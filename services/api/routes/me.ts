@@ -4,8 +4,10 @@ import { MeResponseSchema } from '../../shared/contracts/api.ts'
 import { requirePrincipal } from '../plugins/auth.ts'
 
 export default async function meRoutes(app: FastifyInstance) {
-  app.withTypeProvider<ZodTypeProvider>().get('/me', { schema: { response: { 200: MeResponseSchema } } }, async (req) => {
-    const p = requirePrincipal(req)
-    return { role: p.role, shopId: p.shopId, label: p.label }
-  })
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get('/me', { schema: { response: { 200: MeResponseSchema } } }, async (req) => {
+      const p = requirePrincipal(req)
+      return { role: p.role, shopId: p.shopId, label: p.label }
+    })
 }

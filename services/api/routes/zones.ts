@@ -6,8 +6,15 @@ import { listZones } from '../queries/zone-queries.ts'
 import { requirePrincipal } from '../plugins/auth.ts'
 
 export default async function zoneRoutes(app: FastifyInstance, opts: { db: Db }) {
-  app.withTypeProvider<ZodTypeProvider>().get('/zones', { schema: { response: { 200: ZonesResponseSchema } } }, async (req) => {
-    const p = requirePrincipal(req)
-    return { zones: await listZones(opts.db, p.role === 'shopkeeper' ? (p.shopId ?? undefined) : undefined) }
-  })
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get('/zones', { schema: { response: { 200: ZonesResponseSchema } } }, async (req) => {
+      const p = requirePrincipal(req)
+      return {
+        zones: await listZones(
+          opts.db,
+          p.role === 'shopkeeper' ? (p.shopId ?? undefined) : undefined,
+        ),
+      }
+    })
 }

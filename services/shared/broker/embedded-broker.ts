@@ -7,7 +7,9 @@ export type EmbeddedBroker = { url: string; port: number; stop(): Promise<void> 
  * Aedes on a free loopback port. It speaks MQTT 3.1.1 only and accepts `$share/…` subscriptions
  * without delivering to them, so shared-subscription scale-out needs a real broker.
  */
-export async function startEmbeddedBroker(options: { port?: number; host?: string } = {}): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  options: { port?: number; host?: string } = {},
+): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker()
   // Without noDelay QoS 1 throughput collapses (Nagle + delayed ACK).
   const server: Server = createServer({ noDelay: true }, broker.handle)

@@ -51,7 +51,10 @@ export const ZoneDtoSchema = z.object({
   shopId: z.string().nullable(),
   streetFromM: z.number(),
   streetToM: z.number(),
-  geometry: z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(z.array(z.number()))) }),
+  geometry: z.object({
+    type: z.literal('Polygon'),
+    coordinates: z.array(z.array(z.array(z.number()))),
+  }),
 })
 export type ZoneDto = z.infer<typeof ZoneDtoSchema>
 export const ZonesResponseSchema = z.object({ zones: z.array(ZoneDtoSchema) })
@@ -74,5 +77,7 @@ export const MeResponseSchema = z.object({
 export type MeResponse = z.infer<typeof MeResponseSchema>
 
 /** Every error body: `{ "error": { "code": "bad_request", "message": "from: must be before to" } }` */
-export const ErrorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+})
 export type ErrorBody = z.infer<typeof ErrorBodySchema>

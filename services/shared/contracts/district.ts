@@ -26,7 +26,16 @@ export const ZoneSchema = z.object({
 export const ShopSchema = z.object({
   id: IdSchema,
   name: z.string().min(1).max(120),
-  category: z.enum(['shoes', 'optician', 'grocer', 'bistro', 'pastry', 'clothing', 'books', 'other']),
+  category: z.enum([
+    'shoes',
+    'optician',
+    'grocer',
+    'bistro',
+    'pastry',
+    'clothing',
+    'books',
+    'other',
+  ]),
   zoneId: IdSchema,
   /** Distance along the street of the shop's door, metres from the start of the mile. */
   streetOffsetM: z.number().nonnegative(),
@@ -78,13 +87,25 @@ export const DistrictFileSchema = z
     }
     d.shops.forEach((s, i) => {
       if (!zoneIds.has(s.zoneId))
-        ctx.addIssue({ code: 'custom', path: ['shops', i, 'zoneId'], message: `unknown zone ${s.zoneId}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['shops', i, 'zoneId'],
+          message: `unknown zone ${s.zoneId}`,
+        })
     })
     d.gateways.forEach((g, i) => {
       if (!zoneIds.has(g.zoneId))
-        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'zoneId'], message: `unknown zone ${g.zoneId}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['gateways', i, 'zoneId'],
+          message: `unknown zone ${g.zoneId}`,
+        })
       if (g.shopId && !shopIds.has(g.shopId))
-        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'shopId'], message: `unknown shop ${g.shopId}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['gateways', i, 'shopId'],
+          message: `unknown shop ${g.shopId}`,
+        })
     })
   })
 export type DistrictFile = z.infer<typeof DistrictFileSchema>

@@ -28,8 +28,13 @@ export function isRandomisedMac(normalised: string): boolean {
   return second === '2' || second === '6' || second === 'a' || second === 'e'
 }
 
-/** Any MAC-looking token in free text (`aa:bb:cc:dd:ee:ff`, `aa-bb-…`, 12 bare hex digits). */
-export const MAC_IN_TEXT = /\b[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}\b|\b[0-9a-f]{12}\b/gi
+/**
+ * Any MAC-looking token in free text (`aa:bb:cc:dd:ee:ff`, `aa-bb-…`, 12 bare hex digits), even when
+ * glued to other characters (`mac_7efd7ae43166`, `id7e:fd:…`). Bare digits need a non-hex neighbour
+ * on each side, so longer hex runs and 13-digit epoch milliseconds are left alone.
+ */
+export const MAC_IN_TEXT =
+  /[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])/gi
 
 /** Replaces every MAC-looking token with `xx:xx:xx:xx:xx:xx`. */
 export function redactMacs(text: string): string {

@@ -2,7 +2,12 @@ import { sql } from 'kysely'
 import type { Db } from './create-db.ts'
 import type { Logger } from '../logger.ts'
 
-export type JobRunner = { runDueJobs(): Promise<number>; runAllJobs(): Promise<number>; stop(): void; start(intervalMs?: number): void }
+export type JobRunner = {
+  runDueJobs(): Promise<number>
+  runAllJobs(): Promise<number>
+  stop(): void
+  start(intervalMs?: number): void
+}
 
 type JobRow = { job_id: number; proc_name: string; schedule_ms: number }
 
@@ -12,7 +17,11 @@ type JobRow = { job_id: number; proc_name: string; schedule_ms: number }
  * the job's schedule interval has passed, each call its own autocommit statement. Against a real
  * server this runner is not started: TimescaleDB schedules its jobs.
  */
-export function createJobRunner(db: Db, log: Logger, clock: { now(): number } = { now: () => Date.now() }): JobRunner {
+export function createJobRunner(
+  db: Db,
+  log: Logger,
+  clock: { now(): number } = { now: () => Date.now() },
+): JobRunner {
   const lastRun = new Map<number, number>()
   let timer: NodeJS.Timeout | undefined
   let busy = false
@@ -32,9 +41,15 @@ export function createJobRunner(db: Db, log: Logger, clock: { now(): number } = 
       try {
         await sql`CALL run_job(${sql.lit(job.job_id)})`.execute(db)
         ran++
-        log.debug({ jobId: job.job_id, proc: job.proc_name, ms: clock.now() - started }, 'ran TimescaleDB job')
+        log.debug(
+          { jobId: job.job_id, proc: job.proc_name, ms: clock.now() - started },
+          'ran TimescaleDB job',
+        )
       } catch (err) {
-        log.warn({ jobId: job.job_id, proc: job.proc_name, err: String(err) }, 'TimescaleDB job failed; will retry on schedule')
+        log.warn(
+          { jobId: job.job_id, proc: job.proc_name, err: String(err) },
+          'TimescaleDB job failed; will retry on schedule',
+        )
       }
       lastRun.set(job.job_id, started)
     }

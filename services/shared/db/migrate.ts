@@ -37,5 +37,7 @@ export async function runMigrations(db: Kysely<any>, dir?: string): Promise<Migr
     const reason = error instanceof Error ? error.message : String(error)
     throw new AppError('migration_failed', `migration failed${name}: ${reason}`, { cause: error })
   }
-  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) }
+  return {
+    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+  }
 }

@@ -17,7 +17,13 @@ export async function createApiKey(
   const id = randomUUID()
   await db
     .insertInto('api_keys')
-    .values({ id, key_hash: hashApiKey(key), role: k.role, shop_id: k.shopId ?? null, label: k.label })
+    .values({
+      id,
+      key_hash: hashApiKey(key),
+      role: k.role,
+      shop_id: k.shopId ?? null,
+      label: k.label,
+    })
     .execute()
   return { id, key }
 }
@@ -33,6 +39,11 @@ export async function findPrincipalByKey(db: Db, key: string): Promise<ApiPrinci
 }
 
 export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
-  const r = await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
+  const r = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()
   return Number(r.numUpdatedRows) > 0
 }

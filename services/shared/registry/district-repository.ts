@@ -10,25 +10,40 @@ export async function readDistrictFile(path: string): Promise<DistrictFile> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new AppError('district_invalid', `cannot read district file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      cause: err,
-    })
+    throw new AppError(
+      'district_invalid',
+      `cannot read district file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        cause: err,
+      },
+    )
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new AppError('district_invalid', `district file ${path} is not valid JSON: ${(err as Error).message}`)
+    throw new AppError(
+      'district_invalid',
+      `district file ${path} is not valid JSON: ${(err as Error).message}`,
+    )
   }
   const parsed = DistrictFileSchema.safeParse(json)
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 20).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+    const lines = parsed.error.issues
+      .slice(0, 20)
+      .map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
     throw new AppError('district_invalid', `district file ${path} is invalid:\n${lines.join('\n')}`)
   }
   return parsed.data
 }
 
-export type DistrictLoadReport = { zones: number; shops: number; gateways: number; thresholdVersionsAdded: number; deactivated: number }
+export type DistrictLoadReport = {
+  zones: number
+  shops: number
+  gateways: number
+  thresholdVersionsAdded: number
+  deactivated: number
+}
 
 /**
  * Upserts a district in one transaction. Gateways missing from the file are deactivated (their
@@ -41,7 +56,12 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
       .insertInto('districts')
       .values({ id: d.id, name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM })
       .onConflict((oc) =>
-        oc.column('id').doUpdateSet({ name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM, loaded_at: sql`now()` }),
+        oc.column('id').doUpdateSet({
+          name: d.name,
+          timezone: d.timezone,
+          street_length_m: d.streetLengthM,
+          loaded_at: sql`now()`,
+        }),
       )
       .execute()
     for (const z of d.zones) {
@@ -54,11 +74,26 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         street_from_m: z.streetFromM,
         street_to_m: z.streetToM,
       }
-      await trx.insertInto('zones').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+      await trx
+        .insertInto('zones')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(row))
+        .execute()
     }
     for (const s of d.shops) {
-      const row = { id: s.id, district_id: d.id, zone_id: s.zoneId, name: s.name, category: s.category, street_offset_m: s.streetOffsetM }
-      await trx.insertInto('shops').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+      const row = {
+        id: s.id,
+        district_id: d.id,
+        zone_id: s.zoneId,
+        name: s.name,
+        category: s.category,
+        street_offset_m: s.streetOffsetM,
+      }
+      await trx
+        .insertInto('shops')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(row))
+        .execute()
     }
     let thresholdVersionsAdded = 0
     for (const g of d.gateways) {
@@ -76,7 +111,11 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         calibration_factor: g.calibrationFactor,
         active: true,
       }
-      await trx.insertInto('gateways').values(row).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+      await trx
+        .insertInto('gateways')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(row))
+        .execute()
       const current = await trx
         .selectFrom('gateway_thresholds')
         .select(['version', 'min_rssi', 'min_dwell_s'])
@@ -84,10 +123,19 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         .orderBy('version', 'desc')
         .limit(1)
         .executeTakeFirst()
-      if (!current || current.min_rssi !== g.visitor.minRssi || current.min_dwell_s !== g.visitor.minDwellS) {
+      if (
+        !current ||
+        current.min_rssi !== g.visitor.minRssi ||
+        current.min_dwell_s !== g.visitor.minDwellS
+      ) {
         await trx
           .insertInto('gateway_thresholds')
-          .values({ gateway_id: g.id, version: (current?.version ?? 0) + 1, min_rssi: g.visitor.minRssi, min_dwell_s: g.visitor.minDwellS })
+          .values({
+            gateway_id: g.id,
+            version: (current?.version ?? 0) + 1,
+            min_rssi: g.visitor.minRssi,
+            min_dwell_s: g.visitor.minDwellS,
+          })
           .execute()
         thresholdVersionsAdded++
       }
@@ -111,6 +159,9 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
 }
 
 export async function countDistricts(db: Db): Promise<number> {
-  const row = await db.selectFrom('districts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('districts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }

@@ -6,7 +6,12 @@ import { runMigrations } from '../db/migrate.ts'
 import { startEmbeddedTimescale } from '../db/embedded/embedded-timescale.ts'
 import { startEmbeddedBroker } from '../broker/embedded-broker.ts'
 
-export type TestDatabase = { db: Db; url: string; kind: 'env' | 'container' | 'embedded'; close(): Promise<void> }
+export type TestDatabase = {
+  db: Db
+  url: string
+  kind: 'env' | 'container' | 'embedded'
+  close(): Promise<void>
+}
 
 /**
  * A migrated database of this test file's own: a fresh database on the real server when the global
@@ -63,13 +68,20 @@ export async function createTestBroker(): Promise<TestBroker> {
 }
 
 /** Polls `fn` until it returns a value `ok` accepts, or fails with the last value after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   let last: T
   for (;;) {
     last = await fn()
     if (ok(last)) return last
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}; last value: ${JSON.stringify(last)}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${opts.what ?? 'condition'}; last value: ${JSON.stringify(last)}`,
+      )
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100))
   }
 }

@@ -22,10 +22,32 @@ export function tinyDistrict(): DistrictFile {
     timezone: 'Europe/Rome',
     streetLengthM: 200,
     zones: [
-      { id: 'street-a', name: 'Street A', kind: 'street', geometry: square(12.24, 45.49), streetFromM: 0, streetToM: 200 },
-      { id: 'shop-one', name: 'Shop One', kind: 'shop', geometry: square(12.2402, 45.4902), streetFromM: 90, streetToM: 110 },
+      {
+        id: 'street-a',
+        name: 'Street A',
+        kind: 'street',
+        geometry: square(12.24, 45.49),
+        streetFromM: 0,
+        streetToM: 200,
+      },
+      {
+        id: 'shop-one',
+        name: 'Shop One',
+        kind: 'shop',
+        geometry: square(12.2402, 45.4902),
+        streetFromM: 90,
+        streetToM: 110,
+      },
     ],
-    shops: [{ id: 'shop-one', name: 'Shop One', category: 'shoes', zoneId: 'shop-one', streetOffsetM: 100 }],
+    shops: [
+      {
+        id: 'shop-one',
+        name: 'Shop One',
+        category: 'shoes',
+        zoneId: 'shop-one',
+        streetOffsetM: 100,
+      },
+    ],
     gateways: [
       {
         id: 'gw-street-a',
@@ -68,6 +90,11 @@ export function sightingsBatch(
     bootId,
     seq,
     sentAt: new Date(sentAtMs).toISOString(),
-    sightings: sightings.map((s) => ({ t: new Date(s.tMs).toISOString(), mac: s.mac, rssi: s.rssi, radio: s.radio ?? 'wifi' })),
+    sightings: sightings.map((s) => ({
+      t: new Date(s.tMs).toISOString(),
+      mac: s.mac,
+      rssi: s.rssi,
+      radio: s.radio ?? 'wifi',
+    })),
   })
 }

@@ -1,8 +1,20 @@
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync, accessSync, constants } from 'node:fs'
+import {
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  closeSync,
+  accessSync,
+  constants,
+} from 'node:fs'
 import { join } from 'node:path'
 import { AppError } from '../../errors.ts'
 
 export type DataDirLock = { path: string; release(): void }
+
+/** Locks this process holds: a pid match alone cannot tell our lock from a stale one (pid 1 in containers). */
+const held = new Set<string>()
 
 function isAlive(pid: number): boolean {
   try {
@@ -34,17 +46,22 @@ export function ensureWritableDir(dir: string): void {
 export function lockDataDir(dir: string): DataDirLock {
   ensureWritableDir(dir)
   const path = join(dir, 'miglio.lock')
+  if (held.has(path)) {
+    throw new AppError('data_dir_locked', `data directory ${dir} is already open in this process`)
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600)
       writeSync(fd, String(process.pid))
       closeSync(fd)
+      held.add(path)
       let released = false
       return {
         path,
         release() {
           if (released) return
           released = true
+          held.delete(path)
           rmSync(path, { force: true })
         },
       }

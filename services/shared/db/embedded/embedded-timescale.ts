@@ -10,7 +10,8 @@ export type EmbeddedTimescale = {
   stop(): Promise<void>
 }
 
-type WorkerMessage = { type: 'ready'; port: number } | { type: 'error'; message: string } | { type: 'stopped' }
+type WorkerMessage =
+  { type: 'ready'; port: number } | { type: 'error'; message: string } | { type: 'stopped' }
 
 /**
  * Starts PGlite + TimescaleDB in a worker thread (big statements would otherwise stall the event
@@ -79,8 +80,12 @@ export async function startEmbeddedTimescale(options: {
   } catch (err) {
     await worker.terminate()
     lock?.release()
-    throw new AppError('embedded_db_failed', `embedded TimescaleDB failed to start: ${(err as Error).message}`, {
-      cause: err,
-    })
+    throw new AppError(
+      'embedded_db_failed',
+      `embedded TimescaleDB failed to start: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
   }
 }

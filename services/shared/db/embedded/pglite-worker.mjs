@@ -27,7 +27,12 @@ async function main() {
   await db.exec(`LOAD 'timescaledb'`)
   await db.exec(`CREATE EXTENSION IF NOT EXISTS timescaledb`)
   // The WASM build has no background workers; Miglio's job runner calls run_job itself.
-  const server = new PGLiteSocketServer({ db, host: options.host, port: options.port, maxConnections: 4 })
+  const server = new PGLiteSocketServer({
+    db,
+    host: options.host,
+    port: options.port,
+    maxConnections: 4,
+  })
   await server.start()
   const conn = server.getServerConn()
   const listenPort = Number(conn.slice(conn.lastIndexOf(':') + 1))

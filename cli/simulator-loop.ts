@@ -1,0 +1,72 @@
+import type { Config } from '../services/shared/config.ts'
+import type { Logger } from '../services/shared/logger.ts'
+import { loadDistrictFile } from '../simulator/main.ts'
+import { createSimulation } from '../simulator/simulation.ts'
+import { publishSimulation } from '../simulator/publisher.ts'
+import { connectMqtt } from './runtime.ts'
+
+export type SimulatorLoop = { stop(): Promise<void> }
+
+/**
+ * The demo traffic of `miglio start`: the last SIM_BACKFILL of the demo district as fast as the
+ * pipeline takes it (so the dashboard has history at once), then live traffic in real time.
+ * Timestamps stay within the live window (≤ 24 h old), so it all flows through the live path.
+ */
+export async function startSimulatorLoop(deps: {
+  config: Config
+  mqttUrl: string
+  log: Logger
+}): Promise<SimulatorLoop> {
+  const { config, mqttUrl, log } = deps
+  const district = await loadDistrictFile(config.districtFile)
+  const client = await connectMqtt(mqttUrl, log, {
+    clientId: `miglio-sim-${process.pid}`,
+    clean: true,
+    protocolVersion: 4,
+  })
+  const abort = new AbortController()
+  const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
+  const startMs = Date.now()
+  const run = (async () => {
+    const phases = [
+      {
+        name: 'backfill',
+        fromMs: startMs - config.simulator.backfillMs,
+        toMs: startMs,
+        speed: 'max' as const,
+        seed: config.simulator.seed,
+      },
+      { name: 'live', fromMs: startMs, toMs: Infinity, speed: 1, seed: config.simulator.seed + 1 },
+    ]
+    for (const phase of phases) {
+      if (abort.signal.aborted || phase.fromMs >= phase.toMs) continue
+      const simulation = createSimulation({
+        district,
+        seed: phase.seed,
+        fromMs: phase.fromMs,
+        toMs: phase.toMs,
+        scenario: 'demo',
+        collectTruth: false,
+      })
+      log.info(
+        { phase: phase.name, from: new Date(phase.fromMs).toISOString() },
+        'simulator phase started',
+      )
+      const result = await publishSimulation({
+        client,
+        simulation,
+        speed: phase.speed,
+        log: say,
+        signal: abort.signal,
+      })
+      log.info({ phase: phase.name, ...result }, 'simulator phase ended')
+    }
+  })().catch((err: unknown) => log.error({ err: String(err) }, 'simulator stopped on an error'))
+  return {
+    async stop() {
+      abort.abort()
+      await run
+      await client.endAsync()
+    },
+  }
+}

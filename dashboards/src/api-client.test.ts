@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest'
+import { ApiError, createApiClient } from './api-client.ts'
+
+interface Call {
+  url: string
+  headers: Headers
+}
+
+function fakeFetch(status: number, body: unknown) {
+  const calls: Call[] = []
+  const fetch: typeof globalThis.fetch = (input, init) => {
+    calls.push({ url: String(input), headers: new Headers(init?.headers) })
+    const text = typeof body === 'string' ? body : JSON.stringify(body)
+    return Promise.resolve(
+      new Response(text, { status, headers: { 'content-type': 'application/json' } }),
+    )
+  }
+  return { fetch, calls }
+}
+
+const footfallBody = {
+  from: '2026-11-21T09:00:00.000Z',
+  to: '2026-11-21T10:00:00.000Z',
+  bucket: '15m',
+  rows: [
+    {
+      zoneId: 'via-palazzo',
+      bucketStart: '2026-11-21T09:00:00.000Z',
+      passersBy: 120,
+      visitors: 14,
+      dwellSecondsSum: 5400,
+    },
+  ],
+  totals: [{ zoneId: 'via-palazzo', passersBy: 120, visitors: 14 }],
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<ApiError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  )
+  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`)
+  return error
+}
+
+describe(createApiClient.name, () => {
+  it('sends the key as a Bearer header', async () => {
+    const { fetch, calls } = fakeFetch(200, { role: 'analyst', shopId: null, label: 'District' })
+    const sut = createApiClient({ baseUrl: 'http://miglio.test/', getKey: () => 'k-123', fetch })
+
+    const me = await sut.me()
+
+    expect(me).toEqual({ role: 'analyst', shopId: null, label: 'District' })
+    expect(calls[0]?.url).toBe('http://miglio.test/api/v1/me')
+    expect(calls[0]?.headers.get('authorization')).toBe('Bearer k-123')
+  })
+
+  it('sends no Authorization header without a key', async () => {
+    const { fetch, calls } = fakeFetch(200, { zones: [] })
+    const sut = createApiClient({ baseUrl: '', getKey: () => null, fetch })
+
+    await sut.zones()
+
+    expect(calls[0]?.url).toBe('/api/v1/zones')
+    expect(calls[0]?.headers.has('authorization')).toBe(false)
+  })
+
+  it('asks for footfall with the range in the query and parses the body', async () => {
+    const { fetch, calls } = fakeFetch(200, footfallBody)
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const footfall = await sut.footfall({
+      from: '2026-11-21T09:00:00.000Z',
+      to: '2026-11-21T10:00:00.000Z',
+      bucket: '15m',
+    })
+
+    expect(footfall.totals).toEqual([{ zoneId: 'via-palazzo', passersBy: 120, visitors: 14 }])
+    const url = new URL(calls[0]?.url ?? '')
+    expect(url.pathname).toBe('/api/v1/footfall')
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      from: '2026-11-21T09:00:00.000Z',
+      to: '2026-11-21T10:00:00.000Z',
+      bucket: '15m',
+    })
+  })
+
+  it('turns a 401 into an unauthorised error carrying the server message', async () => {
+    const { fetch } = fakeFetch(401, { error: { code: 'unauthorised', message: 'unknown key' } })
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'bad', fetch })
+
+    const error = await rejectionOf(sut.me())
+
+    expect(error.code).toBe('unauthorised')
+    expect(error.status).toBe(401)
+    expect(error.message).toBe('unknown key')
+  })
+
+  it('turns a malformed body into a bad_response error', async () => {
+    const { fetch } = fakeFetch(200, { ...footfallBody, totals: [{ zoneId: 'x', passersBy: -1 }] })
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const error = await rejectionOf(
+      sut.footfall({ from: footfallBody.from, to: footfallBody.to, bucket: '15m' }),
+    )
+
+    expect(error.code).toBe('bad_response')
+  })
+
+  it('turns a body that is not JSON into a bad_response error', async () => {
+    const { fetch } = fakeFetch(200, '<html>proxy error</html>')
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const error = await rejectionOf(sut.zones())
+
+    expect(error.code).toBe('bad_response')
+  })
+
+  it('reports other error statuses as http_error', async () => {
+    const { fetch } = fakeFetch(400, {
+      error: { code: 'bad_request', message: 'from: must be before to' },
+    })
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const error = await rejectionOf(sut.zones())
+
+    expect(error.code).toBe('http_error')
+    expect(error.status).toBe(400)
+    expect(error.message).toBe('from: must be before to')
+  })
+
+  it('reports a failed request as network_error', async () => {
+    const fetch: typeof globalThis.fetch = () => Promise.reject(new TypeError('Failed to fetch'))
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const error = await rejectionOf(sut.me())
+
+    expect(error.code).toBe('network_error')
+  })
+})

@@ -1,0 +1,184 @@
+import { isAbsolute } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from './config.ts'
+import { AppError } from './errors.ts'
+
+function configError(env: Record<string, string | undefined>): AppError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof AppError) return error
+    throw error
+  }
+  throw new Error('expected loadConfig to throw')
+}
+
+const lineFor = (error: AppError, key: string) =>
+  error.message.split('\n').filter((line) => line.trimStart().startsWith(`${key}:`))
+
+describe(loadConfig.name, () => {
+  describe('defaults', () => {
+    const sut = loadConfig({})
+
+    it('runs without a database or broker URL (embedded mode)', () => {
+      expect(sut.db.url).toBeUndefined()
+      expect(sut.mqtt.url).toBeUndefined()
+    })
+
+    it('listens on 127.0.0.1:3000', () => {
+      expect(sut.http).toEqual({ host: '127.0.0.1', port: 3000 })
+    })
+
+    it('uses Europe/Rome, MQTT v4 and no share group', () => {
+      expect(sut.tz).toBe('Europe/Rome')
+      expect(sut.mqtt.protocolVersion).toBe(4)
+      expect(sut.mqtt.shareGroup).toBeUndefined()
+    })
+
+    it('converts the ingest durations to milliseconds', () => {
+      expect(sut.ingest).toEqual({ gapMs: 120_000, idleCloseMs: 180_000, keyGraceMs: 7_200_000 })
+    })
+
+    it('enables the simulator with seed 42 and a 2 h backfill, and demo keys', () => {
+      expect(sut.simulator).toEqual({ enabled: true, seed: 42, backfillMs: 7_200_000 })
+      expect(sut.demoKeys).toBe(true)
+    })
+
+    it('resolves the data dir to an absolute .miglio path', () => {
+      expect(isAbsolute(sut.db.dataDir)).toBe(true)
+      expect(sut.db.dataDir.endsWith('.miglio')).toBe(true)
+    })
+
+    it('derives a valid MQTT client id', () => {
+      expect(sut.mqtt.clientId).toMatch(/^miglio-ingest-[A-Za-z0-9_-]*$/)
+      expect(sut.mqtt.clientId.length).toBeLessThanOrEqual(64)
+    })
+
+    it('uses the info log level, auto jobs mode and the Mestre district', () => {
+      expect(sut.log.level).toBe('info')
+      expect(sut.jobs.mode).toBe('auto')
+      expect(sut.districtFile).toBe('simulator/districts/mestre.json')
+    })
+  })
+
+  describe('valid settings', () => {
+    it('maps the flat keys into the nested config', () => {
+      const sut = loadConfig({
+        DATABASE_URL: 'postgresql://miglio@db:5432/miglio',
+        MQTT_URL: 'mqtts://broker:8883',
+        PORT: '8080',
+        MQTT_CLIENT_ID: 'ingest-a',
+        TRANSIT_GAP_S: '60',
+        KEY_GRACE_H: '0.5',
+        SIM_BACKFILL: '30m',
+      })
+      expect(sut.db.url).toBe('postgresql://miglio@db:5432/miglio')
+      expect(sut.mqtt.url).toBe('mqtts://broker:8883')
+      expect(sut.mqtt.clientId).toBe('ingest-a')
+      expect(sut.http.port).toBe(8080)
+      expect(sut.ingest.gapMs).toBe(60_000)
+      expect(sut.ingest.keyGraceMs).toBe(1_800_000)
+      expect(sut.simulator.backfillMs).toBe(1_800_000)
+    })
+
+    it.each([
+      ['30m', 30 * 60_000],
+      ['2h', 2 * 3_600_000],
+      ['1d', 86_400_000],
+    ])('reads SIM_BACKFILL %s as %i ms', (value, ms) => {
+      expect(loadConfig({ SIM_BACKFILL: value }).simulator.backfillMs).toBe(ms)
+    })
+
+    it.each([
+      ['false', false],
+      ['0', false],
+      ['true', true],
+      ['1', true],
+    ])('reads SIMULATOR=%s as %s', (value, enabled) => {
+      expect(loadConfig({ SIMULATOR: value }).simulator.enabled).toBe(enabled)
+    })
+
+    it('reads DEMO_KEYS=false as false', () => {
+      expect(loadConfig({ DEMO_KEYS: 'false' }).demoKeys).toBe(false)
+    })
+
+    it('treats an empty DATABASE_URL or MQTT_URL as unset', () => {
+      const sut = loadConfig({ DATABASE_URL: '', MQTT_URL: '' })
+      expect(sut.db.url).toBeUndefined()
+      expect(sut.mqtt.url).toBeUndefined()
+    })
+
+    it('accepts a share group with MQTT v5', () => {
+      const sut = loadConfig({ INGEST_SHARE_GROUP: 'ingest', MQTT_PROTOCOL_VERSION: '5' })
+      expect(sut.mqtt).toMatchObject({ protocolVersion: 5, shareGroup: 'ingest' })
+    })
+
+    it.each(['0', '65535'])('accepts PORT %s', (port) => {
+      expect(loadConfig({ PORT: port }).http.port).toBe(Number(port))
+    })
+  })
+
+  describe('invalid settings', () => {
+    it('reports every bad key on its own line, naming the key', () => {
+      const error = configError({
+        DATABASE_URL: 'mysql://u:s3cret@h/db',
+        PORT: 'abc',
+        MIGLIO_TZ: 'Mars/Base',
+        SIMULATOR: 'maybe',
+        SIM_BACKFILL: '2 hours',
+      })
+      expect(error.code).toBe('config_invalid')
+      for (const key of ['DATABASE_URL', 'PORT', 'MIGLIO_TZ', 'SIMULATOR', 'SIM_BACKFILL']) {
+        expect(lineFor(error, key), key).toHaveLength(1)
+      }
+    })
+
+    it.each([
+      ['DATABASE_URL', 'mysql://u:s3cret@h/db'],
+      ['DATABASE_URL', 'not a url'],
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['MIGLIO_TZ', 'Mars/Base'],
+      ['SIMULATOR', 'maybe'],
+      ['SIM_BACKFILL', '2 hours'],
+      ['SIM_BACKFILL', '2w'],
+      ['MQTT_URL', 'http://broker'],
+      ['MQTT_PROTOCOL_VERSION', '3'],
+      ['LOG_LEVEL', 'verbose'],
+      ['TRANSIT_GAP_S', '5'],
+    ])('rejects %s=%j on a line naming the key', (key, value) => {
+      const error = configError({ [key]: value })
+      expect(error.code).toBe('config_invalid')
+      expect(lineFor(error, key)).toHaveLength(1)
+    })
+
+    it('only names the keys that are bad', () => {
+      const error = configError({ PORT: '70000', HOST: '0.0.0.0', MIGLIO_TZ: 'UTC' })
+      expect(error.message).toContain('PORT')
+      expect(error.message).not.toContain('HOST')
+      expect(error.message).not.toContain('MIGLIO_TZ')
+    })
+
+    it.each([
+      ['mysql://u:s3cret@h/db', { PORT: 'abc' }],
+      ['postgres://u:s3cret@h:99999/db', {}],
+      ['postgres://u:s3cret@h/db', { PORT: 'abc', SIMULATOR: 'maybe' }],
+    ])('never puts the DATABASE_URL %s in the message', (url, others) => {
+      const error = configError({ DATABASE_URL: url, ...others })
+      expect(error.message).not.toContain('s3cret')
+      expect(error.message).not.toContain(url)
+      expect(error.message).not.toContain('u:s3cret@')
+    })
+
+    it('refuses INGEST_SHARE_GROUP without MQTT_PROTOCOL_VERSION=5', () => {
+      const error = configError({ INGEST_SHARE_GROUP: 'ingest' })
+      expect(error.code).toBe('config_invalid')
+      expect(lineFor(error, 'INGEST_SHARE_GROUP')[0]).toContain('MQTT_PROTOCOL_VERSION=5')
+      expect(() =>
+        loadConfig({ INGEST_SHARE_GROUP: 'ingest', MQTT_PROTOCOL_VERSION: '4' }),
+      ).toThrow(AppError)
+    })
+  })
+})

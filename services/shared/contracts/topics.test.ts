@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import {
+  buildSightingsTopic,
+  buildStatusTopic,
+  ingestSubscriptions,
+  parseGatewayTopic,
+} from './topics.ts'
+
+describe(buildSightingsTopic.name, () => {
+  it('builds the versioned sightings topic of a gateway', () => {
+    expect(buildSightingsTopic('gw-corte-legrenzi-1')).toBe(
+      'miglio/v1/gw/gw-corte-legrenzi-1/sightings',
+    )
+  })
+})
+
+describe(buildStatusTopic.name, () => {
+  it('builds the versioned status topic of a gateway', () => {
+    expect(buildStatusTopic('gw-1')).toBe('miglio/v1/gw/gw-1/status')
+  })
+})
+
+describe(parseGatewayTopic.name, () => {
+  it.each(['gw-corte-legrenzi-1', 'a', '0', 'x'.repeat(64), 'gw--9-'])(
+    'round-trips gateway id %s through build and parse',
+    (gatewayId) => {
+      expect(parseGatewayTopic(buildSightingsTopic(gatewayId))).toEqual({
+        gatewayId,
+        kind: 'sightings',
+      })
+      expect(parseGatewayTopic(buildStatusTopic(gatewayId))).toEqual({ gatewayId, kind: 'status' })
+    },
+  )
+
+  it.each([
+    ['upper case', 'GW-1'],
+    ['empty', ''],
+    ['65 characters', 'x'.repeat(65)],
+    ['underscore', 'gw_1'],
+    ['space', 'gw 1'],
+    ['single-level wildcard', '+'],
+    ['multi-level wildcard', '#'],
+    ['dot', 'gw.1'],
+  ])('rejects a gateway id with %s', (_case, gatewayId) => {
+    expect(parseGatewayTopic(`miglio/v1/gw/${gatewayId}/sightings`)).toBeNull()
+  })
+
+  it.each([
+    ['an extra trailing segment', 'miglio/v1/gw/gw-1/sightings/extra'],
+    ['a trailing slash', 'miglio/v1/gw/gw-1/sightings/'],
+    ['an extra middle segment', 'miglio/v1/gw/site/gw-1/sightings'],
+    ['a missing kind', 'miglio/v1/gw/gw-1'],
+    ['a leading slash', '/miglio/v1/gw/gw-1/sightings'],
+    ['another protocol version', 'miglio/v2/gw/gw-1/sightings'],
+    ['another root', 'other/v1/gw/gw-1/sightings'],
+    ['an upper-case root', 'Miglio/v1/gw/gw-1/sightings'],
+    ['an unknown kind', 'miglio/v1/gw/gw-1/config'],
+    ['an upper-case kind', 'miglio/v1/gw/gw-1/Status'],
+    ['a shared-subscription prefix', '$share/ingest/miglio/v1/gw/gw-1/sightings'],
+    ['an OpenMQTTGateway topic', 'home/gw-1/BTtoMQTT/45E174126E00'],
+    ['an empty string', ''],
+  ])('rejects a topic with %s', (_case, topic) => {
+    expect(parseGatewayTopic(topic)).toBeNull()
+  })
+})
+
+describe(ingestSubscriptions.name, () => {
+  it('subscribes to every gateway’s sightings and status without a share group', () => {
+    expect(ingestSubscriptions()).toEqual(['miglio/v1/gw/+/sightings', 'miglio/v1/gw/+/status'])
+  })
+
+  it('prefixes every filter with $share/{group}/ when a share group is given', () => {
+    expect(ingestSubscriptions('ingest')).toEqual([
+      '$share/ingest/miglio/v1/gw/+/sightings',
+      '$share/ingest/miglio/v1/gw/+/status',
+    ])
+  })
+
+  it('treats an empty share group as none', () => {
+    expect(ingestSubscriptions('')).toEqual(ingestSubscriptions())
+  })
+
+  it('subscribes to filters that match the topics it builds', () => {
+    for (const filter of ingestSubscriptions()) {
+      const pattern = new RegExp(`^${filter.replace('+', '[^/]+')}$`)
+      const kind = filter.endsWith('/status') ? buildStatusTopic : buildSightingsTopic
+      expect(kind('gw-corte-legrenzi-1')).toMatch(pattern)
+    }
+  })
+})

@@ -1,0 +1,136 @@
+import {
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGHTINGS_PER_BATCH,
+  type GatewayStatus,
+  type Sighting,
+  type SightingsBatch,
+} from '../services/shared/contracts/gateway-messages.ts'
+
+export const SIMULATED_FIRMWARE = 'sim-0.1.0'
+
+export interface SimSighting {
+  tMs: number
+  mac: string
+  rssi: number
+  radio: 'wifi' | 'ble'
+  seqNum?: number
+  ie?: string
+}
+
+export interface SimGatewayOptions {
+  gatewayId: string
+  /** 8 hex digits; a new one per simulated boot. */
+  bootId: string
+  /** Boot time: the first batch interval starts here. */
+  startMs: number
+  batchIntervalS: number
+  /** The last batch ends here (its interval may be shorter); Infinity for a live run. */
+  endMs: number
+}
+
+export interface SimGateway {
+  readonly gatewayId: string
+  readonly bootId: string
+  /** End of the next batch interval, or Infinity once the last batch is out. */
+  readonly nextBatchAtMs: number
+  /** Buffers a sighting; its time must not precede the current batch interval. */
+  add(sighting: SimSighting): void
+  /**
+   * Every batch whose interval ends at or before `untilMs`, empty ones included (they advance the
+   * pipeline's event-time watermark). A full interval becomes several batches (consecutive seq)
+   * rather than exceed the protocol's sighting-count or payload-size limits.
+   */
+  drainUntil(untilMs: number): SightingsBatch[]
+  statusMessage(state: GatewayStatus['state'], atMs: number): GatewayStatus
+}
+
+export function createSimGateway(options: SimGatewayOptions): SimGateway {
+  const { gatewayId, bootId, startMs, endMs } = options
+  const intervalMs = options.batchIntervalS * 1000
+  let seq = 0
+  let intervalStartMs = startMs
+  let nextBatchAtMs = Math.min(startMs + intervalMs, endMs)
+  let buffer: SimSighting[] = []
+
+  function cut(sentAtMs: number): SightingsBatch[] {
+    const due = buffer.filter((s) => s.tMs < sentAtMs).sort((a, b) => a.tMs - b.tMs)
+    buffer = buffer.filter((s) => s.tMs >= sentAtMs)
+    const sentAt = new Date(sentAtMs).toISOString()
+    const chunks = chunkSightings(due.map(toSighting), envelopeBytes(gatewayId, bootId, sentAt))
+    return chunks.map((sightings) => ({ v: 1, gatewayId, bootId, seq: seq++, sentAt, sightings }))
+  }
+
+  return {
+    gatewayId,
+    bootId,
+    get nextBatchAtMs() {
+      return nextBatchAtMs
+    },
+    add(sighting) {
+      if (sighting.tMs < intervalStartMs || sighting.tMs >= endMs)
+        throw new Error(`${gatewayId}: sighting at ${sighting.tMs} is outside the open interval`)
+      buffer.push(sighting)
+    },
+    drainUntil(untilMs) {
+      if (!Number.isFinite(untilMs) && !Number.isFinite(endMs))
+        throw new Error(`${gatewayId}: an endless gateway cannot drain until Infinity`)
+      const batches: SightingsBatch[] = []
+      while (Number.isFinite(nextBatchAtMs) && nextBatchAtMs <= untilMs) {
+        batches.push(...cut(nextBatchAtMs))
+        intervalStartMs = nextBatchAtMs
+        nextBatchAtMs =
+          nextBatchAtMs >= endMs ? Infinity : Math.min(nextBatchAtMs + intervalMs, endMs)
+      }
+      return batches
+    },
+    statusMessage(state, atMs) {
+      const uptimeS = Math.max(0, Math.floor((atMs - startMs) / 1000))
+      return { v: 1, gatewayId, state, fw: SIMULATED_FIRMWARE, uptimeS, queue: 0 }
+    },
+  }
+}
+
+function toSighting(s: SimSighting): Sighting {
+  const out: Sighting = {
+    t: new Date(s.tMs).toISOString(),
+    mac: s.mac,
+    rssi: s.rssi,
+    radio: s.radio,
+  }
+  if (s.seqNum !== undefined) out.seqNum = s.seqNum
+  if (s.ie !== undefined) out.ie = s.ie
+  return out
+}
+
+function envelopeBytes(gatewayId: string, bootId: string, sentAt: string): number {
+  const widest = { v: 1, gatewayId, bootId, seq: Number.MAX_SAFE_INTEGER, sentAt, sightings: [] }
+  return JSON.stringify(widest).length
+}
+
+/**
+ * Splits sightings so that every batch holds at most MAX_SIGHTINGS_PER_BATCH and serialises to at
+ * most `maxBytes`; always returns at least one (possibly empty) chunk. String length equals UTF-8
+ * bytes here because every field is ASCII.
+ */
+export function chunkSightings(
+  sightings: readonly Sighting[],
+  envelope: number,
+  maxBytes = MAX_PAYLOAD_BYTES,
+  maxCount = MAX_SIGHTINGS_PER_BATCH,
+): Sighting[][] {
+  const chunks: Sighting[][] = []
+  let current: Sighting[] = []
+  let bytes = envelope
+  for (const s of sightings) {
+    const size = JSON.stringify(s).length + 1
+    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
+      chunks.push(current)
+      current = []
+      bytes = envelope
+    }
+    current.push(s)
+    bytes += size
+  }
+  chunks.push(current)
+  return chunks
+}
