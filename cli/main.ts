@@ -70,7 +70,12 @@ export function buildCli(): Command {
         protocolVersion: config.mqtt.protocolVersion,
       })
       const ingest = createIngestService({
-        config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup },
+        config: {
+          tz: config.tz,
+          ...config.ingest,
+          shareGroup: config.mqtt.shareGroup,
+          topicPrefix: config.mqtt.topicPrefix,
+        },
         db: database.db,
         mqtt: client,
         log,

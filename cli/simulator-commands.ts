@@ -14,6 +14,10 @@ export function registerSimulatorCommands(program: Command): void {
     .option('--to <time>', "end: ISO time, relative like +30m, or 'never'", 'never')
     .option('--scenario <name>', "'demo' (noise, realistic) or 'simple' (exact, for tests)", 'demo')
     .option('--truth-out <file>', 'write the ground truth as JSONL')
+    .option(
+      '--topic-prefix <prefix>',
+      'publish under <prefix>/miglio/v1/gw/… (default: MQTT_TOPIC_PREFIX)',
+    )
     .option('--mqtt-url <url>', 'broker URL (default: MQTT_URL, else mqtt://127.0.0.1:1883)')
     .action(async (o: Record<string, string | undefined>) => {
       const config = loadConfig(process.env)
@@ -31,6 +35,9 @@ export function registerSimulatorCommands(program: Command): void {
             to: o.to,
             scenario: o.scenario as 'demo' | 'simple',
             ...(o.truthOut ? { truthOut: o.truthOut } : {}),
+            ...((o.topicPrefix ?? config.mqtt.topicPrefix)
+              ? { topicPrefix: o.topicPrefix ?? config.mqtt.topicPrefix }
+              : {}),
             mqttUrl: o.mqttUrl ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',
           },
           {

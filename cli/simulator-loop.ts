@@ -58,6 +58,7 @@ export async function startSimulatorLoop(deps: {
         speed: phase.speed,
         log: say,
         signal: abort.signal,
+        ...(config.mqtt.topicPrefix ? { topicPrefix: config.mqtt.topicPrefix } : {}),
       })
       log.info({ phase: phase.name, ...result }, 'simulator phase ended')
     }

@@ -85,7 +85,12 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     })
     stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
     const ingest: IngestService = createIngestService({
-      config: { tz: config.tz, ...config.ingest, shareGroup: config.mqtt.shareGroup },
+      config: {
+        tz: config.tz,
+        ...config.ingest,
+        shareGroup: config.mqtt.shareGroup,
+        topicPrefix: config.mqtt.topicPrefix,
+      },
       db: database.db,
       mqtt: ingestMqtt,
       log: log.child({ service: 'ingest' }),

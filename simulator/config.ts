@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { TOPIC_PREFIX_PATTERN } from '../services/shared/contracts/topics.ts'
 
 const RELATIVE_TIME = /^([+-])(\d+(?:\.\d+)?)(s|m|h|d)$/
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
@@ -32,6 +33,13 @@ export const SimulateOptionsSchema = z.object({
     .default('never'),
   scenario: z.enum(['simple', 'demo'], { error: "must be 'simple' or 'demo'" }).default('demo'),
   truthOut: z.string().min(1, 'must be a file path').optional(),
+  topicPrefix: z
+    .string()
+    .regex(
+      TOPIC_PREFIX_PATTERN,
+      'must be topic levels of letters, digits, _ and -, like district-a',
+    )
+    .optional(),
   mqttUrl: z
     .string()
     .refine(isMqttUrl, 'must be a broker URL such as mqtt://127.0.0.1:1883')

@@ -78,6 +78,7 @@ export async function runSimulate(
       speed: options.speed,
       log,
       ...(signal ? { signal } : {}),
+      ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
       onProgress: (p) => {
         progress = p
       },

@@ -1,6 +1,6 @@
 import type { IClientOptions, MqttClient } from 'mqtt'
 import type { GatewayStatus } from '../services/shared/contracts/gateway-messages.ts'
-import { buildStatusTopic } from '../services/shared/contracts/topics.ts'
+import { buildStatusTopic, withTopicPrefix } from '../services/shared/contracts/topics.ts'
 import { SIMULATED_FIRMWARE } from './gateway.ts'
 import type { OutboundMessage } from './simulation.ts'
 
@@ -34,6 +34,8 @@ export interface PublishOptions {
   maxInFlight?: number
   /** Wall clock in ms; injectable for tests. */
   now?: () => number
+  /** Publish under `<prefix>/miglio/v1/gw/…` (MQTT_TOPIC_PREFIX), for brokers shared by several districts. */
+  topicPrefix?: string
 }
 
 export interface PublishResult {
@@ -52,7 +54,7 @@ export interface PublishResult {
  * will is impossible and a crashed simulator leaves its gateways 'online' (see simulatorWill).
  */
 export async function publishSimulation(options: PublishOptions): Promise<PublishResult> {
-  const { client, simulation, speed, log, signal, onProgress } = options
+  const { client, simulation, speed, log, signal, onProgress, topicPrefix } = options
   const maxInFlight = options.maxInFlight ?? 64
   const now = options.now ?? Date.now
   if (speed !== 'max' && !(speed > 0)) throw new Error(`speed must be 'max' or > 0, got ${speed}`)
@@ -64,12 +66,17 @@ export async function publishSimulation(options: PublishOptions): Promise<Publis
   let lastSimTimeMs = simStartMs
 
   const send = async (message: OutboundMessage, retain: boolean) => {
-    const pending = client.publishAsync(message.topic, message.payload, { qos: 1, retain }).then(
-      () => undefined,
-      (err: unknown) => {
-        failure ??= err instanceof Error ? err : new Error(String(err))
-      },
-    )
+    const pending = client
+      .publishAsync(withTopicPrefix(topicPrefix, message.topic), message.payload, {
+        qos: 1,
+        retain,
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          failure ??= err instanceof Error ? err : new Error(String(err))
+        },
+      )
     inFlight.push(pending)
     while (inFlight.length >= maxInFlight) await inFlight.shift()
     if (failure) throw new Error(`publish to ${message.topic} failed`, { cause: failure })

@@ -28,11 +28,13 @@ let broker: TestBroker
 let ingestClient: MqttClient
 let publisher: MqttClient
 let ingest: IngestService
+let topicPrefix: string
 
 beforeAll(async () => {
   ;[database, broker] = await Promise.all([createTestDatabase(), createTestBroker()])
   await loadDistrict(database.db, await readDistrictFile('simulator/districts/mestre.json'))
   const tag = Math.random().toString(16).slice(2, 8)
+  topicPrefix = `e2e-${tag}`
   ingestClient = mqtt.connect(broker.url, {
     clientId: `e2e-ingest-${tag}`,
     clean: false,
@@ -46,6 +48,7 @@ beforeAll(async () => {
       idleCloseMs: 1_500,
       keyGraceMs: 2 * 3_600_000,
       maintenanceIntervalMs: 300,
+      topicPrefix: `e2e-${tag}`,
     },
     db: database.db,
     mqtt: ingestClient,
@@ -79,7 +82,12 @@ describe('pipeline', () => {
       scenario: 'simple',
       overrides: { batchIntervalS: 30, arrivalsPerHour: 240 },
     })
-    const published = await publishSimulation({ client: publisher, simulation, speed: 'max' })
+    const published = await publishSimulation({
+      client: publisher,
+      simulation,
+      speed: 'max',
+      topicPrefix,
+    })
     const truth = summariseTruth(
       simulation.truth().filter((e) => e.hasDevice),
       15 * MINUTE,

@@ -10,7 +10,11 @@ import {
 } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
-import { buildSightingsTopic, buildStatusTopic } from '../shared/contracts/topics.ts'
+import {
+  buildSightingsTopic,
+  buildStatusTopic,
+  withTopicPrefix,
+} from '../shared/contracts/topics.ts'
 import { createLogger } from '../shared/logger.ts'
 import { createIngestService, type IngestService } from './ingest-service.ts'
 import { sql } from 'kysely'
@@ -30,6 +34,8 @@ const logSink = new Writable({
 
 const clientPrefix = `t${Math.random().toString(16).slice(2, 8)}`
 let clientSeq = 0
+/** Every test file talks under its own topic prefix, so files sharing a broker never see each other. */
+const topicOf = (topic: string) => withTopicPrefix(clientPrefix, topic)
 
 async function startIngest(
   clientId = `${clientPrefix}-ingest`,
@@ -48,6 +54,7 @@ async function startIngest(
       idleCloseMs: 60 * 60_000,
       keyGraceMs: 2 * 3_600_000,
       maintenanceIntervalMs: 3_600_000,
+      topicPrefix: clientPrefix,
     },
     db: database.db,
     mqtt: client,
@@ -96,7 +103,7 @@ describe(createIngestService.name, () => {
     try {
       const t0 = Date.now() - 20 * 60_000
       const mac = '3C:22:FB:11:22:33'
-      const topic = buildSightingsTopic('gw-shop-one')
+      const topic = topicOf(buildSightingsTopic('gw-shop-one'))
       await publisher.publishAsync(
         topic,
         sightingsBatch('gw-shop-one', 1, t0 + 5_000, [
@@ -146,7 +153,7 @@ describe(createIngestService.name, () => {
     const { service, client } = await startIngest()
     try {
       const t0 = Date.now() - 40 * 60_000
-      const topic = buildSightingsTopic('gw-street-a')
+      const topic = topicOf(buildSightingsTopic('gw-street-a'))
       const batch = sightingsBatch(
         'gw-street-a',
         10,
@@ -183,7 +190,7 @@ describe(createIngestService.name, () => {
 
   it('keeps an open session across a restart of the ingest process and writes it once', async () => {
     const gw = 'gw-street-a'
-    const topic = buildSightingsTopic(gw)
+    const topic = topicOf(buildSightingsTopic(gw))
     // Later than the previous test's watermark on this gateway, so nothing is closed as late data.
     const t0 = Date.now() - 11 * 60_000
     const mac = '00:aa:bb:cc:dd:01'
@@ -241,34 +248,34 @@ describe(createIngestService.name, () => {
       const mac = 'DE:AD:BE:EF:00:01'
       const bad: [string, string, string][] = [
         [
-          buildSightingsTopic('gw-shop-one'),
+          topicOf(buildSightingsTopic('gw-shop-one')),
           `{"v":1,"gatewayId":"gw-shop-one","mac":"${mac}"`,
           'malformed_json',
         ],
         [
-          buildSightingsTopic('gw-shop-one'),
+          topicOf(buildSightingsTopic('gw-shop-one')),
           sightingsBatch('gw-street-a', 1, now, [{ tMs: now, mac, rssi: -50 }]),
           'gateway_mismatch',
         ],
         [
-          buildSightingsTopic('gw-ghost'),
+          topicOf(buildSightingsTopic('gw-ghost')),
           sightingsBatch('gw-ghost', 1, now, [{ tMs: now, mac, rssi: -50 }]),
           'unknown_gateway',
         ],
         [
-          buildSightingsTopic('gw-shop-one'),
+          topicOf(buildSightingsTopic('gw-shop-one')),
           sightingsBatch('gw-shop-one', 99, now, [{ tMs: now - 25 * 3_600_000, mac, rssi: -50 }]),
           'stale_timestamp',
         ],
         [
-          buildSightingsTopic('gw-shop-one'),
+          topicOf(buildSightingsTopic('gw-shop-one')),
           sightingsBatch('gw-shop-one', 98, now, [{ tMs: now, mac, rssi: 12 }]),
           'schema',
         ],
       ]
       for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 })
       await publisher.publishAsync(
-        buildStatusTopic('gw-shop-one'),
+        topicOf(buildStatusTopic('gw-shop-one')),
         JSON.stringify({
           v: 1,
           gatewayId: 'gw-shop-one',

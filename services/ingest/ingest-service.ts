@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { redactMacs } from '../shared/contracts/mac.ts'
-import { ingestSubscriptions } from '../shared/contracts/topics.ts'
+import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
 import {
@@ -37,6 +37,8 @@ export type IngestConfig = {
   keyGraceMs: number
   /** `$share/<group>/…` subscriptions (MQTT v5, real broker) when set. */
   shareGroup?: string | undefined
+  /** Topics live under `<prefix>/miglio/v1/gw/…` when set (MQTT_TOPIC_PREFIX). */
+  topicPrefix?: string | undefined
   registryRefreshMs?: number
   maintenanceIntervalMs?: number
 }
@@ -240,7 +242,11 @@ export function createIngestService(deps: {
   }
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
-    const decoded = decodeMessage(topic, payload, clock.now())
+    const decoded = decodeMessage(
+      withoutTopicPrefix(config.topicPrefix, topic) ?? '',
+      payload,
+      clock.now(),
+    )
     if (!decoded.ok)
       return deadLetter(topic, payload, decoded.reason, decoded.detail, decoded.gatewayId)
     if (decoded.kind === 'status') {
@@ -348,13 +354,18 @@ export function createIngestService(deps: {
         if (!mqtt.reconnecting) mqtt.connect()
         await connected
       }
-      await mqtt.subscribeAsync(ingestSubscriptions(config.shareGroup), { qos: 1 })
+      await mqtt.subscribeAsync(ingestSubscriptions(config.shareGroup, config.topicPrefix), {
+        qos: 1,
+      })
       every(config.registryRefreshMs ?? 30_000, 'registry refresh', async () => {
         registry = await loadGatewayRegistry(db)
       })
       every(config.maintenanceIntervalMs ?? 5_000, 'maintenance', runMaintenance)
       log.info(
-        { subscriptions: ingestSubscriptions(config.shareGroup), gateways: registry.size },
+        {
+          subscriptions: ingestSubscriptions(config.shareGroup, config.topicPrefix),
+          gateways: registry.size,
+        },
         'ingest started',
       )
     },

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
+import { TOPIC_PREFIX_PATTERN } from './contracts/topics.ts'
 
 const UrlWithScheme = (schemes: string[]) =>
   z
@@ -48,6 +49,17 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .optional(),
   MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('4'),
+  MQTT_TOPIC_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .trim()
+      .regex(
+        TOPIC_PREFIX_PATTERN,
+        'must be topic levels of letters, digits, _ and -, like district-a',
+      )
+      .optional(),
+  ),
   INGEST_SHARE_GROUP: z
     .string()
     .trim()
@@ -74,6 +86,7 @@ export type Config = Readonly<{
     clientId: string
     protocolVersion: 4 | 5
     shareGroup: string | undefined
+    topicPrefix: string | undefined
   }
   http: { host: string; port: number }
   tz: string
@@ -119,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         `miglio-ingest-${hostname().replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 64),
       protocolVersion: e.MQTT_PROTOCOL_VERSION === '5' ? 5 : 4,
       shareGroup: e.INGEST_SHARE_GROUP,
+      topicPrefix: e.MQTT_TOPIC_PREFIX,
     },
     http: { host: e.HOST, port: e.PORT },
     tz: e.MIGLIO_TZ,

@@ -4,6 +4,9 @@ import {
   buildStatusTopic,
   ingestSubscriptions,
   parseGatewayTopic,
+  TOPIC_PREFIX_PATTERN,
+  withoutTopicPrefix,
+  withTopicPrefix,
 } from './topics.ts'
 
 describe(buildSightingsTopic.name, () => {
@@ -86,5 +89,36 @@ describe(ingestSubscriptions.name, () => {
       const kind = filter.endsWith('/status') ? buildStatusTopic : buildSightingsTopic
       expect(kind('gw-corte-legrenzi-1')).toMatch(pattern)
     }
+  })
+})
+
+describe(withTopicPrefix.name, () => {
+  it('mounts a topic under a prefix and leaves it alone without one', () => {
+    expect(withTopicPrefix('district-a', 'miglio/v1/gw/gw-1/status')).toBe(
+      'district-a/miglio/v1/gw/gw-1/status',
+    )
+    expect(withTopicPrefix(undefined, 'miglio/v1/gw/gw-1/status')).toBe('miglio/v1/gw/gw-1/status')
+  })
+
+  it('round-trips through withoutTopicPrefix and rejects topics outside the prefix', () => {
+    const t = withTopicPrefix('tenants/mestre', 'miglio/v1/gw/gw-1/sightings')
+    expect(withoutTopicPrefix('tenants/mestre', t)).toBe('miglio/v1/gw/gw-1/sightings')
+    expect(withoutTopicPrefix('tenants/other', t)).toBeNull()
+    expect(withoutTopicPrefix('tenants/mes', t)).toBeNull()
+  })
+
+  it('prefixes ingest subscriptions inside the shared-subscription group', () => {
+    expect(ingestSubscriptions('ingest', 'district-a')).toEqual([
+      '$share/ingest/district-a/miglio/v1/gw/+/sightings',
+      '$share/ingest/district-a/miglio/v1/gw/+/status',
+    ])
+  })
+
+  it.each(['district-a', 'a/b', 'A_1'])('accepts %s as a prefix', (p) => {
+    expect(TOPIC_PREFIX_PATTERN.test(p)).toBe(true)
+  })
+
+  it.each(['', '/a', 'a/', 'a//b', 'a+b', 'a/#', 'spa ce'])('rejects %j as a prefix', (p) => {
+    expect(TOPIC_PREFIX_PATTERN.test(p)).toBe(false)
   })
 })

@@ -15,9 +15,28 @@ export function buildStatusTopic(gatewayId: string): string {
   return `${TOPIC_ROOT}/${gatewayId}/status`
 }
 
+/** A deployment prefix such as `district-a` or `tenants/mestre`: levels of letters, digits, `_` and `-`. */
+export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/
+
+/**
+ * Mounts the protocol's topics under an optional prefix (one broker serving several districts or
+ * test runs): `withTopicPrefix('district-a', 'miglio/v1/gw/gw-1/status')` → `district-a/miglio/v1/gw/gw-1/status`.
+ */
+export function withTopicPrefix(prefix: string | undefined, topic: string): string {
+  return prefix ? `${prefix}/${topic}` : topic
+}
+
+/** The protocol topic of a prefixed one, or null when it is not under the prefix. */
+export function withoutTopicPrefix(prefix: string | undefined, topic: string): string | null {
+  if (!prefix) return topic
+  return topic.startsWith(`${prefix}/`) ? topic.slice(prefix.length + 1) : null
+}
+
 /** Subscription filters for ingest; `shareGroup` turns them into MQTT v5 shared subscriptions. */
-export function ingestSubscriptions(shareGroup?: string): string[] {
-  const filters = [`${TOPIC_ROOT}/+/sightings`, `${TOPIC_ROOT}/+/status`]
+export function ingestSubscriptions(shareGroup?: string, prefix?: string): string[] {
+  const filters = [`${TOPIC_ROOT}/+/sightings`, `${TOPIC_ROOT}/+/status`].map((f) =>
+    withTopicPrefix(prefix, f),
+  )
   return shareGroup ? filters.map((f) => `$share/${shareGroup}/${f}`) : filters
 }
 
