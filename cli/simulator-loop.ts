@@ -4,6 +4,7 @@ import { loadDistrictFile } from '../simulator/main.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
 import { connectMqtt } from './runtime.ts'
+import { localDay, startOfLocalDay } from '../services/ingest/local-day.ts'
 
 export type SimulatorLoop = { stop(): Promise<void> }
 
@@ -27,11 +28,18 @@ export async function startSimulatorLoop(deps: {
   const abort = new AbortController()
   const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
   const startMs = Date.now()
+  const backfillFromMs = earliestLiveTime(startMs, config)
+  if (backfillFromMs > startMs - config.simulator.backfillMs) {
+    log.info(
+      { from: new Date(backfillFromMs).toISOString() },
+      'backfill starts later than SIM_BACKFILL asks: the keys of earlier days are destroyed, so ingest would reject them',
+    )
+  }
   const run = (async () => {
     const phases = [
       {
         name: 'backfill',
-        fromMs: startMs - config.simulator.backfillMs,
+        fromMs: backfillFromMs,
         toMs: startMs,
         speed: 'max' as const,
         seed: config.simulator.seed,
@@ -70,4 +78,20 @@ export async function startSimulatorLoop(deps: {
       await client.endAsync()
     },
   }
+}
+
+/**
+ * The earliest simulated time ingest still accepts: SIM_BACKFILL back, but not into a local day whose
+ * pseudonymisation key is already destroyed (the previous day's dies KEY_GRACE_H after midnight).
+ */
+export function earliestLiveTime(
+  nowMs: number,
+  config: Pick<Config, 'tz' | 'ingest' | 'simulator'>,
+): number {
+  const today = startOfLocalDay(localDay(nowMs, config.tz), config.tz)
+  const dayFloor =
+    nowMs < today + config.ingest.keyGraceMs
+      ? startOfLocalDay(localDay(today - 1, config.tz), config.tz)
+      : today
+  return Math.max(nowMs - config.simulator.backfillMs, dayFloor, nowMs - 23 * 3_600_000)
 }

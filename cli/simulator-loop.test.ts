@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { earliestLiveTime } from './simulator-loop.ts'
+
+const H = 3_600_000
+const config = (backfillH: number) => ({
+  tz: 'Europe/Rome',
+  ingest: { gapMs: 120_000, idleCloseMs: 180_000, keyGraceMs: 2 * H },
+  simulator: { enabled: true, seed: 1, backfillMs: backfillH * H },
+})
+
+describe(earliestLiveTime.name, () => {
+  it('backfills the whole window inside today', () => {
+    const now = Date.parse('2026-11-21T15:00:00Z') // 16:00 in Rome
+    expect(earliestLiveTime(now, config(2))).toBe(now - 2 * H)
+  })
+
+  it('stops at local midnight once the previous day key is destroyed', () => {
+    const now = Date.parse('2026-11-21T03:00:00Z') // 04:00 in Rome, past the 2 h grace
+    expect(earliestLiveTime(now, config(6))).toBe(Date.parse('2026-11-20T23:00:00Z'))
+  })
+
+  it('may reach into yesterday while its key is still alive', () => {
+    const now = Date.parse('2026-11-21T00:00:00Z') // 01:00 in Rome, inside the grace
+    expect(earliestLiveTime(now, config(3))).toBe(now - 3 * H)
+  })
+
+  it('never goes back 24 h, the oldest sighting ingest accepts', () => {
+    const now = Date.parse('2026-11-21T00:30:00Z')
+    expect(earliestLiveTime(now, config(48))).toBeGreaterThanOrEqual(now - 23 * H)
+  })
+})
