@@ -292,6 +292,15 @@ describe(buildApp.name, () => {
         dwellSecondsSum: r.dwellSecondsSum,
       }))
 
+    it('rejects instants outside 2000–9999 instead of failing to serialise them', async () => {
+      const res = await footfall(keys.analyst, {
+        from: '9999-12-31T20:00:00Z',
+        to: '9999-12-31T23:00:00-02:00',
+        bucket: '1h',
+      })
+      expect(expectErrorBody(res, 400, 'bad_request').message).toMatch(/^from: /)
+    })
+
     it('sums the transits of each zone per 15-minute bucket', async () => {
       const body = await okFootfall(keys.analyst, { ...RANGE, bucket: '15m' })
       const expected = expectedSums((f) => HOUR_START + Math.floor(f.minute / 15) * QUARTER)

@@ -13,6 +13,8 @@ import { findZoneShop } from '../queries/zone-queries.ts'
 import { requirePrincipal } from '../plugins/auth.ts'
 
 const DAY = 86_400_000
+const EARLIEST_MS = Date.UTC(2000, 0, 1)
+const LATEST_MS = Date.UTC(9999, 0, 1)
 /** Longest range per bucket width, so one request cannot ask for millions of cells. */
 export const MAX_RANGE_MS = { '15m': 31 * DAY, '1h': 366 * DAY, '1d': 3 * 366 * DAY } as const
 
@@ -38,6 +40,20 @@ export default async function footfallRoutes(app: FastifyInstance, opts: { db: D
         const { bucket, zone } = req.query
         const from = new Date(req.query.from)
         const to = new Date(req.query.to)
+        for (const [field, d] of [
+          ['from', from],
+          ['to', to],
+        ] as const) {
+          if (d.getTime() < EARLIEST_MS || d.getTime() >= LATEST_MS) {
+            throw new AppError(
+              'bad_request',
+              `${field}: must lie between 2000-01-01 and 9999-01-01`,
+              {
+                statusCode: 400,
+              },
+            )
+          }
+        }
         if (from >= to)
           throw new AppError('bad_request', 'from: must be before to', { statusCode: 400 })
         if (to.getTime() - from.getTime() > MAX_RANGE_MS[bucket]) {
