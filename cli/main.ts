@@ -10,7 +10,8 @@ import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
-import { connectMqtt, createMqttClient, openDatabase } from './runtime.ts'
+import { createMqttClient, openDatabase } from './runtime.ts'
+import { serveMetrics } from './metrics-server.ts'
 import { runStart } from './start.ts'
 import { registerSimulatorCommands } from './simulator-commands.ts'
 
@@ -81,7 +82,12 @@ export function buildCli(): Command {
         log,
       })
       await ingest.start()
+      const metrics = config.ingest.metricsPort
+        ? await serveMetrics(ingest.metrics.registry, config.http.host, config.ingest.metricsPort)
+        : null
+      if (metrics) log.info({ url: metrics.url }, 'ingest metrics served')
       await untilSignal(log, async () => {
+        await metrics?.close()
         await ingest.stop()
         // Forced: the message in hand is finished; a PUBACK lost here only causes a harmless redelivery.
         await client.endAsync(true)
@@ -96,14 +102,20 @@ export function buildCli(): Command {
     )
     .action(async () => {
       const { config, log } = preflight(false)
-      const database = await openDatabase(config, log, { allowEmbedded: false })
+      // Serve at once: an unreachable database or broker is retried in the background and
+      // reported by /api/v1/health (503) until it answers.
+      const database = await openDatabase(config, log, {
+        allowEmbedded: false,
+        waitUntilReachable: false,
+      })
       const client = config.mqtt.url
-        ? await connectMqtt(config.mqtt.url, log, {
+        ? createMqttClient(config.mqtt.url, log, {
             clientId: `miglio-api-${process.pid}`,
             clean: true,
             protocolVersion: config.mqtt.protocolVersion,
           })
         : null
+      client?.connect()
       const dashboardsDir = `${config.db.dataDir}/dashboards`
       await buildDashboards(dashboardsDir)
       const app = await buildApp({
@@ -118,7 +130,7 @@ export function buildCli(): Command {
       await app.listen({ host: config.http.host, port: config.http.port })
       await untilSignal(log, async () => {
         await app.close()
-        await client?.endAsync()
+        await client?.endAsync(true)
         await database.close()
       })
     })

@@ -51,11 +51,18 @@ export async function waitForDatabase(
 export async function openDatabase(
   config: Config,
   log: Logger,
-  opts: { allowEmbedded: boolean; signal?: AbortSignal },
+  opts: {
+    allowEmbedded: boolean
+    signal?: AbortSignal
+    /** false: return at once and keep retrying in the background (the API serves 503 meanwhile). */
+    waitUntilReachable?: boolean
+  },
 ): Promise<OpenedDatabase> {
   if (config.db.url) {
     const { db } = createDb({ url: config.db.url, maxConnections: 10 })
-    await waitForDatabase(db, log, describeUrl(config.db.url), opts.signal)
+    const reachable = waitForDatabase(db, log, describeUrl(config.db.url), opts.signal)
+    if (opts.waitUntilReachable === false) reachable.catch(() => undefined)
+    else await reachable
     return { db, embedded: null, close: () => db.destroy() }
   }
   if (!opts.allowEmbedded) {

@@ -4,8 +4,8 @@ import { earliestLiveTime } from './simulator-loop.ts'
 const H = 3_600_000
 const config = (backfillH: number) => ({
   tz: 'Europe/Rome',
-  ingest: { gapMs: 120_000, idleCloseMs: 180_000, keyGraceMs: 2 * H },
-  simulator: { enabled: true, seed: 1, backfillMs: backfillH * H },
+  keyGraceMs: 2 * H,
+  backfillMs: backfillH * H,
 })
 
 describe(earliestLiveTime.name, () => {

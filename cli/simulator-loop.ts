@@ -28,7 +28,11 @@ export async function startSimulatorLoop(deps: {
   const abort = new AbortController()
   const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
   const startMs = Date.now()
-  const backfillFromMs = earliestLiveTime(startMs, config)
+  const backfillFromMs = earliestLiveTime(startMs, {
+    tz: config.tz,
+    keyGraceMs: config.ingest.keyGraceMs,
+    backfillMs: config.simulator.backfillMs,
+  })
   if (backfillFromMs > startMs - config.simulator.backfillMs) {
     log.info(
       { from: new Date(backfillFromMs).toISOString() },
@@ -86,12 +90,10 @@ export async function startSimulatorLoop(deps: {
  */
 export function earliestLiveTime(
   nowMs: number,
-  config: Pick<Config, 'tz' | 'ingest' | 'simulator'>,
+  o: { tz: string; keyGraceMs: number; backfillMs: number },
 ): number {
-  const today = startOfLocalDay(localDay(nowMs, config.tz), config.tz)
+  const today = startOfLocalDay(localDay(nowMs, o.tz), o.tz)
   const dayFloor =
-    nowMs < today + config.ingest.keyGraceMs
-      ? startOfLocalDay(localDay(today - 1, config.tz), config.tz)
-      : today
-  return Math.max(nowMs - config.simulator.backfillMs, dayFloor, nowMs - 23 * 3_600_000)
+    nowMs < today + o.keyGraceMs ? startOfLocalDay(localDay(today - 1, o.tz), o.tz) : today
+  return Math.max(nowMs - o.backfillMs, dayFloor, nowMs - 23 * 3_600_000)
 }

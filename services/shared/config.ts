@@ -67,6 +67,7 @@ export const EnvSchema = z.object({
     .optional(),
   TRANSIT_GAP_S: z.coerce.number().int().min(10).max(3600).default(120),
   GATEWAY_IDLE_CLOSE_S: z.coerce.number().int().min(1).max(86400).default(180),
+  INGEST_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
   JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
   SIMULATOR: z.stringbool().default(true),
@@ -92,7 +93,7 @@ export type Config = Readonly<{
   tz: string
   districtFile: string
   log: { level: string }
-  ingest: { gapMs: number; idleCloseMs: number; keyGraceMs: number }
+  ingest: { gapMs: number; idleCloseMs: number; keyGraceMs: number; metricsPort: number }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   simulator: { enabled: boolean; seed: number; backfillMs: number }
   demoKeys: boolean
@@ -142,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       gapMs: e.TRANSIT_GAP_S * 1000,
       idleCloseMs: e.GATEWAY_IDLE_CLOSE_S * 1000,
       keyGraceMs: e.KEY_GRACE_H * 3_600_000,
+      metricsPort: e.INGEST_METRICS_PORT,
     },
     jobs: { mode: e.JOBS_MODE },
     simulator: {
