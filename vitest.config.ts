@@ -9,6 +9,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Unit tests first; integration (different worker count) after them.
+          sequence: { groupOrder: 0 },
           include: [
             'services/**/*.test.ts',
             'simulator/**/*.test.ts',
@@ -22,6 +24,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/global-setup.ts'],

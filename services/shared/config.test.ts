@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from './config.ts'
+import { EnvSchema, loadConfig } from './config.ts'
 import { AppError } from './errors.ts'
 
 function configError(env: Record<string, string | undefined>): AppError {
@@ -35,8 +35,13 @@ describe(loadConfig.name, () => {
       expect(sut.mqtt.shareGroup).toBeUndefined()
     })
 
-    it('converts the ingest durations to milliseconds', () => {
-      expect(sut.ingest).toEqual({ gapMs: 120_000, idleCloseMs: 180_000, keyGraceMs: 7_200_000 })
+    it('converts the ingest durations to milliseconds and serves ingest metrics on 9464', () => {
+      expect(sut.ingest).toEqual({
+        gapMs: 120_000,
+        idleCloseMs: 180_000,
+        keyGraceMs: 7_200_000,
+        metricsPort: 9464,
+      })
     })
 
     it('enables the simulator with seed 42 and a 2 h backfill, and demo keys', () => {
@@ -180,5 +185,17 @@ describe(loadConfig.name, () => {
         loadConfig({ INGEST_SHARE_GROUP: 'ingest', MQTT_PROTOCOL_VERSION: '4' }),
       ).toThrow(AppError)
     })
+  })
+})
+
+describe('empty values', () => {
+  it('treats every KEY= as unset, as .env.example and compose files write them', () => {
+    const empty = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, '']))
+    const config = loadConfig(empty)
+    expect(config.mqtt.url).toBeUndefined()
+    expect(config.mqtt.shareGroup).toBeUndefined()
+    expect(config.mqtt.clientId).toMatch(/^miglio-ingest-/)
+    expect(config.http.port).toBe(3000)
+    expect(config.simulator.enabled).toBe(true)
   })
 })

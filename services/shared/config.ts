@@ -46,7 +46,7 @@ export const EnvSchema = z.object({
   MQTT_CLIENT_ID: z
     .string()
     .trim()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or -')
     .optional(),
   MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('4'),
   MQTT_TOPIC_PREFIX: z.preprocess(
@@ -63,7 +63,7 @@ export const EnvSchema = z.object({
   INGEST_SHARE_GROUP: z
     .string()
     .trim()
-    .regex(/^[a-z0-9-]{1,32}$/)
+    .regex(/^[a-z0-9-]{1,32}$/, 'must be 1–32 lowercase letters, digits or -')
     .optional(),
   TRANSIT_GAP_S: z.coerce.number().int().min(10).max(3600).default(120),
   GATEWAY_IDLE_CLOSE_S: z.coerce.number().int().min(1).max(86400).default(180),
@@ -112,7 +112,11 @@ export function parseDuration(text: string): number {
  * line per bad key, naming the key and the rule, never the value (it may be a secret).
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = EnvSchema.safeParse(env)
+  // `KEY=` (as in .env.example or a compose file) means unset, for every key.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  )
+  const parsed = EnvSchema.safeParse(present)
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
     throw new AppError('config_invalid', `invalid configuration:\n${lines.join('\n')}`)
