@@ -92,10 +92,13 @@ export default tseslint.config(
   },
   {
     files: ['services/ingest/**'],
+    // Tests are the harness: they may drive ingest with the simulator.
+    ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/api/**', '**/simulator/**'] }] },
   },
   {
     files: ['services/api/**'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/simulator/**'] }],
     },

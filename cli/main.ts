@@ -10,7 +10,7 @@ import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
-import { createMqttClient, openDatabase } from './runtime.ts'
+import { createMqttClient, ingestConfigOf, openDatabase } from './runtime.ts'
 import { serveMetrics } from './metrics-server.ts'
 import { runStart } from './start.ts'
 import { registerSimulatorCommands } from './simulator-commands.ts'
@@ -71,12 +71,7 @@ export function buildCli(): Command {
         protocolVersion: config.mqtt.protocolVersion,
       })
       const ingest = createIngestService({
-        config: {
-          tz: config.tz,
-          ...config.ingest,
-          shareGroup: config.mqtt.shareGroup,
-          topicPrefix: config.mqtt.topicPrefix,
-        },
+        config: await ingestConfigOf(config, log),
         db: database.db,
         mqtt: client,
         log,

@@ -8,6 +8,8 @@ import {
   type EmbeddedTimescale,
 } from '../services/shared/db/embedded/embedded-timescale.ts'
 import { AppError } from '../services/shared/errors.ts'
+import type { IngestConfig } from '../services/ingest/ingest-service.ts'
+import { loadDeviceList } from './device-list.ts'
 
 export type OpenedDatabase = {
   db: Db
@@ -148,4 +150,19 @@ export async function connectMqtt(
   client.connect()
   await connected
   return client
+}
+
+/** The ingest service's config from the process config, with the device list file loaded. */
+export async function ingestConfigOf(config: Config, log: Logger): Promise<IngestConfig> {
+  const { gapMs, idleCloseMs, keyGraceMs, staticAfterMs, deviceListFile } = config.ingest
+  return {
+    tz: config.tz,
+    gapMs,
+    idleCloseMs,
+    keyGraceMs,
+    staticAfterMs,
+    shareGroup: config.mqtt.shareGroup,
+    topicPrefix: config.mqtt.topicPrefix,
+    ...(deviceListFile ? { deviceList: await loadDeviceList(deviceListFile, log) } : {}),
+  }
 }

@@ -14,7 +14,7 @@ import { createIngestService, type IngestService } from '../services/ingest/inge
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { AppError } from '../services/shared/errors.ts'
-import { createMqttClient, openDatabase, type OpenedDatabase } from './runtime.ts'
+import { createMqttClient, ingestConfigOf, openDatabase, type OpenedDatabase } from './runtime.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
 import { startSimulatorLoop } from './simulator-loop.ts'
 
@@ -85,12 +85,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     })
     stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
     const ingest: IngestService = createIngestService({
-      config: {
-        tz: config.tz,
-        ...config.ingest,
-        shareGroup: config.mqtt.shareGroup,
-        topicPrefix: config.mqtt.topicPrefix,
-      },
+      config: await ingestConfigOf(config, log),
       db: database.db,
       mqtt: ingestMqtt,
       log: log.child({ service: 'ingest' }),

@@ -29,6 +29,11 @@ export function createIngestMetrics(registry = new Registry()) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    staticDevices: new Counter({
+      name: 'miglio_ingest_static_devices_total',
+      help: 'Devices learned as static at a gateway (heard without a break for hours) and excluded',
+      registers: [registry],
+    }),
     duplicates: new Counter({
       name: 'miglio_ingest_duplicate_batches_total',
       help: 'Redelivered batches recognised by gateway, boot id and seq and ignored',

@@ -139,6 +139,46 @@ export async function upsertOpenSessions(
   )
 }
 
+/** The pseudonyms among `pseudonyms` already learned as static at the gateway. */
+export async function loadStaticDevices(
+  trx: Trx,
+  gatewayId: string,
+  pseudonyms: string[],
+): Promise<Set<string>> {
+  if (pseudonyms.length === 0) return new Set()
+  const rows = await trx
+    .selectFrom('static_devices')
+    .select('pseudonym')
+    .where('gateway_id', '=', gatewayId)
+    .where(sql<boolean>`pseudonym = ANY(${pseudonyms}::bigint[])`)
+    .execute()
+  return new Set(rows.map((r) => r.pseudonym))
+}
+
+/** Records devices as static at the gateway and drops their open sessions (never written as transits). */
+export async function markStaticDevices(
+  trx: Trx,
+  gatewayId: string,
+  pseudonyms: string[],
+): Promise<void> {
+  if (pseudonyms.length === 0) return
+  await sql`
+    INSERT INTO static_devices (gateway_id, pseudonym)
+    SELECT ${gatewayId}, p FROM unnest(${pseudonyms}::bigint[]) AS p
+    ON CONFLICT DO NOTHING`.execute(trx)
+  await trx
+    .deleteFrom('open_transits')
+    .where('gateway_id', '=', gatewayId)
+    .where(sql<boolean>`pseudonym = ANY(${pseudonyms}::bigint[])`)
+    .execute()
+}
+
+/** Forgets static devices marked before `before` (their pseudonyms are past their day anyway). */
+export async function forgetStaticDevices(db: Db, before: Date): Promise<number> {
+  const r = await db.deleteFrom('static_devices').where('marked_at', '<', before).executeTakeFirst()
+  return Number(r.numDeletedRows)
+}
+
 /** Removes and returns the gateway's open sessions last heard before `before`. */
 export async function takeSessionsEndedBefore(
   trx: Trx,

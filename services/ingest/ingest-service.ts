@@ -7,6 +7,7 @@ import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-me
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
 import {
   classify,
+  isStaticDevice,
   mergeSessions,
   segmentSightings,
   type PseudoSighting,
@@ -22,6 +23,9 @@ import {
   loadGatewayRegistry,
   loadOpenSessions,
   lockGateway,
+  loadStaticDevices,
+  markStaticDevices,
+  forgetStaticDevices,
   recordBatch,
   takeSessionsEndedBefore,
   upsertGatewayStatus,
@@ -39,9 +43,15 @@ export type IngestConfig = {
   shareGroup?: string | undefined
   /** Topics live under `<prefix>/miglio/v1/gw/…` when set (MQTT_TOPIC_PREFIX). */
   topicPrefix?: string | undefined
+  /** A device heard without a break this long at one gateway is static (0: rule off). Default 4 h. */
+  staticAfterMs?: number
+  /** Normalised MACs: `deny` are dropped before pseudonymisation, `allow` are never learned as static. */
+  deviceList?: DeviceList
   registryRefreshMs?: number
   maintenanceIntervalMs?: number
 }
+
+export type DeviceList = { deny: ReadonlySet<string>; allow: ReadonlySet<string> }
 
 export type Clock = { now(): number }
 export const systemClock: Clock = { now: () => Date.now() }
@@ -142,8 +152,10 @@ export function createIngestService(deps: {
     batch: DecodedBatch,
     gateway: RegisteredGateway,
     sightings: PseudoSighting[],
+    exempt: ReadonlySet<string>,
   ) {
     const segments = segmentSightings(sightings, config.gapMs)
+    const staticAfterMs = config.staticAfterMs ?? 4 * 3_600_000
     const receivedAt = new Date(clock.now())
     return db.transaction().execute(async (trx) => {
       await lockGateway(trx, gateway.id)
@@ -154,16 +166,35 @@ export function createIngestService(deps: {
         sentAt: new Date(batch.sentAtMs),
         sightingsCount: batch.sightings.length,
       })
-      if (!fresh) return { duplicate: true, written: [] as ReturnType<typeof classify>[] }
-      const open = await loadOpenSessions(trx, gateway.id, [...segments.keys()])
+      if (!fresh) {
+        return {
+          duplicate: true,
+          written: [] as ReturnType<typeof classify>[],
+          staticSightings: 0,
+          learned: 0,
+        }
+      }
+      const pseudonyms = [...segments.keys()]
+      const open = await loadOpenSessions(trx, gateway.id, pseudonyms)
+      const known = await loadStaticDevices(trx, gateway.id, pseudonyms)
       const upserts: Session[] = []
       const closed: Session[] = []
+      const learned: string[] = []
+      let staticSightings = 0
       for (const [pseudonym, segs] of segments) {
+        if (known.has(pseudonym)) {
+          for (const s of segs) staticSightings += s.samples
+          continue
+        }
         const merged = mergeSessions(open.get(pseudonym), segs, config.gapMs)
-        upserts.push(merged.open)
         closed.push(...merged.closed)
+        if (!exempt.has(pseudonym) && isStaticDevice(merged.open, staticAfterMs)) {
+          learned.push(pseudonym)
+          staticSightings += merged.open.samples
+        } else upserts.push(merged.open)
       }
       await upsertOpenSessions(trx, gateway.id, upserts)
+      await markStaticDevices(trx, gateway.id, learned)
       const watermark = await advanceGatewayState(trx, {
         gatewayId: batch.gatewayId,
         bootId: batch.bootId,
@@ -181,7 +212,7 @@ export function createIngestService(deps: {
       )
       const written = closed.map((s) => classify(s, gateway.thresholds, gateway.shopId !== null))
       await insertTransits(trx, gateway, written)
-      return { duplicate: false, written }
+      return { duplicate: false, written, staticSightings, learned: learned.length }
     })
   }
 
@@ -212,14 +243,23 @@ export function createIngestService(deps: {
       )
     }
     const sightings: PseudoSighting[] = []
+    const exempt = new Set<string>()
     let belowFloor = 0
+    let denied = 0
+    const list = config.deviceList
     for (const s of batch.sightings) {
       if (s.rssi < gateway.rssiFloor) {
         belowFloor++
         continue
       }
+      if (list?.deny.has(s.mac)) {
+        denied++
+        continue
+      }
+      const pseudonym = pseudonymiser.pseudonymise(s.mac, s.tMs)
+      if (list?.allow.has(s.mac)) exempt.add(pseudonym)
       sightings.push({
-        pseudonym: pseudonymiser.pseudonymise(s.mac, s.tMs),
+        pseudonym,
         tMs: s.tMs,
         rssi: s.rssi,
         radio: s.radio,
@@ -227,7 +267,7 @@ export function createIngestService(deps: {
       })
     }
     const end = metrics.commitSeconds.startTimer()
-    const result = await withRetry('batch', () => commitBatch(batch, gateway, sightings))
+    const result = await withRetry('batch', () => commitBatch(batch, gateway, sightings, exempt))
     end()
     if (result.duplicate) {
       metrics.duplicates.inc()
@@ -237,6 +277,13 @@ export function createIngestService(deps: {
     metrics.messages.inc({ kind: 'sightings', outcome: 'accepted' })
     metrics.sightings.inc(batch.sightings.length)
     if (belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, belowFloor)
+    if (denied) metrics.filtered.inc({ reason: 'deny_list' }, denied)
+    if (result.staticSightings)
+      metrics.filtered.inc({ reason: 'static_device' }, result.staticSightings)
+    if (result.learned) {
+      metrics.staticDevices.inc(result.learned)
+      log.info({ gatewayId: gateway.id, devices: result.learned }, 'learned static devices')
+    }
     for (const t of result.written)
       metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
   }
@@ -292,6 +339,7 @@ export function createIngestService(deps: {
 
   async function runMaintenance() {
     await closeSilentGateways()
+    await forgetStaticDevices(db, new Date(clock.now() - 48 * 3_600_000))
     const destroyed = await pseudonymiser.rotate(clock.now())
     if (destroyed.length) log.info({ days: destroyed }, 'destroyed pseudonymisation keys')
   }

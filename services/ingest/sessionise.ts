@@ -96,6 +96,14 @@ export function mergeSessions(
 }
 
 /**
+ * A device heard without a break for `staticAfterMs` at one gateway is no pedestrian but a shop PC,
+ * a speaker or a staff phone. 0 turns the rule off.
+ */
+export function isStaticDevice(open: Session, staticAfterMs: number): boolean {
+  return staticAfterMs > 0 && open.lastMs - open.firstMs >= staticAfterMs
+}
+
+/**
  * Passer-by or visitor by the gateway's thresholds in force; the version travels with the transit.
  * A gateway that is not in a shop (`inShop` false) counts passers-by only: there is nothing to visit.
  */

@@ -41,6 +41,8 @@ describe(loadConfig.name, () => {
         idleCloseMs: 180_000,
         keyGraceMs: 7_200_000,
         metricsPort: 9464,
+        staticAfterMs: 4 * 3_600_000,
+        deviceListFile: undefined,
       })
     })
 

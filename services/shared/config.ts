@@ -68,6 +68,8 @@ export const EnvSchema = z.object({
   TRANSIT_GAP_S: z.coerce.number().int().min(10).max(3600).default(120),
   GATEWAY_IDLE_CLOSE_S: z.coerce.number().int().min(1).max(86400).default(180),
   INGEST_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  STATIC_DEVICE_AFTER_H: z.coerce.number().min(0).max(24).default(4),
+  MIGLIO_DEVICE_LIST_FILE: z.string().trim().min(1).optional(),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
   JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
   SIMULATOR: z.stringbool().default(true),
@@ -93,7 +95,14 @@ export type Config = Readonly<{
   tz: string
   districtFile: string
   log: { level: string }
-  ingest: { gapMs: number; idleCloseMs: number; keyGraceMs: number; metricsPort: number }
+  ingest: {
+    gapMs: number
+    idleCloseMs: number
+    keyGraceMs: number
+    metricsPort: number
+    staticAfterMs: number
+    deviceListFile: string | undefined
+  }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   simulator: { enabled: boolean; seed: number; backfillMs: number }
   demoKeys: boolean
@@ -148,6 +157,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       idleCloseMs: e.GATEWAY_IDLE_CLOSE_S * 1000,
       keyGraceMs: e.KEY_GRACE_H * 3_600_000,
       metricsPort: e.INGEST_METRICS_PORT,
+      staticAfterMs: e.STATIC_DEVICE_AFTER_H * 3_600_000,
+      deviceListFile: e.MIGLIO_DEVICE_LIST_FILE,
     },
     jobs: { mode: e.JOBS_MODE },
     simulator: {

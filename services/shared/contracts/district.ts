@@ -112,3 +112,14 @@ export type DistrictFile = z.infer<typeof DistrictFileSchema>
 export type Zone = z.infer<typeof ZoneSchema>
 export type Shop = z.infer<typeof ShopSchema>
 export type Gateway = z.infer<typeof GatewaySchema>
+
+/**
+ * The optional device list of a district (`MIGLIO_DEVICE_LIST_FILE`): `{ "deny": ["aa:bb:cc:dd:ee:ff"], "allow": [] }`.
+ * `deny`: staff or known devices never counted; `allow`: devices never learned as static. It holds raw
+ * MACs, so it stays a file on the ingest host (mode 600) and is never stored by Miglio.
+ */
+export const DeviceListFileSchema = z.object({
+  deny: z.array(z.string().max(17)).max(100_000).default([]),
+  allow: z.array(z.string().max(17)).max(100_000).default([]),
+})
+export type DeviceListFile = z.infer<typeof DeviceListFileSchema>

@@ -111,6 +111,12 @@ export interface GatewayStateTable {
   clock_skew_ms: number | null
 }
 
+export interface StaticDevicesTable {
+  gateway_id: string
+  pseudonym: Int8
+  marked_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 export interface DeadLettersTable {
   received_at: Generated<Timestamp>
   topic: string
@@ -158,6 +164,7 @@ export interface Database {
   transits: TransitsTable
   gateway_state: GatewayStateTable
   dead_letters: DeadLettersTable
+  static_devices: StaticDevicesTable
   footfall_15m: FootfallAggregateView
   footfall_1h: FootfallAggregateView
   footfall_1d: FootfallAggregateView
