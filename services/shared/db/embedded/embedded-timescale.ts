@@ -20,6 +20,8 @@ type WorkerMessage =
  */
 export async function startEmbeddedTimescale(options: {
   dataDir: string | null
+  /** Loopback port; 0 (default) picks a free one. */
+  port?: number
   startTimeoutMs?: number
 }): Promise<EmbeddedTimescale> {
   const lock: DataDirLock | null = options.dataDir ? lockDataDir(options.dataDir) : null
@@ -27,7 +29,7 @@ export async function startEmbeddedTimescale(options: {
     workerData: {
       dataDir: options.dataDir ? join(options.dataDir, 'pgdata') : null,
       host: '127.0.0.1',
-      port: 0,
+      port: options.port ?? 0,
     },
   })
   let exited = false

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import mqtt, { type MqttClient } from 'mqtt'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  startEmbeddedTimescale,
+  type EmbeddedTimescale,
+} from '../shared/db/embedded/embedded-timescale.ts'
+import { createDb, type Db } from '../shared/db/create-db.ts'
+import { runMigrations } from '../shared/db/migrate.ts'
+import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
+import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
+import { loadDistrict } from '../shared/registry/district-repository.ts'
+import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
+import { createLogger } from '../shared/logger.ts'
+import { createIngestService, type IngestService } from './ingest-service.ts'
+
+// The database goes away while gateways keep publishing: ingest must hold the message in hand
+// (unacknowledged, retried with backoff) and lose nothing once the database is back. The embedded
+// database is restarted on its data directory and port, so the same pool reconnects.
+let dir: string
+let engine: EmbeddedTimescale
+let db: Db
+let broker: TestBroker
+let ingestClient: MqttClient
+let publisher: MqttClient
+let service: IngestService
+const prefix = `outage${Math.random().toString(16).slice(2, 8)}`
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'miglio-outage-'))
+  engine = await startEmbeddedTimescale({ dataDir: dir })
+  ;({ db } = createDb({ url: engine.url, maxConnections: 1 }))
+  await runMigrations(db)
+  await loadDistrict(db, tinyDistrict())
+  broker = await createTestBroker()
+  ingestClient = mqtt.connect(broker.url, {
+    clientId: `${prefix}-ingest`,
+    clean: false,
+    protocolVersion: 4,
+    manualConnect: true,
+  })
+  service = createIngestService({
+    config: {
+      tz: 'Europe/Rome',
+      gapMs: 120_000,
+      idleCloseMs: 3_600_000,
+      keyGraceMs: 7_200_000,
+      maintenanceIntervalMs: 3_600_000,
+      topicPrefix: prefix,
+    },
+    db,
+    mqtt: ingestClient,
+    log: createLogger({ level: 'silent' }),
+  })
+  await service.start()
+  publisher = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-pub`, protocolVersion: 4 })
+})
+
+afterAll(async () => {
+  await service?.stop()
+  await ingestClient?.endAsync(true)
+  await publisher?.endAsync()
+  await broker?.close()
+  await db?.destroy()
+  await engine?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const value = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
+  (await c.get()).values[0]?.value ?? 0
+
+describe('ingest during a database outage', () => {
+  it('holds intake without acknowledging, then writes every batch once the database is back', async () => {
+    const topic = withTopicPrefix(prefix, buildSightingsTopic('gw-street-a'))
+    const t0 = Date.now() - 30 * 60_000
+    const batch = (seq: number, macByte: number) =>
+      sightingsBatch(
+        'gw-street-a',
+        seq,
+        t0 + seq * 10_000,
+        [
+          {
+            tMs: t0 + seq * 10_000 - 500,
+            mac: `00:00:00:00:00:${macByte.toString(16).padStart(2, '0')}`,
+            rssi: -70,
+          },
+        ],
+        'outage01',
+      )
+    await publisher.publishAsync(topic, batch(1, 1), { qos: 1 })
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('ingest_batches')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+    await waitFor(count, (n) => n === 1, { what: 'the first batch' })
+
+    const port = engine.port
+    await engine.stop()
+    for (let seq = 2; seq <= 6; seq++)
+      await publisher.publishAsync(topic, batch(seq, seq), { qos: 1 })
+    await waitFor(
+      () => value(service.metrics.dbRetries),
+      (n) => n >= 2,
+      { what: 'retries while the database is down' },
+    )
+    expect(await value(service.metrics.inFlight)).toBe(1)
+
+    engine = await startEmbeddedTimescale({ dataDir: dir, port })
+    await waitFor(count, (n) => n === 6, {
+      timeoutMs: 60_000,
+      what: 'all six batches after the outage',
+    })
+    const open = await db
+      .selectFrom('open_transits')
+      .select('pseudonym')
+      .where('gateway_id', '=', 'gw-street-a')
+      .execute()
+    expect(open).toHaveLength(6)
+    expect(await value(service.metrics.duplicates)).toBe(0)
+    expect(await value(service.metrics.inFlight)).toBe(0)
+  })
+})
