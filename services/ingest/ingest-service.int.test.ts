@@ -388,6 +388,50 @@ describe(createIngestService.name, () => {
     }
   })
 
+  it('tracks gaps in seq within a boot, a reboot, clock skew and the last will', async () => {
+    const { service, client } = await startIngest(`${clientPrefix}-health`)
+    try {
+      const topic = topicOf(buildSightingsTopic('gw-shop-one'))
+      const now = Date.now()
+      // seq 100, 101, 105 on one boot (3 lost), then a reboot starting again at 0.
+      for (const [seq, boot] of [
+        [100, 'health01'],
+        [101, 'health01'],
+        [105, 'health01'],
+        [0, 'health02'],
+      ] as const) {
+        await publisher.publishAsync(
+          topic,
+          sightingsBatch('gw-shop-one', seq, now - 90_000, [], boot),
+          { qos: 1 },
+        )
+      }
+      await publisher.publishAsync(
+        topicOf(buildStatusTopic('gw-shop-one')),
+        JSON.stringify({ v: 1, gatewayId: 'gw-shop-one', state: 'offline' }),
+        { qos: 1 },
+      )
+      const state = await waitFor(
+        () =>
+          database.db
+            .selectFrom('gateway_state')
+            .selectAll()
+            .where('gateway_id', '=', 'gw-shop-one')
+            .executeTakeFirst(),
+        (s) => s?.boot_id === 'health02' && s.state === 'offline',
+        { what: 'gateway state after reboot and last will' },
+      )
+      expect(Number(state?.seq_gaps)).toBe(3)
+      expect(Number(state?.last_seq)).toBe(0)
+      // sentAt was 90 s behind our clock: the gateway's clock is about 90 s slow.
+      expect(state?.clock_skew_ms).toBeLessThan(-85_000)
+      expect(state?.clock_skew_ms).toBeGreaterThan(-100_000)
+    } finally {
+      await service.stop()
+      await client.endAsync(true)
+    }
+  })
+
   it('stores no raw MAC anywhere in the database', async () => {
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables
