@@ -19,6 +19,8 @@ export default defineConfig({
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           env: { TZ: 'UTC' },
+          // Some simulator tests generate hours of traffic: give them room on a loaded 2-core machine.
+          testTimeout: 20_000,
         },
       },
       {

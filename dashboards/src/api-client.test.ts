@@ -29,6 +29,7 @@ const footfallBody = {
       passersBy: 120,
       visitors: 14,
       dwellSecondsSum: 5400,
+      estimatedPeople: 134,
     },
   ],
   totals: [{ zoneId: 'via-palazzo', passersBy: 120, visitors: 14 }],

@@ -14,6 +14,8 @@ export type RegisteredGateway = {
   shopId: string | null
   rssiFloor: number
   thresholds: VisitorThresholds
+  /** People per device in force (from manual counts); stored with each transit, never retroactive. */
+  calibration: { version: number; factor: number }
 }
 
 /** Active gateways with the newest version of their visitor thresholds. */
@@ -31,6 +33,17 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
           .as('t'),
       (join) => join.onRef('t.gateway_id', '=', 'g.id'),
     )
+    .innerJoin(
+      (eb) =>
+        eb
+          .selectFrom('gateway_calibrations')
+          .distinctOn('gateway_id')
+          .select(['gateway_id', 'version as calibration_version', 'factor'])
+          .orderBy('gateway_id')
+          .orderBy('version', 'desc')
+          .as('c'),
+      (join) => join.onRef('c.gateway_id', '=', 'g.id'),
+    )
     .select([
       'g.id',
       'g.zone_id',
@@ -39,6 +52,8 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
       't.version',
       't.min_rssi',
       't.min_dwell_s',
+      'c.calibration_version',
+      'c.factor',
     ])
     .where('g.active', '=', true)
     .execute()
@@ -51,6 +66,7 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
         shopId: r.shop_id,
         rssiFloor: r.rssi_floor,
         thresholds: { version: r.version, minRssi: r.min_rssi, minDwellS: r.min_dwell_s },
+        calibration: { version: r.calibration_version, factor: r.factor },
       },
     ]),
   )
@@ -203,8 +219,10 @@ export async function insertTransits(
   if (version === undefined) return 0
   const result = await sql`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
-                          samples, radio, randomised, visitor, threshold_version)
-    SELECT f, l, ${gateway.id}, ${gateway.zoneId}, ${gateway.shopId}, p, d, r, n, ra, rnd, v, ${version}
+                          samples, radio, randomised, visitor, threshold_version, calibration_factor,
+                          calibration_version)
+    SELECT f, l, ${gateway.id}, ${gateway.zoneId}, ${gateway.shopId}, p, d, r, n, ra, rnd, v, ${version},
+           ${gateway.calibration.factor}, ${gateway.calibration.version}
     FROM unnest(
       ${transits.map((t) => new Date(t.firstMs))}::timestamptz[],
       ${transits.map((t) => new Date(t.lastMs))}::timestamptz[],

@@ -27,6 +27,7 @@ export async function listFootfall(db: Db, f: FootfallFilter): Promise<FootfallR
       sql<number>`sum(passers_by)::int`.as('passers_by'),
       sql<number>`sum(visitors)::int`.as('visitors'),
       sql<number>`sum(dwell_s_sum)::float8`.as('dwell_s_sum'),
+      sql<number>`sum(estimated_people)::float8`.as('estimated_people'),
     ])
     .where('bucket', '>=', f.from)
     .where('bucket', '<', f.to)
@@ -42,5 +43,6 @@ export async function listFootfall(db: Db, f: FootfallFilter): Promise<FootfallR
     passersBy: r.passers_by,
     visitors: r.visitors,
     dwellSecondsSum: r.dwell_s_sum,
+    estimatedPeople: r.estimated_people,
   }))
 }

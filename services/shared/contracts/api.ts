@@ -23,6 +23,8 @@ export const FootfallRowSchema = z.object({
   passersBy: z.number().int().nonnegative(),
   visitors: z.number().int().nonnegative(),
   dwellSecondsSum: z.number().nonnegative(),
+  /** Transits × the calibration factor in force for each gateway (people per device). */
+  estimatedPeople: z.number().nonnegative(),
 })
 export type FootfallRow = z.infer<typeof FootfallRowSchema>
 

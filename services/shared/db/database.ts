@@ -54,6 +54,28 @@ export interface GatewayThresholdsTable {
   valid_from: Generated<Timestamp>
 }
 
+export interface GatewayCalibrationsTable {
+  gateway_id: string
+  version: number
+  factor: number
+  valid_from: Generated<Timestamp>
+}
+
+export interface FlowsTable {
+  bucket: Timestamp
+  origin_zone_id: string
+  dest_zone_id: string
+  flows: number
+  travel_s_p25: number
+  travel_s_median: number
+  travel_s_p75: number
+}
+
+export interface FlowProgressTable {
+  id: Generated<boolean>
+  done_until: Timestamp
+}
+
 export interface PseudonymKeysTable {
   day: ColumnType<string, string, string>
   key: Buffer
@@ -94,6 +116,8 @@ export interface TransitsTable {
   randomised: boolean
   visitor: boolean
   threshold_version: number
+  calibration_factor: Generated<number>
+  calibration_version: Generated<number>
 }
 
 export interface GatewayStateTable {
@@ -134,6 +158,8 @@ interface FootfallAggregateView {
   shop_id: string | null
   passers_by: Int8
   visitors: Int8
+  estimated_people: number
+  calibration_version: number
   dwell_s_sum: number
   dwell_lt_1m: Int8
   dwell_1_5m: Int8
@@ -158,6 +184,10 @@ export interface Database {
   shops: ShopsTable
   gateways: GatewaysTable
   gateway_thresholds: GatewayThresholdsTable
+  gateway_calibrations: GatewayCalibrationsTable
+  flows_hourly: FlowsTable
+  flows_daily: FlowsTable
+  flow_progress: FlowProgressTable
   pseudonym_keys: PseudonymKeysTable
   ingest_batches: IngestBatchesTable
   open_transits: OpenTransitsTable

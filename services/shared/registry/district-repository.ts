@@ -42,6 +42,7 @@ export type DistrictLoadReport = {
   shops: number
   gateways: number
   thresholdVersionsAdded: number
+  calibrationVersionsAdded: number
   deactivated: number
 }
 
@@ -96,6 +97,7 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         .execute()
     }
     let thresholdVersionsAdded = 0
+    let calibrationVersionsAdded = 0
     for (const g of d.gateways) {
       const row = {
         id: g.id,
@@ -140,6 +142,26 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         thresholdVersionsAdded++
       }
     }
+    for (const g of d.gateways) {
+      const current = await trx
+        .selectFrom('gateway_calibrations')
+        .select(['version', 'factor'])
+        .where('gateway_id', '=', g.id)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      if (!current || current.factor !== g.calibrationFactor) {
+        await trx
+          .insertInto('gateway_calibrations')
+          .values({
+            gateway_id: g.id,
+            version: (current?.version ?? 0) + 1,
+            factor: g.calibrationFactor,
+          })
+          .execute()
+        calibrationVersionsAdded++
+      }
+    }
     const listed = d.gateways.map((g) => g.id)
     const deactivated = await trx
       .updateTable('gateways')
@@ -153,6 +175,7 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
       shops: d.shops.length,
       gateways: d.gateways.length,
       thresholdVersionsAdded,
+      calibrationVersionsAdded,
       deactivated: Number(deactivated.numUpdatedRows),
     }
   })

@@ -1,0 +1,147 @@
+-- Intent: origin → destination flows between zones (hourly and per local day, with travel-time
+-- quartiles), computed incrementally by a TimescaleDB job from consecutive transits of one pseudonym
+-- on one day; and the privacy retention job that nulls per-device pseudonyms once a day's flows are
+-- final, and in any case within 48 h. Reversible by dropping the jobs, procedures and tables
+-- (pseudonyms already nulled stay nulled).
+CREATE TABLE flows_hourly (
+  bucket timestamptz NOT NULL,
+  origin_zone_id text NOT NULL,
+  dest_zone_id text NOT NULL,
+  flows integer NOT NULL,
+  travel_s_p25 real NOT NULL,
+  travel_s_median real NOT NULL,
+  travel_s_p75 real NOT NULL,
+  PRIMARY KEY (origin_zone_id, dest_zone_id, bucket)
+);
+-- 30-day chunks: at most zones² × 24 rows an hour-day (16 zones: ~6 k a day; a city's 1 000 zones
+-- with sparse pairs: a few million a month).
+SELECT create_hypertable('flows_hourly', by_range('bucket', INTERVAL '30 days'));
+SELECT add_retention_policy('flows_hourly', drop_after => INTERVAL '2 years');
+
+CREATE TABLE flows_daily (
+  bucket timestamptz NOT NULL,
+  origin_zone_id text NOT NULL,
+  dest_zone_id text NOT NULL,
+  flows integer NOT NULL,
+  travel_s_p25 real NOT NULL,
+  travel_s_median real NOT NULL,
+  travel_s_p75 real NOT NULL,
+  PRIMARY KEY (origin_zone_id, dest_zone_id, bucket)
+);
+SELECT create_hypertable('flows_daily', by_range('bucket', INTERVAL '365 days'));
+
+-- How far flows are final: every hour before done_until has been computed.
+CREATE TABLE flow_progress (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  done_until timestamptz NOT NULL
+);
+
+-- Recomputes flows for the hours in [done_until − lookback, now − settle) (whole hours), so that
+-- transits closing late (long visits, idle gateways) still count, and rebuilds the daily rows of the
+-- local days touched. A flow A→B is a pair of consecutive transits of one pseudonym on one local day
+-- in two different zones; it belongs to the hour B started; travel time is B.first_seen − A.last_seen
+-- (0 when the two gateways heard the device at once).
+CREATE PROCEDURE miglio_compute_flows(job_id integer, config jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  tz text := coalesce(config ->> 'tz', 'Europe/Rome');
+  settle interval := coalesce((config ->> 'settle')::interval, INTERVAL '30 minutes');
+  lookback interval := coalesce((config ->> 'lookback')::interval, INTERVAL '5 hours');
+  win_to timestamptz := date_trunc('hour', now() - settle);
+  done timestamptz;
+  win_from timestamptz;
+  scan_from timestamptz;
+BEGIN
+  SELECT done_until INTO done FROM flow_progress;
+  IF done IS NULL THEN
+    SELECT date_trunc('hour', min(first_seen)) INTO done FROM transits WHERE pseudonym IS NOT NULL;
+  END IF;
+  IF done IS NULL THEN
+    done := win_to;
+  END IF;
+  win_from := date_trunc('hour', done - lookback);
+  IF win_from < win_to THEN
+    scan_from := time_bucket(INTERVAL '1 day', win_from, tz);
+    DROP TABLE IF EXISTS miglio_flow_pairs;
+    CREATE TEMP TABLE miglio_flow_pairs AS
+    SELECT origin, dest, arrived, day, greatest(0, extract(epoch FROM arrived - left_at))::float8 AS travel_s
+    FROM (
+      SELECT zone_id AS dest,
+             first_seen AS arrived,
+             time_bucket(INTERVAL '1 day', first_seen, tz) AS day,
+             lag(zone_id) OVER w AS origin,
+             lag(last_seen) OVER w AS left_at,
+             lag(time_bucket(INTERVAL '1 day', first_seen, tz)) OVER w AS prev_day
+      FROM transits
+      WHERE pseudonym IS NOT NULL AND first_seen >= scan_from AND first_seen < win_to
+      WINDOW w AS (PARTITION BY pseudonym ORDER BY first_seen, gateway_id)
+    ) t
+    WHERE origin IS NOT NULL AND origin <> dest AND day = prev_day;
+
+    DELETE FROM flows_hourly WHERE bucket >= win_from AND bucket < win_to;
+    INSERT INTO flows_hourly (bucket, origin_zone_id, dest_zone_id, flows, travel_s_p25, travel_s_median, travel_s_p75)
+    SELECT time_bucket(INTERVAL '1 hour', arrived), origin, dest, count(*),
+           percentile_cont(0.25) WITHIN GROUP (ORDER BY travel_s),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY travel_s),
+           percentile_cont(0.75) WITHIN GROUP (ORDER BY travel_s)
+    FROM miglio_flow_pairs WHERE arrived >= win_from
+    GROUP BY 1, 2, 3;
+
+    DELETE FROM flows_daily WHERE bucket >= scan_from AND bucket < win_to;
+    INSERT INTO flows_daily (bucket, origin_zone_id, dest_zone_id, flows, travel_s_p25, travel_s_median, travel_s_p75)
+    SELECT day, origin, dest, count(*),
+           percentile_cont(0.25) WITHIN GROUP (ORDER BY travel_s),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY travel_s),
+           percentile_cont(0.75) WITHIN GROUP (ORDER BY travel_s)
+    FROM miglio_flow_pairs
+    GROUP BY 1, 2, 3;
+    DROP TABLE miglio_flow_pairs;
+  END IF;
+  INSERT INTO flow_progress (id, done_until) VALUES (true, greatest(done, win_to))
+  ON CONFLICT (id) DO UPDATE SET done_until = excluded.done_until;
+END
+$$;
+
+-- Nulls the pseudonyms of transits whose local day's flows are final (the day ended at least
+-- `lookback` before flow_progress.done_until), and of every transit older than 44 h whatever the
+-- flows job's progress: no table keeps a per-device pseudonym for more than 48 h. Sessions still open
+-- after 44 h (ingest down for two days) are written as transits without a pseudonym, classified with
+-- the same rule as ingest's classify(): a visitor needs a shop, peak RSSI ≥ min_rssi and dwell ≥ min_dwell_s.
+CREATE PROCEDURE miglio_forget_pseudonyms(job_id integer, config jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  tz text := coalesce(config ->> 'tz', 'Europe/Rome');
+  lookback interval := coalesce((config ->> 'lookback')::interval, INTERVAL '5 hours');
+  hard_limit timestamptz := now() - coalesce((config ->> 'max_age')::interval, INTERVAL '44 hours');
+  done timestamptz;
+  cutoff timestamptz := hard_limit;
+BEGIN
+  SELECT done_until INTO done FROM flow_progress;
+  IF done IS NOT NULL THEN
+    cutoff := greatest(cutoff, time_bucket(INTERVAL '1 day', done - lookback, tz));
+  END IF;
+  UPDATE transits SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND first_seen < cutoff;
+
+  INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
+                        samples, radio, randomised, visitor, threshold_version, calibration_factor, calibration_version)
+  SELECT o.first_seen, o.last_seen, o.gateway_id, g.zone_id, g.shop_id, NULL,
+         extract(epoch FROM o.last_seen - o.first_seen), o.peak_rssi, o.samples, o.radio, o.randomised,
+         g.shop_id IS NOT NULL AND o.peak_rssi >= t.min_rssi
+           AND extract(epoch FROM o.last_seen - o.first_seen) >= t.min_dwell_s,
+         t.version, c.factor, c.version
+  FROM open_transits o
+  JOIN gateways g ON g.id = o.gateway_id
+  JOIN LATERAL (SELECT version, min_rssi, min_dwell_s FROM gateway_thresholds
+                WHERE gateway_id = o.gateway_id ORDER BY version DESC LIMIT 1) t ON true
+  JOIN LATERAL (SELECT version, factor FROM gateway_calibrations
+                WHERE gateway_id = o.gateway_id ORDER BY version DESC LIMIT 1) c ON true
+  WHERE o.last_seen < hard_limit;
+  DELETE FROM open_transits WHERE last_seen < hard_limit;
+  DELETE FROM static_devices WHERE marked_at < hard_limit;
+END
+$$;
+
+SELECT add_job('miglio_compute_flows', INTERVAL '5 minutes',
+  config => '{"tz": "Europe/Rome", "settle": "30 minutes", "lookback": "5 hours"}');
+SELECT add_job('miglio_forget_pseudonyms', INTERVAL '15 minutes',
+  config => '{"tz": "Europe/Rome", "lookback": "5 hours", "max_age": "44 hours"}');
