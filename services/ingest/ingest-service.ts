@@ -101,6 +101,7 @@ export function createIngestService(deps: {
     graceMs: config.keyGraceMs,
   })
   let registry = new Map<string, RegisteredGateway>()
+  let registryLoadedAt = 0
   let running = false
   let current: Promise<void> = Promise.resolve()
   const timers: NodeJS.Timeout[] = []
@@ -216,16 +217,12 @@ export function createIngestService(deps: {
     })
   }
 
-  async function handleSightings(topic: string, payload: Buffer, batch: DecodedBatch) {
-    const gateway = registry.get(batch.gatewayId)
-    if (!gateway)
-      return deadLetter(
-        topic,
-        payload,
-        'unknown_gateway',
-        `gateway ${batch.gatewayId} is not in the district registry`,
-        batch.gatewayId,
-      )
+  async function handleSightings(
+    topic: string,
+    payload: Buffer,
+    batch: DecodedBatch,
+    gateway: RegisteredGateway,
+  ) {
     const nowMs = clock.now()
     const gone = await withRetry('daily key', () =>
       pseudonymiser.prepare(
@@ -288,6 +285,14 @@ export function createIngestService(deps: {
       metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
   }
 
+  /** A gateway added by a district load a moment ago: reload the registry (at most every 5 s). */
+  async function reloadRegistryFor(gatewayId: string): Promise<RegisteredGateway | undefined> {
+    if (clock.now() - registryLoadedAt < 5_000) return undefined
+    registry = await withRetry('registry', () => loadGatewayRegistry(db))
+    registryLoadedAt = clock.now()
+    return registry.get(gatewayId)
+  }
+
   async function handle(topic: string, payload: Buffer): Promise<void> {
     const decoded = decodeMessage(
       withoutTopicPrefix(config.topicPrefix, topic) ?? '',
@@ -296,23 +301,20 @@ export function createIngestService(deps: {
     )
     if (!decoded.ok)
       return deadLetter(topic, payload, decoded.reason, decoded.detail, decoded.gatewayId)
+    const gatewayId = decoded.kind === 'status' ? decoded.gatewayId : decoded.batch.gatewayId
+    const gateway = registry.get(gatewayId) ?? (await reloadRegistryFor(gatewayId))
+    if (!gateway) {
+      const detail = `gateway ${gatewayId} is not in the district registry`
+      return deadLetter(topic, payload, 'unknown_gateway', detail, gatewayId)
+    }
     if (decoded.kind === 'status') {
-      if (!registry.has(decoded.gatewayId)) {
-        return deadLetter(
-          topic,
-          payload,
-          'unknown_gateway',
-          `gateway ${decoded.gatewayId} is not in the district registry`,
-          decoded.gatewayId,
-        )
-      }
       await withRetry('status', () =>
         upsertGatewayStatus(db, decoded.gatewayId, decoded.status, new Date(clock.now())),
       )
       metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
       return
     }
-    return handleSightings(topic, payload, decoded.batch)
+    return handleSightings(topic, payload, decoded.batch, gateway)
   }
 
   async function closeSilentGateways() {
@@ -366,6 +368,7 @@ export function createIngestService(deps: {
     runMaintenance,
     async start() {
       registry = await withRetry('registry', () => loadGatewayRegistry(db))
+      registryLoadedAt = clock.now()
       if (registry.size === 0)
         log.warn(
           'no gateways registered: every message will be rejected until a district is loaded',
@@ -407,6 +410,7 @@ export function createIngestService(deps: {
       })
       every(config.registryRefreshMs ?? 30_000, 'registry refresh', async () => {
         registry = await loadGatewayRegistry(db)
+        registryLoadedAt = clock.now()
       })
       every(config.maintenanceIntervalMs ?? 5_000, 'maintenance', runMaintenance)
       log.info(
