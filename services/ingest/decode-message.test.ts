@@ -115,6 +115,30 @@ const rejectCases: RejectCase[] = [
     reason: 'schema',
   },
   {
+    name: 'a bootId with a NUL character (Postgres text cannot store it)',
+    topic: SIGHTINGS_TOPIC,
+    payload: json(batch({ bootId: 'boot\u0000x' })),
+    reason: 'schema',
+  },
+  {
+    name: 'a status with a NUL character in fw',
+    topic: STATUS_TOPIC,
+    payload: json(status({ fw: '1.4\u0000' })),
+    reason: 'schema',
+  },
+  {
+    name: 'a sentAt in 1970 (it would drive the watermark and the skew)',
+    topic: SIGHTINGS_TOPIC,
+    payload: json(batch({ sentAt: 0 })),
+    reason: 'stale_timestamp',
+  },
+  {
+    name: 'a sentAt ten days ahead (it would close every open session)',
+    topic: SIGHTINGS_TOPIC,
+    payload: json(batch({ sentAt: NOW + 240 * HOUR })),
+    reason: 'future_timestamp',
+  },
+  {
     name: 'a batch without a bootId',
     topic: SIGHTINGS_TOPIC,
     payload: json(batch({ bootId: undefined })),

@@ -134,6 +134,21 @@ export function decodeMessage(
     )
   }
   const sentAtMs = toEpochMs(batch.sentAt)
+  // sentAt drives the gateway's event-time watermark: an unbounded one would close every session.
+  if (sentAtMs < nowMs - limits.maxPastMs) {
+    return reject(
+      'stale_timestamp',
+      `sentAt: older than ${limits.maxPastMs / 3_600_000} h`,
+      gatewayId,
+    )
+  }
+  if (sentAtMs > nowMs + limits.maxFutureMs) {
+    return reject(
+      'future_timestamp',
+      `sentAt: more than ${limits.maxFutureMs / 60_000} min ahead`,
+      gatewayId,
+    )
+  }
   const oldest = nowMs - limits.maxPastMs
   const newest = nowMs + limits.maxFutureMs
   const sightings: DecodedSighting[] = new Array(batch.sightings.length)

@@ -268,6 +268,14 @@ describe(createIngestService.name, () => {
           sightingsBatch('gw-shop-one', 98, now, [{ tMs: now, mac, rssi: 12 }]),
           'schema',
         ],
+        // A NUL byte cannot be stored in Postgres text: the dead letter must still be written.
+        [topicOf(buildSightingsTopic('gw-shop-one')), `{"mac":"${mac}"\u0000`, 'malformed_json'],
+        // A gateway id that looks like a MAC is redacted in the dead letter too.
+        [
+          topicOf(buildSightingsTopic('0a1b2c3d4e5f')),
+          sightingsBatch('0a1b2c3d4e5f', 1, now, [{ tMs: now, mac, rssi: -50 }]),
+          'unknown_gateway',
+        ],
       ]
       for (const [topic, payload] of bad) await publisher.publishAsync(topic, payload, { qos: 1 })
       await publisher.publishAsync(

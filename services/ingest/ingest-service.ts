@@ -136,13 +136,16 @@ export function createIngestService(deps: {
     metrics.rejects.inc({ reason })
     metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
     log.warn({ topic: redactMacs(topic), reason, detail: redactMacs(detail) }, 'message rejected')
-    const redacted = redactMacs(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX)
+    // Redact before cutting, so no partial MAC survives; Postgres text cannot hold NUL bytes.
+    const storable = (text: string) => redactMacs(text).replaceAll('\u0000', '\ufffd')
+    const redacted = storable(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX)
     await withRetry('dead letter', () =>
       insertDeadLetter(db, {
-        topic: redactMacs(topic),
-        gatewayId,
+        topic: storable(topic),
+        // A gateway id may look like a MAC (some firmwares name gateways after their own address).
+        gatewayId: gatewayId === null ? null : storable(gatewayId),
         reason,
-        detail: redactMacs(detail),
+        detail: storable(detail),
         payloadBytes: payload.length,
         payloadRedacted: redacted,
       }),
@@ -394,7 +397,14 @@ export function createIngestService(deps: {
               { err: redactMacs(String(err)), topic: redactMacs(packet.topic) },
               'message could not be written',
             )
-            await deadLetter(packet.topic, payload, 'write_failed', String(err), null)
+            try {
+              await deadLetter(packet.topic, payload, 'write_failed', String(err), null)
+            } catch (deadLetterErr) {
+              log.error(
+                { err: redactMacs(String(deadLetterErr)) },
+                'dead letter could not be stored either; message acknowledged and counted as write_failed',
+              )
+            }
             done()
           })
           .finally(() => metrics.inFlight.dec())

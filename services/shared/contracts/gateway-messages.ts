@@ -24,7 +24,9 @@ export type Sighting = z.infer<typeof SightingSchema>
 export const SightingsBatchSchema = z.object({
   v: z.literal(1),
   gatewayId: z.string().regex(GATEWAY_ID_PATTERN),
-  bootId: z.string().min(1).max(64),
+  bootId: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/, 'printable ASCII without spaces, 1–64 characters'),
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   sentAt: TimestampSchema,
   sightings: z.array(SightingSchema).max(MAX_SIGHTINGS_PER_BATCH),
@@ -36,7 +38,10 @@ export const GatewayStatusSchema = z.object({
   v: z.literal(1),
   gatewayId: z.string().regex(GATEWAY_ID_PATTERN),
   state: z.enum(['online', 'offline']),
-  fw: z.string().max(64).optional(),
+  fw: z
+    .string()
+    .regex(/^[\x20-\x7e]{0,64}$/, 'printable ASCII, at most 64 characters')
+    .optional(),
   uptimeS: z.number().int().nonnegative().optional(),
   queue: z.number().int().nonnegative().optional(),
 })
