@@ -2,8 +2,9 @@
 -- (people per device) and its version in force for its gateway when it closed, so a new calibration
 -- is never retroactive; the footfall aggregates are recreated with `estimated_people` and compressed.
 -- The aggregates are dropped and recreated: this migration precedes the first release, so there is
--- no materialised history to lose (refresh policies rebuild their windows; run
--- refresh_continuous_aggregate for older ranges). Irreversible.
+-- no materialised history to lose (refresh policies rebuild their windows). A manual
+-- refresh_continuous_aggregate must never reach past the transits' retention (400 days): refreshing a
+-- range whose raw rows were dropped deletes its buckets. Irreversible.
 CREATE TABLE gateway_calibrations (
   gateway_id text NOT NULL REFERENCES gateways (id),
   version integer NOT NULL,
@@ -16,6 +17,9 @@ SELECT id, 1, calibration_factor FROM gateways;
 
 ALTER TABLE transits ADD COLUMN calibration_factor real NOT NULL DEFAULT 1;
 ALTER TABLE transits ADD COLUMN calibration_version integer NOT NULL DEFAULT 1;
+-- Transits written before this migration carry their gateway's factor, matching version 1 above.
+UPDATE transits t SET calibration_factor = g.calibration_factor
+FROM gateways g WHERE g.id = t.gateway_id AND g.calibration_factor <> 1;
 
 DROP MATERIALIZED VIEW footfall_1d;
 DROP MATERIALIZED VIEW footfall_1h;

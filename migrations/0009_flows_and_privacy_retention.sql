@@ -30,6 +30,12 @@ CREATE TABLE flows_daily (
 );
 SELECT create_hypertable('flows_daily', by_range('bucket', INTERVAL '365 days'));
 
+-- How far pseudonyms have been forgotten: every transit that started before done_before was visited.
+CREATE TABLE forget_progress (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  done_before timestamptz NOT NULL
+);
+
 -- How far flows are final: every hour before done_until has been computed.
 CREATE TABLE flow_progress (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -114,13 +120,23 @@ DECLARE
   lookback interval := coalesce((config ->> 'lookback')::interval, INTERVAL '5 hours');
   hard_limit timestamptz := now() - coalesce((config ->> 'max_age')::interval, INTERVAL '44 hours');
   done timestamptz;
+  forgotten timestamptz;
   cutoff timestamptz := hard_limit;
+  lower_bound timestamptz;
 BEGIN
   SELECT done_until INTO done FROM flow_progress;
   IF done IS NOT NULL THEN
     cutoff := greatest(cutoff, time_bucket(INTERVAL '1 day', done - lookback, tz));
   END IF;
-  UPDATE transits SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND first_seen < cutoff;
+  -- Visit only the rows not visited yet (with 30 h of overlap for transits written late: ingest takes
+  -- sightings up to 24 h old and sessions last at most a few hours), and never reach into compressed
+  -- chunks (transits compress after 4 days) except once, to catch up after a long outage of this job.
+  SELECT done_before INTO forgotten FROM forget_progress;
+  lower_bound := least(now() - INTERVAL '3 days', coalesce(forgotten, '-infinity') - INTERVAL '30 hours');
+  UPDATE transits SET pseudonym = NULL
+  WHERE pseudonym IS NOT NULL AND first_seen >= lower_bound AND first_seen < cutoff;
+  INSERT INTO forget_progress (id, done_before) VALUES (true, cutoff)
+  ON CONFLICT (id) DO UPDATE SET done_before = greatest(forget_progress.done_before, excluded.done_before);
 
   INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                         samples, radio, randomised, visitor, threshold_version, calibration_factor, calibration_version)

@@ -76,6 +76,11 @@ export interface FlowProgressTable {
   done_until: Timestamp
 }
 
+export interface ForgetProgressTable {
+  id: Generated<boolean>
+  done_before: Timestamp
+}
+
 export interface PseudonymKeysTable {
   day: ColumnType<string, string, string>
   key: Buffer
@@ -178,6 +183,16 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null
 }
 
+export interface EventsTable {
+  id: string
+  name: string
+  zone_ids: string[]
+  starts_at: Timestamp
+  ends_at: Timestamp
+  created_by: string | null
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 export interface Database {
   districts: DistrictsTable
   zones: ZonesTable
@@ -188,6 +203,7 @@ export interface Database {
   flows_hourly: FlowsTable
   flows_daily: FlowsTable
   flow_progress: FlowProgressTable
+  forget_progress: ForgetProgressTable
   pseudonym_keys: PseudonymKeysTable
   ingest_batches: IngestBatchesTable
   open_transits: OpenTransitsTable
@@ -199,8 +215,10 @@ export interface Database {
   footfall_1h: FootfallAggregateView
   footfall_1d: FootfallAggregateView
   api_keys: ApiKeysTable
+  events: EventsTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>
 export type TransitRow = Selectable<TransitsTable>
 export type OpenTransitRow = Selectable<OpenTransitsTable>
+export type EventRow = Selectable<EventsTable>
