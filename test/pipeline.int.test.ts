@@ -7,10 +7,16 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
+import {
+  TEST_INGEST_CONFIG,
+  acceptedBatches,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../services/shared/testing/ingest-harness.ts'
 import { createLogger } from '../services/shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
 import { createApiKey } from '../services/shared/registry/api-key-repository.ts'
-import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
 import { FootfallResponseSchema } from '../services/shared/contracts/api.ts'
 import { createSimulation } from '../simulator/simulation.ts'
@@ -25,45 +31,29 @@ const MINUTE = 60_000
 
 let database: TestDatabase
 let broker: TestBroker
-let ingestClient: MqttClient
+let ingest: TestIngest
 let publisher: MqttClient
-let ingest: IngestService
-let topicPrefix: string
+const topicPrefix = randomTopicPrefix('e2e-')
 
 beforeAll(async () => {
   ;[database, broker] = await Promise.all([createTestDatabase(), createTestBroker()])
   await loadDistrict(database.db, await readDistrictFile('simulator/districts/mestre.json'))
-  const tag = Math.random().toString(16).slice(2, 8)
-  topicPrefix = `e2e-${tag}`
-  ingestClient = mqtt.connect(broker.url, {
-    clientId: `e2e-ingest-${tag}`,
-    clean: false,
-    protocolVersion: 4,
-    manualConnect: true,
-  })
-  ingest = createIngestService({
-    config: {
-      tz: 'Europe/Rome',
-      gapMs: 120_000,
-      idleCloseMs: 1_500,
-      keyGraceMs: 2 * 3_600_000,
-      maintenanceIntervalMs: 300,
-      topicPrefix: `e2e-${tag}`,
-    },
+  ingest = await startTestIngest({
+    brokerUrl: broker.url,
     db: database.db,
-    mqtt: ingestClient,
+    clientId: `${topicPrefix}-ingest`,
+    // Sessions close 1.5 s after a gateway falls silent, checked every 0.3 s.
+    config: { ...TEST_INGEST_CONFIG, idleCloseMs: 1_500, maintenanceIntervalMs: 300, topicPrefix },
     log: createLogger({ level: 'warn' }),
   })
-  await ingest.start()
   publisher = await mqtt.connectAsync(broker.url, {
-    clientId: `e2e-sim-${tag}`,
+    clientId: `${topicPrefix}-sim`,
     protocolVersion: 4,
   })
 })
 
 afterAll(async () => {
   await ingest?.stop()
-  await ingestClient?.endAsync(true)
   await publisher?.endAsync()
   await broker?.close()
   await database?.close()
@@ -95,23 +85,20 @@ describe('pipeline', () => {
     expect(truth.totals.reduce((n, t) => n + t.passersBy + t.visitors, 0)).toBeGreaterThan(50)
     expect(truth.totals.some((t) => t.visitors > 0)).toBe(true)
 
-    const accepted = async () => {
-      const m = (await ingest.metrics.messages.get()).values.find(
-        (v) => v.labels.kind === 'sightings' && v.labels.outcome === 'accepted',
-      )
-      return m?.value ?? 0
-    }
-    await waitFor(accepted, (n) => n === published.messages, {
-      timeoutMs: 90_000,
-      what: 'every batch ingested',
-    })
+    await waitFor(
+      () => acceptedBatches(ingest.service),
+      (n) => n === published.messages,
+      { timeoutMs: 90_000, what: 'every batch ingested' },
+    )
     await waitFor(
       async () =>
         (await database.db.selectFrom('open_transits').select('pseudonym').execute()).length,
       (n) => n === 0,
       { timeoutMs: 30_000, what: 'every session closed' },
     )
-    expect((await ingest.metrics.rejects.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    expect(
+      (await ingest.service.metrics.rejects.get()).values.reduce((n, v) => n + v.value, 0),
+    ).toBe(0)
 
     const { key } = await createApiKey(database.db, { role: 'analyst', label: 'e2e' })
     const app = await buildApp({

@@ -11,10 +11,16 @@ import { createDb, type Db } from '../shared/db/create-db.ts'
 import { runMigrations } from '../shared/db/migrate.ts'
 import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
+import {
+  TEST_INGEST_CONFIG,
+  counterValue,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../shared/testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { createLogger } from '../shared/logger.ts'
-import { createIngestService, type IngestService } from './ingest-service.ts'
 
 // The database goes away while gateways keep publishing: ingest must hold the message in hand
 // (unacknowledged, retried with backoff) and lose nothing once the database is back. The embedded
@@ -23,10 +29,9 @@ let dir: string
 let engine: EmbeddedTimescale
 let db: Db
 let broker: TestBroker
-let ingestClient: MqttClient
+let ingest: TestIngest
 let publisher: MqttClient
-let service: IngestService
-const prefix = `outage${Math.random().toString(16).slice(2, 8)}`
+const prefix = randomTopicPrefix('outage')
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'miglio-outage-'))
@@ -35,41 +40,24 @@ beforeAll(async () => {
   await runMigrations(db)
   await loadDistrict(db, tinyDistrict())
   broker = await createTestBroker()
-  ingestClient = mqtt.connect(broker.url, {
-    clientId: `${prefix}-ingest`,
-    clean: false,
-    protocolVersion: 4,
-    manualConnect: true,
-  })
-  service = createIngestService({
-    config: {
-      tz: 'Europe/Rome',
-      gapMs: 120_000,
-      idleCloseMs: 3_600_000,
-      keyGraceMs: 7_200_000,
-      maintenanceIntervalMs: 3_600_000,
-      topicPrefix: prefix,
-    },
+  ingest = await startTestIngest({
+    brokerUrl: broker.url,
     db,
-    mqtt: ingestClient,
+    clientId: `${prefix}-ingest`,
+    config: { ...TEST_INGEST_CONFIG, topicPrefix: prefix },
     log: createLogger({ level: 'silent' }),
   })
-  await service.start()
   publisher = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-pub`, protocolVersion: 4 })
 })
 
 afterAll(async () => {
-  await service?.stop()
-  await ingestClient?.endAsync(true)
+  await ingest?.stop()
   await publisher?.endAsync()
   await broker?.close()
   await db?.destroy()
   await engine?.stop()
   await rm(dir, { recursive: true, force: true })
 })
-
-const value = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
-  (await c.get()).values[0]?.value ?? 0
 
 describe('ingest during a database outage', () => {
   it('holds intake without acknowledging, then writes every batch once the database is back', async () => {
@@ -106,11 +94,11 @@ describe('ingest during a database outage', () => {
     for (let seq = 2; seq <= 6; seq++)
       await publisher.publishAsync(topic, batch(seq, seq), { qos: 1 })
     await waitFor(
-      () => value(service.metrics.dbRetries),
+      () => counterValue(ingest.service.metrics.dbRetries),
       (n) => n >= 2,
       { what: 'retries while the database is down' },
     )
-    expect(await value(service.metrics.inFlight)).toBe(1)
+    expect(await counterValue(ingest.service.metrics.inFlight)).toBe(1)
 
     engine = await startEmbeddedTimescale({ dataDir: dir, port })
     await waitFor(count, (n) => n === 6, {
@@ -123,7 +111,7 @@ describe('ingest during a database outage', () => {
       .where('gateway_id', '=', 'gw-street-a')
       .execute()
     expect(open).toHaveLength(6)
-    expect(await value(service.metrics.duplicates)).toBe(0)
-    expect(await value(service.metrics.inFlight)).toBe(0)
+    expect(await counterValue(ingest.service.metrics.duplicates)).toBe(0)
+    expect(await counterValue(ingest.service.metrics.inFlight)).toBe(0)
   })
 })

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
-import { Writable } from 'node:stream'
 import { sql } from 'kysely'
 import {
   createTestBroker,
@@ -10,6 +9,15 @@ import {
   type TestDatabase,
 } from '../shared/testing/engines.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
+import {
+  MAC_PATTERN,
+  TEST_INGEST_CONFIG,
+  counterValue,
+  createLogCapture,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../shared/testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,
@@ -17,11 +25,8 @@ import {
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
 import { MAX_PAYLOAD_BYTES } from '../shared/contracts/gateway-messages.ts'
-import { createLogger } from '../shared/logger.ts'
-import { createIngestService, type IngestService } from './ingest-service.ts'
+import type { IngestService } from './ingest-service.ts'
 import type { RejectReason } from './decode-message.ts'
-
-const MAC_PATTERN = /[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|\b[0-9a-f]{12}\b/i
 
 const SEED = 20_241_121
 const MESSAGES = 3000
@@ -30,15 +35,9 @@ const REDELIVERIES = 100
 let database: TestDatabase
 let broker: TestBroker
 let publisher: MqttClient
-const logLines: string[] = []
-const logSink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    logLines.push(chunk.toString())
-    cb()
-  },
-})
+const logs = createLogCapture('debug')
 
-const clientPrefix = `t${Math.random().toString(16).slice(2, 8)}`
+const clientPrefix = randomTopicPrefix('t')
 /** Every test file talks under its own topic prefix, so files sharing a broker never see each other. */
 const topicOf = (topic: string) => withTopicPrefix(clientPrefix, topic)
 
@@ -496,29 +495,15 @@ function generate(now: number) {
   return { plan, goodBatches }
 }
 
-async function startIngest(): Promise<{ service: IngestService; client: MqttClient }> {
-  const client = mqtt.connect(broker.url, {
-    clientId: `${clientPrefix}-ingest`,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 200,
-    manualConnect: true,
-  })
-  const service = createIngestService({
-    config: {
-      tz: 'Europe/Rome',
-      gapMs: 120_000,
-      idleCloseMs: 60 * 60_000,
-      keyGraceMs: 2 * 3_600_000,
-      maintenanceIntervalMs: 3_600_000,
-      topicPrefix: clientPrefix,
-    },
+function startIngest(): Promise<TestIngest> {
+  return startTestIngest({
+    brokerUrl: broker.url,
     db: database.db,
-    mqtt: client,
-    log: createLogger({ level: 'debug', destination: logSink }),
+    clientId: `${clientPrefix}-ingest`,
+    config: { ...TEST_INGEST_CONFIG, topicPrefix: clientPrefix },
+    log: logs.log,
+    reconnectPeriodMs: 200,
   })
-  await service.start()
-  return { service, client }
 }
 
 async function counts(service: IngestService) {
@@ -536,8 +521,8 @@ async function counts(service: IngestService) {
     duplicateMessages: byOutcome('sightings', 'duplicate'),
     status: byOutcome('status', 'accepted'),
     rejected: byOutcome('any', 'rejected'),
-    duplicates: (await service.metrics.duplicates.get()).values[0]?.value ?? 0,
-    sightings: (await service.metrics.sightings.get()).values[0]?.value ?? 0,
+    duplicates: await counterValue(service.metrics.duplicates),
+    sightings: await counterValue(service.metrics.sightings),
     rejects,
   }
 }
@@ -603,7 +588,8 @@ describe('ingest under a seeded mix of good and bad messages', () => {
       ].sort(),
     )
 
-    const { service, client } = await startIngest()
+    const ingest = await startIngest()
+    const { service } = ingest
     try {
       const started = performance.now()
       await publishAll(plan)
@@ -645,7 +631,7 @@ describe('ingest under a seeded mix of good and bad messages', () => {
       expect(after.rejected).toBe(rejectsTotal)
       expect(after.rejects).toEqual(expectedRejects)
       expect(after.sightings).toBe(goodSightings + 1)
-      expect((await service.metrics.inFlight.get()).values[0]?.value ?? 0).toBe(0)
+      expect(await counterValue(service.metrics.inFlight)).toBe(0)
 
       // Dead letters: one per reject, with its reason, and no raw MAC.
       const letters = await database.db
@@ -678,13 +664,12 @@ describe('ingest under a seeded mix of good and bad messages', () => {
         new Set(plan.filter((p) => p.expect.kind === 'status').map((p) => p.topic)).size,
       )
 
-      const logText = logLines.join('')
+      const logText = logs.text()
       expect(logText).toContain('message rejected')
       expect(logText).not.toMatch(MAC_PATTERN)
       expect(await service.metrics.registry.metrics()).not.toMatch(MAC_PATTERN)
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 })

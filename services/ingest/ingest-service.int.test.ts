@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
-import { Writable } from 'node:stream'
 import {
   createTestBroker,
   createTestDatabase,
@@ -9,61 +8,47 @@ import {
   type TestDatabase,
 } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
+import {
+  MAC_PATTERN,
+  TEST_INGEST_CONFIG,
+  acceptedBatches,
+  counterValue,
+  createLogCapture,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../shared/testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,
   buildStatusTopic,
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
-import { createLogger } from '../shared/logger.ts'
-import { createIngestService, type IngestConfig, type IngestService } from './ingest-service.ts'
+import { createIngestService, type IngestConfig } from './ingest-service.ts'
 import { sql } from 'kysely'
-
-const MAC_PATTERN = /[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|\b[0-9a-f]{12}\b/i
 
 let database: TestDatabase
 let broker: TestBroker
 let publisher: MqttClient
-const logLines: string[] = []
-const logSink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    logLines.push(chunk.toString())
-    cb()
-  },
-})
+const logs = createLogCapture('debug')
 
-const clientPrefix = `t${Math.random().toString(16).slice(2, 8)}`
+const clientPrefix = randomTopicPrefix('t')
 let clientSeq = 0
 /** Every test file talks under its own topic prefix, so files sharing a broker never see each other. */
 const topicOf = (topic: string) => withTopicPrefix(clientPrefix, topic)
 
-async function startIngest(
+function startIngest(
   clientId = `${clientPrefix}-ingest`,
   extra: Partial<IngestConfig> = {},
-): Promise<{ service: IngestService; client: MqttClient }> {
-  const client = mqtt.connect(broker.url, {
-    clientId,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 200,
-    manualConnect: true,
-  })
-  const service = createIngestService({
-    config: {
-      tz: 'Europe/Rome',
-      gapMs: 120_000,
-      idleCloseMs: 60 * 60_000,
-      keyGraceMs: 2 * 3_600_000,
-      maintenanceIntervalMs: 3_600_000,
-      topicPrefix: clientPrefix,
-      ...extra,
-    },
+): Promise<TestIngest> {
+  return startTestIngest({
+    brokerUrl: broker.url,
     db: database.db,
-    mqtt: client,
-    log: createLogger({ level: 'debug', destination: logSink }),
+    clientId,
+    config: { ...TEST_INGEST_CONFIG, topicPrefix: clientPrefix, ...extra },
+    log: logs.log,
+    reconnectPeriodMs: 200,
   })
-  await service.start()
-  return { service, client }
 }
 
 async function transits(gatewayId: string) {
@@ -101,7 +86,7 @@ afterAll(async () => {
 
 describe(createIngestService.name, () => {
   it('turns a device heard across batches into one transit once the watermark passes the gap', async () => {
-    const { service, client } = await startIngest()
+    const ingest = await startIngest()
     try {
       const t0 = Date.now() - 20 * 60_000
       const mac = '3C:22:FB:11:22:33'
@@ -140,13 +125,12 @@ describe(createIngestService.name, () => {
       })
       expect(rows[0]!.dwell_s).toBeCloseTo(90, 3)
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 
   it('changes nothing when a batch is delivered again with the same boot id and seq', async () => {
-    const { service, client } = await startIngest()
+    const ingest = await startIngest()
     try {
       const t0 = Date.now() - 40 * 60_000
       const topic = topicOf(buildSightingsTopic('gw-street-a'))
@@ -170,8 +154,8 @@ describe(createIngestService.name, () => {
         { what: 'transit' },
       )
       await waitFor(
-        () => service.metrics.duplicates.get(),
-        (m) => m.values[0]?.value === 1,
+        () => counterValue(ingest.service.metrics.duplicates),
+        (n) => n === 1,
         { what: 'duplicate counted' },
       )
       const rows = await transits('gw-street-a')
@@ -179,8 +163,7 @@ describe(createIngestService.name, () => {
       expect(rows[0]).toMatchObject({ samples: 1, visitor: false })
       expect(await batchesOf('gw-street-a')).toBe(2)
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 
@@ -210,8 +193,7 @@ describe(createIngestService.name, () => {
         { what: 'open session' },
       )
     } finally {
-      await first.service.stop()
-      await first.client.endAsync(true)
+      await first.stop()
     }
     // Published while ingest is down: the persistent session queues it at the broker.
     await publisher.publishAsync(
@@ -232,13 +214,12 @@ describe(createIngestService.name, () => {
       expect(rows[0]).toMatchObject({ samples: 2 })
       expect(rows[0]!.dwell_s).toBeCloseTo(60, 3)
     } finally {
-      await second.service.stop()
-      await second.client.endAsync(true)
+      await second.stop()
     }
   })
 
   it('dead-letters bad messages with a reason, keeps no raw MAC and keeps running', async () => {
-    const { service, client } = await startIngest()
+    const ingest = await startIngest()
     try {
       const now = Date.now()
       const mac = 'DE:AD:BE:EF:00:01'
@@ -311,11 +292,10 @@ describe(createIngestService.name, () => {
         { what: 'gateway online' },
       )
       expect(state?.fw).toBe('1.4.2')
-      expect(logLines.join('')).not.toMatch(MAC_PATTERN)
-      expect(logLines.join('')).toContain('message rejected')
+      expect(logs.text()).not.toMatch(MAC_PATTERN)
+      expect(logs.text()).toContain('message rejected')
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 
@@ -335,7 +315,7 @@ describe(createIngestService.name, () => {
     const walker = '00:11:22:33:44:02'
     const staff = '00:11:22:33:44:03'
     const kiosk = '00:11:22:33:44:04'
-    const { service, client } = await startIngest(`${clientPrefix}-static`, {
+    const ingest = await startIngest(`${clientPrefix}-static`, {
       staticAfterMs: 30 * 60_000,
       deviceList: { deny: new Set(['001122334403']), allow: new Set(['001122334404']) },
     })
@@ -366,10 +346,7 @@ describe(createIngestService.name, () => {
         },
       )
       await waitFor(
-        async () =>
-          (await service.metrics.messages.get()).values.find(
-            (v) => v.labels.kind === 'sightings' && v.labels.outcome === 'accepted',
-          )?.value ?? 0,
+        () => acceptedBatches(ingest.service),
         (n) => n === 42,
         { what: 'all 42 batches' },
       )
@@ -377,13 +354,11 @@ describe(createIngestService.name, () => {
       // the PC (static) and the staff phone (denied) are not.
       const rows = await transits('gw-static')
       expect(rows.map((r) => r.samples).sort((a, b) => a - b)).toEqual([1, 41])
-      const filtered = async (reason: string) =>
-        (await service.metrics.filtered.get()).values.find((v) => v.labels.reason === reason)
-          ?.value ?? 0
+      const filtered = (reason: string) => counterValue(ingest.service.metrics.filtered, { reason })
       expect(await filtered('deny_list')).toBe(41)
       // Learned after 31 min of sightings (minutes 0–30 are dropped with it), the rest dropped on arrival.
       expect(await filtered('static_device')).toBe(41)
-      expect((await service.metrics.staticDevices.get()).values[0]?.value).toBe(1)
+      expect(await counterValue(ingest.service.metrics.staticDevices)).toBe(1)
       const statics = await database.db
         .selectFrom('static_devices')
         .selectAll()
@@ -391,13 +366,12 @@ describe(createIngestService.name, () => {
         .execute()
       expect(statics).toHaveLength(1)
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 
   it('tracks gaps in seq within a boot, a reboot, clock skew and the last will', async () => {
-    const { service, client } = await startIngest(`${clientPrefix}-health`)
+    const ingest = await startIngest(`${clientPrefix}-health`)
     try {
       const topic = topicOf(buildSightingsTopic('gw-shop-one'))
       const now = Date.now()
@@ -435,8 +409,7 @@ describe(createIngestService.name, () => {
       expect(state?.clock_skew_ms).toBeLessThan(-85_000)
       expect(state?.clock_skew_ms).toBeGreaterThan(-100_000)
     } finally {
-      await service.stop()
-      await client.endAsync(true)
+      await ingest.stop()
     }
   })
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
 import { createHmac } from 'node:crypto'
-import { Writable } from 'node:stream'
 import { sql } from 'kysely'
 import {
   createTestBroker,
@@ -11,15 +10,21 @@ import {
   type TestDatabase,
 } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
+import {
+  MAC_PATTERN,
+  TEST_INGEST_CONFIG,
+  acceptedBatches,
+  createLogCapture,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../shared/testing/ingest-harness.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
-import { createLogger } from '../shared/logger.ts'
 import { createJobRunner } from '../shared/db/job-runner.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
-import { createIngestService, type Clock, type IngestService } from './ingest-service.ts'
-
-const MAC_PATTERN = /[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|\b[0-9a-f]{12}\b/i
+import type { Clock, IngestService } from './ingest-service.ts'
 
 const HOUR = 3_600_000
 const KEY_GRACE_MS = 2 * HOUR
@@ -27,62 +32,32 @@ const KEY_GRACE_MS = 2 * HOUR
 let database: TestDatabase
 let broker: TestBroker
 let publisher: MqttClient
-const logLines: string[] = []
-const logSink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    logLines.push(chunk.toString())
-    cb()
-  },
-})
+const logs = createLogCapture('debug')
 
-const clientPrefix = `t${Math.random().toString(16).slice(2, 8)}`
+const clientPrefix = randomTopicPrefix('t')
 let clientSeq = 0
 /** Every test file talks under its own topic prefix, so files sharing a broker never see each other. */
 const topicOf = (topic: string) => withTopicPrefix(clientPrefix, topic)
 
-async function startIngest(
-  clock?: Clock,
-  overrides: { idleCloseMs?: number } = {},
-): Promise<{ service: IngestService; client: MqttClient }> {
-  const client = mqtt.connect(broker.url, {
+function startIngest(clock?: Clock): Promise<TestIngest> {
+  return startTestIngest({
+    brokerUrl: broker.url,
+    db: database.db,
     clientId: `${clientPrefix}-ingest-${clientSeq++}`,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 200,
-    manualConnect: true,
-  })
-  const service = createIngestService({
     config: {
-      tz: 'Europe/Rome',
-      gapMs: 120_000,
-      idleCloseMs: overrides.idleCloseMs ?? 60 * 60_000,
+      ...TEST_INGEST_CONFIG,
       keyGraceMs: KEY_GRACE_MS,
-      maintenanceIntervalMs: 3_600_000,
       registryRefreshMs: 3_600_000,
       topicPrefix: clientPrefix,
     },
-    db: database.db,
-    mqtt: client,
-    log: createLogger({ level: 'debug', destination: logSink }),
-    ...(clock ? { clock } : {}),
+    log: logs.log,
+    clock,
+    reconnectPeriodMs: 200,
   })
-  await service.start()
-  return { service, client }
-}
-
-async function stopIngest(i: { service: IngestService; client: MqttClient }) {
-  await i.service.stop()
-  await i.client.endAsync(true)
 }
 
 async function handled(service: IngestService): Promise<number> {
   return (await service.metrics.messages.get()).values.reduce((s, v) => s + v.value, 0)
-}
-
-async function accepted(service: IngestService): Promise<number> {
-  return (await service.metrics.messages.get()).values
-    .filter((v) => v.labels.kind === 'sightings' && v.labels.outcome === 'accepted')
-    .reduce((s, v) => s + v.value, 0)
 }
 
 /** Publishes one message and waits until the service has handled it (accepted or rejected). */
@@ -180,7 +155,7 @@ describe('daily pseudonymisation keys', () => {
           'keyrot01',
         ),
       )
-      expect(await accepted(ingest.service)).toBe(1)
+      expect(await acceptedBatches(ingest.service)).toBe(1)
       const key = await database.db
         .selectFrom('pseudonym_keys')
         .selectAll()
@@ -196,7 +171,7 @@ describe('daily pseudonymisation keys', () => {
       t = GRACE_END
       await ingest.service.runMaintenance()
       expect(await keyDays()).toEqual([])
-      expect(logLines.join('')).toContain('destroyed pseudonymisation keys')
+      expect(logs.text()).toContain('destroyed pseudonymisation keys')
 
       // 2.5 h old for the clock, well inside the 24 h decode window, but its key is gone.
       t = GRACE_END + 60_000
@@ -222,10 +197,10 @@ describe('daily pseudonymisation keys', () => {
         topic,
         sightingsBatch(GW, 3, t - 20_000, [{ tMs: earlyD1, mac: MAC, rssi: -62 }], 'keyrot01'),
       )
-      expect(await accepted(ingest.service)).toBe(2)
+      expect(await acceptedBatches(ingest.service)).toBe(2)
       expect(await keyDays()).toEqual([D1])
     } finally {
-      await stopIngest(ingest)
+      await ingest.stop()
     }
   })
 
@@ -248,7 +223,7 @@ describe('daily pseudonymisation keys', () => {
       expect(await deadLetterReasons()).toEqual(['key_expired', 'key_expired'])
       expect(await keyDays()).toEqual([D1])
     } finally {
-      await stopIngest(fresh)
+      await fresh.stop()
     }
 
     const stored = async (table: 'transits' | 'open_transits', from: number, to: number) => {
@@ -310,20 +285,17 @@ describe('a realistic run', () => {
       })
       expect(result.messages).toBeGreaterThan(1000)
       await waitFor(
-        () => accepted(ingest.service),
+        () => acceptedBatches(ingest.service),
         (n) => n >= result.messages,
         { timeoutMs: 90_000, intervalMs: 250, what: 'every simulated batch accepted' },
       )
-      expect(await accepted(ingest.service)).toBe(result.messages)
+      expect(await acceptedBatches(ingest.service)).toBe(result.messages)
       await ingest.service.runMaintenance()
       // What TimescaleDB derives from the run is scanned too. The embedded database has no
       // background workers, so run every job once (flows, pseudonym retention, compression, …) and
       // refresh each continuous aggregate over all time, in creation order (15 min → hour → day),
       // so that their materialisation tables hold the run whatever the time of day.
-      const ranJobs = await createJobRunner(
-        database.db,
-        createLogger({ level: 'debug', destination: logSink }),
-      ).runAllJobs()
+      const ranJobs = await createJobRunner(database.db, logs.log).runAllJobs()
       expect(ranJobs).toBeGreaterThan(0)
       const caggs = await sql<{ view: string; schema: string; table: string }>`
         SELECT format('%I.%I', view_schema, view_name) AS view,
@@ -389,14 +361,14 @@ describe('a realistic run', () => {
       const metrics = await ingest.service.metrics.registry.metrics()
       expect(metrics).toContain('miglio_ingest_messages_total')
       expect(metrics).not.toMatch(MAC_PATTERN)
-      const logText = logLines.join('')
+      const logText = logs.text()
       expect(logText).toContain('ingest started')
       expect(logText).not.toMatch(MAC_PATTERN)
       console.log(
         `realistic run: ${result.messages} batches, ${result.sightings} sightings, ${transits.rows[0]?.n} transits, ${ranJobs} jobs, ${tables.rows.length} tables / ${rows} rows (${materialised} materialised) scanned in ${Math.round(performance.now() - started)} ms`,
       )
     } finally {
-      await stopIngest(ingest)
+      await ingest.stop()
     }
   })
 })

@@ -7,10 +7,17 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../shared/testing/engines.ts'
+import {
+  TEST_INGEST_CONFIG,
+  acceptedBatches,
+  randomTopicPrefix,
+  startTestIngest,
+  type TestIngest,
+} from '../shared/testing/ingest-harness.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { createLogger } from '../shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
-import { createIngestService, type IngestService } from './ingest-service.ts'
+import type { IngestService } from './ingest-service.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
 
@@ -42,13 +49,6 @@ afterAll(async () => {
   for (const d of databases) await d.close()
   await broker?.close()
 })
-
-async function acceptedBatches(service: IngestService): Promise<number> {
-  const m = (await service.metrics.messages.get()).values.find(
-    (v) => v.labels.kind === 'sightings' && v.labels.outcome === 'accepted',
-  )
-  return m?.value ?? 0
-}
 
 async function rejectedMessages(service: IngestService): Promise<number> {
   return (await service.metrics.rejects.get()).values.reduce((n, v) => n + v.value, 0)
@@ -99,37 +99,30 @@ async function run(opts: {
   const { db, replicas, prefix, window } = opts
   const district = await readDistrictFile(DISTRICT_FILE)
   const log = createLogger({ level: 'warn' })
-  const clients: MqttClient[] = []
-  const services: IngestService[] = []
+  const replicaIngests: TestIngest[] = []
   let publisher: MqttClient | undefined
   try {
     for (let i = 0; i < replicas; i++) {
-      const client = mqtt.connect(broker.url, {
-        protocolVersion: 5,
-        clean: false,
-        clientId: `${prefix}-ingest-${i}`,
-        manualConnect: true,
-        properties: { sessionExpiryInterval: 3600 },
-      })
-      clients.push(client)
-      services.push(
-        createIngestService({
+      replicaIngests.push(
+        await startTestIngest({
+          brokerUrl: broker.url,
+          db,
+          clientId: `${prefix}-ingest-${i}`,
+          // Sessions close 1.5 s after a gateway falls silent, checked every 0.3 s.
           config: {
-            tz: 'Europe/Rome',
-            gapMs: 120_000,
+            ...TEST_INGEST_CONFIG,
             idleCloseMs: 1_500,
-            keyGraceMs: 2 * 3_600_000,
             maintenanceIntervalMs: 300,
             shareGroup: SHARE_GROUP,
             topicPrefix: prefix,
           },
-          db,
-          mqtt: client,
           log,
+          protocolVersion: 5,
+          sessionExpiryS: 3600,
         }),
       )
     }
-    for (const s of services) await s.start()
+    const services = replicaIngests.map((r) => r.service)
     publisher = await mqtt.connectAsync(broker.url, {
       clientId: `${prefix}-sim`,
       protocolVersion: 5,
@@ -168,8 +161,7 @@ async function run(opts: {
       transits: await transitRows(db),
     }
   } finally {
-    for (const s of services) await s.stop()
-    for (const c of clients) await c.endAsync(true)
+    for (const r of replicaIngests) await r.stop()
     await publisher?.endAsync()
   }
 }
@@ -187,10 +179,10 @@ describe('ingest scale-out', () => {
 
     const toMs = Math.floor(Date.now() / MINUTE) * MINUTE - 2 * MINUTE
     const window = { fromMs: toMs - 60 * MINUTE, toMs }
-    const tag = Math.random().toString(16).slice(2, 8)
+    const tag = randomTopicPrefix('scale-')
 
-    const single = await run({ db: a.db, replicas: 1, prefix: `scale-${tag}-p1`, window })
-    const scaled = await run({ db: b.db, replicas: 2, prefix: `scale-${tag}-p2`, window })
+    const single = await run({ db: a.db, replicas: 1, prefix: `${tag}-p1`, window })
+    const scaled = await run({ db: b.db, replicas: 2, prefix: `${tag}-p2`, window })
 
     expect(scaled.published).toBe(single.published)
     expect(single.acceptedPerReplica).toEqual([single.published])
