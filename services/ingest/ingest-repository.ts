@@ -300,6 +300,7 @@ export async function upsertGatewayStatus(
 }
 
 /** Gateways with open sessions whose last batch arrived before `before` (wall clock): silent ones. */
+/** Gateways with open sessions whose last batch arrived (wall clock) before `before`. */
 export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): Promise<string[]> {
   const rows = await db
     .selectFrom('open_transits as o')

@@ -413,6 +413,79 @@ describe(createIngestService.name, () => {
     }
   })
 
+  it('does not split a session while other gateways keep ingest busy past the idle time', async () => {
+    const district = tinyDistrict()
+    const street = district.zones.find((z) => z.id === 'street-a')!
+    await loadDistrict(database.db, {
+      ...district,
+      id: 'backlog-district',
+      zones: [{ ...street, id: 'backlog-zone' }],
+      shops: [],
+      gateways: ['gw-bl-a', 'gw-bl-b'].map((id) => ({
+        ...district.gateways[0]!,
+        id,
+        zoneId: 'backlog-zone',
+      })),
+    })
+    const ingest = await startIngest(`${clientPrefix}-backlog`, {
+      idleCloseMs: 500,
+      maintenanceIntervalMs: 100,
+    })
+    try {
+      const a = topicOf(buildSightingsTopic('gw-bl-a'))
+      const b = topicOf(buildSightingsTopic('gw-bl-b'))
+      const t0 = Date.now() - 30 * 60_000
+      const device = '00:aa:00:bb:00:01'
+      await publisher.publishAsync(
+        a,
+        sightingsBatch('gw-bl-a', 1, t0 + 5_000, [{ tMs: t0, mac: device, rssi: -70 }], 'bl'),
+        { qos: 1 },
+      )
+      // Gateway B keeps ingest busy for 2 s of wall time (4× the idle time) while gateway A's next
+      // batch is still to come: A is quiet on the wall clock, not in event time.
+      for (let i = 1; i <= 40; i++) {
+        await publisher.publishAsync(
+          b,
+          sightingsBatch('gw-bl-b', i, t0 + 5_000 + i * 1_000, [], 'bl'),
+          { qos: 1 },
+        )
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await publisher.publishAsync(
+        a,
+        sightingsBatch(
+          'gw-bl-a',
+          2,
+          t0 + 70_000,
+          [{ tMs: t0 + 65_000, mac: device, rssi: -72 }],
+          'bl',
+        ),
+        { qos: 1 },
+      )
+      await publisher.publishAsync(a, sightingsBatch('gw-bl-a', 3, t0 + 400_000, [], 'bl'), {
+        qos: 1,
+      })
+      await waitFor(
+        () => acceptedBatches(ingest.service),
+        (n) => n === 43,
+        {
+          what: 'all 43 batches',
+        },
+      )
+      const rows = await waitFor(
+        () => transits('gw-bl-a'),
+        (r) => r.length >= 1,
+        {
+          what: 'the transit',
+        },
+      )
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toMatchObject({ samples: 2 })
+    } finally {
+      await ingest.stop()
+    }
+  })
+
   it('stores no raw MAC anywhere in the database', async () => {
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables

@@ -102,6 +102,9 @@ export function createIngestService(deps: {
   })
   let registry = new Map<string, RegisteredGateway>()
   let registryLoadedAt = 0
+  let lastMessageAt = 0
+  let lastLatenessMs = 0
+  let inHand = false
   let running = false
   let current: Promise<void> = Promise.resolve()
   const timers: NodeJS.Timeout[] = []
@@ -266,6 +269,7 @@ export function createIngestService(deps: {
         randomised: s.randomised,
       })
     }
+    lastLatenessMs = Math.max(0, clock.now() - batch.sentAtMs)
     const end = metrics.commitSeconds.startTimer()
     const result = await withRetry('batch', () => commitBatch(batch, gateway, sightings, exempt))
     end()
@@ -320,9 +324,20 @@ export function createIngestService(deps: {
     return handleSightings(topic, payload, decoded.batch, gateway)
   }
 
+  /**
+   * A gateway whose last batch arrived more than the idle time ago (wall clock) has its sessions
+   * closed — but only while ingest is live: nothing in hand, and the newest batch it took was sent
+   * less than the idle time before it arrived (or nothing has arrived for the idle time). While
+   * ingest works through a backlog (after a database or broker outage, or a backfill), a gateway's
+   * next batch may simply be waiting in the queue behind the others, and closing would split its
+   * sessions; its own watermark closes them instead.
+   */
   async function closeSilentGateways() {
-    const before = new Date(clock.now() - config.idleCloseMs)
-    const silent = await listSilentGatewaysWithOpenSessions(db, before)
+    const now = clock.now()
+    const live =
+      !inHand && (now - lastMessageAt >= config.idleCloseMs || lastLatenessMs < config.idleCloseMs)
+    if (!live) return
+    const silent = await listSilentGatewaysWithOpenSessions(db, new Date(now - config.idleCloseMs))
     for (const gatewayId of silent) {
       const gateway = registry.get(gatewayId)
       if (!gateway) continue
@@ -372,6 +387,8 @@ export function createIngestService(deps: {
     async start() {
       registry = await withRetry('registry', () => loadGatewayRegistry(db))
       registryLoadedAt = clock.now()
+      // A restart is not silence: give queued messages the idle time to arrive.
+      lastMessageAt = clock.now()
       if (registry.size === 0)
         log.warn(
           'no gateways registered: every message will be rejected until a district is loaded',
@@ -379,6 +396,8 @@ export function createIngestService(deps: {
       running = true
       mqtt.handleMessage = (packet, done) => {
         if (!running) return // left unacknowledged: the broker redelivers it to the next session
+        lastMessageAt = clock.now()
+        inHand = true
         const payload = Buffer.isBuffer(packet.payload)
           ? packet.payload
           : Buffer.from(packet.payload)
@@ -407,7 +426,10 @@ export function createIngestService(deps: {
             }
             done()
           })
-          .finally(() => metrics.inFlight.dec())
+          .finally(() => {
+            inHand = false
+            metrics.inFlight.dec()
+          })
       }
       // The handler is in place before CONNACK: a persistent session delivers its queue at once.
       if (!mqtt.connected) {
