@@ -1,12 +1,13 @@
 import type { Rng } from './rng.ts'
 
 /**
- * How a phone hides its identity. `none`: one stable, globally-administered Wi-Fi MAC.
- * `wifi-per-scan`: a fresh locally-administered MAC for every probe burst (802.11 sequence number and
- * information elements stay, as on real phones). `ble-rotation`: BLE advertisements whose
- * locally-administered address rotates every `bleRotationS` seconds.
+ * How a device hides its identity. `none`: one stable, globally-administered Wi-Fi MAC (legacy
+ * phones, shop PCs). `wifi-per-scan`: a fresh locally-administered MAC for every probe burst (802.11
+ * sequence number and information elements stay, as on real phones). `ble-rotation`: BLE
+ * advertisements whose locally-administered address rotates every `bleRotationS` seconds.
+ * `ble-static`: BLE advertisements from one stable public address (speakers, printers, old wearables).
  */
-export type Randomisation = 'none' | 'ble-rotation' | 'wifi-per-scan'
+export type Randomisation = 'none' | 'ble-rotation' | 'wifi-per-scan' | 'ble-static'
 
 export interface DeviceOptions {
   randomisation: Randomisation
@@ -52,7 +53,10 @@ export function createDevice(
 ): Device {
   const intervalMs = options.probeIntervalS * 1000
   const jitterMs = options.probeJitterS * 1000
-  const radio = options.randomisation === 'ble-rotation' ? 'ble' : 'wifi'
+  const radio =
+    options.randomisation === 'ble-rotation' || options.randomisation === 'ble-static'
+      ? 'ble'
+      : 'wifi'
   const noise = rng.fork('noise')
   const stableMac = randomGlobalMac(rng)
   const ie = rng.pick(IE_TEMPLATES)
@@ -78,6 +82,8 @@ export function createDevice(
       case 'wifi-per-scan':
         seqNum = (seqNum + 1) % 4096
         return { tMs, mac: randomLocalMac(rng), radio, seqNum, ie }
+      case 'ble-static':
+        return { tMs, mac: stableMac, radio }
       case 'ble-rotation':
         while (tMs >= rotateAtMs) {
           rotationMac = randomLocalMac(rng)

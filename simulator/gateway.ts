@@ -42,11 +42,18 @@ export interface SimGateway {
    */
   drainUntil(untilMs: number): SightingsBatch[]
   statusMessage(state: GatewayStatus['state'], atMs: number): GatewayStatus
+  /**
+   * Restarts the gateway at `atMs` (a batch boundary or later than the last drain): the sightings it
+   * buffered and had not sent are lost, `bootId` changes, `seq` restarts at 0 and the batch interval
+   * restarts at `atMs`. Returns how many sightings were lost.
+   */
+  reboot(atMs: number, bootId: string): number
 }
 
 export function createSimGateway(options: SimGatewayOptions): SimGateway {
-  const { gatewayId, bootId, startMs, endMs } = options
+  const { gatewayId, endMs } = options
   const intervalMs = options.batchIntervalS * 1000
+  let { bootId, startMs } = options
   let seq = 0
   let intervalStartMs = startMs
   let nextBatchAtMs = Math.min(startMs + intervalMs, endMs)
@@ -62,7 +69,9 @@ export function createSimGateway(options: SimGatewayOptions): SimGateway {
 
   return {
     gatewayId,
-    bootId,
+    get bootId() {
+      return bootId
+    },
     get nextBatchAtMs() {
       return nextBatchAtMs
     },
@@ -86,6 +95,18 @@ export function createSimGateway(options: SimGatewayOptions): SimGateway {
     statusMessage(state, atMs) {
       const uptimeS = Math.max(0, Math.floor((atMs - startMs) / 1000))
       return { v: 1, gatewayId, state, fw: SIMULATED_FIRMWARE, uptimeS, queue: 0 }
+    },
+    reboot(atMs, newBootId) {
+      if (atMs < intervalStartMs)
+        throw new Error(`${gatewayId}: cannot reboot at ${atMs}, before the open interval`)
+      const lost = buffer.length
+      buffer = []
+      bootId = newBootId
+      startMs = atMs
+      seq = 0
+      intervalStartMs = atMs
+      nextBatchAtMs = atMs >= endMs ? Infinity : Math.min(atMs + intervalMs, endMs)
+      return lost
     },
   }
 }

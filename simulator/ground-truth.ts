@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
-import type { Pedestrian, StreetModel } from './street-model.ts'
+import type { Pedestrian, StreetModel, SubjectKind } from './street-model.ts'
 
 /**
- * One true transit: a pedestrian within a gateway's range (noise-free RSSI >= rssiFloor) from
- * firstMs to lastMs. `entered` is true when the pedestrian went into the gateway's shop.
+ * One true transit: a pedestrian (or a static device, or a staff phone) within a gateway's range
+ * (noise-free RSSI >= rssiFloor) from firstMs to lastMs. `entered` is true when the pedestrian went
+ * into the gateway's shop.
  */
 export interface TruthEvent {
   pedestrianId: string
@@ -17,6 +18,19 @@ export interface TruthEvent {
   dwellInsideS: number | null
   /** False for pedestrians without a phone: real people the radios cannot see. */
   hasDevice: boolean
+  /**
+   * 'static' (a shop's PC or speaker) and 'staff' (a staff phone on shift) are not pedestrians and
+   * summariseTruth leaves them out. Absent means 'pedestrian'.
+   */
+  kind?: SubjectKind
+  /** Devices the subject carries (0 without a phone, 2 with a second device). */
+  devices?: number
+  /** Shared by the members of a group walking together; null for someone alone. */
+  groupId?: string | null
+  /** Index (in the scenario's `events`) of the event that brought the pedestrian, or null. */
+  eventIndex?: number | null
+  /** Seconds the pedestrian stood at an event within this transit, or null. */
+  stoppedS?: number | null
 }
 
 export interface TruthBucket {
@@ -66,18 +80,40 @@ export function truthEventsOf(
         entered,
         dwellInsideS: entered ? visit.dwellS : null,
         hasDevice: pedestrian.device !== null,
+        kind: pedestrian.kind,
+        devices: pedestrian.devices.length,
+        groupId: pedestrian.groupId,
+        eventIndex: pedestrian.eventIndex,
+        stoppedS: stoppedWithin(pedestrian, first, last),
       })
     }
   })
   return events
 }
 
-/** Transits per zone and bucket (by firstMs): visitors entered the zone's shop, passers-by did not. */
+function stoppedWithin(pedestrian: Pedestrian, first: number, last: number): number | null {
+  let ms = 0
+  for (const leg of pedestrian.legs)
+    if (leg.kind === 'stop' && leg.t0 >= first - 1e-6 && leg.t1 <= last + 1e-6)
+      ms += leg.t1 - leg.t0
+  return ms > 0 ? ms / 1000 : null
+}
+
+/** True for the transits of pedestrians (not static devices, not staff phones). */
+export function isPedestrianEvent(e: TruthEvent): boolean {
+  return e.kind === undefined || e.kind === 'pedestrian'
+}
+
+/**
+ * Pedestrian transits per zone and bucket (by firstMs): visitors entered the zone's shop,
+ * passers-by did not. Static devices and staff phones are not counted.
+ */
 export function summariseTruth(events: readonly TruthEvent[], bucketMs: number): TruthSummary {
   if (!(bucketMs > 0)) throw new Error('bucketMs must be > 0')
   const buckets = new Map<string, TruthBucket>()
   const totals = new Map<string, TruthZoneTotal>()
   for (const e of events) {
+    if (!isPedestrianEvent(e)) continue
     const bucketStartMs = Math.floor(e.firstMs / bucketMs) * bucketMs
     const key = `${e.zoneId}\u0000${bucketStartMs}`
     const bucket = buckets.get(key) ?? {
@@ -105,13 +141,60 @@ export function summariseTruth(events: readonly TruthEvent[], bucketMs: number):
   }
 }
 
+export interface TruthFlow {
+  fromZoneId: string
+  toZoneId: string
+  /** Pedestrians who were in `fromZoneId` and next in `toZoneId`. */
+  pedestrians: number
+}
+
+/**
+ * True flows: for each pedestrian, consecutive zones in the order they were first heard (repeats of
+ * the same zone merged), counted per ordered pair. Only pedestrians (optionally only those with a
+ * device) count.
+ */
+export function summariseFlows(
+  events: readonly TruthEvent[],
+  options: { withDeviceOnly?: boolean } = {},
+): TruthFlow[] {
+  const byPedestrian = new Map<string, TruthEvent[]>()
+  for (const e of events) {
+    if (!isPedestrianEvent(e) || (options.withDeviceOnly && !e.hasDevice)) continue
+    const list = byPedestrian.get(e.pedestrianId) ?? []
+    list.push(e)
+    byPedestrian.set(e.pedestrianId, list)
+  }
+  const flows = new Map<string, TruthFlow>()
+  for (const list of byPedestrian.values()) {
+    list.sort((a, b) => a.firstMs - b.firstMs)
+    const zones = list.map((e) => e.zoneId).filter((z, i, all) => i === 0 || z !== all[i - 1])
+    for (let i = 1; i < zones.length; i++) {
+      const fromZoneId = zones[i - 1] ?? ''
+      const toZoneId = zones[i] ?? ''
+      const key = `${fromZoneId}\u0000${toZoneId}`
+      const flow = flows.get(key) ?? { fromZoneId, toZoneId, pedestrians: 0 }
+      flow.pedestrians++
+      flows.set(key, flow)
+    }
+  }
+  return [...flows.values()].sort(
+    (a, b) => a.fromZoneId.localeCompare(b.fromZoneId) || a.toZoneId.localeCompare(b.toZoneId),
+  )
+}
+
 /** One JSON object per line, in the given order. */
 export async function writeTruthJsonl(path: string, events: Iterable<TruthEvent>): Promise<void> {
+  await writeJsonl(path, events)
+}
+
+/** One JSON object per line; rejects (instead of crashing) when the path is not writable. */
+export async function writeJsonl(path: string, rows: Iterable<unknown>): Promise<void> {
   const out = createWriteStream(path, { encoding: 'utf8' })
-  // events.once rejects on 'error', so an unwritable path surfaces here instead of crashing.
-  for (const event of events) {
-    if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain')
+  const failed = new Promise<never>((_, reject) => out.once('error', reject))
+  failed.catch(() => undefined)
+  for (const row of rows) {
+    if (!out.write(`${JSON.stringify(row)}\n`)) await Promise.race([once(out, 'drain'), failed])
   }
   out.end()
-  await once(out, 'finish')
+  await Promise.race([once(out, 'finish'), failed])
 }

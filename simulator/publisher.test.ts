@@ -107,6 +107,31 @@ describe(publishSimulation.name, () => {
     expect(fake.published.at(-1)?.topic).toMatch(/\/status$/)
   })
 
+  it('publishes the status changes of faults retained, in stream order, and counts them apart', async () => {
+    const fake = fakeClient()
+    const sim = createSimulation({
+      district,
+      seed: 3,
+      fromMs: SATURDAY_9AM_MS,
+      toMs: SATURDAY_9AM_MS + 5 * 60_000,
+      scenario: 'simple',
+      overrides: { leaveStreetByEnd: false },
+      faults: 'offline:gw-via-carducci@1m-2m,duplicates=0.1',
+    })
+    const sut = await publishSimulation({ client: fake.client, simulation: sim, speed: 'max' })
+    const n = district.gateways.length
+    expect(sut.statusMessages).toBe(2 * n + 2)
+    const inner = fake.published.slice(n, -n)
+    const statuses = inner.filter((p) => p.topic.endsWith('/status'))
+    expect(statuses.map((p) => [p.retain, JSON.parse(p.payload).state])).toEqual([
+      [true, 'offline'],
+      [true, 'online'],
+    ])
+    expect(inner.filter((p) => p.retain)).toHaveLength(2)
+    expect(sut.messages).toBe(inner.length - 2)
+    expect(sut.messages).toBe(sim.stats().messages)
+  })
+
   it('fails when the broker does not acknowledge', async () => {
     const fake = fakeClient({ failOn: 'sightings' })
     await expect(

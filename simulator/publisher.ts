@@ -39,33 +39,66 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** Sightings batches published. */
+  /** Messages published on sightings topics (injected duplicates and bad messages included). */
   messages: number
   sightings: number
-  /** Status messages published (online at start, offline at the end). */
+  /** Status messages published (online at start, offline at the end, and any inside the stream). */
   statusMessages: number
   aborted: boolean
 }
 
 /**
- * Publishes retained 'online' status for every gateway, then every batch with QoS 1 in order, paced
- * by simulated time unless speed is 'max'. On completion or abort it publishes retained 'offline'
- * status for every gateway: one MQTT connection carries every simulated gateway, so a per-gateway last
- * will is impossible and a crashed simulator leaves its gateways 'online' (see simulatorWill).
+ * Publishes retained 'online' status for every gateway, then every message of the simulation with
+ * QoS 1 in order (status messages inside the stream, from faults, retained), paced by simulated time
+ * unless speed is 'max'. On completion or abort it publishes retained 'offline' status for every
+ * gateway: one MQTT connection carries every simulated gateway, so a per-gateway last will is
+ * impossible and a crashed simulator leaves its gateways 'online' (see simulatorWill).
  */
 export async function publishSimulation(options: PublishOptions): Promise<PublishResult> {
-  const { client, simulation, speed, log, signal, onProgress, topicPrefix } = options
+  const { simulation, log } = options
+  const simStartMs = simulation.model.fromMs
+  const stream = createStreamPublisher({ ...options, simStartMs })
+  await stream.publishAll(simulation.statusMessages('online', simStartMs))
+  const streamed = await stream.publishAll(simulation, { paced: true })
+  const offline = simulation.statusMessages('offline', streamed.lastSimTimeMs)
+  await stream.publishAll(offline, { evenIfAborted: true })
+  const result = stream.result()
+  log?.info(
+    `published ${result.messages} batches (${result.sightings} sightings)${result.aborted ? ', stopped early' : ''}; ${offline.length} gateways marked offline`,
+  )
+  return result
+}
+
+export interface StreamPublisherOptions {
+  client: MqttClient
+  /** Simulated time that maps to the wall-clock start of pacing. */
+  simStartMs: number
+  speed: 'max' | number
+  signal?: AbortSignal
+  onProgress?: (progress: PublishProgress) => void
+  maxInFlight?: number
+  now?: () => number
+  topicPrefix?: string
+}
+
+/**
+ * Publishes messages with QoS 1 (status messages retained), at most `maxInFlight` awaiting PUBACK,
+ * in order; paced streams wait until wall start + (simTimeMs - simStartMs) / speed. Shared by the
+ * simulator, replay and load mode.
+ */
+export function createStreamPublisher(options: StreamPublisherOptions) {
+  const { client, speed, signal, onProgress, topicPrefix, simStartMs } = options
   const maxInFlight = options.maxInFlight ?? 64
   const now = options.now ?? Date.now
   if (speed !== 'max' && !(speed > 0)) throw new Error(`speed must be 'max' or > 0, got ${speed}`)
   const inFlight: Array<Promise<void>> = []
   let failure: Error | undefined
   const result: PublishResult = { messages: 0, sightings: 0, statusMessages: 0, aborted: false }
-  const simStartMs = simulation.model.fromMs
   const wallStartMs = now()
   let lastSimTimeMs = simStartMs
 
-  const send = async (message: OutboundMessage, retain: boolean) => {
+  const send = async (message: OutboundMessage) => {
+    const retain = message.kind === 'status' && message.retain !== false
     const pending = client
       .publishAsync(withTopicPrefix(topicPrefix, message.topic), message.payload, {
         qos: 1,
@@ -80,47 +113,51 @@ export async function publishSimulation(options: PublishOptions): Promise<Publis
     inFlight.push(pending)
     while (inFlight.length >= maxInFlight) await inFlight.shift()
     if (failure) throw new Error(`publish to ${message.topic} failed`, { cause: failure })
+    if (message.kind === 'status') result.statusMessages++
+    else {
+      result.messages++
+      result.sightings += message.sightings
+    }
   }
   const settle = async () => {
     await Promise.all(inFlight.splice(0))
     if (failure) throw new Error('publish failed', { cause: failure })
   }
 
-  const online = simulation.statusMessages('online', simStartMs)
-  for (const status of online) await send(status, true)
-  result.statusMessages += online.length
-  for (const message of simulation) {
-    if (signal?.aborted) {
-      result.aborted = true
-      break
-    }
-    if (speed !== 'max') {
-      const dueMs = wallStartMs + (message.simTimeMs - simStartMs) / speed
-      const waitMs = dueMs - now()
-      if (waitMs > 0 && !(await sleep(waitMs, signal))) {
-        result.aborted = true
-        break
+  return {
+    /** Publishes every message (stops early when the signal aborts); resolves once all are acknowledged. */
+    async publishAll(
+      messages: Iterable<OutboundMessage> | AsyncIterable<OutboundMessage>,
+      opts: { paced?: boolean; evenIfAborted?: boolean } = {},
+    ): Promise<{ lastSimTimeMs: number }> {
+      for await (const message of messages) {
+        if (signal?.aborted && !opts.evenIfAborted) {
+          result.aborted = true
+          break
+        }
+        if (opts.paced && speed !== 'max') {
+          const dueMs = wallStartMs + (message.simTimeMs - simStartMs) / speed
+          const waitMs = dueMs - now()
+          if (waitMs > 0 && !(await sleep(waitMs, signal))) {
+            result.aborted = true
+            break
+          }
+        }
+        await send(message)
+        if (opts.paced) {
+          lastSimTimeMs = Math.max(lastSimTimeMs, message.simTimeMs)
+          onProgress?.({
+            simTimeMs: lastSimTimeMs,
+            messages: result.messages,
+            sightings: result.sightings,
+          })
+        }
       }
-    }
-    await send(message, false)
-    result.messages++
-    result.sightings += message.sightings
-    lastSimTimeMs = message.simTimeMs
-    onProgress?.({
-      simTimeMs: lastSimTimeMs,
-      messages: result.messages,
-      sightings: result.sightings,
-    })
+      await settle()
+      return { lastSimTimeMs }
+    },
+    result: (): PublishResult => ({ ...result }),
   }
-  await settle()
-  const offline = simulation.statusMessages('offline', lastSimTimeMs)
-  for (const status of offline) await send(status, true)
-  await settle()
-  result.statusMessages += offline.length
-  log?.info(
-    `published ${result.messages} batches (${result.sightings} sightings)${result.aborted ? ', stopped early' : ''}; ${offline.length} gateways marked offline`,
-  )
-  return result
 }
 
 /**

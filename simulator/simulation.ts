@@ -1,6 +1,15 @@
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { toEpochMs, type GatewayStatus } from '../services/shared/contracts/gateway-messages.ts'
 import { buildSightingsTopic, buildStatusTopic } from '../services/shared/contracts/topics.ts'
+import {
+  checkFaultGateways,
+  createFaultInjector,
+  parseFaults,
+  type DueBatch,
+  type FaultableMessage,
+  type FaultRecord,
+  type FaultSpec,
+} from './faults.ts'
 import { createSimGateway, type SimGateway } from './gateway.ts'
 import { truthEventsOf, type TruthEvent } from './ground-truth.ts'
 import { createRng, deriveSeed } from './rng.ts'
@@ -13,16 +22,11 @@ import {
   type StreetModel,
 } from './street-model.ts'
 
-export interface OutboundMessage {
-  topic: string
-  payload: string
-  /** Simulated time the message is due: a batch's sentAt, or the instant of a status change. */
-  simTimeMs: number
-  gatewayId: string
-  kind: 'sightings' | 'status'
-  /** Sightings in the payload (0 for status messages). */
-  sightings: number
-}
+/**
+ * One message for the broker. Status messages in the stream (fault windows, reboots) carry
+ * `retain: true`; messages that are, or carry, an injected fault name it in `fault`.
+ */
+export type OutboundMessage = FaultableMessage
 
 export interface SimulationOptions {
   district: DistrictFile
@@ -36,29 +40,44 @@ export interface SimulationOptions {
   collectTruth?: boolean
   /** Simulated time generated per step; memory holds one step of sightings. Default 60 s. */
   stepMs?: number
+  /** Faults to inject: a `--faults` spec (see faults.ts) or parsed specs. Default none. */
+  faults?: string | readonly FaultSpec[]
 }
 
 export interface SimulationStats {
   pedestrians: number
   pedestriansOnStreet: number
+  /** Static devices and staff shifts generated so far. */
+  residents: number
+  /** Messages on sightings topics (injected duplicates and bad messages included). */
   messages: number
   sightings: number
+  /** Status messages inside the stream (fault windows, reboots). */
+  statusMessages: number
   simTimeMs: number
 }
 
 export interface Simulation extends Iterable<OutboundMessage> {
   readonly model: StreetModel
   readonly gatewayIds: readonly string[]
+  readonly faultSpecs: readonly FaultSpec[]
   /** One retained status message per gateway. */
   statusMessages(state: GatewayStatus['state'], atMs: number): OutboundMessage[]
-  /** Ground truth of the pedestrians generated so far (all of them once iteration has finished). */
+  /**
+   * Ground truth of the subjects generated so far (all of them once iteration has finished):
+   * pedestrians' transits as they arrived, then static devices' and staff phones' (kind 'static' /
+   * 'staff'), cut at the simulated time reached.
+   */
   truth(): TruthEvent[]
+  /** The faults injected so far, in time order. */
+  faults(): FaultRecord[]
   stats(): SimulationStats
 }
 
 /**
  * Sightings batches of every gateway, interleaved in sentAt order (ties in district order), generated
- * lazily step by step; only pedestrians still on the street are kept. Iterate once.
+ * lazily step by step; only subjects still on the street are kept. Faults, when asked, are applied
+ * to that stream. Iterate once.
  */
 export function createSimulation(options: SimulationOptions): Simulation {
   const { district, seed, fromMs, toMs } = options
@@ -67,6 +86,12 @@ export function createSimulation(options: SimulationOptions): Simulation {
   const collectTruth = options.collectTruth ?? true
   const stepMs = options.stepMs ?? 60_000
   if (!(stepMs > 0)) throw new Error('stepMs must be > 0')
+  const faultSpecs =
+    typeof options.faults === 'string' ? parseFaults(options.faults) : [...(options.faults ?? [])]
+  checkFaultGateways(
+    faultSpecs,
+    district.gateways.map((g) => g.id),
+  )
   const gateways: SimGateway[] = district.gateways.map((g) =>
     createSimGateway({
       gatewayId: g.id,
@@ -76,22 +101,57 @@ export function createSimulation(options: SimulationOptions): Simulation {
       endMs: toMs,
     }),
   )
+  const byId = new Map(gateways.map((g) => [g.gatewayId, g]))
+  const injector =
+    faultSpecs.length > 0
+      ? createFaultInjector({
+          faults: faultSpecs,
+          seed,
+          fromMs,
+          toMs,
+          gatewayIds: gateways.map((g) => g.gatewayId),
+          statusOf: (id, state, atMs) => {
+            const gateway = byId.get(id)
+            if (!gateway) throw new Error(`no gateway ${id}`)
+            return gateway.statusMessage(state, atMs)
+          },
+        })
+      : null
+  const reboots = new Map<string, number>()
   const truth: TruthEvent[] = []
+  const residents: Pedestrian[] = []
   const stats: SimulationStats = {
     pedestrians: 0,
     pedestriansOnStreet: 0,
+    residents: 0,
     messages: 0,
     sightings: 0,
+    statusMessages: 0,
     simTimeMs: fromMs,
   }
+  let generatedUntilMs = fromMs
   let started = false
 
   function* run(): Generator<OutboundMessage, void, undefined> {
     const arrivals = model.arrivals()
+    const residentStream = model.residents()
     let next = arrivals.next()
+    let nextResident = residentStream.next()
     let onStreet: Pedestrian[] = []
+    const instants = injector?.instants ?? []
+    let instant = 0
+    const count = (m: OutboundMessage) => {
+      if (m.kind === 'status') stats.statusMessages++
+      else {
+        stats.messages++
+        stats.sightings += m.sightings
+      }
+      stats.simTimeMs = Math.max(stats.simTimeMs, m.simTimeMs)
+      return m
+    }
     for (let stepStart = fromMs; stepStart < toMs;) {
-      const stepEnd = Math.min(stepStart + stepMs, toMs)
+      while (instant < instants.length && (instants[instant] ?? Infinity) <= stepStart) instant++
+      const stepEnd = Math.min(stepStart + stepMs, toMs, instants[instant] ?? Infinity)
       while (!next.done && next.value.arriveMs < stepEnd) {
         const pedestrian = next.value
         onStreet.push(pedestrian)
@@ -99,41 +159,71 @@ export function createSimulation(options: SimulationOptions): Simulation {
         if (collectTruth) truth.push(...truthEventsOf(model, pedestrian, toMs))
         next = arrivals.next()
       }
-      for (const pedestrian of onStreet) {
-        for (const emission of pedestrian.device?.emitUntil(stepEnd) ?? []) {
-          for (const { siteIndex, rssi } of model.hear(pedestrian, emission)) {
-            gateways[siteIndex]?.add({ ...emission, rssi })
+      while (!nextResident.done && nextResident.value.arriveMs < stepEnd) {
+        onStreet.push(nextResident.value)
+        if (collectTruth) residents.push(nextResident.value)
+        stats.residents++
+        nextResident = residentStream.next()
+      }
+      for (const subject of onStreet) {
+        for (const device of subject.devices) {
+          for (const emission of device.emitUntil(stepEnd)) {
+            for (const { siteIndex, rssi } of model.hear(subject, emission, device)) {
+              gateways[siteIndex]?.add({ ...emission, rssi })
+            }
           }
         }
       }
       onStreet = onStreet.filter((p) => p.leaveMs >= stepEnd)
-      stats.pedestriansOnStreet = onStreet.length
+      stats.pedestriansOnStreet = onStreet.filter((p) => p.kind === 'pedestrian').length
       const due = gateways.flatMap((gateway, order) =>
         gateway
           .drainUntil(stepEnd)
           .map((batch) => ({ batch, order, atMs: toEpochMs(batch.sentAt) })),
       )
       due.sort((a, b) => a.atMs - b.atMs || a.order - b.order || a.batch.seq - b.batch.seq)
-      for (const { batch, atMs } of due) {
-        stats.messages++
-        stats.sightings += batch.sightings.length
-        stats.simTimeMs = atMs
-        yield {
-          topic: buildSightingsTopic(batch.gatewayId),
-          payload: JSON.stringify(batch),
-          simTimeMs: atMs,
-          gatewayId: batch.gatewayId,
-          kind: 'sightings',
-          sightings: batch.sightings.length,
+      generatedUntilMs = stepEnd
+      if (injector) {
+        for (const gatewayId of injector.rebootsAt(stepEnd)) {
+          const gateway = byId.get(gatewayId)
+          if (!gateway) continue
+          const n = (reboots.get(gatewayId) ?? 0) + 1
+          reboots.set(gatewayId, n)
+          const previousBootId = gateway.bootId
+          const bootId = createRng(deriveSeed(seed, `boot-${gatewayId}-${n}`)).hex(8)
+          const lostSightings = gateway.reboot(stepEnd, bootId)
+          injector.recordReboot({
+            gatewayId,
+            atMs: stepEnd,
+            previousBootId,
+            bootId,
+            lostSightings,
+            status: gateway.statusMessage('online', stepEnd),
+          })
+        }
+        const batches: DueBatch[] = due.map(({ batch, atMs }) => ({ batch, atMs }))
+        for (const m of injector.step(batches, stepEnd)) yield count(m)
+      } else {
+        for (const { batch, atMs } of due) {
+          yield count({
+            topic: buildSightingsTopic(batch.gatewayId),
+            payload: JSON.stringify(batch),
+            simTimeMs: atMs,
+            gatewayId: batch.gatewayId,
+            kind: 'sightings',
+            sightings: batch.sightings.length,
+          })
         }
       }
       stepStart = stepEnd
     }
+    if (injector) for (const m of injector.finish()) yield count(m)
   }
 
   return {
     model,
     gatewayIds: gateways.map((g) => g.gatewayId),
+    faultSpecs,
     statusMessages(state, atMs) {
       return gateways.map((g) => ({
         topic: buildStatusTopic(g.gatewayId),
@@ -144,7 +234,12 @@ export function createSimulation(options: SimulationOptions): Simulation {
         sightings: 0,
       }))
     },
-    truth: () => truth,
+    truth: () => {
+      if (residents.length === 0) return truth
+      const until = Math.min(toMs, generatedUntilMs)
+      return [...truth, ...residents.flatMap((r) => truthEventsOf(model, r, until))]
+    },
+    faults: () => injector?.records() ?? [],
     stats: () => ({ ...stats }),
     [Symbol.iterator]() {
       if (started) throw new Error('a simulation can be iterated only once')
