@@ -10,7 +10,7 @@ import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
-import { createMqttClient, ingestConfigOf, openDatabase } from './runtime.ts'
+import { apiOptionsOf, createMqttClient, ingestConfigOf, openDatabase } from './runtime.ts'
 import { serveMetrics } from './metrics-server.ts'
 import { runStart } from './start.ts'
 import { registerSimulatorCommands } from './simulator-commands.ts'
@@ -121,6 +121,7 @@ export function buildCli(): Command {
           broker: () =>
             client ? { up: client.connected } : { up: false, error: 'MQTT_URL not set' },
         },
+        options: apiOptionsOf(config),
       })
       await app.listen({ host: config.http.host, port: config.http.port })
       await untilSignal(log, async () => {

@@ -9,6 +9,7 @@ import {
 } from '../services/shared/db/embedded/embedded-timescale.ts'
 import { AppError } from '../services/shared/errors.ts'
 import type { IngestConfig } from '../services/ingest/ingest-service.ts'
+import type { ApiOptionsInput } from '../services/api/config.ts'
 import { loadDeviceList } from './device-list.ts'
 
 export type OpenedDatabase = {
@@ -165,4 +166,9 @@ export async function ingestConfigOf(config: Config, log: Logger): Promise<Inges
     topicPrefix: config.mqtt.topicPrefix,
     ...(deviceListFile ? { deviceList: await loadDeviceList(deviceListFile, log) } : {}),
   }
+}
+
+/** The API's options from the process config. */
+export function apiOptionsOf(config: Config): ApiOptionsInput {
+  return { tz: config.tz, ...config.api }
 }

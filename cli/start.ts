@@ -14,7 +14,13 @@ import { createIngestService, type IngestService } from '../services/ingest/inge
 import { buildApp } from '../services/api/app.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { AppError } from '../services/shared/errors.ts'
-import { createMqttClient, ingestConfigOf, openDatabase, type OpenedDatabase } from './runtime.ts'
+import {
+  apiOptionsOf,
+  createMqttClient,
+  ingestConfigOf,
+  openDatabase,
+  type OpenedDatabase,
+} from './runtime.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
 import { startSimulatorLoop } from './simulator-loop.ts'
 
@@ -104,6 +110,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       },
       dashboardsDir,
       metricsRegistries: [ingest.metrics.registry],
+      options: apiOptionsOf(config),
     })
     try {
       await app.listen({ host: config.http.host, port: config.http.port })

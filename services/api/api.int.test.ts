@@ -7,9 +7,11 @@ import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey, revokeApiKey } from '../shared/registry/api-key-repository.ts'
 import { createDb } from '../shared/db/create-db.ts'
 import { createLogger } from '../shared/logger.ts'
-import type { HealthChecks } from './routes/health.ts'
+import type { HealthChecks } from './routes/health/index.ts'
+import { localParts } from './lib/local-time.ts'
 import {
   ErrorBodySchema,
+  FootfallDetailResponseSchema,
   FootfallResponseSchema,
   HealthResponseSchema,
   MeResponseSchema,
@@ -345,6 +347,39 @@ describe(buildApp.name, () => {
       for (const r of rows) {
         expect(r.bucket).toBeLessThanOrEqual(HOUR_START)
         expect(HOUR_START - r.bucket).toBeLessThan(25 * HOUR)
+      }
+    })
+
+    it('adds capture rate, dwell mean and histogram, estimated people and calibration versions', async () => {
+      const res = await footfall(keys.analyst, { ...RANGE, bucket: '1h' })
+      const body = FootfallDetailResponseSchema.parse(res.json())
+      expect(body.totals.find((t) => t.zoneId === 'shop-one')).toEqual({
+        zoneId: 'shop-one',
+        passersBy: 1,
+        visitors: 2,
+        dwellSecondsSum: 420.5,
+        estimatedPeople: 3,
+        captureRate: 2 / 3,
+        dwellMeanS: 210.25,
+        dwellHistogram: { lt1m: 0, m1to5: 1, m5to15: 1, m15to60: 0, gt60m: 0 },
+        calibrationVersions: [1],
+      })
+    })
+
+    it('answers ISO weeks starting on a Monday at local midnight', async () => {
+      const res = await footfall(keys.analyst, { ...RANGE, bucket: 'week' })
+      const body = FootfallDetailResponseSchema.parse(res.json())
+      expect(body.bucket).toBe('week')
+      expect(body.totals.map((t) => [t.zoneId, t.passersBy, t.visitors]).sort()).toEqual([
+        ['shop-one', 1, 2],
+        ['street-a', 4, 1],
+      ])
+      for (const r of body.rows) {
+        expect(localParts(Date.parse(r.bucketStart), 'Europe/Rome')).toMatchObject({
+          weekday: 1,
+          hour: 0,
+          minute: 0,
+        })
       }
     })
 

@@ -71,6 +71,30 @@ export const EnvSchema = z.object({
   STATIC_DEVICE_AFTER_H: z.coerce.number().min(0).max(24).default(4),
   MIGLIO_DEVICE_LIST_FILE: z.string().trim().min(1).optional(),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
+  API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(64 * 1024),
+  API_CORS_ORIGINS: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v.split(',').every((o) => URL.canParse(o.trim())),
+      'must be a comma-separated list of origins like https://dashboards.example',
+    )
+    .optional(),
+  API_RATE_LIMIT: z.stringbool().default(true),
+  API_RATE_LIMIT_BURST: z.coerce.number().positive().default(120),
+  API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(10),
+  API_LIVE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  API_LIVE_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(256 * 1024),
   JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
   SIMULATOR: z.stringbool().default(true),
   SIM_SEED: z.coerce.number().int().default(42),
@@ -92,6 +116,13 @@ export type Config = Readonly<{
     topicPrefix: string | undefined
   }
   http: { host: string; port: number }
+  api: {
+    flowsK: number
+    bodyLimitBytes: number
+    corsOrigins: string[]
+    rateLimit: { enabled: boolean; capacity: number; refillPerSecond: number }
+    live: { pollMs: number; maxBufferedBytes: number }
+  }
   tz: string
   districtFile: string
   log: { level: string }
@@ -149,6 +180,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       topicPrefix: e.MQTT_TOPIC_PREFIX,
     },
     http: { host: e.HOST, port: e.PORT },
+    api: {
+      flowsK: e.API_FLOWS_K,
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      corsOrigins: (e.API_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      rateLimit: {
+        enabled: e.API_RATE_LIMIT,
+        capacity: e.API_RATE_LIMIT_BURST,
+        refillPerSecond: e.API_RATE_LIMIT_PER_S,
+      },
+      live: { pollMs: e.API_LIVE_POLL_MS, maxBufferedBytes: e.API_LIVE_MAX_BUFFERED_BYTES },
+    },
     tz: e.MIGLIO_TZ,
     districtFile: e.MIGLIO_DISTRICT_FILE,
     log: { level: e.LOG_LEVEL },

@@ -2,6 +2,16 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { AppError } from '../../shared/errors.ts'
 import { redactMacs } from '../../shared/contracts/mac.ts'
+import { redactUrl } from './request-log.ts'
+
+const CODE_BY_STATUS: Record<number, string> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+}
 
 /** Every error leaves as `{ error: { code, message } }`; 5xx bodies never carry the real message. */
 export function installErrorHandler(app: FastifyInstance): void {
@@ -22,10 +32,13 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     const status = (err as FastifyError).statusCode ?? 500
     if (status < 500) {
-      const code = status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : 'bad_request'
+      const code = CODE_BY_STATUS[status] ?? 'bad_request'
       return reply.code(status).send({ error: { code, message: redactMacs(err.message) } })
     }
-    request.log.error({ err, method: request.method, url: request.url }, 'request failed')
+    request.log.error(
+      { err, method: request.method, url: redactUrl(request.url), params: request.params },
+      'request failed',
+    )
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } })
   })
   app.setNotFoundHandler((request, reply) => {

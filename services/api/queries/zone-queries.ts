@@ -41,3 +41,15 @@ export async function findZoneShop(
     .executeTakeFirst()
   return { exists: row !== undefined, shopId: row?.shop_id ?? null }
 }
+
+/** Every zone with the shop it belongs to (null for streets and squares). */
+export async function listZoneOwners(db: Db): Promise<Map<string, string | null>> {
+  const rows = await db
+    .selectFrom('zones as z')
+    .leftJoin('shops as s', 's.zone_id', 'z.id')
+    .select(['z.id', 's.id as shop_id'])
+    .orderBy('z.street_from_m')
+    .orderBy('z.id')
+    .execute()
+  return new Map(rows.map((r) => [r.id, r.shop_id]))
+}

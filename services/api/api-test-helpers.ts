@@ -1,0 +1,147 @@
+import { expect } from 'vitest'
+import type { LightMyRequestResponse } from 'fastify'
+import type { Db } from '../shared/db/create-db.ts'
+import type { DistrictFile } from '../shared/contracts/district.ts'
+import { ErrorBodySchema } from '../shared/contracts/api.ts'
+import { tinyDistrict } from '../shared/testing/fixtures.ts'
+
+/**
+ * Helpers for the API's integration tests: a three-shop district, direct transit inserts and the
+ * error-body check every test uses.
+ */
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** Classic injection strings, sent to every parameter. */
+export const INJECTIONS = [
+  `' OR 1=1 --`,
+  `"; DROP TABLE transits; --`,
+  '%27',
+  `1); DELETE FROM zones; --`,
+]
+
+/** tinyDistrict plus shop-two and shop-three, each an indoor gateway in its own zone. */
+export function threeShopDistrict(): DistrictFile {
+  const d = tinyDistrict()
+  const [base, shopGateway] = [d.zones[1], d.gateways[1]]
+  if (!base || !shopGateway) throw new Error('tinyDistrict changed: no shop zone or gateway')
+  for (const [i, id] of ['shop-two', 'shop-three'].entries()) {
+    d.zones.push({ ...base, id, name: id, streetFromM: 120 + i * 20, streetToM: 130 + i * 20 })
+    d.shops.push({
+      id,
+      name: id,
+      category: 'books',
+      zoneId: id,
+      streetOffsetM: 125 + i * 20,
+    })
+    d.gateways.push({ ...shopGateway, id: `gw-${id}`, zoneId: id, shopId: id })
+  }
+  return d
+}
+
+export type TransitFixture = {
+  gateway: 'gw-street-a' | 'gw-shop-one' | 'gw-shop-two' | 'gw-shop-three'
+  at: Date | string | number
+  visitor?: boolean
+  dwellS?: number
+  calibrationFactor?: number
+  calibrationVersion?: number
+}
+
+const ZONE_OF = {
+  'gw-street-a': { zone_id: 'street-a', shop_id: null },
+  'gw-shop-one': { zone_id: 'shop-one', shop_id: 'shop-one' },
+  'gw-shop-two': { zone_id: 'shop-two', shop_id: 'shop-two' },
+  'gw-shop-three': { zone_id: 'shop-three', shop_id: 'shop-three' },
+} as const
+
+let pseudonym = 1
+/** Inserts closed transits directly (each its own pseudonym). */
+export async function insertTransits(db: Db, fixtures: TransitFixture[]): Promise<void> {
+  if (!fixtures.length) return
+  await db
+    .insertInto('transits')
+    .values(
+      fixtures.map((f) => {
+        const first = new Date(f.at)
+        const dwellS = f.dwellS ?? (f.visitor ? 120 : 10)
+        return {
+          gateway_id: f.gateway,
+          ...ZONE_OF[f.gateway],
+          first_seen: first,
+          last_seen: new Date(first.getTime() + dwellS * 1000),
+          pseudonym: pseudonym++,
+          dwell_s: dwellS,
+          peak_rssi: f.visitor ? -55 : -80,
+          samples: 3,
+          radio: 'wifi',
+          randomised: false,
+          visitor: f.visitor ?? false,
+          threshold_version: 1,
+          calibration_factor: f.calibrationFactor ?? 1,
+          calibration_version: f.calibrationVersion ?? 1,
+        }
+      }),
+    )
+    .execute()
+}
+
+/** `n` copies of a fixture. */
+export const times = (n: number, f: TransitFixture): TransitFixture[] =>
+  Array.from({ length: n }, () => ({ ...f }))
+
+/** Every error body has the contract's shape, and a 5xx never leaks SQL or a stack. */
+export function expectErrorBody(res: LightMyRequestResponse, status: number, code?: string) {
+  expect(res.statusCode, res.body).toBe(status)
+  expect(res.headers['content-type']).toMatch(/application\/json/)
+  const body = ErrorBodySchema.parse(res.json())
+  if (code) expect(body.error.code).toBe(code)
+  if (status >= 500) {
+    expect(res.body).not.toContain('SELECT')
+    expect(res.body).not.toMatch(/\bat /)
+  }
+  return body.error
+}
+
+/** Row counts of the tables an injection would hurt. */
+export async function tableCounts(db: Db): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const t of ['transits', 'zones', 'shops', 'api_keys', 'events'] as const) {
+    const r = await db
+      .selectFrom(t)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    out[t] = Number(r.n)
+  }
+  return out
+}
+
+/** Parses RFC 4180 CSV (enough for the tests: quoted fields, doubled quotes, CRLF). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i)
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"'
+        i++
+      } else if (c === '"') quoted = false
+      else field += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') {
+      row.push(field)
+      field = ''
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field)
+      rows.push(row)
+      row = []
+      field = ''
+      i++
+    } else field += c
+  }
+  if (field || row.length) rows.push([...row, field])
+  return rows
+}

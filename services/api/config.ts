@@ -1,0 +1,45 @@
+import { z } from 'zod'
+
+/** Options of the API process; every one has a default, so `buildApp` works with none. */
+export const ApiOptionsSchema = z.object({
+  /** Time zone of local days, weeks and the heatmap (the aggregates' daily buckets use Europe/Rome). */
+  tz: z.string().default('Europe/Rome'),
+  /** Flow cells with fewer devices than this are published as suppressed. */
+  flowsK: z.number().int().min(1).max(1000).default(5),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(64 * 1024),
+  /** Origins allowed to call the API from a browser; empty: CORS off (no CORS headers at all). */
+  corsOrigins: z.array(z.string().url()).default([]),
+  rateLimit: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** Burst per key, in requests. */
+      capacity: z.number().positive().default(120),
+      /** Sustained requests per second per key. */
+      refillPerSecond: z.number().positive().default(10),
+    })
+    .prefault({}),
+  /** A gateway without a batch for longer than this is `silent`. */
+  gatewaySilentAfterS: z.number().positive().default(120),
+  live: z
+    .object({
+      /** One database poll per API process per interval, for all clients. */
+      pollMs: z.number().int().min(50).max(60_000).default(1000),
+      pingMs: z.number().int().min(50).max(300_000).default(15_000),
+      /** A client that has not authenticated within this is closed. */
+      authTimeoutMs: z.number().int().min(50).max(120_000).default(5000),
+      /** Updates are skipped for a client whose socket buffers more than this. */
+      maxBufferedBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(256 * 1024),
+    })
+    .prefault({}),
+})
+export type ApiOptions = z.infer<typeof ApiOptionsSchema>
+export type ApiOptionsInput = z.input<typeof ApiOptionsSchema>

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest'
+import { TokenBuckets } from './token-bucket.ts'
+
+describe(TokenBuckets.name, () => {
+  it('allows a burst, then refuses with the seconds until a token, per key', () => {
+    let now = 0
+    const sut = new TokenBuckets({ capacity: 2, refillPerSecond: 0.5, now: () => now })
+    expect(sut.take('a')).toEqual({ ok: true })
+    expect(sut.take('a')).toEqual({ ok: true })
+    expect(sut.take('a')).toEqual({ ok: false, retryAfterS: 2 })
+    expect(sut.take('b')).toEqual({ ok: true })
+    now = 2000
+    expect(sut.take('a')).toEqual({ ok: true })
+    expect(sut.take('a').ok).toBe(false)
+  })
+})

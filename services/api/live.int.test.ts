@@ -1,0 +1,317 @@
+import { once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.ts'
+import { localMidnight } from './lib/local-time.ts'
+import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
+import { loadDistrict } from '../shared/registry/district-repository.ts'
+import { createApiKey } from '../shared/registry/api-key-repository.ts'
+import { createLogger } from '../shared/logger.ts'
+import { LiveServerMessageSchema, type LiveServerMessage } from '../shared/contracts/api.ts'
+import { insertTransits, threeShopDistrict } from './api-test-helpers.ts'
+
+const log = createLogger({ level: 'silent' })
+let database: TestDatabase
+let sut: FastifyInstance
+let url = ''
+const keys = { analyst: '', shopkeeper: '' }
+
+/** A ws client that queues every message, so none is missed between awaits. */
+class Client {
+  readonly ws: WebSocket
+  readonly messages: LiveServerMessage[] = []
+  #waiters: (() => void)[] = []
+  closed: { code: number; reason: string } | null = null
+
+  constructor(target: string, protocols?: string[], options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(target, protocols, options)
+    this.ws.on('message', (data) => {
+      this.messages.push(LiveServerMessageSchema.parse(JSON.parse(String(data))))
+      for (const w of this.#waiters.splice(0)) w()
+    })
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) }
+      for (const w of this.#waiters.splice(0)) w()
+    })
+    this.ws.on('error', () => undefined)
+  }
+
+  async open() {
+    await once(this.ws, 'open')
+    return this
+  }
+
+  send(m: object) {
+    this.ws.send(JSON.stringify(m))
+  }
+
+  /** The first message at or after `from` that `ok` accepts. */
+  async next<T extends LiveServerMessage>(
+    ok: (m: LiveServerMessage) => m is T,
+    opts: { from?: number; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 10_000)
+    let i = opts.from ?? 0
+    for (;;) {
+      for (; i < this.messages.length; i++) {
+        const m = this.messages[i]!
+        if (ok(m)) return m
+      }
+      if (this.closed) throw new Error(`closed ${JSON.stringify(this.closed)}`)
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`no such message; got ${JSON.stringify(this.messages)}`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left)
+        this.#waiters.push(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+    }
+  }
+
+  async closedWith(timeoutMs = 10_000) {
+    if (!this.closed) await Promise.race([once(this.ws, 'close'), sleep(timeoutMs)])
+    return this.closed
+  }
+
+  close() {
+    this.ws.terminate()
+  }
+}
+
+/** A moment a few seconds ago, but never before today's local midnight (the feed's "today"). */
+const recent = () => Math.max(Date.now() - 2000, localMidnight(Date.now(), 'Europe/Rome'))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const isReady = (m: LiveServerMessage): m is Extract<LiveServerMessage, { type: 'ready' }> =>
+  m.type === 'ready'
+const isCounts = (m: LiveServerMessage): m is Extract<LiveServerMessage, { type: 'counts' }> =>
+  m.type === 'counts'
+const isError = (m: LiveServerMessage): m is Extract<LiveServerMessage, { type: 'error' }> =>
+  m.type === 'error'
+
+function today(m: Extract<LiveServerMessage, { type: 'counts' }>, zoneId: string) {
+  return m.zones.find((z) => z.zoneId === zoneId)?.today.passersBy ?? -1
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('no address')
+  return `ws://127.0.0.1:${address.port}/api/v1/live`
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  await loadDistrict(database.db, threeShopDistrict())
+  keys.analyst = (await createApiKey(database.db, { role: 'analyst', label: 'a' })).key
+  keys.shopkeeper = (
+    await createApiKey(database.db, { role: 'shopkeeper', shopId: 'shop-one', label: 's' })
+  ).key
+  sut = await buildApp({ db: database.db, log, checks: { broker: () => ({ up: true }) } })
+  url = await listen(sut)
+})
+
+afterAll(async () => {
+  await sut?.close()
+  await database?.close()
+})
+
+describe('GET /api/v1/live', () => {
+  it('authenticates by the first message and pushes per-zone counts', async () => {
+    const c = await new Client(url).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      const ready = await c.next(isReady)
+      expect(ready).toEqual({
+        type: 'ready',
+        role: 'analyst',
+        shopId: null,
+        zones: ['street-a', 'shop-one', 'shop-two', 'shop-three'],
+      })
+      const counts = await c.next(isCounts)
+      expect(counts.zones.map((z) => z.zoneId)).toEqual(ready.zones)
+      expect(counts.zones[0]).toMatchObject({
+        today: expect.any(Object),
+        last15m: expect.any(Object),
+      })
+    } finally {
+      c.close()
+    }
+  })
+
+  it('delivers a transit written to the database to a subscribed client within about a second', async () => {
+    const c = await new Client(url).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      let last = await c.next(isCounts)
+      const delays: number[] = []
+      // Insert at three phases of the 1 s poll: right after a push, a third and two thirds later.
+      for (const phaseMs of [0, 333, 666]) {
+        await sleep(phaseMs)
+        const before = today(last, 'street-a')
+        const mark = c.messages.length
+        await insertTransits(database.db, [{ gateway: 'gw-street-a', at: recent() }])
+        const written = Date.now()
+        last = await c.next(
+          (m): m is Extract<LiveServerMessage, { type: 'counts' }> =>
+            isCounts(m) && today(m, 'street-a') === before + 1,
+          { from: mark },
+        )
+        delays.push(Date.now() - written)
+        expect(last.zones.find((z) => z.zoneId === 'street-a')?.last15m.passersBy).toBeGreaterThan(
+          0,
+        )
+      }
+      console.log(
+        `live feed: transits reached the client ${delays.join(', ')} ms after their INSERT committed (poll 1000 ms)`,
+      )
+      for (const d of delays) expect(d).toBeLessThan(3_000)
+    } finally {
+      c.close()
+    }
+  })
+
+  it('accepts the key as a Sec-WebSocket-Protocol value next to miglio.v1', async () => {
+    const c = await new Client(url, ['miglio.v1', keys.analyst]).open()
+    try {
+      expect(c.ws.protocol).toBe('miglio.v1')
+      expect((await c.next(isReady)).role).toBe('analyst')
+    } finally {
+      c.close()
+    }
+  })
+
+  it('refuses a key in the URL before the upgrade', async () => {
+    for (const q of [`key=${keys.analyst}`, `token=${keys.analyst}`, `x=${keys.analyst}`]) {
+      const ws = new WebSocket(`${url}?${q}`)
+      ws.on('error', () => undefined)
+      const [, res] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }]
+      expect(res.statusCode).toBe(400)
+      ws.terminate()
+    }
+  })
+
+  it('refuses an unknown key, by message (close 4401) and by header (401)', async () => {
+    const c = await new Client(url).open()
+    c.send({ type: 'auth', key: `mgl_${'n'.repeat(43)}` })
+    expect((await c.next(isError)).code).toBe('unauthorised')
+    expect((await c.closedWith())?.code).toBe(4401)
+
+    const ws = new WebSocket(url, ['miglio.v1', `mgl_${'n'.repeat(43)}`])
+    ws.on('error', () => undefined)
+    const [, res] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }]
+    expect(res.statusCode).toBe(401)
+    ws.terminate()
+  })
+
+  it('closes a client that subscribes before authenticating', async () => {
+    const c = await new Client(url).open()
+    c.send({ type: 'subscribe', zones: ['street-a'] })
+    expect((await c.next(isError)).code).toBe('unauthorised')
+    expect((await c.closedWith())?.code).toBe(4401)
+  })
+
+  it("gives a shopkeeper only its shop's zone, and an error for another shop's zone", async () => {
+    const c = await new Client(url).open()
+    try {
+      c.send({ type: 'auth', key: keys.shopkeeper })
+      expect(await c.next(isReady)).toMatchObject({ shopId: 'shop-one', zones: ['shop-one'] })
+      const first = await c.next(isCounts)
+      expect(first.zones.map((z) => z.zoneId)).toEqual(['shop-one'])
+
+      for (const zone of ['street-a', 'shop-two']) {
+        const mark = c.messages.length
+        c.send({ type: 'subscribe', zones: [zone] })
+        const err = await c.next(isError, { from: mark })
+        expect(err.code).toBe('forbidden')
+        expect(err.message).toContain(zone)
+      }
+      const mark = c.messages.length
+      c.send({ type: 'subscribe', zones: ['nowhere'] })
+      expect((await c.next(isError, { from: mark })).code).toBe('not_found')
+
+      const before = today(first, 'shop-one')
+      const fromHere = c.messages.length
+      await insertTransits(database.db, [
+        { gateway: 'gw-street-a', at: recent() },
+        { gateway: 'gw-shop-two', at: recent() },
+        { gateway: 'gw-shop-one', at: recent() },
+      ])
+      await c.next(
+        (m): m is Extract<LiveServerMessage, { type: 'counts' }> =>
+          isCounts(m) && today(m, 'shop-one') === before + 1,
+        { from: fromHere },
+      )
+      for (const m of c.messages.filter(isCounts))
+        expect(m.zones.map((z) => z.zoneId)).toEqual(['shop-one'])
+    } finally {
+      c.close()
+    }
+  })
+
+  it('narrows an analyst to the zones it subscribes to', async () => {
+    const c = await new Client(url).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      await c.next(isCounts)
+      await sleep(1100)
+      const mark = c.messages.length
+      c.send({ type: 'subscribe', zones: ['shop-two'] })
+      const narrowed = await c.next(isCounts, { from: mark })
+      expect(narrowed.zones.map((z) => z.zoneId)).toEqual(['shop-two'])
+    } finally {
+      c.close()
+    }
+  })
+
+  it('answers a plain GET with 426', async () => {
+    const res = await sut.inject({ method: 'GET', url: '/api/v1/live' })
+    expect(res.statusCode).toBe(426)
+    expect(res.json()).toMatchObject({ error: { code: 'upgrade_required' } })
+  })
+})
+
+describe('live feed timeouts', () => {
+  let app: FastifyInstance
+  let fastUrl = ''
+
+  beforeAll(async () => {
+    app = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { authTimeoutMs: 300, pingMs: 200 } },
+    })
+    fastUrl = await listen(app)
+  })
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  it('closes a client that does not authenticate in time (4408)', async () => {
+    const c = await new Client(fastUrl).open()
+    expect((await c.closedWith())?.code).toBe(4408)
+  })
+
+  it('pings clients and terminates one that stops answering', async () => {
+    const alive = await new Client(fastUrl).open()
+    const dead = await new Client(fastUrl, undefined, { autoPong: false }).open()
+    try {
+      alive.send({ type: 'auth', key: keys.analyst })
+      dead.send({ type: 'auth', key: keys.analyst })
+      await alive.next(isReady)
+      await dead.next(isReady)
+      const closed = await dead.closedWith(3_000)
+      expect(closed?.code).toBe(1006)
+      await sleep(500)
+      expect(alive.closed).toBeNull()
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+      expect(metrics.body).toMatch(/miglio_api_live_terminated_total 1/)
+    } finally {
+      alive.close()
+      dead.close()
+    }
+  })
+})

@@ -1,0 +1,173 @@
+import { EventEmitter } from 'node:events'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { Counter, Gauge, Registry } from 'prom-client'
+import type { WebSocket } from 'ws'
+import { createLogger } from '../../shared/logger.ts'
+import type { LiveZoneCounts } from '../../shared/contracts/api.ts'
+import { createLiveHub, type LiveClient, type LiveSnapshot } from './live-feed.ts'
+
+/** Stands in for a ws socket (a library we do not own): records what is sent. */
+class FakeSocket extends EventEmitter {
+  readyState = 1
+  bufferedAmount = 0
+  sent: unknown[] = []
+  pings = 0
+  terminated = false
+  send(data: string) {
+    this.sent.push(JSON.parse(data))
+  }
+  ping() {
+    this.pings++
+  }
+  terminate() {
+    this.terminated = true
+    this.readyState = 3
+  }
+  close() {
+    this.readyState = 3
+  }
+}
+
+const counts = (zoneId: string, passersBy: number): LiveZoneCounts => ({
+  zoneId,
+  today: { passersBy, visitors: 0 },
+  last15m: { passersBy, visitors: 0 },
+})
+
+function metrics() {
+  const registers = [new Registry()]
+  return {
+    clients: new Gauge({ name: 'c', help: 'c', registers }),
+    skipped: new Counter({ name: 's', help: 's', registers }),
+    polls: new Counter({ name: 'p', help: 'p', registers }),
+    pollErrors: new Counter({ name: 'e', help: 'e', registers }),
+    terminated: new Counter({ name: 't', help: 't', registers }),
+  }
+}
+
+function client(socket: FakeSocket, zones: string[]): LiveClient {
+  return {
+    socket: socket as unknown as WebSocket,
+    principal: { keyId: 'k', role: 'analyst', shopId: null, label: 'x' },
+    zones: new Set(zones),
+    alive: true,
+    lastBody: null,
+    lastSentAt: 0,
+  }
+}
+
+describe(createLiveHub.name, () => {
+  let snapshot: LiveSnapshot
+  let polls: number
+  const poll = async (now: number) => {
+    polls++
+    return { ...snapshot, at: new Date(now).toISOString() }
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T10:00:00Z') })
+    polls = 0
+    snapshot = { at: '', day: '2026-11-21', zones: [counts('a', 1), counts('b', 2)] }
+  })
+  afterEach(() => vi.useRealTimers())
+
+  function hub(extra: { maxBufferedBytes?: number } = {}) {
+    const m = metrics()
+    const sut = createLiveHub({
+      poll,
+      pollMs: 1000,
+      pingMs: 15_000,
+      maxBufferedBytes: extra.maxBufferedBytes ?? 1000,
+      log: createLogger({ level: 'silent' }),
+      metrics: m,
+    })
+    return { sut, m }
+  }
+
+  it('polls once per interval for all clients and sends each only its zones, only on change', async () => {
+    const { sut } = hub()
+    const [s1, s2, s3] = [new FakeSocket(), new FakeSocket(), new FakeSocket()]
+    sut.add(client(s1, ['a']))
+    sut.add(client(s2, ['b']))
+    sut.add(client(s3, ['a', 'b']))
+    await vi.advanceTimersByTimeAsync(10)
+    expect(polls).toBe(1)
+    expect(s1.sent).toEqual([expect.objectContaining({ type: 'counts', zones: [counts('a', 1)] })])
+    expect(s2.sent).toEqual([expect.objectContaining({ zones: [counts('b', 2)] })])
+    expect(s3.sent).toHaveLength(1)
+
+    snapshot = { ...snapshot, zones: [counts('a', 1), counts('b', 3)] }
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(polls).toBe(2)
+    expect(s1.sent).toHaveLength(1)
+    expect(s2.sent).toHaveLength(2)
+    expect(s3.sent).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(polls).toBe(7)
+    expect(s2.sent).toHaveLength(2)
+    await sut.stop()
+  })
+
+  it('sends at most one update per interval however often the client subscribes', async () => {
+    const { sut } = hub()
+    const s = new FakeSocket()
+    const c = client(s, ['a'])
+    sut.add(c)
+    await vi.advanceTimersByTimeAsync(10)
+    sut.subscribe(c, ['b'])
+    sut.subscribe(c, ['a', 'b'])
+    expect(s.sent).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(s.sent).toHaveLength(2)
+    expect(s.sent[1]).toMatchObject({ zones: [counts('a', 1), counts('b', 2)] })
+    await sut.stop()
+  })
+
+  it('skips and counts updates while a socket buffers too much, then catches up', async () => {
+    const { sut, m } = hub({ maxBufferedBytes: 100 })
+    const slow = new FakeSocket()
+    const fast = new FakeSocket()
+    slow.bufferedAmount = 10_000
+    sut.add(client(slow, ['a']))
+    sut.add(client(fast, ['a']))
+    await vi.advanceTimersByTimeAsync(10)
+    snapshot = { ...snapshot, zones: [counts('a', 5), counts('b', 2)] }
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(slow.sent).toHaveLength(0)
+    expect(fast.sent).toHaveLength(2)
+    expect((await m.skipped.get()).values[0]?.value).toBe(2)
+    slow.bufferedAmount = 0
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(slow.sent).toEqual([expect.objectContaining({ zones: [counts('a', 5)] })])
+    await sut.stop()
+  })
+
+  it('pings every interval and terminates a client that missed a pong', async () => {
+    const { sut, m } = hub()
+    const answers = new FakeSocket()
+    const dead = new FakeSocket()
+    sut.add(client(answers, ['a']))
+    sut.add(client(dead, ['a']))
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(answers.pings).toBe(1)
+    answers.emit('pong')
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(dead.terminated).toBe(true)
+    expect(answers.terminated).toBe(false)
+    expect(sut.size).toBe(1)
+    expect((await m.terminated.get()).values[0]?.value).toBe(1)
+    await sut.stop()
+  })
+
+  it('stops polling when the last client leaves', async () => {
+    const { sut } = hub()
+    const c = client(new FakeSocket(), ['a'])
+    sut.add(c)
+    await vi.advanceTimersByTimeAsync(2500)
+    const before = polls
+    sut.remove(c)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(polls).toBe(before)
+    await sut.stop()
+  })
+})

@@ -1,0 +1,63 @@
+import { sql } from 'kysely'
+import type { Db } from '../../shared/db/create-db.ts'
+import type { GatewayDto } from '../../shared/contracts/api.ts'
+
+/** Gateways with their state; `silentS` is measured by the database clock. */
+export async function listGateways(
+  db: Db,
+  opts: { onlyShopId?: string | undefined; silentAfterS: number },
+): Promise<GatewayDto[]> {
+  let q = db
+    .selectFrom('gateways as g')
+    .leftJoin('gateway_state as s', 's.gateway_id', 'g.id')
+    .select([
+      'g.id',
+      'g.zone_id',
+      'g.shop_id',
+      'g.placement',
+      'g.radios',
+      'g.active',
+      sql<'online' | 'offline' | 'unknown'>`coalesce(s.state, 'unknown')`.as('state'),
+      's.fw',
+      's.status_at',
+      's.last_batch_at',
+      sql<number | null>`extract(epoch FROM now() - s.last_batch_at)::float8`.as('silent_s'),
+      sql<number>`coalesce(s.seq_gaps, 0)::int`.as('seq_gaps'),
+      's.clock_skew_ms',
+      's.queue',
+      's.uptime_s',
+    ])
+    .orderBy('g.street_offset_m')
+    .orderBy('g.id')
+  if (opts.onlyShopId) q = q.where('g.shop_id', '=', opts.onlyShopId)
+  const rows = await q.execute()
+  return rows.map((r) => {
+    const health: GatewayDto['health'] = !r.active
+      ? 'inactive'
+      : r.state === 'offline'
+        ? 'offline'
+        : r.last_batch_at === null || r.silent_s === null
+          ? 'unknown'
+          : r.silent_s > opts.silentAfterS
+            ? 'silent'
+            : 'ok'
+    return {
+      id: r.id,
+      zoneId: r.zone_id,
+      shopId: r.shop_id,
+      placement: r.placement,
+      radios: r.radios,
+      active: r.active,
+      health,
+      state: r.state,
+      fw: r.fw,
+      statusAt: r.status_at?.toISOString() ?? null,
+      lastBatchAt: r.last_batch_at?.toISOString() ?? null,
+      silentS: r.silent_s,
+      seqGaps: r.seq_gaps,
+      clockSkewMs: r.clock_skew_ms,
+      queue: r.queue,
+      uptimeS: r.uptime_s,
+    }
+  })
+}
