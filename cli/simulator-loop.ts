@@ -58,6 +58,10 @@ export async function startSimulatorLoop(deps: {
         fromMs: phase.fromMs,
         toMs: phase.toMs,
         scenario: 'demo',
+        // A flat day: the same traffic at any hour (tests and night-time demos).
+        ...(config.simulator.flatDay
+          ? { overrides: { hourShape: Array<number>(24).fill(1) } }
+          : {}),
         collectTruth: false,
       })
       log.info(

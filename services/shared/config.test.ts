@@ -47,7 +47,12 @@ describe(loadConfig.name, () => {
     })
 
     it('enables the simulator with seed 42 and a 2 h backfill, and demo keys', () => {
-      expect(sut.simulator).toEqual({ enabled: true, seed: 42, backfillMs: 7_200_000 })
+      expect(sut.simulator).toEqual({
+        enabled: true,
+        seed: 42,
+        backfillMs: 7_200_000,
+        flatDay: false,
+      })
       expect(sut.demoKeys).toBe(true)
     })
 

@@ -102,6 +102,7 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^\d+[mhd]$/, 'must look like 30m, 2h or 1d')
     .default('2h'),
+  SIM_FLAT_DAY: z.stringbool().default(false),
   DEMO_KEYS: z.stringbool().default(true),
 })
 export type Env = z.infer<typeof EnvSchema>
@@ -135,7 +136,7 @@ export type Config = Readonly<{
     deviceListFile: string | undefined
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
-  simulator: { enabled: boolean; seed: number; backfillMs: number }
+  simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
   demoKeys: boolean
 }>
 
@@ -210,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       enabled: e.SIMULATOR,
       seed: e.SIM_SEED,
       backfillMs: parseDuration(e.SIM_BACKFILL),
+      flatDay: e.SIM_FLAT_DAY,
     },
     demoKeys: e.DEMO_KEYS,
   }
