@@ -530,5 +530,32 @@ describe(buildApp.name, () => {
       expect(res.headers['content-type']).toMatch(/^text\/plain/)
       expect(typeof res.body).toBe('string')
     })
+
+    it('needs an admin key when metrics are not public', async () => {
+      const app = await buildApp({
+        db: database.db,
+        log,
+        checks: upBroker,
+        options: { metricsPublic: false },
+      })
+      try {
+        expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401)
+        const analyst = await app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: bearer(keys.analyst),
+        })
+        expect(analyst.statusCode).toBe(403)
+        const admin = await app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: bearer(keys.admin),
+        })
+        expect(admin.statusCode).toBe(200)
+        expect(admin.body).toContain('miglio_api_')
+      } finally {
+        await app.close()
+      }
+    })
   })
 })

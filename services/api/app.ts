@@ -13,7 +13,7 @@ import type { Db } from '../shared/db/create-db.ts'
 import { ApiOptionsSchema, type ApiOptionsInput } from './config.ts'
 import { installErrorHandler } from './plugins/error-handler.ts'
 import { RedactingLogController } from './plugins/request-log.ts'
-import authPlugin from './plugins/auth.ts'
+import authPlugin, { requireRole } from './plugins/auth.ts'
 import rateLimitPlugin from './plugins/rate-limit.ts'
 import csvPlugin from './plugins/csv.ts'
 import corsPlugin from './plugins/cors.ts'
@@ -140,11 +140,22 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { prefix: '/api/v1', db, checks: deps.checks })
   const registries = [registry, ...(deps.metricsRegistries ?? [])]
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    const merged = Registry.merge(registries)
-    reply.type(merged.contentType)
-    return merged.metrics()
-  })
+  const metricsRoute = async (scope: FastifyInstance, admin: boolean) => {
+    scope.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+      if (admin) requireRole(req, 'admin')
+      const merged = Registry.merge(registries)
+      reply.type(merged.contentType)
+      return merged.metrics()
+    })
+  }
+  // Public by default (Prometheus scrapes without a key); API_METRICS_PUBLIC=false puts it behind an
+  // admin key. Its labels never carry device data either way.
+  if (options.metricsPublic) await metricsRoute(app, false)
+  else
+    await app.register(async (scope) => {
+      await scope.register(authPlugin, { db })
+      await metricsRoute(scope, true)
+    })
   await app.register(docsRoutes)
 
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null

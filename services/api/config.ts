@@ -4,6 +4,8 @@ import { z } from 'zod'
 export const ApiOptionsSchema = z.object({
   /** Time zone of local days, weeks and the heatmap (the aggregates' daily buckets use Europe/Rome). */
   tz: z.string().default('Europe/Rome'),
+  /** `/metrics` without a key (true) or for admin keys only. */
+  metricsPublic: z.boolean().default(true),
   /** Flow cells with fewer devices than this are published as suppressed. */
   flowsK: z.number().int().min(1).max(1000).default(5),
   bodyLimitBytes: z
