@@ -14,6 +14,7 @@ import {
   acceptedBatches,
   counterValue,
   createLogCapture,
+  oneDayWindowEnd,
   randomTopicPrefix,
   startTestIngest,
   type TestIngest,
@@ -31,6 +32,11 @@ let database: TestDatabase
 let broker: TestBroker
 let publisher: MqttClient
 const logs = createLogCapture('debug')
+/**
+ * Every window of this file lies in the hour before `base`, inside one local day: a device gets a
+ * new pseudonym at local midnight, which would split the sessions these tests count.
+ */
+const base = oneDayWindowEnd(60 * 60_000)
 
 const clientPrefix = randomTopicPrefix('t')
 let clientSeq = 0
@@ -88,7 +94,7 @@ describe(createIngestService.name, () => {
   it('turns a device heard across batches into one transit once the watermark passes the gap', async () => {
     const ingest = await startIngest()
     try {
-      const t0 = Date.now() - 20 * 60_000
+      const t0 = base - 20 * 60_000
       const mac = '3C:22:FB:11:22:33'
       const topic = topicOf(buildSightingsTopic('gw-shop-one'))
       await publisher.publishAsync(
@@ -132,7 +138,7 @@ describe(createIngestService.name, () => {
   it('changes nothing when a batch is delivered again with the same boot id and seq', async () => {
     const ingest = await startIngest()
     try {
-      const t0 = Date.now() - 40 * 60_000
+      const t0 = base - 40 * 60_000
       const topic = topicOf(buildSightingsTopic('gw-street-a'))
       const batch = sightingsBatch(
         'gw-street-a',
@@ -171,7 +177,7 @@ describe(createIngestService.name, () => {
     const gw = 'gw-street-a'
     const topic = topicOf(buildSightingsTopic(gw))
     // Later than the previous test's watermark on this gateway, so nothing is closed as late data.
-    const t0 = Date.now() - 11 * 60_000
+    const t0 = base - 11 * 60_000
     const mac = '00:aa:bb:cc:dd:01'
     const first = await startIngest(`${clientPrefix}-restart`)
     try {
@@ -203,6 +209,13 @@ describe(createIngestService.name, () => {
     )
     const second = await startIngest(`${clientPrefix}-restart`)
     try {
+      // The queued batch first: a broker need not interleave a reconnecting session's queue with
+      // new messages in publish order, and a later watermark arriving first would close the session.
+      await waitFor(
+        () => acceptedBatches(second.service),
+        (n) => n === 1,
+        { what: 'the queued batch' },
+      )
       await publisher.publishAsync(topic, sightingsBatch(gw, 3, t0 + 600_000, [], 'restart1'), {
         qos: 1,
       })
@@ -321,7 +334,7 @@ describe(createIngestService.name, () => {
     })
     try {
       const topic = topicOf(buildSightingsTopic('gw-static'))
-      const t0 = Date.now() - 50 * 60_000
+      const t0 = base - 50 * 60_000
       // Every minute for 40 min: the PC, the staff phone and the kiosk are always there; the walker
       // passes once in minute 5.
       for (let m = 0; m <= 40; m++) {
@@ -434,7 +447,7 @@ describe(createIngestService.name, () => {
     try {
       const a = topicOf(buildSightingsTopic('gw-bl-a'))
       const b = topicOf(buildSightingsTopic('gw-bl-b'))
-      const t0 = Date.now() - 30 * 60_000
+      const t0 = base - 30 * 60_000
       const device = '00:aa:00:bb:00:01'
       await publisher.publishAsync(
         a,

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream'
+import { localDay, startOfLocalDay } from '../../ingest/local-day.ts'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Db } from '../db/create-db.ts'
 import { createLogger, type Logger } from '../logger.ts'
@@ -137,4 +138,17 @@ export async function counterValue(
 /** Sightings batches the service has accepted (duplicates and rejects not counted). */
 export function acceptedBatches(service: Pick<IngestService, 'metrics'>): Promise<number> {
   return counterValue(service.metrics.messages, { kind: 'sightings', outcome: 'accepted' })
+}
+
+/**
+ * An instant at least a minute before `nowMs` such that the `spanMs` before it fall within one local
+ * day of `tz`. Daily pseudonymisation keys give a device a new pseudonym at local midnight, so a test
+ * window that straddles midnight sees one device as two (by design); tests that count transits must
+ * not depend on the hour they run at. Right after midnight the window moves to the end of the
+ * previous day, whose key lives on for the grace period.
+ */
+export function oneDayWindowEnd(spanMs: number, tz = 'Europe/Rome', nowMs = Date.now()): number {
+  const end = nowMs - 60_000
+  const dayStart = startOfLocalDay(localDay(end, tz), tz)
+  return end - spanMs >= dayStart ? end : dayStart - 60_000
 }
