@@ -138,4 +138,94 @@ describe(createApiClient.name, () => {
 
     expect(error.code).toBe('network_error')
   })
+
+  it('names 403 and 404 answers forbidden and not_found', async () => {
+    const forbidden = fakeFetch(403, {
+      error: { code: 'forbidden', message: 'shop x is not your shop' },
+    })
+    const missing = fakeFetch(404, {
+      error: { code: 'not_found', message: 'shop y does not exist' },
+    })
+
+    const a = await rejectionOf(
+      createApiClient({ baseUrl: '', getKey: () => 'k', fetch: forbidden.fetch }).shopSummary('x'),
+    )
+    const b = await rejectionOf(
+      createApiClient({ baseUrl: '', getKey: () => 'k', fetch: missing.fetch }).shopSummary('y'),
+    )
+
+    expect([a.code, a.status, a.message]).toEqual(['forbidden', 403, 'shop x is not your shop'])
+    expect([b.code, b.status]).toEqual(['not_found', 404])
+    expect(forbidden.calls[0]?.url).toBe('/api/v1/shops/x/summary')
+  })
+
+  it('scopes footfall-like requests to a shop and leaves out absent parameters', async () => {
+    const { fetch, calls } = fakeFetch(200, {
+      from: footfallBody.from,
+      to: footfallBody.to,
+      timezone: 'Europe/Rome',
+      zoneId: null,
+      shopId: 'bar-roma',
+      cells: [],
+    })
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    await sut.heatmap({ from: footfallBody.from, to: footfallBody.to, shop: 'bar-roma' })
+
+    const url = new URL(calls[0]?.url ?? '')
+    expect(url.pathname).toBe('/api/v1/footfall/heatmap')
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      from: footfallBody.from,
+      to: footfallBody.to,
+      shop: 'bar-roma',
+    })
+  })
+
+  it('reads the public crowd levels without a key and validates them', async () => {
+    const body = {
+      at: '2026-11-21T10:00:00.000Z',
+      district: 'Miglio',
+      windowMinutes: 15,
+      zones: [{ zoneId: 'via-palazzo', name: 'Via Palazzo', kind: 'street', level: 'busy' }],
+    }
+    const good = fakeFetch(200, body)
+    const bad = fakeFetch(200, { ...body, zones: [{ ...body.zones[0], level: 'packed' }] })
+
+    const crowd = await createApiClient({
+      baseUrl: '',
+      getKey: () => null,
+      fetch: good.fetch,
+    }).publicCrowd()
+    const error = await rejectionOf(
+      createApiClient({ baseUrl: '', getKey: () => null, fetch: bad.fetch }).publicCrowd(),
+    )
+
+    expect(crowd.zones[0]?.level).toBe('busy')
+    expect(good.calls[0]?.headers.has('authorization')).toBe(false)
+    expect(error.code).toBe('bad_response')
+  })
+
+  it('fetches CSV with the key in the header and refuses a body that is not CSV', async () => {
+    const calls: Call[] = []
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      calls.push({ url: String(input), headers: new Headers(init?.headers) })
+      const csv = String(input).includes('shop=ok')
+      return Promise.resolve(
+        new Response(csv ? 'a,b\r\n1,2\r\n' : '{}', {
+          status: 200,
+          headers: { 'content-type': csv ? 'text/csv; charset=utf-8' : 'application/json' },
+        }),
+      )
+    }
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k-1', fetch })
+
+    const text = await sut.csv('footfall', { shop: 'ok', from: undefined })
+    const error = await rejectionOf(sut.csv('footfall', { shop: 'json' }))
+
+    expect(text).toBe('a,b\r\n1,2\r\n')
+    expect(calls[0]?.url).toBe('http://miglio.test/api/v1/footfall?shop=ok&format=csv')
+    expect(calls[0]?.headers.get('authorization')).toBe('Bearer k-1')
+    expect(calls[0]?.headers.get('accept')).toBe('text/csv')
+    expect(error.code).toBe('bad_response')
+  })
 })

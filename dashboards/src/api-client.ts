@@ -1,16 +1,43 @@
 import type { z } from 'zod'
 import {
+  CompareResponseSchema,
+  DistrictResponseSchema,
   ErrorBodySchema,
+  EventsResponseSchema,
+  FlowsResponseSchema,
+  FootfallDetailResponseSchema,
   FootfallResponseSchema,
+  GatewaysResponseSchema,
+  HeatmapResponseSchema,
+  IngestStatsResponseSchema,
   MeResponseSchema,
+  ShopSummarySchema,
+  ShopsResponseSchema,
+  UpliftResponseSchema,
   ZonesResponseSchema,
+  type CompareResponse,
+  type DistrictResponse,
+  type EventsResponse,
+  type FlowsResponse,
   type FootfallBucket,
+  type FootfallDetailResponse,
   type FootfallResponse,
+  type GatewaysResponse,
+  type HeatmapResponse,
+  type IngestStatsResponse,
   type MeResponse,
+  type ShopSummary,
+  type ShopsResponse,
+  type UpliftResponse,
   type ZonesResponse,
 } from '../../services/shared/contracts/api.ts'
+import {
+  PublicCrowdResponseSchema,
+  type PublicCrowdResponse,
+} from '../../services/shared/contracts/api.ts'
 
-export type ApiErrorCode = 'unauthorised' | 'bad_response' | 'http_error' | 'network_error'
+export type ApiErrorCode =
+  'unauthorised' | 'forbidden' | 'not_found' | 'bad_response' | 'http_error' | 'network_error'
 
 export class ApiError extends Error {
   readonly code: ApiErrorCode
@@ -34,10 +61,34 @@ export interface FootfallRequest {
   bucket: FootfallBucket
 }
 
+export interface Scope {
+  zone?: string | undefined
+  shop?: string | undefined
+}
+
+export interface RangeRequest extends Scope {
+  from: string
+  to: string
+}
+
 export interface ApiClient {
   me(): Promise<MeResponse>
+  district(): Promise<DistrictResponse>
   zones(): Promise<ZonesResponse>
+  shops(): Promise<ShopsResponse>
+  shopSummary(shopId: string): Promise<ShopSummary>
+  gateways(): Promise<GatewaysResponse>
   footfall(request: FootfallRequest): Promise<FootfallResponse>
+  footfallDetail(request: FootfallRequest & Scope): Promise<FootfallDetailResponse>
+  heatmap(request: RangeRequest): Promise<HeatmapResponse>
+  compare(request: RangeRequest & { mode: 'wow' | 'yoy' }): Promise<CompareResponse>
+  flows(request: { from: string; to: string; zone?: string }): Promise<FlowsResponse>
+  events(request: { from: string; to: string }): Promise<EventsResponse>
+  uplift(eventId: string): Promise<UpliftResponse>
+  ingestStats(request: { from: string; to: string }): Promise<IngestStatsResponse>
+  publicCrowd(): Promise<PublicCrowdResponse>
+  /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
+  csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
 
 export interface ApiClientDeps {
@@ -46,32 +97,50 @@ export interface ApiClientDeps {
   fetch: typeof globalThis.fetch
 }
 
+function query(params: Record<string, string | undefined>): string {
+  const defined = Object.entries(params).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  )
+  return defined.length === 0 ? '' : `?${new URLSearchParams(defined)}`
+}
+
 export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiClient {
   const root = baseUrl.replace(/\/+$/, '')
 
-  async function getJson<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+  async function request(
+    path: string,
+    accept: string,
+  ): Promise<{ response: Response; text: string }> {
     const key = getKey()
-    const headers: Record<string, string> = { Accept: 'application/json' }
+    const headers: Record<string, string> = { Accept: accept }
     if (key) headers.Authorization = `Bearer ${key}`
-
-    let response: Response
-    let text: string
     try {
-      response = await fetch(`${root}${path}`, { headers })
-      text = await response.text()
+      const response = await fetch(`${root}${path}`, { headers })
+      const text = await response.text()
+      return { response, text }
     } catch (error) {
       throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
     }
+  }
 
-    const body = parseJson(text)
-    if (!response.ok) {
-      const parsedError = ErrorBodySchema.safeParse(body)
-      const message = parsedError.success ? parsedError.data.error.message : response.statusText
-      const code = response.status === 401 ? 'unauthorised' : 'http_error'
-      throw new ApiError(code, message, { status: response.status })
-    }
+  function failure(response: Response, text: string): ApiError {
+    const parsedError = ErrorBodySchema.safeParse(parseJson(text))
+    const message = parsedError.success ? parsedError.data.error.message : response.statusText
+    const code: ApiErrorCode =
+      response.status === 401
+        ? 'unauthorised'
+        : response.status === 403
+          ? 'forbidden'
+          : response.status === 404
+            ? 'not_found'
+            : 'http_error'
+    return new ApiError(code, message, { status: response.status })
+  }
 
-    const parsed = schema.safeParse(body)
+  async function getJson<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+    const { response, text } = await request(path, 'application/json')
+    if (!response.ok) throw failure(response, text)
+    const parsed = schema.safeParse(parseJson(text))
     if (!parsed.success) {
       throw new ApiError('bad_response', `GET ${path}: unexpected body`, {
         status: response.status,
@@ -83,12 +152,43 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
 
   return {
     me: () => getJson('/api/v1/me', MeResponseSchema),
+    district: () => getJson('/api/v1/district', DistrictResponseSchema),
     zones: () => getJson('/api/v1/zones', ZonesResponseSchema),
+    shops: () => getJson('/api/v1/shops', ShopsResponseSchema),
+    shopSummary: (shopId) =>
+      getJson(`/api/v1/shops/${encodeURIComponent(shopId)}/summary`, ShopSummarySchema),
+    gateways: () => getJson('/api/v1/gateways', GatewaysResponseSchema),
     footfall: ({ from, to, bucket }) =>
+      getJson(`/api/v1/footfall${query({ from, to, bucket })}`, FootfallResponseSchema),
+    footfallDetail: ({ from, to, bucket, zone, shop }) =>
       getJson(
-        `/api/v1/footfall?${new URLSearchParams({ from, to, bucket })}`,
-        FootfallResponseSchema,
+        `/api/v1/footfall${query({ from, to, bucket, zone, shop })}`,
+        FootfallDetailResponseSchema,
       ),
+    heatmap: ({ from, to, zone, shop }) =>
+      getJson(`/api/v1/footfall/heatmap${query({ from, to, zone, shop })}`, HeatmapResponseSchema),
+    compare: ({ from, to, mode, zone, shop }) =>
+      getJson(
+        `/api/v1/footfall/compare${query({ from, to, mode, zone, shop })}`,
+        CompareResponseSchema,
+      ),
+    flows: ({ from, to, zone }) =>
+      getJson(`/api/v1/flows${query({ from, to, zone })}`, FlowsResponseSchema),
+    events: ({ from, to }) => getJson(`/api/v1/events${query({ from, to })}`, EventsResponseSchema),
+    uplift: (eventId) =>
+      getJson(`/api/v1/events/${encodeURIComponent(eventId)}/uplift`, UpliftResponseSchema),
+    ingestStats: ({ from, to }) =>
+      getJson(`/api/v1/admin/ingest-stats${query({ from, to })}`, IngestStatsResponseSchema),
+    publicCrowd: () => getJson('/api/v1/public/crowd', PublicCrowdResponseSchema),
+    async csv(path, params) {
+      const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
+      const { response, text } = await request(url, 'text/csv')
+      if (!response.ok) throw failure(response, text)
+      if (!/^text\/csv/i.test(response.headers.get('content-type') ?? '')) {
+        throw new ApiError('bad_response', `GET ${url}: not CSV`, { status: response.status })
+      }
+      return text
+    },
   }
 }
 

@@ -1,78 +1,38 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { API_KEY_STORAGE_KEY, createDashboardApp, type DashboardApp } from './app.ts'
+import { API_KEY_STORAGE_KEY, createDashboardApp, parseRoute, type DashboardApp } from './app.ts'
+import type { SocketHandlers } from './live-feed.ts'
+import { fakeApi, KEYS, memoryStorage, NOW, type FakeApi } from './testing/fake-api.ts'
 
-const GOOD_KEY = 'k-analyst'
-
-function zone(id: string, name: string, streetFromM: number) {
-  return {
-    id,
-    name,
-    kind: 'shop' as const,
-    shopId: id,
-    streetFromM,
-    streetToM: streetFromM + 40,
-    geometry: { type: 'Polygon' as const, coordinates: [] },
+class FakeSockets {
+  readonly opened: { url: string; handlers: SocketHandlers; sent: string[]; closed: boolean }[] = []
+  create = (url: string, handlers: SocketHandlers) => {
+    const socket = { url, handlers, sent: [] as string[], closed: false }
+    this.opened.push(socket)
+    return {
+      send: (data: string) => void socket.sent.push(data),
+      close: () => {
+        socket.closed = true
+      },
+    }
   }
-}
-
-const zonesBody = {
-  zones: [
-    zone('via-palazzo', 'Via Palazzo', 400),
-    zone('piazza-ferretto', 'Piazza Ferretto', 0),
-    zone('bar-al-ponte', 'Bar al Ponte', 900),
-  ],
-}
-
-const footfallBody = {
-  from: '2026-11-21T00:00:00.000Z',
-  to: '2026-11-21T10:00:00.000Z',
-  bucket: '1h',
-  rows: [],
-  totals: [
-    { zoneId: 'via-palazzo', passersBy: 1234, visitors: 56 },
-    { zoneId: 'piazza-ferretto', passersBy: 310, visitors: 12 },
-  ],
-}
-
-type Route = (authorization: string | null) => { status: number; body: unknown }
-
-function fakeServer(overrides: Partial<Record<'me' | 'zones' | 'footfall', Route>> = {}) {
-  const routes: Record<'me' | 'zones' | 'footfall', Route> = {
-    me: (authorization) =>
-      authorization === `Bearer ${GOOD_KEY}`
-        ? { status: 200, body: { role: 'analyst', shopId: null, label: 'Miglio Digitale' } }
-        : { status: 401, body: { error: { code: 'unauthorised', message: 'unknown key' } } },
-    zones: () => ({ status: 200, body: zonesBody }),
-    footfall: () => ({ status: 200, body: footfallBody }),
-    ...overrides,
-  }
-  const fetch: typeof globalThis.fetch = (input, init) => {
-    const url = new URL(String(input))
-    const name = url.pathname.replace('/api/v1/', '') as keyof typeof routes
-    const { status, body } = routes[name](new Headers(init?.headers).get('authorization'))
-    return Promise.resolve(new Response(JSON.stringify(body), { status }))
-  }
-  return fetch
-}
-
-function memoryStorage(initial: Record<string, string> = {}) {
-  const items = new Map(Object.entries(initial))
-  return {
-    items,
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
+  get last() {
+    const socket = this.opened[this.opened.length - 1]
+    if (!socket) throw new Error('no socket opened')
+    return socket
   }
 }
 
 describe(createDashboardApp.name, () => {
   let root: HTMLElement
   let sut: DashboardApp | undefined
+  let saved: { name: string; text: string; type: string }[]
 
   beforeEach(() => {
+    window.location.hash = ''
     root = document.createElement('div')
     document.body.replaceChildren(root)
+    saved = []
   })
 
   afterEach(() => {
@@ -82,22 +42,28 @@ describe(createDashboardApp.name, () => {
 
   function start(
     options: {
-      fetch?: typeof globalThis.fetch
+      api?: FakeApi
       storage?: ReturnType<typeof memoryStorage>
       languages?: string[]
+      sockets?: FakeSockets
     } = {},
   ) {
     const storage = options.storage ?? memoryStorage()
+    const api = options.api ?? fakeApi()
     sut = createDashboardApp({
       root,
       baseUrl: 'http://miglio.test',
-      fetch: options.fetch ?? fakeServer(),
+      fetch: api.fetch,
       storage,
       languages: options.languages ?? ['en-GB'],
-      now: () => new Date('2026-11-21T10:00:00.000Z'),
+      now: () => NOW,
+      createSocket: options.sockets?.create,
+      saveFile: (name, text, type) => void saved.push({ name, text, type }),
     })
-    return { storage, started: sut.start() }
+    return { storage, api, started: sut.start() }
   }
+
+  const signedIn = (key: string) => memoryStorage({ [API_KEY_STORAGE_KEY]: key })
 
   function signInWith(key: string) {
     const input = root.querySelector<HTMLInputElement>('#api-key')
@@ -106,47 +72,96 @@ describe(createDashboardApp.name, () => {
     root.querySelector('form')?.dispatchEvent(new Event('submit', { cancelable: true }))
   }
 
-  it('asks for an API key with a labelled field', async () => {
+  const text = (selector: string) => root.querySelector(selector)?.textContent ?? null
+  const navLinks = () =>
+    [...root.querySelectorAll('nav a')].map((a) => [a.textContent, a.getAttribute('aria-current')])
+
+  it('asks for an API key with a labelled field and offers the public street screen', async () => {
     await start().started
 
     const input = root.querySelector('#api-key')
     expect(root.querySelector('label[for="api-key"]')?.textContent).toBe('API key')
     expect(input?.getAttribute('type')).toBe('password')
+    expect(root.querySelector('a[href="#/street"]')).not.toBeNull()
   })
 
-  it('signs in, keeps the key for the session and shows totals ordered along the street', async () => {
+  it('signs an analyst in to the district: KPIs, map, zones, shops and role-aware navigation', async () => {
     const { storage, started } = start()
     await started
 
-    signInWith(GOOD_KEY)
+    signInWith(KEYS.analyst)
 
     await vi.waitFor(() => expect(root.querySelector('table.totals')).not.toBeNull())
-    expect(storage.items.get(API_KEY_STORAGE_KEY)).toBe(GOOD_KEY)
+    expect(storage.items.get(API_KEY_STORAGE_KEY)).toBe(KEYS.analyst)
+    expect(window.location.hash).toBe('#/district')
+    expect(text('h1')).toBe('Miglio Digitale — Mestre')
+    expect(text('.tile[data-kpi="passers-by"] .tile-value')).toBe('2,094')
+    expect(text('.tile[data-kpi="passers-by"] .tile-delta')).toContain(
+      '+10.2% vs same time last week',
+    )
+    expect(text('.tile[data-kpi="capture-rate"] .tile-delta')).toContain('−0.8 pt')
     const rows = [...root.querySelectorAll('table.totals tbody tr')].map((tr) =>
       [...tr.children].map((cell) => cell.textContent),
     )
     expect(rows).toEqual([
       ['Piazza Ferretto', '310', '12'],
+      ['Forno Legrenzi', '150', '0'],
       ['Via Palazzo', '1,234', '56'],
-      ['Bar al Ponte', '0', '0'],
+      ['Bar al Ponte', '400', '35'],
     ])
-    expect(root.querySelector('svg.footfall-bars')?.getAttribute('role')).toBe('img')
-    expect(root.textContent).toContain('Signed in as Miglio Digitale (analyst)')
+    for (const chart of ['zone-map', 'footfall-bars', 'shop-metrics', 'flows-arcs', 'heatmap']) {
+      await vi.waitFor(() =>
+        expect(root.querySelector(`svg.${chart}:not(.chart-loading)`)?.getAttribute('role')).toBe(
+          'img',
+        ),
+      )
+    }
+    expect(navLinks()).toEqual([
+      ['District', 'page'],
+      ['Shops', null],
+      ['Street screen', null],
+    ])
+    expect(text('.who')).toBe('Signed in as Miglio Digitale (analyst)')
+  })
+
+  it('shows events with their uplift and the gateways needing attention', async () => {
+    const { api, started } = start({ storage: signedIn(KEYS.analyst) })
+    await started
+
+    await vi.waitFor(() => expect(root.querySelector('table.events tbody tr')).not.toBeNull())
+    const event = root.querySelector('table.events tbody tr')
+    expect(event?.querySelector('th')?.textContent).toContain('Notte bianca')
+    expect(event?.textContent).toContain('1,500 +50%')
+    expect(event?.textContent).toContain('Usual 1,000 (900–1,100)')
+    await vi.waitFor(() => expect(root.querySelector('table.gateways')).not.toBeNull())
+    expect(text('#quality .quality-headline')).toContain('3 of 4 gateways reporting')
+    expect(text('table.gateways tbody tr')).toContain('Silent')
+    expect(text('.dead-letters')).toBeNull()
+    expect(text('#quality')).toContain('shown to administrators')
+    expect(api.calls.some((call) => call.includes('/admin/'))).toBe(false)
+  })
+
+  it('shows an administrator the rejected-message rate', async () => {
+    await start({ storage: signedIn(KEYS.admin) }).started
+
+    await vi.waitFor(() => expect(root.querySelector('.dead-letters')).not.toBeNull())
+    expect(text('.dead-letters .quality-headline')).toBe('0.3% of messages rejected (3 of 1,000)')
+    expect(text('.dead-letters')).toContain('malformed_json (3)')
   })
 
   it('rejects a bad key with a message and keeps nothing', async () => {
     const { storage, started } = start()
     await started
 
-    signInWith('wrong')
+    signInWith('wrong-key')
 
-    await vi.waitFor(() => expect(root.querySelector('#api-key-error')?.textContent).not.toBe(''))
-    expect(root.querySelector('#api-key-error')?.textContent).toContain('not accepted')
+    await vi.waitFor(() => expect(text('#api-key-error')).not.toBe(''))
+    expect(text('#api-key-error')).toContain('not accepted')
     expect(storage.items.has(API_KEY_STORAGE_KEY)).toBe(false)
   })
 
   it('resumes a stored session and signs out', async () => {
-    const storage = memoryStorage({ [API_KEY_STORAGE_KEY]: GOOD_KEY })
+    const storage = signedIn(KEYS.analyst)
     await start({ storage }).started
     await vi.waitFor(() => expect(root.querySelector('table.totals')).not.toBeNull())
 
@@ -157,50 +172,238 @@ describe(createDashboardApp.name, () => {
     expect(root.querySelector('#api-key')).not.toBeNull()
   })
 
-  it('shows the empty state when the range has no transits', async () => {
-    const fetch = fakeServer({
-      footfall: () => ({ status: 200, body: { ...footfallBody, totals: [] } }),
+  it('goes back to sign-in when the key stops working mid-session', async () => {
+    const storage = signedIn(KEYS.analyst)
+    const api = fakeApi({
+      compare: () => ({
+        status: 401,
+        body: { error: { code: 'unauthorised', message: 'revoked' } },
+      }),
     })
-    await start({ fetch, storage: memoryStorage({ [API_KEY_STORAGE_KEY]: GOOD_KEY }) }).started
+    await start({ storage, api }).started
+
+    await vi.waitFor(() => expect(root.querySelector('#api-key')).not.toBeNull())
+    expect(text('#api-key-error')).toContain('not accepted')
+    expect(storage.items.has(API_KEY_STORAGE_KEY)).toBe(false)
+  })
+
+  it('shows the empty state when the range has no transits', async () => {
+    const api = fakeApi({
+      footfall: (url) => ({
+        status: 200,
+        body: {
+          from: url.searchParams.get('from'),
+          to: url.searchParams.get('to'),
+          bucket: url.searchParams.get('bucket'),
+          timezone: 'Europe/Rome',
+          zoneId: null,
+          shopId: null,
+          rows: [],
+          totals: [],
+        },
+      }),
+    })
+    await start({ api, storage: signedIn(KEYS.analyst) }).started
 
     await vi.waitFor(() =>
-      expect(root.querySelector('svg text.empty')?.textContent).toBe(
+      expect(root.querySelector('svg.footfall-bars text.empty')?.textContent).toBe(
         'No transits in this range yet',
       ),
     )
     expect(root.querySelector('table.totals')).toBeNull()
   })
 
-  it('shows an error message when the server sends a malformed body', async () => {
-    const fetch = fakeServer({
-      footfall: () => ({ status: 200, body: { totals: 'nope' } }),
-    })
-    await start({ fetch, storage: memoryStorage({ [API_KEY_STORAGE_KEY]: GOOD_KEY }) }).started
+  it('shows an error in the panels fed by a malformed body, and keeps the others', async () => {
+    const api = fakeApi({ footfall: () => ({ status: 200, body: { totals: 'nope' } }) })
+    await start({ api, storage: signedIn(KEYS.analyst) }).started
 
     await vi.waitFor(() =>
-      expect(root.querySelector('[role="alert"].banner')?.textContent).toContain(
+      expect(root.querySelector('#zones [role="alert"]')?.textContent).toContain(
         'unexpected shape',
       ),
     )
-    expect(root.querySelector('.chart-body')?.textContent).toContain('unexpected shape')
+    await vi.waitFor(() =>
+      expect(root.querySelector('svg.heatmap:not(.chart-loading)')).not.toBeNull(),
+    )
   })
 
-  it('switches to Italian, including number formatting', async () => {
-    const storage = memoryStorage({ [API_KEY_STORAGE_KEY]: GOOD_KEY })
+  it('switches to Italian, including number formatting, and keeps the choice', async () => {
+    const storage = signedIn(KEYS.analyst)
     await start({ storage }).started
     await vi.waitFor(() => expect(root.querySelector('table.totals')).not.toBeNull())
 
     root.querySelector<HTMLButtonElement>('button[data-lang="it"]')?.click()
 
     expect(document.documentElement.lang).toBe('it')
-    expect(root.querySelector('h1')?.textContent).toBe('Passaggi per zona')
-    expect(root.querySelector('table.totals tbody tr:nth-child(2) td')?.textContent).toBe('1.234')
+    expect(text('#zones h2')).toBe('Passaggi per zona')
+    expect(text('table.totals tbody tr:nth-child(3) td')).toBe('1.234')
+    expect(text('.tile[data-kpi="passers-by"] .tile-value')).toBe('2.094')
+    expect(navLinks()[0]).toEqual(['Distretto', 'page'])
     expect(storage.items.get('miglio.lang')).toBe('it')
+    expect(document.activeElement?.getAttribute('data-lang')).toBe('it')
   })
 
   it('starts in Italian when the browser prefers it', async () => {
     await start({ languages: ['it-IT', 'en'] }).started
 
-    expect(root.querySelector('label[for="api-key"]')?.textContent).toBe('Chiave API')
+    expect(text('label[for="api-key"]')).toBe('Chiave API')
+  })
+
+  it('reloads the range-dependent panels when the range changes', async () => {
+    const { api, started } = start({ storage: signedIn(KEYS.analyst) })
+    await started
+    await vi.waitFor(() => expect(root.querySelector('table.totals')).not.toBeNull())
+    const before = api.calls.length
+
+    const week = root.querySelector<HTMLInputElement>('#range-last-7-days')
+    if (!week) throw new Error('no range option')
+    week.checked = true
+    week.dispatchEvent(new Event('change'))
+
+    await vi.waitFor(() =>
+      expect(api.calls.slice(before).some((c) => c.includes('bucket=1d'))).toBe(true),
+    )
+    expect(text('#kpis h2')).toBe('Last 7 days')
+  })
+
+  describe('shopkeeper', () => {
+    it('lands on its own shop: today vs usual, rank, dwell, busiest hours and the week', async () => {
+      await start({ storage: signedIn(KEYS.shopkeeper) }).started
+
+      await vi.waitFor(() => expect(text('h1')).toBe('Bar al Ponte'))
+      expect(window.location.hash).toBe('#/shop/bar-al-ponte')
+      expect(text('.tile[data-kpi="passers-by"] .tile-value')).toBe('400')
+      expect(text('.tile[data-kpi="passers-by"] .tile-sub')).toBe('usual 350')
+      expect(text('.tile[data-kpi="visitors"] .tile-delta')).toContain('−12.5% vs usual')
+      expect(text('.rank-headline')).toBe('No. 1 of 2 by visitors today')
+      for (const chart of ['dwell-histogram', 'stacked-columns']) {
+        await vi.waitFor(() =>
+          expect(root.querySelector(`svg.${chart}:not(.chart-loading)`)).not.toBeNull(),
+        )
+      }
+      expect(root.querySelectorAll('svg.stacked-columns')).toHaveLength(2)
+      expect(navLinks()).toEqual([
+        ['My shop', 'page'],
+        ['Street screen', null],
+      ])
+    })
+
+    it('is told clearly that another shop’s page is not theirs', async () => {
+      window.location.hash = '#/shop/forno'
+      const { api, started } = start({ storage: signedIn(KEYS.shopkeeper) })
+      await started
+
+      await vi.waitFor(() => expect(root.querySelector('.denied')).not.toBeNull())
+      expect(text('.denied-message')).toContain('This page belongs to another shop')
+      expect(root.querySelector('.denied a')?.getAttribute('href')).toBe('#/shop/bar-al-ponte')
+      expect(root.querySelector('.tile')).toBeNull()
+      expect(api.calls.filter((c) => c.includes('forno'))).toEqual(['/api/v1/shops/forno/summary'])
+    })
+
+    it('is sent to its shop when it opens the district', async () => {
+      window.location.hash = '#/district'
+      await start({ storage: signedIn(KEYS.shopkeeper) }).started
+
+      await vi.waitFor(() => expect(text('h1')).toBe('Bar al Ponte'))
+      expect(window.location.hash).toBe('#/shop/bar-al-ponte')
+    })
+
+    it('downloads its data as CSV with the key in the header, never in a link', async () => {
+      const { api, started } = start({ storage: signedIn(KEYS.shopkeeper) })
+      await started
+      await vi.waitFor(() => expect(root.querySelector('button[data-csv="hourly"]')).not.toBeNull())
+
+      root.querySelector<HTMLButtonElement>('button[data-csv="hourly"]')?.click()
+
+      await vi.waitFor(() => expect(saved).toHaveLength(1))
+      expect(saved[0]?.name).toBe('miglio-bar-al-ponte-hourly-2026-11-21.csv')
+      expect(saved[0]?.type).toBe('text/csv')
+      expect(saved[0]?.text).toContain('zoneId,bucketStart,passersBy')
+      const call = api.calls.find((c) => c.includes('format=csv')) ?? ''
+      expect(new URL(call, 'http://x').searchParams.get('shop')).toBe('bar-al-ponte')
+      expect(call).not.toContain(KEYS.shopkeeper)
+    })
+  })
+
+  describe('live feed', () => {
+    it('authenticates with its first message and shows live counts on the map', async () => {
+      const sockets = new FakeSockets()
+      await start({ storage: signedIn(KEYS.analyst), sockets }).started
+      await vi.waitFor(() => expect(sockets.opened).toHaveLength(1))
+
+      const socket = sockets.last
+      expect(socket.url).toBe('ws://miglio.test/api/v1/live')
+      socket.handlers.open()
+      expect(JSON.parse(socket.sent[0] ?? '{}')).toEqual({ type: 'auth', key: KEYS.analyst })
+      socket.handlers.message(
+        JSON.stringify({ type: 'ready', role: 'analyst', shopId: null, zones: ['via-palazzo'] }),
+      )
+      await vi.waitFor(() =>
+        expect(root.querySelector('svg.zone-map:not(.chart-loading)')).not.toBeNull(),
+      )
+      socket.handlers.message(
+        JSON.stringify({
+          type: 'counts',
+          at: '2026-11-21T10:00:05.000Z',
+          day: '2026-11-21',
+          zones: [
+            {
+              zoneId: 'via-palazzo',
+              today: { passersBy: 900, visitors: 40 },
+              last15m: { passersBy: 1200, visitors: 34 },
+            },
+          ],
+        }),
+      )
+
+      expect(root.querySelector('.live-status')?.getAttribute('data-status')).toBe('live')
+      expect(text('.live-status')).toBe('Live · updated 11:00:05')
+      expect(root.querySelector('.live-value[data-zone-id="via-palazzo"]')?.textContent).toBe(
+        '1,234',
+      )
+    })
+
+    it('closes the feed when the view goes away', async () => {
+      const sockets = new FakeSockets()
+      await start({ storage: signedIn(KEYS.analyst), sockets }).started
+      await vi.waitFor(() => expect(sockets.opened).toHaveLength(1))
+
+      root.querySelector<HTMLButtonElement>('.topbar button.button-secondary')?.click()
+
+      expect(sockets.last.closed).toBe(true)
+    })
+  })
+
+  describe('public street screen', () => {
+    it('shows crowd levels without a key', async () => {
+      window.location.hash = '#/street'
+      const { api, started } = start()
+      await started
+
+      await vi.waitFor(() => expect(root.querySelectorAll('li.crowd')).toHaveLength(2))
+      expect(text('li.crowd[data-zone-id="piazza-ferretto"] .crowd-level')).toBe('Busy')
+      expect(text('.street-intro')).toContain('last 15 minutes')
+      expect(api.calls).toEqual(['/api/v1/public/crowd'])
+    })
+
+    it('says so when the server does not enable it', async () => {
+      window.location.hash = '#/street'
+      const api = fakeApi({
+        crowd: () => ({ status: 404, body: { error: { code: 'not_found', message: 'no route' } } }),
+      })
+      await start({ api }).started
+
+      await vi.waitFor(() => expect(text('.street-message')).toContain('not enabled'))
+    })
+  })
+})
+
+describe(parseRoute.name, () => {
+  it('reads the views from the hash', () => {
+    expect(parseRoute('#/district')).toEqual({ name: 'district' })
+    expect(parseRoute('#/shop/bar-roma')).toEqual({ name: 'shop', shopId: 'bar-roma' })
+    expect(parseRoute('#/street')).toEqual({ name: 'street' })
+    expect(parseRoute('')).toEqual({ name: 'home' })
+    expect(parseRoute('#/shop/<script>')).toEqual({ name: 'home' })
   })
 })

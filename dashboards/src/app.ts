@@ -1,14 +1,16 @@
-import type { FootfallResponse, MeResponse, ZoneDto } from '../../services/shared/contracts/api.ts'
+import type { MeResponse } from '../../services/shared/contracts/api.ts'
 import { ApiError, createApiClient, type ApiClient } from './api-client.ts'
-import { renderFootfallBars } from './charts/footfall-bars.ts'
 import { h } from './dom.ts'
-import { createCountFormat } from './format.ts'
-import { isLang, messages, pickLang, type Lang, type Messages, type RangeKind } from './i18n.ts'
-import { footfallRequestFor, rangeKinds } from './ranges.ts'
+import { isLang, messages, pickLang, type Lang, type Messages } from './i18n.ts'
+import { createLiveFeed, type LiveFeedDeps } from './live-feed.ts'
+import { createDistrictView } from './views/district-view.ts'
+import { createShopView } from './views/shop-view.ts'
+import { createStreetView } from './views/street-view.ts'
+import { messageFor, type View, type ViewContext } from './views/view-kit.ts'
 
 export const API_KEY_STORAGE_KEY = 'miglio.apiKey'
 export const LANG_STORAGE_KEY = 'miglio.lang'
-export const REFRESH_INTERVAL_MS = 15_000
+const DEFAULT_TIME_ZONE = 'Europe/Rome'
 
 type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>
 
@@ -19,6 +21,10 @@ export interface DashboardAppDeps {
   storage: KeyValueStorage
   languages: readonly string[]
   now: () => Date
+  /** Opens the live feed's WebSocket; without it the pages poll only. */
+  createSocket?: LiveFeedDeps['createSocket']
+  /** Saves a downloaded file; the browser default clicks a Blob link. */
+  saveFile?: (name: string, text: string, type: string) => void
 }
 
 export interface DashboardApp {
@@ -26,31 +32,45 @@ export interface DashboardApp {
   stop(): void
 }
 
+export type Route =
+  { name: 'home' } | { name: 'district' } | { name: 'shop'; shopId: string } | { name: 'street' }
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '')
+  if (path === 'district') return { name: 'district' }
+  if (path === 'street') return { name: 'street' }
+  const shop = /^shop\/([a-z0-9-]{1,64})$/.exec(path)
+  if (shop?.[1]) return { name: 'shop', shopId: shop[1] }
+  return { name: 'home' }
+}
+
+export function hrefOf(route: Route): string {
+  switch (route.name) {
+    case 'home':
+      return '#/'
+    case 'district':
+      return '#/district'
+    case 'street':
+      return '#/street'
+    case 'shop':
+      return `#/shop/${route.shopId}`
+  }
+}
+
 interface State {
   lang: Lang
   key: string | null
   me: MeResponse | null
+  districtName: string
+  timeZone: string
+  firstShopId: string | null
   checkingKey: boolean
   signInError: string | null
-  range: RangeKind
-  zones: ZoneDto[] | null
-  footfall: FootfallResponse | null
-  loading: boolean
-  error: string | null
-  updatedAt: Date | null
-}
-
-interface ViewRefs {
-  status: HTMLElement
-  error: HTMLElement
-  figure: HTMLElement
-  chart: HTMLElement
-  tableWrap: HTMLElement
-  chartWidth: number
+  route: Route
 }
 
 export function createDashboardApp(deps: DashboardAppDeps): DashboardApp {
-  const { root, storage, now } = deps
+  const { root, storage } = deps
   const doc = root.ownerDocument
   const win = doc.defaultView
 
@@ -59,14 +79,12 @@ export function createDashboardApp(deps: DashboardAppDeps): DashboardApp {
     lang: isLang(storedLang) ? storedLang : pickLang(deps.languages),
     key: storage.getItem(API_KEY_STORAGE_KEY),
     me: null,
+    districtName: '',
+    timeZone: DEFAULT_TIME_ZONE,
+    firstShopId: null,
     checkingKey: false,
     signInError: null,
-    range: 'today',
-    zones: null,
-    footfall: null,
-    loading: false,
-    error: null,
-    updatedAt: null,
+    route: parseRoute(win?.location.hash ?? ''),
   }
 
   const client: ApiClient = createApiClient({
@@ -75,20 +93,57 @@ export function createDashboardApp(deps: DashboardAppDeps): DashboardApp {
     fetch: deps.fetch,
   })
 
-  let view: ViewRefs | null = null
-  let timer: ReturnType<typeof setInterval> | undefined
-  let requestSeq = 0
+  let view: View | null = null
+  let main: HTMLElement | null = null
   let resizeObserver: ResizeObserver | undefined
+  let lastWidth = 0
 
   const t = (): Messages => messages[state.lang]
 
+  const context = (): ViewContext => ({
+    doc,
+    client,
+    t,
+    now: deps.now,
+    me: state.me,
+    timeZone: state.timeZone,
+    districtName: state.districtName,
+    openLiveFeed: (handlers) => {
+      const key = state.key
+      if (!deps.createSocket || !key) return null
+      return createLiveFeed({
+        url: liveUrl(deps.baseUrl, win),
+        key,
+        createSocket: deps.createSocket,
+        setTimeout: (callback, ms) => setTimeout(callback, ms),
+        clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+        ...handlers,
+      })
+    },
+    onUnauthorised: (message) => signOutWith(message),
+    setInterval: (callback, ms) => setInterval(callback, ms),
+    clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+    saveFile: deps.saveFile ?? ((name, text, type) => saveWithLink(doc, name, text, type)),
+  })
+
+  // ---- shell --------------------------------------------------------------------------------
+
   function renderShell(): void {
-    view = null
-    resizeObserver?.disconnect()
     const m = t()
     doc.documentElement.lang = state.lang
     doc.title = m.appTitle
-    root.replaceChildren(renderHeader(m), renderMain(m))
+    main = h(doc, 'main', { id: 'main', class: 'main', tabindex: -1 })
+    root.replaceChildren(renderSkipLink(m), renderHeader(m), main)
+    observe(main)
+  }
+
+  function renderSkipLink(m: Messages): HTMLElement {
+    const link = h(doc, 'a', { class: 'skip-link', href: '#main' }, [m.skipToContent])
+    link.addEventListener('click', (event) => {
+      event.preventDefault()
+      main?.focus()
+    })
+    return link
   }
 
   function renderHeader(m: Messages): HTMLElement {
@@ -128,19 +183,59 @@ export function createDashboardApp(deps: DashboardAppDeps): DashboardApp {
     }
     actions.append(langGroup)
     return h(doc, 'header', { class: 'topbar' }, [
-      h(doc, 'span', { class: 'brand' }, [m.brand]),
+      h(doc, 'div', { class: 'topbar-start' }, [
+        h(doc, 'a', { class: 'brand', href: '#/' }, [m.brand]),
+        renderNav(m),
+      ]),
       actions,
     ])
   }
 
-  function renderMain(m: Messages): HTMLElement {
-    if (state.me) return renderFootfallView(m)
-    if (state.checkingKey) {
-      return h(doc, 'main', { id: 'main', class: 'main' }, [
-        h(doc, 'p', { class: 'loading', role: 'status' }, [m.footfall.loading]),
-      ])
+  function renderNav(m: Messages): HTMLElement {
+    const links: { route: Route; label: string; current: boolean }[] = []
+    const r = state.route
+    if (state.me?.role === 'shopkeeper' && state.me.shopId) {
+      links.push({
+        route: { name: 'shop', shopId: state.me.shopId },
+        label: m.nav.myShop,
+        current: r.name === 'shop',
+      })
+    } else if (state.me) {
+      links.push({
+        route: { name: 'district' },
+        label: m.nav.district,
+        current: r.name === 'district',
+      })
+      if (state.firstShopId) {
+        links.push({
+          route: { name: 'shop', shopId: r.name === 'shop' ? r.shopId : state.firstShopId },
+          label: m.nav.shop,
+          current: r.name === 'shop',
+        })
+      }
     }
-    return renderSignIn(m)
+    links.push({ route: { name: 'street' }, label: m.nav.street, current: r.name === 'street' })
+    return h(doc, 'nav', { class: 'nav', 'aria-label': m.nav.label }, [
+      h(
+        doc,
+        'ul',
+        {},
+        links.map((link) =>
+          h(doc, 'li', {}, [
+            h(
+              doc,
+              'a',
+              {
+                href: hrefOf(link.route),
+                'aria-current': link.current ? 'page' : undefined,
+                'data-nav': link.route.name,
+              },
+              [link.label],
+            ),
+          ]),
+        ),
+      ),
+    ])
   }
 
   function renderSignIn(m: Messages): HTMLElement {
@@ -179,278 +274,192 @@ export function createDashboardApp(deps: DashboardAppDeps): DashboardApp {
       submit.textContent = m.signIn.submitting
       void signIn(key)
     })
-    return h(doc, 'main', { id: 'main', class: 'main' }, [
-      h(doc, 'section', { class: 'card sign-in', 'aria-labelledby': 'sign-in-heading' }, [
-        h(doc, 'h1', { id: 'sign-in-heading' }, [m.signIn.heading]),
-        h(doc, 'p', {}, [m.signIn.intro]),
-        form,
+    return h(doc, 'section', { class: 'card sign-in', 'aria-labelledby': 'sign-in-heading' }, [
+      h(doc, 'h1', { id: 'sign-in-heading' }, [m.signIn.heading]),
+      h(doc, 'p', {}, [m.signIn.intro]),
+      form,
+      h(doc, 'p', { class: 'hint public-link' }, [
+        h(doc, 'a', { href: hrefOf({ name: 'street' }) }, [m.signIn.publicLink]),
       ]),
     ])
   }
 
-  function renderFootfallView(m: Messages): HTMLElement {
-    const rangeOptions = rangeKinds.map((kind) => {
-      const radio = h(doc, 'input', {
-        type: 'radio',
-        name: 'range',
-        value: kind,
-        id: `range-${kind}`,
-        checked: kind === state.range,
-      })
-      radio.addEventListener('change', () => {
-        if (radio.checked) setRange(kind)
-      })
-      return h(doc, 'div', { class: 'range-option' }, [
-        radio,
-        h(doc, 'label', { for: `range-${kind}` }, [m.footfall.ranges[kind]]),
-      ])
-    })
-    // Not a live region: announcing "Updated at …" every 15 s would drown a screen reader.
-    const status = h(doc, 'p', { class: 'status' })
-    const error = h(doc, 'div', { class: 'error banner', role: 'alert' })
-    const chart = h(doc, 'div', { class: 'chart-body' })
-    const figure = h(doc, 'figure', { class: 'chart' }, [chart])
-    const tableWrap = h(doc, 'div', { class: 'table-wrap' })
-    view = { status, error, figure, chart, tableWrap, chartWidth: 0 }
+  // ---- views --------------------------------------------------------------------------------
 
-    if (win && 'ResizeObserver' in win) {
-      resizeObserver = new win.ResizeObserver(() => {
-        if (view && chart.clientWidth !== view.chartWidth) renderData()
-      })
-      resizeObserver.observe(chart)
-    }
-
-    return h(doc, 'main', { id: 'main', class: 'main' }, [
-      h(doc, 'section', { class: 'footfall', 'aria-labelledby': 'footfall-heading' }, [
-        h(doc, 'div', { class: 'view-head' }, [
-          h(doc, 'h1', { id: 'footfall-heading', tabindex: -1 }, [m.footfall.heading]),
-          h(doc, 'fieldset', { class: 'range' }, [
-            h(doc, 'legend', {}, [m.footfall.range]),
-            ...rangeOptions,
-          ]),
-        ]),
-        status,
-        error,
-        figure,
-        tableWrap,
-        h(doc, 'p', { class: 'note' }, [m.footfall.note]),
-      ]),
-    ])
-  }
-
-  function renderData(): void {
-    if (!view) return
+  /** Shows the view for the current route (the whole page is rebuilt: header nav follows the route). */
+  function show(): void {
+    view?.destroy()
+    view = null
+    renderShell()
     const m = t()
-    const { status, error, figure, chart, tableWrap } = view
-    const time = state.updatedAt
-      ? new Intl.DateTimeFormat(m.locale, { timeStyle: 'medium' }).format(state.updatedAt)
-      : null
-    status.textContent = [
-      state.loading ? (state.footfall ? m.footfall.refreshing : m.footfall.loading) : null,
-      !state.loading && time ? m.footfall.updatedAt(time) : null,
-      m.footfall.autoRefresh,
-    ]
-      .filter((part) => part !== null)
-      .join(' · ')
-    error.textContent = state.error ?? ''
-    error.hidden = state.error === null
-    figure.setAttribute('aria-busy', String(state.loading && !state.footfall))
-
-    const zones = state.zones
-    const footfall = state.footfall
-    if (!zones || !footfall) {
-      view.chartWidth = 0
-      chart.replaceChildren(
-        state.loading
-          ? h(doc, 'p', { class: 'placeholder loading' }, [m.footfall.loading])
-          : h(doc, 'p', { class: 'placeholder' }, [state.error ?? '']),
+    const target = main
+    if (!target) return
+    const route = state.route
+    if (route.name === 'street') {
+      view = createStreetView(context())
+    } else if (!state.me) {
+      target.replaceChildren(
+        state.checkingKey
+          ? h(doc, 'p', { class: 'loading', role: 'status' }, [m.footfall.loading])
+          : renderSignIn(m),
       )
-      tableWrap.replaceChildren()
       return
+    } else if (route.name === 'shop') {
+      const me = state.me
+      view = createShopView(context(), {
+        shopId: route.shopId,
+        onChooseShop:
+          me.role === 'shopkeeper' ? undefined : (shopId) => navigate({ name: 'shop', shopId }),
+        ownShopHref:
+          me.role === 'shopkeeper' && me.shopId && me.shopId !== route.shopId
+            ? hrefOf({ name: 'shop', shopId: me.shopId })
+            : undefined,
+      })
+    } else {
+      view = createDistrictView(context())
     }
-
-    const ordered = [...zones].sort(
-      (a, b) => a.streetFromM - b.streetFromM || a.name.localeCompare(b.name),
-    )
-    view.chartWidth = chart.clientWidth
-    renderFootfallBars(
-      chart,
-      { zones: ordered, totals: footfall.totals },
-      {
-        width: view.chartWidth,
-        locale: m.locale,
-        labels: {
-          passersBy: m.footfall.passersBy,
-          visitors: m.footfall.visitors,
-          axis: m.footfall.axis,
-          empty: m.footfall.empty,
-        },
-      },
-    )
-    const hasTransits = footfall.totals.some((total) => total.passersBy + total.visitors > 0)
-    tableWrap.replaceChildren(...(hasTransits ? [renderTable(m, ordered, footfall)] : []))
+    view.render(target)
   }
 
-  function renderTable(m: Messages, zones: ZoneDto[], footfall: FootfallResponse): HTMLElement {
-    const format = createCountFormat(m.locale)
-    const totalsById = new Map(footfall.totals.map((total) => [total.zoneId, total]))
-    const number = (value: number) => h(doc, 'td', { class: 'num' }, [format(value)])
-    return h(doc, 'table', { class: 'totals' }, [
-      h(doc, 'caption', {}, [m.footfall.tableCaption(m.footfall.ranges[state.range])]),
-      h(doc, 'thead', {}, [
-        h(doc, 'tr', {}, [
-          h(doc, 'th', { scope: 'col' }, [m.footfall.zone]),
-          h(doc, 'th', { scope: 'col', class: 'num' }, [m.footfall.passersBy]),
-          h(doc, 'th', { scope: 'col', class: 'num' }, [m.footfall.visitors]),
-        ]),
-      ]),
-      h(
-        doc,
-        'tbody',
-        {},
-        zones.map((zone) => {
-          const total = totalsById.get(zone.id)
-          return h(doc, 'tr', {}, [
-            h(doc, 'th', { scope: 'row' }, [zone.name]),
-            number(total?.passersBy ?? 0),
-            number(total?.visitors ?? 0),
-          ])
-        }),
-      ),
-    ])
-  }
-
-  function messageFor(error: unknown): string {
-    const m = t()
-    if (!(error instanceof ApiError)) return m.errors.unexpected
-    switch (error.code) {
-      case 'unauthorised':
-        return m.errors.unauthorised
-      case 'bad_response':
-        return m.errors.badResponse
-      case 'network_error':
-        return m.errors.network
-      case 'http_error':
-        return m.errors.http(error.status ?? 0, error.message)
+  function homeRoute(): Route {
+    if (state.me?.role === 'shopkeeper' && state.me.shopId) {
+      return { name: 'shop', shopId: state.me.shopId }
     }
+    return { name: 'district' }
   }
+
+  /** Role-aware routing: the shopkeeper's home and the district both lead to its shop. */
+  function resolve(route: Route): Route {
+    if (route.name === 'street') return route
+    if (!state.me) return route
+    if (route.name === 'home') return homeRoute()
+    if (route.name === 'district' && state.me.role === 'shopkeeper') return homeRoute()
+    return route
+  }
+
+  function navigate(route: Route): void {
+    const target = resolve(route)
+    const href = hrefOf(target)
+    state.route = target
+    if (win && win.location.hash !== href) {
+      // The hashchange handler sees the route already applied and does nothing.
+      win.location.hash = href
+    }
+    show()
+    doc.getElementById('view-heading')?.focus()
+  }
+
+  function onHashChange(): void {
+    const route = parseRoute(win?.location.hash ?? '')
+    const target = resolve(route)
+    if (hrefOf(target) === hrefOf(state.route) && view) return
+    navigate(route)
+  }
+
+  // ---- session ------------------------------------------------------------------------------
 
   async function signIn(key: string): Promise<void> {
     state.key = key
     try {
       const me = await client.me()
+      const [district, shops] = await Promise.all([
+        client.district().catch(() => null),
+        me.role === 'shopkeeper' ? Promise.resolve(null) : client.shops().catch(() => null),
+      ])
       storage.setItem(API_KEY_STORAGE_KEY, key)
       state.me = me
+      state.districtName = district?.name ?? ''
+      state.timeZone = district?.timezone ?? DEFAULT_TIME_ZONE
+      state.firstShopId =
+        [...(shops?.shops ?? [])].sort((a, b) => a.streetOffsetM - b.streetOffsetM)[0]?.id ?? null
       state.signInError = null
       state.checkingKey = false
-      renderShell()
-      doc.getElementById('footfall-heading')?.focus()
-      startFootfall()
+      navigate(state.route)
     } catch (error) {
       if (error instanceof ApiError && error.code === 'unauthorised') {
         storage.removeItem(API_KEY_STORAGE_KEY)
       }
       state.checkingKey = false
-      state.signInError = messageFor(error)
-      renderShell()
+      state.signInError = messageFor(t(), error)
+      show()
       doc.getElementById('api-key')?.focus()
     }
   }
 
   function signOutWith(reason: string | null): void {
-    stopFootfall()
+    view?.destroy()
+    view = null
     storage.removeItem(API_KEY_STORAGE_KEY)
     state.key = null
     state.me = null
-    state.zones = null
-    state.footfall = null
-    state.error = null
-    state.updatedAt = null
     state.signInError = reason
-    renderShell()
+    if (state.route.name !== 'street') state.route = { name: 'home' }
+    show()
     doc.getElementById('api-key')?.focus()
-  }
-
-  function startFootfall(): void {
-    stopFootfall()
-    void loadFootfall()
-    timer = setInterval(() => {
-      if (doc.visibilityState !== 'hidden' && !state.loading) void loadFootfall()
-    }, REFRESH_INTERVAL_MS)
-  }
-
-  function stopFootfall(): void {
-    requestSeq += 1
-    state.loading = false
-    if (timer !== undefined) clearInterval(timer)
-    timer = undefined
-  }
-
-  async function loadFootfall(): Promise<void> {
-    const seq = ++requestSeq
-    state.loading = true
-    renderData()
-    try {
-      const [zones, footfall] = await Promise.all([
-        state.zones ? Promise.resolve(state.zones) : client.zones().then((body) => body.zones),
-        client.footfall(footfallRequestFor(state.range, now())),
-      ])
-      if (seq !== requestSeq) return
-      state.zones = zones
-      state.footfall = footfall
-      state.error = null
-      state.updatedAt = now()
-    } catch (error) {
-      if (seq !== requestSeq) return
-      if (error instanceof ApiError && error.code === 'unauthorised') {
-        signOutWith(messageFor(error))
-        return
-      }
-      state.error = messageFor(error)
-    }
-    state.loading = false
-    renderData()
-  }
-
-  function setRange(kind: RangeKind): void {
-    if (kind === state.range) return
-    state.range = kind
-    state.footfall = null
-    startFootfall()
   }
 
   function setLang(lang: Lang): void {
     if (lang === state.lang) return
     state.lang = lang
     storage.setItem(LANG_STORAGE_KEY, lang)
+    const current = view
     renderShell()
-    renderData()
+    if (current && main) current.render(main)
+    else show()
     root.querySelector<HTMLButtonElement>(`button[data-lang="${lang}"]`)?.focus()
   }
 
-  function onVisibilityChange(): void {
-    const stale =
-      !state.updatedAt || now().getTime() - state.updatedAt.getTime() >= REFRESH_INTERVAL_MS
-    if (doc.visibilityState === 'visible' && state.me && stale && !state.loading) {
-      void loadFootfall()
-    }
+  function observe(target: HTMLElement): void {
+    resizeObserver?.disconnect()
+    lastWidth = target.clientWidth
+    if (!win || !('ResizeObserver' in win)) return
+    resizeObserver = new win.ResizeObserver(() => {
+      if (target.clientWidth === lastWidth) return
+      lastWidth = target.clientWidth
+      view?.resize()
+    })
+    resizeObserver.observe(target)
   }
 
   return {
     async start() {
-      doc.addEventListener('visibilitychange', onVisibilityChange)
-      if (state.key) {
+      win?.addEventListener('hashchange', onHashChange)
+      if (state.key && state.route.name !== 'street') {
         state.checkingKey = true
-        renderShell()
+        show()
+        await signIn(state.key)
+      } else if (state.key) {
+        show()
         await signIn(state.key)
       } else {
-        renderShell()
+        show()
       }
     },
     stop() {
-      stopFootfall()
+      view?.destroy()
+      view = null
       resizeObserver?.disconnect()
-      doc.removeEventListener('visibilitychange', onVisibilityChange)
+      win?.removeEventListener('hashchange', onHashChange)
     },
   }
+}
+
+function liveUrl(baseUrl: string, win: (Window & typeof globalThis) | null): string {
+  const base = new URL(baseUrl || win?.location.origin || 'http://localhost')
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
+  base.pathname = '/api/v1/live'
+  base.search = ''
+  base.hash = ''
+  return base.toString()
+}
+
+function saveWithLink(doc: Document, name: string, text: string, type: string): void {
+  const win = doc.defaultView
+  if (!win) return
+  const url = win.URL.createObjectURL(new win.Blob([text], { type }))
+  const link = h(doc, 'a', { href: url, download: name, hidden: true })
+  doc.body.append(link)
+  link.click()
+  link.remove()
+  setTimeout(() => win.URL.revokeObjectURL(url), 10_000)
 }

@@ -1,7 +1,12 @@
 import type { MeResponse } from '../../services/shared/contracts/api.ts'
+import type { DwellBin } from './charts/dwell-histogram.ts'
+import type { GatewayHealth } from './charts/zone-map.ts'
+import type { CrowdLevel } from '../../services/shared/contracts/api.ts'
 
 export type Lang = 'en' | 'it'
 export type RangeKind = 'last-hour' | 'today' | 'last-7-days'
+export type SeriesPeriod = 'day' | 'week'
+export type CompareMode = 'wow' | 'yoy'
 
 export interface Messages {
   locale: string
@@ -9,6 +14,15 @@ export interface Messages {
   brand: string
   language: string
   languageNames: Record<Lang, string>
+  skipToContent: string
+  nav: {
+    label: string
+    district: string
+    myShop: string
+    shop: string
+    street: string
+    chooseShop: string
+  }
   signIn: {
     heading: string
     intro: string
@@ -17,10 +31,21 @@ export interface Messages {
     submit: string
     submitting: string
     missingKey: string
+    publicLink: string
   }
   signOut: string
   signedInAs: (label: string, role: string) => string
   roles: Record<MeResponse['role'], string>
+  chart: { loading: string; empty: string; noData: string }
+  live: {
+    connecting: string
+    live: (time: string) => string
+    waiting: string
+    reconnecting: (seconds: number) => string
+    unauthorised: string
+    stopped: string
+    last15m: string
+  }
   footfall: {
     heading: string
     range: string
@@ -37,8 +62,126 @@ export interface Messages {
     tableCaption: (range: string) => string
     note: string
   }
+  kpi: {
+    passersBy: string
+    visitors: string
+    captureRate: string
+    dwell: string
+    vsLastWeek: string
+    vsUsual: string
+    noBaseline: string
+  }
+  district: {
+    heading: (name: string) => string
+    mapHeading: string
+    mapNote: string
+    footfallLegend: string
+    gateways: string
+    north: string
+    health: Record<GatewayHealth, string>
+    seriesHeading: string
+    period: string
+    periods: Record<SeriesPeriod, string>
+    compare: string
+    compareModes: Record<CompareMode, string>
+    current: Record<SeriesPeriod, string>
+    baseline: Record<SeriesPeriod, Record<CompareMode, string>>
+    seriesAxis: Record<SeriesPeriod, string>
+    heatmapHeading: string
+    heatmapNote: string
+    heatmapValue: string
+    hourAxis: string
+    busiest: string
+    shopsHeading: string
+    shopsNote: string
+    captureRate: string
+    dwell: string
+    noVisitors: string
+    flowsHeading: string
+    noFlows: string
+    flowsNote: string
+    forward: string
+    backward: string
+    suppressed: (k: number, cells: number) => string
+    flow: (origin: string, dest: string) => string
+    flowsUnit: string
+    travel: string
+    eventsHeading: string
+    eventsNote: string
+    noEvents: string
+    event: string
+    when: string
+    footfallDuring: string
+    usual: string
+    uplift: string
+    spread: string
+    status: Record<'upcoming' | 'running' | 'finished', string>
+    notMeasured: string
+  }
+  quality: {
+    heading: string
+    gatewaysOk: (ok: number, total: number) => string
+    gatewayProblems: string
+    allOk: string
+    gateway: string
+    zone: string
+    health: string
+    lastHeard: string
+    never: string
+    secondsAgo: (s: string) => string
+    deadLetters: string
+    deadLetterRate: (rate: string, rejected: string, batches: string) => string
+    deadLettersAdminOnly: string
+    topReasons: string
+  }
+  shop: {
+    heading: (name: string) => string
+    todayHeading: string
+    todayNote: (weeks: number) => string
+    usual: (value: string) => string
+    rankHeading: string
+    rank: (rank: number, shops: number) => string
+    percentile: (pct: string) => string
+    rankNote: string
+    dwellHeading: string
+    dwellBins: Record<DwellBin, string>
+    dwellAxis: string
+    dwellX: string
+    busiestHeading: (weekday: string) => string
+    busiestNote: string
+    noHistory: string
+    busiestAxis: string
+    busiest: string
+    hourAxis: string
+    weekHeading: string
+    weekAxis: string
+    dayAxis: string
+    today: string
+    downloads: string
+    downloadHourly: string
+    downloadDaily: string
+    downloadFailed: string
+    liveHeading: string
+    liveToday: (passers: string, visitors: string) => string
+    forbidden: string
+    goToMyShop: string
+    notFound: (id: string) => string
+    repeatNote: string
+  }
+  street: {
+    heading: string
+    intro: (minutes: number) => string
+    levels: Record<CrowdLevel, string>
+    disabled: string
+    updatedAt: (time: string) => string
+    noZones: string
+    signInLink: string
+  }
+  districtOnly: string
   errors: {
     unauthorised: string
+    forbidden: string
+    notFound: string
     badResponse: string
     http: (status: number, message: string) => string
     network: string
@@ -47,11 +190,20 @@ export interface Messages {
 }
 
 export const en: Messages = {
-  locale: 'en',
+  locale: 'en-GB',
   appTitle: 'Miglio · Footfall per zone',
   brand: 'Miglio',
   language: 'Language',
   languageNames: { en: 'English', it: 'Italiano' },
+  skipToContent: 'Skip to content',
+  nav: {
+    label: 'Views',
+    district: 'District',
+    myShop: 'My shop',
+    shop: 'Shops',
+    street: 'Street screen',
+    chooseShop: 'Shop',
+  },
   signIn: {
     heading: 'Sign in',
     intro: 'Enter the API key you received from your district administrator.',
@@ -60,15 +212,26 @@ export const en: Messages = {
     submit: 'Sign in',
     submitting: 'Signing in…',
     missingKey: 'Enter an API key.',
+    publicLink: 'Open the public street screen (no key needed)',
   },
   signOut: 'Sign out',
   signedInAs: (label, role) => `Signed in as ${label} (${role})`,
   roles: { admin: 'administrator', analyst: 'analyst', shopkeeper: 'shopkeeper' },
+  chart: { loading: 'Loading…', empty: 'No transits in this range yet', noData: 'No data' },
+  live: {
+    connecting: 'Connecting to the live feed…',
+    live: (time) => `Live · updated ${time}`,
+    waiting: 'Live · waiting for the first update',
+    reconnecting: (seconds) => `Live feed lost · reconnecting in ${seconds} s`,
+    unauthorised: 'Live feed refused this key',
+    stopped: 'Live feed off',
+    last15m: 'transits in the last 15 min (live)',
+  },
   footfall: {
     heading: 'Footfall per zone',
     range: 'Range',
     ranges: { 'last-hour': 'Last hour', today: 'Today', 'last-7-days': 'Last 7 days' },
-    autoRefresh: 'Updates every 15 seconds.',
+    autoRefresh: 'Updates every minute; the map is live.',
     loading: 'Loading…',
     refreshing: 'Refreshing…',
     updatedAt: (time) => `Updated at ${time}`,
@@ -80,8 +243,150 @@ export const en: Messages = {
     tableCaption: (range) => `Passers-by and visitors per zone, ${range.toLowerCase()}`,
     note: 'Counts are transits detected by the gateways, not estimated people. Repeat visits on different days are not linked, by design: daily keys make them unlinkable.',
   },
+  kpi: {
+    passersBy: 'Passers-by',
+    visitors: 'Visitors',
+    captureRate: 'Capture rate',
+    dwell: 'Mean dwell',
+    vsLastWeek: 'vs same time last week',
+    vsUsual: 'vs usual',
+    noBaseline: 'no comparison yet',
+  },
+  district: {
+    heading: (name) => name,
+    mapHeading: 'Map of the mile',
+    mapNote:
+      'Zones coloured by transits in the chosen range. Red figures: transits in the last 15 minutes, updated live. Marks under the street: gateways and their health.',
+    footfallLegend: 'Transits in range',
+    gateways: 'Gateways',
+    north: 'North',
+    health: {
+      ok: 'OK',
+      silent: 'Silent',
+      offline: 'Offline',
+      unknown: 'Never heard',
+      inactive: 'Inactive',
+    },
+    seriesHeading: 'Footfall over time',
+    period: 'Period',
+    periods: { day: 'Last 24 hours', week: 'Last 7 days' },
+    compare: 'Compare with',
+    compareModes: { wow: 'The week before', yoy: 'Same week last year' },
+    current: { day: 'Last 24 hours', week: 'Last 7 days' },
+    baseline: {
+      day: { wow: 'Same hours a week earlier', yoy: 'Same hours 52 weeks earlier' },
+      week: { wow: 'The 7 days before', yoy: 'Same days 52 weeks earlier' },
+    },
+    seriesAxis: { day: 'Transits per 15 min', week: 'Transits per hour' },
+    heatmapHeading: 'Hour × weekday, last 4 weeks',
+    heatmapNote: 'Mean transits per hour, all zones. The busiest hour is outlined.',
+    heatmapValue: 'Mean transits per hour',
+    hourAxis: 'Hour of day',
+    busiest: 'Busiest',
+    shopsHeading: 'Capture rate and dwell per shop',
+    shopsNote:
+      'Capture rate = visitors ÷ (visitors + passers-by) at the shop’s gateway. Dwell = mean time inside of visitors.',
+    captureRate: 'Capture rate',
+    dwell: 'Mean dwell',
+    noVisitors: 'no visitors',
+    flowsHeading: 'Flows along the street',
+    noFlows: 'No flows published for this range yet',
+    flowsNote:
+      'People seen in one zone and later the same day in another. Pairs with fewer devices than the privacy threshold are not published.',
+    forward: 'Along the mile (→)',
+    backward: 'Back along the mile (←)',
+    suppressed: (k, cells) =>
+      `${cells} ${cells === 1 ? 'pair' : 'pairs'} under ${k} devices: withheld`,
+    flow: (origin, dest) => `${origin} → ${dest}`,
+    flowsUnit: 'flows',
+    travel: 'median walk',
+    eventsHeading: 'Events and their uplift',
+    eventsNote:
+      'Footfall in the event’s zones during its window, against the same weekday and hours of the 4 weeks before.',
+    noEvents: 'No events in the last 90 days.',
+    event: 'Event',
+    when: 'When',
+    footfallDuring: 'Transits',
+    usual: 'Usual',
+    uplift: 'Uplift',
+    spread: 'Usual range',
+    status: { upcoming: 'upcoming', running: 'running', finished: 'finished' },
+    notMeasured: 'not measured yet',
+  },
+  quality: {
+    heading: 'Data quality',
+    gatewaysOk: (ok, total) => `${ok} of ${total} gateways reporting`,
+    gatewayProblems: 'Gateways needing attention',
+    allOk: 'Every gateway is reporting.',
+    gateway: 'Gateway',
+    zone: 'Zone',
+    health: 'Health',
+    lastHeard: 'Last batch',
+    never: 'never',
+    secondsAgo: (s) => `${s} s ago`,
+    deadLetters: 'Rejected messages, last 24 hours',
+    deadLetterRate: (rate, rejected, batches) =>
+      `${rate} of messages rejected (${rejected} of ${batches})`,
+    deadLettersAdminOnly: 'Rejected-message figures are shown to administrators.',
+    topReasons: 'Most frequent reasons',
+  },
+  shop: {
+    heading: (name) => name,
+    todayHeading: 'Today so far',
+    todayNote: (weeks) =>
+      `Compared with the same weekday of the previous ${weeks} weeks, up to the same time of day.`,
+    usual: (value) => `usual ${value}`,
+    rankHeading: 'Among the district’s shops',
+    rank: (rank, shops) => `No. ${rank} of ${shops} by visitors today`,
+    percentile: (pct) => `More visitors than ${pct} of the other shops`,
+    rankNote: 'Other shops stay anonymous: only your position is shown.',
+    dwellHeading: 'How long visitors stay (today)',
+    dwellBins: {
+      lt1m: '< 1 min',
+      m1to5: '1–5 min',
+      m5to15: '5–15 min',
+      m15to60: '15–60 min',
+      gt60m: '> 60 min',
+    },
+    dwellAxis: 'Visitors',
+    dwellX: 'Time inside',
+    busiestHeading: (weekday) => `Busiest hours on a ${weekday}`,
+    busiestNote: 'Mean per hour over the last 4 weeks; the three busiest hours are outlined.',
+    noHistory: 'No history for this weekday yet',
+    busiestAxis: 'Mean per hour',
+    busiest: 'Busiest hours',
+    hourAxis: 'Hour of day',
+    weekHeading: 'The last 7 days',
+    weekAxis: 'Transits per day',
+    dayAxis: 'Day',
+    today: 'Today',
+    downloads: 'Download your data (CSV)',
+    downloadHourly: 'Hourly, last 7 days',
+    downloadDaily: 'Daily, last 12 weeks',
+    downloadFailed: 'The download failed. Try again.',
+    liveHeading: 'Live',
+    liveToday: (passers, visitors) => `Today: ${passers} passers-by, ${visitors} visitors`,
+    forbidden:
+      'This page belongs to another shop. Your key shows your own shop only: other shops’ figures are never shared.',
+    goToMyShop: 'Go to my shop',
+    notFound: (id) => `There is no shop “${id}” in this district.`,
+    repeatNote:
+      'Repeat visitors across days are not measured, by design: daily keys make yesterday’s devices unlinkable to today’s.',
+  },
+  street: {
+    heading: 'How busy is the street right now?',
+    intro: (minutes) => `Crowd levels from the last ${minutes} minutes. No personal data.`,
+    levels: { quiet: 'Quiet', moderate: 'Moderate', busy: 'Busy' },
+    disabled: 'The public street screen is not enabled on this server.',
+    updatedAt: (time) => `Updated at ${time}`,
+    noZones: 'No street zones to show.',
+    signInLink: 'Sign in',
+  },
+  districtOnly: 'The district view is for analysts. Showing your shop instead.',
   errors: {
     unauthorised: 'This API key was not accepted. Check it and sign in again.',
+    forbidden: 'Your key does not give access to this page.',
+    notFound: 'This page does not exist.',
     badResponse: 'The server sent data in an unexpected shape. Please try again later.',
     http: (status, message) => `The server answered with an error (${status}): ${message}`,
     network: 'The server could not be reached. Check the connection.',
@@ -95,6 +400,15 @@ export const it: Messages = {
   brand: 'Miglio',
   language: 'Lingua',
   languageNames: { en: 'English', it: 'Italiano' },
+  skipToContent: 'Vai al contenuto',
+  nav: {
+    label: 'Viste',
+    district: 'Distretto',
+    myShop: 'Il mio negozio',
+    shop: 'Negozi',
+    street: 'Schermo in strada',
+    chooseShop: 'Negozio',
+  },
   signIn: {
     heading: 'Accedi',
     intro: 'Inserisci la chiave API ricevuta dall’amministratore del distretto.',
@@ -104,15 +418,30 @@ export const it: Messages = {
     submit: 'Accedi',
     submitting: 'Accesso in corso…',
     missingKey: 'Inserisci una chiave API.',
+    publicLink: 'Apri lo schermo pubblico della strada (senza chiave)',
   },
   signOut: 'Esci',
   signedInAs: (label, role) => `Accesso come ${label} (${role})`,
   roles: { admin: 'amministratore', analyst: 'analista', shopkeeper: 'negoziante' },
+  chart: {
+    loading: 'Caricamento…',
+    empty: 'Ancora nessun transito in questo periodo',
+    noData: 'Nessun dato',
+  },
+  live: {
+    connecting: 'Connessione al flusso in diretta…',
+    live: (time) => `In diretta · aggiornato alle ${time}`,
+    waiting: 'In diretta · in attesa del primo aggiornamento',
+    reconnecting: (seconds) => `Flusso in diretta perso · nuovo tentativo tra ${seconds} s`,
+    unauthorised: 'Il flusso in diretta ha rifiutato questa chiave',
+    stopped: 'Flusso in diretta spento',
+    last15m: 'transiti negli ultimi 15 min (in diretta)',
+  },
   footfall: {
     heading: 'Passaggi per zona',
     range: 'Periodo',
     ranges: { 'last-hour': 'Ultima ora', today: 'Oggi', 'last-7-days': 'Ultimi 7 giorni' },
-    autoRefresh: 'Si aggiorna ogni 15 secondi.',
+    autoRefresh: 'Si aggiorna ogni minuto; la mappa è in diretta.',
     loading: 'Caricamento…',
     refreshing: 'Aggiornamento…',
     updatedAt: (time) => `Aggiornato alle ${time}`,
@@ -124,8 +453,151 @@ export const it: Messages = {
     tableCaption: (range) => `Passanti e visitatori per zona, ${range.toLowerCase()}`,
     note: 'I conteggi sono transiti rilevati dai gateway, non persone stimate. Le visite ripetute in giorni diversi non sono collegate, per scelta: le chiavi giornaliere le rendono non collegabili.',
   },
+  kpi: {
+    passersBy: 'Passanti',
+    visitors: 'Visitatori',
+    captureRate: 'Tasso di ingresso',
+    dwell: 'Permanenza media',
+    vsLastWeek: 'rispetto alla settimana scorsa',
+    vsUsual: 'rispetto al solito',
+    noBaseline: 'ancora nessun confronto',
+  },
+  district: {
+    heading: (name) => name,
+    mapHeading: 'Mappa del Miglio',
+    mapNote:
+      'Zone colorate per transiti nel periodo scelto. Cifre in rosso: transiti negli ultimi 15 minuti, in diretta. Simboli sotto la strada: i gateway e il loro stato.',
+    footfallLegend: 'Transiti nel periodo',
+    gateways: 'Gateway',
+    north: 'Nord',
+    health: {
+      ok: 'OK',
+      silent: 'Silenzioso',
+      offline: 'Non in linea',
+      unknown: 'Mai sentito',
+      inactive: 'Inattivo',
+    },
+    seriesHeading: 'Passaggi nel tempo',
+    period: 'Periodo',
+    periods: { day: 'Ultime 24 ore', week: 'Ultimi 7 giorni' },
+    compare: 'Confronta con',
+    compareModes: { wow: 'La settimana prima', yoy: 'Stessa settimana dell’anno scorso' },
+    current: { day: 'Ultime 24 ore', week: 'Ultimi 7 giorni' },
+    baseline: {
+      day: { wow: 'Stesse ore una settimana prima', yoy: 'Stesse ore 52 settimane prima' },
+      week: { wow: 'I 7 giorni precedenti', yoy: 'Stessi giorni 52 settimane prima' },
+    },
+    seriesAxis: { day: 'Transiti ogni 15 min', week: 'Transiti all’ora' },
+    heatmapHeading: 'Ora × giorno della settimana, ultime 4 settimane',
+    heatmapNote: 'Media dei transiti all’ora, tutte le zone. L’ora di punta è evidenziata.',
+    heatmapValue: 'Media transiti all’ora',
+    hourAxis: 'Ora del giorno',
+    busiest: 'Ora di punta',
+    shopsHeading: 'Tasso di ingresso e permanenza per negozio',
+    shopsNote:
+      'Tasso di ingresso = visitatori ÷ (visitatori + passanti) al gateway del negozio. Permanenza = tempo medio dentro dei visitatori.',
+    captureRate: 'Tasso di ingresso',
+    dwell: 'Permanenza media',
+    noVisitors: 'nessun visitatore',
+    flowsHeading: 'Flussi lungo la strada',
+    noFlows: 'Ancora nessun flusso pubblicato per questo periodo',
+    flowsNote:
+      'Persone viste in una zona e più tardi, lo stesso giorno, in un’altra. Le coppie con meno dispositivi della soglia di privacy non sono pubblicate.',
+    forward: 'Lungo il Miglio (→)',
+    backward: 'Nel verso opposto (←)',
+    suppressed: (k, cells) =>
+      `${cells} ${cells === 1 ? 'coppia' : 'coppie'} sotto ${k} dispositivi: non pubblicate`,
+    flow: (origin, dest) => `${origin} → ${dest}`,
+    flowsUnit: 'flussi',
+    travel: 'percorrenza mediana',
+    eventsHeading: 'Eventi e il loro effetto',
+    eventsNote:
+      'Passaggi nelle zone dell’evento durante la sua finestra, rispetto allo stesso giorno e alle stesse ore delle 4 settimane precedenti.',
+    noEvents: 'Nessun evento negli ultimi 90 giorni.',
+    event: 'Evento',
+    when: 'Quando',
+    footfallDuring: 'Transiti',
+    usual: 'Di solito',
+    uplift: 'Effetto',
+    spread: 'Intervallo abituale',
+    status: { upcoming: 'in arrivo', running: 'in corso', finished: 'concluso' },
+    notMeasured: 'non ancora misurato',
+  },
+  quality: {
+    heading: 'Qualità dei dati',
+    gatewaysOk: (ok, total) => `${ok} gateway su ${total} trasmettono`,
+    gatewayProblems: 'Gateway da controllare',
+    allOk: 'Tutti i gateway trasmettono.',
+    gateway: 'Gateway',
+    zone: 'Zona',
+    health: 'Stato',
+    lastHeard: 'Ultimo invio',
+    never: 'mai',
+    secondsAgo: (s) => `${s} s fa`,
+    deadLetters: 'Messaggi rifiutati, ultime 24 ore',
+    deadLetterRate: (rate, rejected, batches) =>
+      `${rate} dei messaggi rifiutati (${rejected} su ${batches})`,
+    deadLettersAdminOnly: 'I dati sui messaggi rifiutati sono visibili agli amministratori.',
+    topReasons: 'Motivi più frequenti',
+  },
+  shop: {
+    heading: (name) => name,
+    todayHeading: 'Oggi finora',
+    todayNote: (weeks) =>
+      `Confronto con lo stesso giorno delle ${weeks} settimane precedenti, fino alla stessa ora.`,
+    usual: (value) => `di solito ${value}`,
+    rankHeading: 'Tra i negozi del distretto',
+    rank: (rank, shops) => `${rank}º su ${shops} per visitatori oggi`,
+    percentile: (pct) => `Più visitatori del ${pct} degli altri negozi`,
+    rankNote: 'Gli altri negozi restano anonimi: vedi solo la tua posizione.',
+    dwellHeading: 'Quanto restano i visitatori (oggi)',
+    dwellBins: {
+      lt1m: '< 1 min',
+      m1to5: '1–5 min',
+      m5to15: '5–15 min',
+      m15to60: '15–60 min',
+      gt60m: '> 60 min',
+    },
+    dwellAxis: 'Visitatori',
+    dwellX: 'Tempo dentro',
+    busiestHeading: (weekday) => `Ore di punta di ${weekday}`,
+    busiestNote:
+      'Media all’ora nelle ultime 4 settimane; le tre ore più frequentate sono evidenziate.',
+    noHistory: 'Ancora nessuno storico per questo giorno',
+    busiestAxis: 'Media all’ora',
+    busiest: 'Ore di punta',
+    hourAxis: 'Ora del giorno',
+    weekHeading: 'Gli ultimi 7 giorni',
+    weekAxis: 'Transiti al giorno',
+    dayAxis: 'Giorno',
+    today: 'Oggi',
+    downloads: 'Scarica i tuoi dati (CSV)',
+    downloadHourly: 'Orari, ultimi 7 giorni',
+    downloadDaily: 'Giornalieri, ultime 12 settimane',
+    downloadFailed: 'Il download non è riuscito. Riprova.',
+    liveHeading: 'In diretta',
+    liveToday: (passers, visitors) => `Oggi: ${passers} passanti, ${visitors} visitatori`,
+    forbidden:
+      'Questa pagina è di un altro negozio. La tua chiave mostra solo il tuo negozio: i dati degli altri negozi non vengono mai condivisi.',
+    goToMyShop: 'Vai al mio negozio',
+    notFound: (id) => `Nel distretto non c’è un negozio «${id}».`,
+    repeatNote:
+      'I visitatori abituali tra giorni diversi non sono misurati, per scelta: le chiavi giornaliere rendono i dispositivi di ieri non collegabili a quelli di oggi.',
+  },
+  street: {
+    heading: 'Quanta gente c’è in strada adesso?',
+    intro: (minutes) => `Affollamento degli ultimi ${minutes} minuti. Nessun dato personale.`,
+    levels: { quiet: 'Tranquillo', moderate: 'Moderato', busy: 'Affollato' },
+    disabled: 'Lo schermo pubblico della strada non è attivo su questo server.',
+    updatedAt: (time) => `Aggiornato alle ${time}`,
+    noZones: 'Nessuna zona di strada da mostrare.',
+    signInLink: 'Accedi',
+  },
+  districtOnly: 'La vista del distretto è per gli analisti. Ecco il tuo negozio.',
   errors: {
     unauthorised: 'Questa chiave API non è stata accettata. Controllala e accedi di nuovo.',
+    forbidden: 'La tua chiave non dà accesso a questa pagina.',
+    notFound: 'Questa pagina non esiste.',
     badResponse: 'Il server ha inviato dati in un formato inatteso. Riprova più tardi.',
     http: (status, message) => `Il server ha risposto con un errore (${status}): ${message}`,
     network: 'Il server non è raggiungibile. Controlla la connessione.',

@@ -1,4 +1,5 @@
 import { createDashboardApp } from './app.ts'
+import { openBrowserSocket } from './browser-socket.ts'
 
 const root = document.getElementById('app')
 if (root) {
@@ -9,6 +10,7 @@ if (root) {
     storage: window.sessionStorage,
     languages: navigator.languages.length > 0 ? navigator.languages : [navigator.language],
     now: () => new Date(),
+    createSocket: (url, handlers) => openBrowserSocket(url, handlers),
   })
   void app.start()
 }

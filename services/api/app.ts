@@ -34,6 +34,7 @@ import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
+import publicRoutes from './routes/public/index.ts'
 
 export type ApiDeps = {
   db: Db
@@ -157,6 +158,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await metricsRoute(scope, true)
     })
   await app.register(docsRoutes)
+  if (options.publicStreetView) {
+    await app.register(publicRoutes, {
+      prefix: '/api/v1',
+      db,
+      tz: options.tz,
+      k: options.flowsK,
+      now,
+    })
+  }
 
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null
   const common = { db, tz: options.tz, now }

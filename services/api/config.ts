@@ -25,6 +25,8 @@ export const ApiOptionsSchema = z.object({
       refillPerSecond: z.number().positive().default(10),
     })
     .prefault({}),
+  /** Serve `GET /api/v1/public/crowd` (crowd level per street zone, no key) for in-shop screens. */
+  publicStreetView: z.boolean().default(false),
   /** A gateway without a batch for longer than this is `silent`. */
   gatewaySilentAfterS: z.number().positive().default(120),
   live: z

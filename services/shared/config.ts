@@ -72,6 +72,7 @@ export const EnvSchema = z.object({
   MIGLIO_DEVICE_LIST_FILE: z.string().trim().min(1).optional(),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
   API_METRICS_PUBLIC: z.stringbool().default(true),
+  API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
@@ -120,6 +121,7 @@ export type Config = Readonly<{
   http: { host: string; port: number }
   api: {
     metricsPublic: boolean
+    publicStreetView: boolean
     flowsK: number
     bodyLimitBytes: number
     corsOrigins: string[]
@@ -185,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     http: { host: e.HOST, port: e.PORT },
     api: {
       metricsPublic: e.API_METRICS_PUBLIC,
+      publicStreetView: e.API_PUBLIC_STREET_VIEW,
       flowsK: e.API_FLOWS_K,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       corsOrigins: (e.API_CORS_ORIGINS ?? '')

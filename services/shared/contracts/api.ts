@@ -582,3 +582,23 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ])
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>
+
+/** Crowd level of a street zone on the public street screen: never a count. */
+export const CrowdLevelSchema = z.enum(['quiet', 'moderate', 'busy'])
+export type CrowdLevel = z.infer<typeof CrowdLevelSchema>
+
+/** `GET /api/v1/public/crowd` (no key; only when the server enables the public street view). */
+export const PublicCrowdResponseSchema = z.object({
+  at: InstantSchema,
+  district: z.string(),
+  windowMinutes: z.number().int().positive(),
+  zones: z.array(
+    z.object({
+      zoneId: z.string(),
+      name: z.string(),
+      kind: z.enum(['street', 'square']),
+      level: CrowdLevelSchema,
+    }),
+  ),
+})
+export type PublicCrowdResponse = z.infer<typeof PublicCrowdResponseSchema>

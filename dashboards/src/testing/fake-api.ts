@@ -1,0 +1,465 @@
+/**
+ * Test support: a fetch that answers like the Miglio API for a three-zone district, with the
+ * contract's shapes, the roles' rules (a shopkeeper sees only its shop) and per-route overrides.
+ */
+
+export const KEYS = {
+  analyst: 'k-analyst',
+  admin: 'k-admin',
+  shopkeeper: 'k-shopkeeper',
+} as const
+
+export const NOW = new Date('2026-11-21T10:00:00.000Z')
+
+type Geometry = { type: 'Polygon'; coordinates: number[][][] }
+
+function square(lon: number, lat: number, d: number): Geometry {
+  return {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [lon - d, lat - d],
+        [lon - d, lat + d],
+        [lon + d, lat + d],
+        [lon + d, lat - d],
+        [lon - d, lat - d],
+      ],
+    ],
+  }
+}
+
+export const zones = [
+  {
+    id: 'via-palazzo',
+    name: 'Via Palazzo',
+    kind: 'street' as const,
+    shopId: null,
+    streetFromM: 400,
+    streetToM: 900,
+    geometry: square(12.241, 45.489, 0.001),
+  },
+  {
+    id: 'piazza-ferretto',
+    name: 'Piazza Ferretto',
+    kind: 'square' as const,
+    shopId: null,
+    streetFromM: 0,
+    streetToM: 400,
+    geometry: square(12.243, 45.491, 0.001),
+  },
+  {
+    id: 'bar-al-ponte',
+    name: 'Bar al Ponte',
+    kind: 'shop' as const,
+    shopId: 'bar-al-ponte',
+    streetFromM: 500,
+    streetToM: 520,
+    geometry: square(12.2412, 45.4892, 0.0001),
+  },
+  {
+    id: 'forno',
+    name: 'Forno Legrenzi',
+    kind: 'shop' as const,
+    shopId: 'forno',
+    streetFromM: 100,
+    streetToM: 120,
+    geometry: square(12.2428, 45.4908, 0.0001),
+  },
+]
+
+export const shops = [
+  {
+    id: 'bar-al-ponte',
+    name: 'Bar al Ponte',
+    category: 'bar',
+    zoneId: 'bar-al-ponte',
+    streetOffsetM: 510,
+  },
+  { id: 'forno', name: 'Forno Legrenzi', category: 'bakery', zoneId: 'forno', streetOffsetM: 110 },
+]
+
+const histogram = { lt1m: 3, m1to5: 20, m5to15: 10, m15to60: 2, gt60m: 0 }
+
+function total(zoneId: string, passersBy: number, visitors: number) {
+  return {
+    zoneId,
+    passersBy,
+    visitors,
+    dwellSecondsSum: visitors * 300,
+    estimatedPeople: passersBy + visitors,
+    captureRate: passersBy + visitors === 0 ? null : visitors / (passersBy + visitors),
+    dwellMeanS: visitors === 0 ? null : 300,
+    dwellHistogram:
+      visitors === 0 ? { ...histogram, m1to5: 0, lt1m: 0, m5to15: 0, m15to60: 0 } : histogram,
+    calibrationVersions: [1],
+  }
+}
+
+export const totals = [
+  total('via-palazzo', 1234, 56),
+  total('piazza-ferretto', 310, 12),
+  total('bar-al-ponte', 400, 35),
+  total('forno', 150, 0),
+]
+
+function footfallBody(url: URL) {
+  const shop = url.searchParams.get('shop')
+  const bucket = url.searchParams.get('bucket') ?? '1h'
+  const from = url.searchParams.get('from') ?? NOW.toISOString()
+  const to = url.searchParams.get('to') ?? NOW.toISOString()
+  const scoped = shop ? totals.filter((t) => t.zoneId === shop) : totals
+  const rows = scoped.map((t) => ({
+    zoneId: t.zoneId,
+    bucketStart: from,
+    passersBy: t.passersBy,
+    visitors: t.visitors,
+    dwellSecondsSum: t.dwellSecondsSum,
+    estimatedPeople: t.estimatedPeople,
+    captureRate: t.captureRate,
+    dwellMeanS: t.dwellMeanS,
+    dwellHistogram: t.dwellHistogram,
+    calibrationVersions: [1],
+  }))
+  return {
+    from,
+    to,
+    bucket,
+    timezone: 'Europe/Rome',
+    zoneId: null,
+    shopId: shop,
+    rows,
+    totals: scoped,
+  }
+}
+
+const delta = (current: number | null, baseline: number | null) => ({
+  current,
+  baseline,
+  delta: current === null || baseline === null ? null : current - baseline,
+  deltaPct:
+    current === null || baseline === null || baseline === 0
+      ? null
+      : ((current - baseline) / baseline) * 100,
+})
+
+function compareBody(url: URL) {
+  const from = url.searchParams.get('from') ?? NOW.toISOString()
+  const to = url.searchParams.get('to') ?? NOW.toISOString()
+  const metrics = {
+    passersBy: delta(2094, 1900),
+    visitors: delta(103, 110),
+    captureRate: delta(0.047, 0.055),
+    dwellMeanS: delta(300, 280),
+    estimatedPeople: delta(2197, 2010),
+  }
+  return {
+    mode: url.searchParams.get('mode') ?? 'wow',
+    current: { from, to },
+    baseline: { from, to },
+    zoneId: null,
+    shopId: null,
+    rows: [{ zoneId: null, ...metrics }],
+  }
+}
+
+function heatmapBody(url: URL) {
+  const cells = []
+  for (let weekday = 1; weekday <= 7; weekday += 1) {
+    for (let hour = 0; hour < 24; hour += 1) {
+      const open = hour >= 9 && hour < 20
+      cells.push({
+        weekday,
+        hour,
+        passersBy: open ? 40 * weekday : 0,
+        visitors: open ? 4 * weekday : 0,
+        captureRate: open ? 0.09 : null,
+        hours: 4,
+        meanPassersBy: open ? 10 * weekday : 0,
+        meanVisitors: open ? weekday : 0,
+      })
+    }
+  }
+  return {
+    from: url.searchParams.get('from'),
+    to: url.searchParams.get('to'),
+    timezone: 'Europe/Rome',
+    zoneId: null,
+    shopId: url.searchParams.get('shop'),
+    cells,
+  }
+}
+
+function gatewaysBody(onlyShop: string | null) {
+  const all = zones.map((z, i) => ({
+    id: `gw-${z.id}`,
+    zoneId: z.id,
+    shopId: z.shopId,
+    placement: z.kind === 'shop' ? ('indoor' as const) : ('street' as const),
+    radios: ['wifi', 'ble'],
+    active: true,
+    health: i === 1 ? ('silent' as const) : ('ok' as const),
+    state: 'online' as const,
+    fw: 'sim-0.1.0',
+    statusAt: NOW.toISOString(),
+    lastBatchAt: NOW.toISOString(),
+    silentS: i === 1 ? 312 : 1,
+    seqGaps: 0,
+    clockSkewMs: 0,
+    queue: 0,
+    uptimeS: 100,
+  }))
+  return { gateways: onlyShop ? all.filter((g) => g.shopId === onlyShop) : all }
+}
+
+const summary = (shopId: string) => ({
+  shopId,
+  zoneId: shopId,
+  timezone: 'Europe/Rome',
+  day: '2026-11-21',
+  from: '2026-11-20T23:00:00.000Z',
+  asOf: NOW.toISOString(),
+  today: { passersBy: 400, visitors: 35, captureRate: 0.08, dwellMeanS: 300, estimatedPeople: 435 },
+  sameWeekdayAverage: {
+    passersBy: 350,
+    visitors: 40,
+    captureRate: 0.1,
+    dwellMeanS: 280,
+    estimatedPeople: 390,
+    weeks: 4,
+  },
+  vsAverage: {
+    passersBy: delta(400, 350),
+    visitors: delta(35, 40),
+    captureRate: delta(0.08, 0.1),
+    dwellMeanS: delta(300, 280),
+  },
+  rank: { byVisitors: 1, shops: 2, percentile: 100 },
+})
+
+const event = {
+  id: '00000000-0000-4000-8000-000000000001',
+  name: 'Notte bianca',
+  zones: ['piazza-ferretto'],
+  from: '2026-11-14T17:00:00.000Z',
+  to: '2026-11-14T23:00:00.000Z',
+  createdAt: '2026-11-01T10:00:00.000Z',
+}
+
+const uplift = {
+  event,
+  status: 'finished',
+  measuredTo: event.to,
+  weeks: 4,
+  stepWeeks: 1,
+  baseline: [],
+  rows: [
+    {
+      zoneId: null,
+      metric: 'passersBy',
+      event: 1500,
+      baselineMean: 1000,
+      difference: 500,
+      ratio: 1.5,
+      baselineMin: 900,
+      baselineMax: 1100,
+      baselineStddev: 80,
+      baselineWeeks: 4,
+    },
+  ],
+}
+
+export type Reply = { status: number; body: unknown; contentType?: string }
+export type RouteName =
+  | 'me'
+  | 'district'
+  | 'zones'
+  | 'shops'
+  | 'summary'
+  | 'gateways'
+  | 'footfall'
+  | 'heatmap'
+  | 'compare'
+  | 'flows'
+  | 'events'
+  | 'uplift'
+  | 'ingest'
+  | 'crowd'
+  | 'csv'
+
+export interface FakeApi {
+  fetch: typeof globalThis.fetch
+  calls: string[]
+}
+
+const roles: Record<string, { role: string; shopId: string | null; label: string }> = {
+  [KEYS.analyst]: { role: 'analyst', shopId: null, label: 'Miglio Digitale' },
+  [KEYS.admin]: { role: 'admin', shopId: null, label: 'Operations' },
+  [KEYS.shopkeeper]: { role: 'shopkeeper', shopId: 'bar-al-ponte', label: 'Bar al Ponte till' },
+}
+
+const error = (status: number, code: string, message: string): Reply => ({
+  status,
+  body: { error: { code, message } },
+})
+
+export function fakeApi(overrides: Partial<Record<RouteName, (url: URL) => Reply>> = {}): FakeApi {
+  const calls: string[] = []
+  const fetch: typeof globalThis.fetch = (input, init) => {
+    const url = new URL(String(input))
+    calls.push(`${url.pathname}${url.search}`)
+    const key = /^Bearer (.+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1]
+    const who = key ? roles[key] : undefined
+    const reply = answer(url, who ?? null)
+    const type = reply.contentType ?? 'application/json'
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
+    return Promise.resolve(
+      new Response(text, { status: reply.status, headers: { 'content-type': type } }),
+    )
+  }
+
+  function answer(
+    url: URL,
+    who: { role: string; shopId: string | null; label: string } | null,
+  ): Reply {
+    const path = url.pathname.replace('/api/v1/', '')
+    const named = (name: RouteName, fallback: () => Reply): Reply =>
+      overrides[name] ? overrides[name](url) : fallback()
+    if (path === 'public/crowd') {
+      return named('crowd', () => ({
+        status: 200,
+        body: {
+          at: NOW.toISOString(),
+          district: 'Miglio Digitale',
+          windowMinutes: 15,
+          zones: [
+            { zoneId: 'piazza-ferretto', name: 'Piazza Ferretto', kind: 'square', level: 'busy' },
+            { zoneId: 'via-palazzo', name: 'Via Palazzo', kind: 'street', level: 'quiet' },
+          ],
+        },
+      }))
+    }
+    if (!who) return error(401, 'unauthorised', 'unknown key')
+    const own = who.role === 'shopkeeper' ? who.shopId : null
+    const shopParam = url.searchParams.get('shop')
+    if (own && shopParam && shopParam !== own) {
+      return error(403, 'forbidden', `shop ${shopParam} is not your shop`)
+    }
+    if (url.searchParams.get('format') === 'csv') {
+      return named('csv', () => ({
+        status: 200,
+        body: 'zoneId,bucketStart,passersBy\r\nbar-al-ponte,2026-11-21T09:00:00.000Z,12\r\n',
+        contentType: 'text/csv; charset=utf-8',
+      }))
+    }
+    const summaryMatch = /^shops\/([a-z0-9-]+)\/summary$/.exec(path)
+    if (summaryMatch?.[1]) {
+      const shopId = summaryMatch[1]
+      return named('summary', () => {
+        if (!shops.some((s) => s.id === shopId))
+          return error(404, 'not_found', `shop ${shopId} does not exist`)
+        if (own && own !== shopId) return error(403, 'forbidden', `shop ${shopId} is not your shop`)
+        return { status: 200, body: summary(shopId) }
+      })
+    }
+    if (/^events\/[^/]+\/uplift$/.test(path))
+      return named('uplift', () => ({ status: 200, body: uplift }))
+    switch (path) {
+      case 'me':
+        return named('me', () => ({ status: 200, body: who }))
+      case 'district':
+        return named('district', () => ({
+          status: 200,
+          body: {
+            id: 'mestre',
+            name: 'Miglio Digitale — Mestre',
+            timezone: 'Europe/Rome',
+            streetLengthM: 1600,
+            loadedAt: NOW.toISOString(),
+            zones: zones.length,
+            shops: shops.length,
+            gateways: zones.length,
+          },
+        }))
+      case 'zones':
+        return named('zones', () => ({
+          status: 200,
+          body: { zones: own ? zones.filter((z) => z.shopId === own) : zones },
+        }))
+      case 'shops':
+        return named('shops', () => ({
+          status: 200,
+          body: { shops: own ? shops.filter((s) => s.id === own) : shops },
+        }))
+      case 'gateways':
+        return named('gateways', () => ({ status: 200, body: gatewaysBody(own) }))
+      case 'footfall':
+        return named('footfall', () => ({ status: 200, body: footfallBody(url) }))
+      case 'footfall/heatmap':
+        return named('heatmap', () => ({ status: 200, body: heatmapBody(url) }))
+      case 'footfall/compare':
+        return named('compare', () => ({ status: 200, body: compareBody(url) }))
+      case 'flows':
+        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+        return named('flows', () => ({
+          status: 200,
+          body: {
+            from: url.searchParams.get('from'),
+            to: url.searchParams.get('to'),
+            source: 'hourly',
+            k: 5,
+            cells: [
+              {
+                originZoneId: 'piazza-ferretto',
+                destZoneId: 'via-palazzo',
+                suppressed: false,
+                flows: 40,
+                travelSMedian: 300,
+              },
+              {
+                originZoneId: 'via-palazzo',
+                destZoneId: 'piazza-ferretto',
+                suppressed: true,
+                flows: null,
+                travelSMedian: null,
+              },
+            ],
+          },
+        }))
+      case 'events':
+        return named('events', () => ({ status: 200, body: { events: [event] } }))
+      case 'admin/ingest-stats':
+        if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
+        return named('ingest', () => ({
+          status: 200,
+          body: {
+            from: url.searchParams.get('from'),
+            to: url.searchParams.get('to'),
+            rejects: [{ reason: 'malformed_json', count: 3 }],
+            hours: [
+              {
+                hour: NOW.toISOString(),
+                batches: 997,
+                sightings: 9000,
+                transits: 400,
+                rejected: 3,
+              },
+            ],
+          },
+        }))
+      default:
+        return error(404, 'not_found', `no route ${path}`)
+    }
+  }
+
+  return { fetch, calls }
+}
+
+export function memoryStorage(initial: Record<string, string> = {}) {
+  const items = new Map(Object.entries(initial))
+  return {
+    items,
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  }
+}

@@ -1,0 +1,356 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Page,
+} from 'playwright-core'
+import { waitFor } from '../../services/shared/testing/engines.ts'
+
+// The dashboards in a real browser against the real front door: `miglio start` as a child process
+// (embedded TimescaleDB and broker, simulator backfilling 30 minutes), Debian's Chromium driven by
+// playwright-core. Screenshots of every view land in test-artifacts/screenshots/ (gitignored).
+
+const CHROMIUM = '/usr/bin/chromium'
+const BIN = new URL('../../bin/miglio.mjs', import.meta.url).pathname
+const SCREENSHOTS = new URL('../../test-artifacts/screenshots/', import.meta.url).pathname
+const DISTRICT = 'Miglio Digitale — Mestre'
+
+type DemoKey = { role: 'admin' | 'analyst' | 'shopkeeper'; shopId: string | null; key: string }
+
+let dataDir = ''
+let child: ChildProcessWithoutNullStreams | null = null
+let stdout = ''
+let stderr = ''
+let url = ''
+let keys: DemoKey[] = []
+let browser: Browser | null = null
+
+/** Console errors and uncaught exceptions of every page, with where they came from. */
+const problems: { view: string; text: string; url: string }[] = []
+
+function keyOf(role: DemoKey['role']): DemoKey {
+  const found = keys.find((k) => k.role === role)
+  if (!found) throw new Error(`no demo ${role} key in ${JSON.stringify(keys.map((k) => k.role))}`)
+  return found
+}
+
+async function openPage(view: string, viewport = { width: 1280, height: 900 }) {
+  if (!browser) throw new Error('no browser')
+  const context: BrowserContext = await browser.newContext({ viewport, locale: 'en-GB' })
+  const page: Page = await context.newPage()
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error') {
+      problems.push({ view, text: message.text(), url: message.location().url })
+    }
+  })
+  page.on('pageerror', (error) => problems.push({ view, text: String(error), url: '' }))
+  return { context, page }
+}
+
+async function signIn(page: Page, key: string) {
+  await page.goto(url)
+  await page.getByLabel('API key').fill(key)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+/** Waits until every chart has left its loading state. */
+async function chartsDrawn(page: Page) {
+  await page.waitForFunction(
+    () => document.querySelectorAll('svg.chart-loading').length === 0,
+    null,
+    {
+      timeout: 20_000,
+    },
+  )
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the dashboards' end-to-end test drives Debian's Chromium. CI installs it ` +
+        '(`apt-get install -y chromium`, see docs/embedded-stack.md); install it the same way to run this test.',
+    )
+  }
+  await mkdir(SCREENSHOTS, { recursive: true })
+  dataDir = await mkdtemp(join(tmpdir(), 'miglio-e2e-'))
+  const started = spawn(process.execPath, [BIN, 'start'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOG_LEVEL: 'warn',
+      MIGLIO_DATA_DIR: dataDir,
+      PORT: '0',
+      SIM_BACKFILL: '30m',
+      // The same demo traffic whatever the hour the test runs at.
+      SIM_FLAT_DAY: 'true',
+      API_PUBLIC_STREET_VIEW: 'true',
+    },
+  })
+  child = started
+  started.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  started.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const [out] = await Promise.all([
+    waitFor(
+      () => Promise.resolve(stdout),
+      (s) => /Miglio is running: (http:\/\/\S+)/.test(s) || started.exitCode !== null,
+      { timeoutMs: 60_000, what: 'miglio start to print its URL' },
+    ),
+    chromium
+      .launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      })
+      .then((b) => {
+        browser = b
+      }),
+  ])
+  const match = /Miglio is running: (http:\/\/\S+)/.exec(out)
+  if (!match?.[1]) throw new Error(`miglio start exited: ${stderr}`)
+  url = match[1]
+  keys = (
+    JSON.parse(await readFile(join(dataDir, 'demo-keys.json'), 'utf8')) as { keys: DemoKey[] }
+  ).keys
+
+  // The simulator's backfill must have reached the API before pages open, so every chart has data.
+  const analyst = keyOf('analyst').key
+  const since = new Date(Date.now() - 2 * 3_600_000).toISOString()
+  await waitFor(
+    async () => {
+      const res = await fetch(
+        new URL(`api/v1/footfall?from=${since}&to=${new Date().toISOString()}&bucket=1h`, url),
+        { headers: { authorization: `Bearer ${analyst}` } },
+      )
+      const body = (await res.json()) as { totals?: { passersBy: number; visitors: number }[] }
+      return (body.totals ?? []).reduce((n, t) => n + t.passersBy + t.visitors, 0)
+    },
+    (n) => n > 50,
+    { timeoutMs: 60_000, intervalMs: 500, what: 'footfall from the simulator backfill' },
+  )
+
+  // An event running now, so the events panel has something to show.
+  const res = await fetch(new URL('api/v1/events', url), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${keyOf('analyst').key}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      name: 'Mercatino di Natale',
+      zones: ['piazza-ferretto'],
+      from: new Date(Date.now() - 20 * 60_000).toISOString(),
+      to: new Date(Date.now() + 100 * 60_000).toISOString(),
+    }),
+  })
+  expect(res.status, await res.clone().text()).toBe(201)
+}, 90_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (child && child.exitCode === null) {
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child?.kill('SIGKILL'), 20_000)
+    await exited
+    clearTimeout(timer)
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('dashboards in Chromium', () => {
+  it('signs an analyst in to the district and shows data arriving over the live feed', async () => {
+    const { context, page } = await openPage('district')
+    try {
+      await page.goto(url)
+      await page.getByLabel('API key').waitFor()
+      await screenshot(page, 'sign-in')
+      await signIn(page, keyOf('analyst').key)
+
+      await expect.poll(() => page.locator('h1').textContent(), { timeout: 20_000 }).toBe(DISTRICT)
+      expect(page.url()).toContain('#/district')
+      await expect
+        .poll(() => page.locator('nav a').allTextContents())
+        .toEqual(['District', 'Shops', 'Street screen'])
+
+      // Live: the indicator turns live and its time moves on as counts arrive over the WebSocket.
+      const live = page.locator('.live-status[data-status="live"]')
+      await live.waitFor({ timeout: 20_000 })
+      await page.locator('svg.zone-map .live-value').first().waitFor({ timeout: 20_000 })
+      const first = await live.textContent()
+      expect(first).toMatch(/^Live · updated \d\d:\d\d:\d\d$/)
+      await expect.poll(() => live.textContent(), { timeout: 30_000 }).not.toBe(first)
+
+      await chartsDrawn(page)
+      // Today may have just begun (local midnight): the figure is there, formatted, maybe 0.
+      expect(await page.locator('.tile[data-kpi="passers-by"] .tile-value').textContent()).toMatch(
+        /^\d{1,3}(,\d{3})*$/,
+      )
+      await page.locator('table.events tbody tr').first().waitFor()
+      expect(await page.locator('table.events').textContent()).toContain('Mercatino di Natale')
+      await screenshot(page, 'district')
+
+      // Keyboard: the range pills are radios reachable and operable without a mouse.
+      await page.locator('#range-today').focus()
+      await page.keyboard.press('ArrowRight')
+      await expect.poll(() => page.locator('#kpis h2').textContent()).toBe('Last 7 days')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('switches the district to Italian, numbers and dates included', async () => {
+    const { context, page } = await openPage('district-it')
+    try {
+      await signIn(page, keyOf('analyst').key)
+      await page.locator('.tile[data-kpi="passers-by"]').waitFor({ timeout: 20_000 })
+
+      await page.getByRole('button', { name: 'Italiano' }).click()
+
+      expect(await page.locator('html').getAttribute('lang')).toBe('it')
+      await expect
+        .poll(() => page.locator('nav a').allTextContents())
+        .toEqual(['Distretto', 'Negozi', 'Schermo in strada'])
+      expect(await page.locator('#zones h2').textContent()).toBe('Passaggi per zona')
+      expect(await page.locator('#map h2').textContent()).toBe('Mappa del Miglio')
+      await chartsDrawn(page)
+      expect(await page.locator('#heatmap svg g.y-axis text').first().textContent()).toBe('lun')
+      await page.locator('.live-status[data-status="live"]').waitFor({ timeout: 20_000 })
+      await expect
+        .poll(() => page.locator('.live-status').textContent(), { timeout: 20_000 })
+        .toMatch(/^In diretta · aggiornato alle \d\d:\d\d:\d\d$/)
+      await screenshot(page, 'district-it')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('fits the district on a 375 px phone without sideways scrolling', async () => {
+    const { context, page } = await openPage('district-phone', { width: 375, height: 812 })
+    try {
+      await signIn(page, keyOf('analyst').key)
+      await page.locator('.tile[data-kpi="passers-by"]').waitFor({ timeout: 20_000 })
+      await chartsDrawn(page)
+
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      )
+      expect(overflow).toBeLessThanOrEqual(0)
+      await screenshot(page, 'district-phone')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('shows a shopkeeper its own shop only, live, with a CSV download', async () => {
+    const shopkeeper = keyOf('shopkeeper')
+    const { context, page } = await openPage('shop')
+    try {
+      await signIn(page, shopkeeper.key)
+
+      await expect
+        .poll(() => page.url(), { timeout: 20_000 })
+        .toContain(`#/shop/${shopkeeper.shopId}`)
+      await expect
+        .poll(() => page.locator('nav a').allTextContents())
+        .toEqual(['My shop', 'Street screen'])
+      await page.locator('.rank-headline').waitFor({ timeout: 20_000 })
+      expect(await page.locator('.rank-headline').textContent()).toMatch(
+        /^No\. \d+ of 12 by visitors today$/,
+      )
+      await page.locator('.live-status[data-status="live"]').waitFor({ timeout: 20_000 })
+      await expect
+        .poll(() => page.locator('.live-today').textContent(), { timeout: 20_000 })
+        .toMatch(/^Today: \d+ passers-by, \d+ visitors$/)
+      await chartsDrawn(page)
+      await screenshot(page, 'shop')
+
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('button[data-csv="hourly"]').click(),
+      ])
+      expect(download.suggestedFilename()).toMatch(
+        new RegExp(`^miglio-${shopkeeper.shopId}-hourly-\\d{4}-\\d\\d-\\d\\d\\.csv$`),
+      )
+      const path = await download.path()
+      expect((await readFile(path, 'utf8')).split('\r\n')[0]).toContain('passersBy')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('refuses a shopkeeper another shop’s page with a clear message', async () => {
+    const shopkeeper = keyOf('shopkeeper')
+    const other = 'ottica-carducci'
+    expect(other).not.toBe(shopkeeper.shopId)
+    const api = await fetch(new URL(`api/v1/shops/${other}/summary`, url), {
+      headers: { authorization: `Bearer ${shopkeeper.key}` },
+    })
+    expect(api.status).toBe(403)
+
+    const { context, page } = await openPage('shop-forbidden')
+    try {
+      await signIn(page, shopkeeper.key)
+      await page.locator('.rank-headline').waitFor({ timeout: 20_000 })
+
+      await page.goto(`${url}#/shop/${other}`)
+
+      const message = page.locator('.denied-message')
+      await message.waitFor({ timeout: 20_000 })
+      expect(await message.textContent()).toContain('This page belongs to another shop')
+      expect(await page.locator('.tile').count()).toBe(0)
+      await screenshot(page, 'shop-forbidden')
+      await page.getByRole('link', { name: 'Go to my shop' }).click()
+      await page.locator('.rank-headline').waitFor({ timeout: 20_000 })
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('serves the public street screen without a key when the server enables it', async () => {
+    const crowd = await fetch(new URL('api/v1/public/crowd', url))
+    expect(crowd.status).toBe(200)
+    const { context, page } = await openPage('street', { width: 1280, height: 720 })
+    try {
+      await page.goto(`${url}#/street`)
+      await page.locator('li.crowd').first().waitFor({ timeout: 20_000 })
+      expect(await page.locator('li.crowd').count()).toBe(4)
+      expect(await page.locator('.crowd-level').first().textContent()).toMatch(
+        /Quiet|Moderate|Busy/,
+      )
+      await screenshot(page, 'street')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('logged no console error other than the refusals the tests provoked', () => {
+    const unexpected = problems.filter(
+      (p) =>
+        !(
+          p.view === 'shop-forbidden' &&
+          p.url.endsWith('/api/v1/shops/ottica-carducci/summary') &&
+          p.text.includes('403')
+        ),
+    )
+    expect(unexpected).toEqual([])
+  })
+})
