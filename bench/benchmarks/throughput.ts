@@ -1,0 +1,444 @@
+import { sql } from 'kysely'
+import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
+import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
+import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import type { ChildStats, StatementProfile } from '../ingest-child.ts'
+import {
+  BATCH_INTERVAL_MS,
+  connectPublishers,
+  GatewayStream,
+  publishPaced,
+  SIGHTINGS_PER_BATCH,
+} from '../lib/load.ts'
+import {
+  fmt,
+  fmtSummary,
+  histogramDelta,
+  histogramQuantile,
+  nowMs,
+  printNote,
+  printTable,
+  progress,
+  sleep,
+  summarise,
+} from '../lib/report.ts'
+import {
+  localMidnights,
+  midnightFreeWindow,
+  openStack,
+  serverVersions,
+  type Stack,
+} from '../lib/stack.ts'
+import type { BenchContext, BenchResult } from '../lib/context.ts'
+
+type Mode = 'miglio' | 'naive'
+
+export type StepFigures = {
+  offered: number
+  published: number
+  achieved: number
+  batchesPerS: number
+  drainS: number
+  commitMs: { p50: number; p95: number; p99: number }
+  lost: number
+  duplicated: number
+  rejected: number
+  saturated: boolean
+  checkMs: number
+  expectedTransits?: number
+  transits?: number
+}
+
+const GATEWAYS = 20
+/** Batches per gateway before the first Miglio ramp, so sessions close as fast as devices arrive. */
+const WARMUP_BATCHES = 30
+const GAP_MS = 120_000
+const WHAT = 'ingest'
+
+function statementsDelta(after: StatementProfile, before: StatementProfile): StatementProfile {
+  const out: StatementProfile = {}
+  for (const [k, v] of Object.entries(after)) {
+    const b = before[k] ?? { count: 0, totalMs: 0 }
+    if (v.count - b.count > 0) out[k] = { count: v.count - b.count, totalMs: v.totalMs - b.totalMs }
+  }
+  return out
+}
+
+async function waitDrained(
+  child: IngestChild,
+  target: number,
+  label: string,
+): Promise<{ stats: ChildStats; complete: boolean }> {
+  let last = await child.stats()
+  let lastProgressAt = Date.now()
+  let lastPrint = Date.now()
+  let lastDone = last.messagesDone
+  while (last.messagesDone < target) {
+    await sleep(100)
+    last = await child.stats()
+    if (last.messagesDone !== lastDone) {
+      lastDone = last.messagesDone
+      lastProgressAt = Date.now()
+    }
+    if (Date.now() - lastPrint > 5000) {
+      lastPrint = Date.now()
+      progress(WHAT, `${label}: draining, ${fmt(target - last.messagesDone)} batches to go`)
+    }
+    if (Date.now() - lastProgressAt > 30_000) return { stats: last, complete: false }
+  }
+  return { stats: last, complete: true }
+}
+
+export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
+  const stepMs = ctx.quick ? 5_000 : 15_000
+  const startRate = 1_250
+  const maxRate = 320_000
+  const stack: Stack = await openStack(ctx.target, 'ingest')
+  const notes: string[] = []
+  try {
+    const db = stack.db()
+    Object.assign(ctx.versions, await serverVersions(db))
+    await loadDistrict(db, buildBenchDistrict({ zones: GATEWAYS }))
+    await sql`CREATE TABLE bench_naive_sightings (gateway_id text NOT NULL, boot_id text NOT NULL,
+      seq bigint NOT NULL, t timestamptz NOT NULL, mac text NOT NULL, rssi smallint NOT NULL,
+      radio text NOT NULL)`.execute(db)
+    await sql`SELECT create_hypertable('bench_naive_sightings', by_range('t', INTERVAL '1 day'))`.execute(
+      db,
+    )
+    await stack.closeDb()
+
+    // Event time runs faster than the wall clock; keep it inside one local day (one daily key, one
+    // pseudonym per device) and within ingest's 24 h staleness bound for the whole run.
+    const window = midnightFreeWindow(Date.now(), 21 * 3_600_000, 10 * 60_000)
+    const t0 = Math.ceil(window.fromMs / BATCH_INTERVAL_MS) * BATCH_INTERVAL_MS
+    const midnights = localMidnights(window.fromMs, window.toMs)
+    const bootOf = (mode: Mode) => `${mode}-${ctx.target.runId}`.slice(0, 64)
+    const streamsOf = (mode: Mode, salt: number) =>
+      Array.from(
+        { length: GATEWAYS },
+        (_, i) =>
+          new GatewayStream(
+            gatewayIdOf(i),
+            i,
+            bootOf(mode),
+            salt,
+            { kind: 'event', t0 },
+            `${stack.topicPrefix}/${mode}`,
+          ),
+      )
+    const streams: Record<Mode, GatewayStream[]> = {
+      miglio: streamsOf('miglio', 1),
+      naive: streamsOf('naive', 2),
+    }
+    const publishers = await connectPublishers(ctx.target.mqttUrl, 4, `${stack.topicPrefix}-pub`)
+    const published: Record<Mode, number> = { miglio: 0, naive: 0 }
+    const publishedSightings: Record<Mode, number> = { miglio: 0, naive: 0 }
+    const runs: Record<Mode, StepFigures[][]> = { miglio: [], naive: [] }
+    const profiles: { statements: StatementProfile; batches: number; commitMsPerBatch: number }[] =
+      []
+
+    async function ramp(mode: Mode, rep: number) {
+      const child = await spawnIngestChild({
+        mode,
+        dbUrl: stack.url,
+        poolSize: stack.poolSize,
+        mqttUrl: ctx.target.mqttUrl,
+        clientId: `${stack.topicPrefix}-${mode}`,
+        topicPrefix: `${stack.topicPrefix}/${mode}`,
+        gapMs: GAP_MS,
+        idleCloseMs: 24 * 3_600_000,
+        keyGraceMs: 48 * 3_600_000,
+        maintenanceIntervalMs: 5_000,
+        jobs: false,
+        profile: mode === 'miglio',
+      })
+      const steps: StepFigures[] = []
+      if (mode === 'miglio' && rep === 0) {
+        // Warm-up (not measured): enough event time per gateway that sessions close (gap) at the
+        // rate devices arrive, as in steady operation.
+        progress(WHAT, `${mode}: warm-up, ${WARMUP_BATCHES} batches per gateway`)
+        const before = await child.stats()
+        const pub = await publishPaced({
+          streams: streams.miglio,
+          clients: publishers,
+          rate: 1_000,
+          durationMs: (WARMUP_BATCHES * GATEWAYS * 1000) / 1_000,
+        })
+        published.miglio += pub.batches
+        await waitDrained(child, before.messagesDone + pub.batches, 'warm-up')
+      }
+      const first = await child.stats()
+      try {
+        for (let offered = startRate; offered <= maxRate; offered *= 2) {
+          const rate = offered / SIGHTINGS_PER_BATCH
+          if (mode === 'miglio') {
+            const perGateway = Math.ceil((rate * stepMs) / 1000 / GATEWAYS) + 1
+            const maxSeq = Math.max(...streams.miglio.map((s) => s.seq))
+            if (t0 + (maxSeq + perGateway + 1) * BATCH_INTERVAL_MS > window.toMs) {
+              notes.push(
+                `${mode} repeat ${rep + 1}: stopped before ${fmt(offered)}/s — the synthetic event-time window (${new Date(window.fromMs).toISOString()} … ${new Date(window.toMs).toISOString()}) is used up`,
+              )
+              break
+            }
+          }
+          const label = `${mode} r${rep + 1} ${fmt(offered)} sightings/s`
+          progress(WHAT, `${label}: publishing ${stepMs / 1000} s`)
+          const before = await child.stats()
+          // Event time where this step's batches start (every gateway is within one batch of it).
+          const stepFromMs = Math.min(...streams[mode].map((st) => st.batchStart(st.seq)))
+          const firstSeqs = streams[mode].map((st) => st.seq)
+          const pub = await publishPaced({
+            streams: streams[mode],
+            clients: publishers,
+            rate,
+            durationMs: stepMs,
+          })
+          published[mode] += pub.batches
+          publishedSightings[mode] += pub.sightings
+          const { stats: after, complete } = await waitDrained(
+            child,
+            before.messagesDone + pub.batches,
+            label,
+          )
+          const spanS = (Math.max(after.lastDoneAt, pub.endedAt) - pub.startedAt) / 1000
+          const doneBatches = after.messagesDone - before.messagesDone
+          const achieved = (after.sightings - before.sightings) / spanS
+          const hist = histogramDelta(after.commitBuckets, before.commitBuckets)
+          const checkStarted = nowMs()
+          let lost: number
+          let duplicated: number
+          let expectedTransits: number | undefined
+          let transits: number | undefined
+          if (mode === 'miglio') {
+            const [b] = await child.query<{ n: string }>(
+              `SELECT count(*) AS n FROM ingest_batches WHERE boot_id = $1`,
+              [bootOf(mode)],
+            )
+            lost = published.miglio - Number(b?.n ?? 0)
+            const [t] = await child.query<{ n: string; d: string }>(
+              `SELECT count(*) AS n, count(DISTINCT (gateway_id, pseudonym, first_seen)) AS d FROM transits`,
+            )
+            transits = Number(t?.n ?? 0)
+            expectedTransits = streams.miglio.reduce(
+              (n, s) => n + s.expectedClosedTransits(GAP_MS, midnights),
+              0,
+            )
+            // Transits written twice (uniqueness) or more than the exact expectation; fewer than
+            // expected are lost transits, added to the lost batches.
+            duplicated = transits - Number(t?.d ?? 0) + Math.max(0, transits - expectedTransits)
+            lost += Math.max(0, expectedTransits - transits)
+          } else {
+            // This step's rows only (each gateway's seqs from the step's first): a cumulative
+            // DISTINCT over millions of rows would take longer than the step itself.
+            const [r] = await child.query<{ n: string; b: string; d: string }>(
+              `SELECT count(*) AS n, count(DISTINCT (gateway_id, seq)) AS b,
+                      count(DISTINCT (gateway_id, seq, mac)) AS d
+               FROM bench_naive_sightings s
+               JOIN unnest($3::text[], $4::bigint[]) AS f(g, first_seq)
+                 ON s.gateway_id = f.g AND s.seq >= f.first_seq
+               WHERE s.boot_id = $1 AND s.t >= $2`,
+              [
+                bootOf(mode),
+                new Date(stepFromMs),
+                streams[mode].map((st) => st.gatewayId),
+                firstSeqs,
+              ],
+            )
+            lost = pub.batches - Number(r?.b ?? 0)
+            duplicated = Number(r?.n ?? 0) - Number(r?.d ?? 0)
+          }
+          const step: StepFigures = {
+            offered,
+            published: pub.sightings / ((pub.endedAt - pub.startedAt) / 1000),
+            achieved,
+            batchesPerS: doneBatches / spanS,
+            drainS: Math.max(0, (after.lastDoneAt - pub.endedAt) / 1000),
+            commitMs: {
+              p50: histogramQuantile(hist, 0.5) * 1000,
+              p95: histogramQuantile(hist, 0.95) * 1000,
+              p99: histogramQuantile(hist, 0.99) * 1000,
+            },
+            lost,
+            duplicated,
+            rejected: after.rejected - first.rejected,
+            saturated: achieved < 0.9 * offered,
+            checkMs: nowMs() - checkStarted,
+            ...(expectedTransits !== undefined ? { expectedTransits, transits } : {}),
+          }
+          steps.push(step)
+          progress(
+            WHAT,
+            `${label}: achieved ${fmt(achieved)} sightings/s (${fmt(step.batchesPerS)} batches/s), commit p50 ${fmt(step.commitMs.p50, 1)} ms, lost ${lost}, dup ${duplicated}${complete ? '' : ' — INCOMPLETE DRAIN'}`,
+          )
+          if (pub.publishedRate < 0.95 * rate)
+            notes.push(
+              `${mode} repeat ${rep + 1} at ${fmt(offered)}/s: the publisher reached only ${fmt(pub.publishedRate * SIGHTINGS_PER_BATCH)} sightings/s`,
+            )
+          if (!complete) {
+            notes.push(
+              `${mode} repeat ${rep + 1} at ${fmt(offered)}/s: ingest stopped making progress`,
+            )
+            break
+          }
+          if (step.saturated) break
+        }
+        const last = await child.stats()
+        if (mode === 'miglio') {
+          const batches = last.messagesDone - first.messagesDone
+          profiles.push({
+            statements: statementsDelta(last.statements, first.statements),
+            batches,
+            commitMsPerBatch:
+              ((last.commitSum - first.commitSum) * 1000) /
+              Math.max(1, last.commitCount - first.commitCount),
+          })
+        }
+      } finally {
+        await child.stop()
+      }
+      runs[mode].push(steps)
+    }
+
+    for (let rep = 0; rep < ctx.repeats; rep++) {
+      await ramp('miglio', rep)
+      await ramp('naive', rep)
+    }
+    await Promise.all(publishers.map((p) => p.endAsync()))
+
+    // Figures per offered load, over repeats.
+    const saturation = (mode: Mode) =>
+      runs[mode].map((steps) => Math.max(...steps.map((s) => s.achieved)))
+    const saturatedAt = (mode: Mode) =>
+      runs[mode].map((steps) => steps.find((s) => s.saturated)?.offered ?? NaN)
+    const perLoad = (mode: Mode) => {
+      const loads = [...new Set(runs[mode].flat().map((s) => s.offered))].sort((a, b) => a - b)
+      return loads.map((offered) => {
+        const at = runs[mode].flatMap((steps) => steps.filter((s) => s.offered === offered))
+        return {
+          offered,
+          repeats: at.length,
+          achieved: summarise(at.map((s) => s.achieved)),
+          batchesPerS: summarise(at.map((s) => s.batchesPerS)),
+          commitP50Ms: summarise(at.map((s) => s.commitMs.p50)),
+          commitP95Ms: summarise(at.map((s) => s.commitMs.p95)),
+          commitP99Ms: summarise(at.map((s) => s.commitMs.p99)),
+          lost: Math.max(...at.map((s) => s.lost)),
+          duplicated: Math.max(...at.map((s) => s.duplicated)),
+          saturatedIn: at.filter((s) => s.saturated).length,
+        }
+      })
+    }
+    const table = (mode: Mode) => {
+      const rows = perLoad(mode)
+      printTable(
+        `${mode === 'miglio' ? 'Ingest throughput — Miglio' : 'Naive baseline'} (end to end, QoS 1, ${GATEWAYS} gateways, 50 sightings/batch, ${stepMs / 1000} s steps; median (min–max) over ${ctx.repeats} repeat(s))`,
+        [
+          'offered/s',
+          'achieved sightings/s',
+          'batches/s',
+          'commit p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'lost',
+          'dup',
+          'saturated',
+        ],
+        rows.map((r) => [
+          fmt(r.offered),
+          fmtSummary(r.achieved),
+          fmtSummary(r.batchesPerS),
+          fmtSummary(r.commitP50Ms, 1),
+          fmtSummary(r.commitP95Ms, 1),
+          fmtSummary(r.commitP99Ms, 1),
+          r.lost,
+          r.duplicated,
+          `${r.saturatedIn}/${r.repeats}`,
+        ]),
+      )
+      return rows
+    }
+    const miglioRows = table('miglio')
+    const naiveRows = table('naive')
+    const m = summarise(saturation('miglio'))
+    const n = summarise(saturation('naive'))
+    const ratios = summarise(
+      saturation('miglio').map((v, i) => v / (saturation('naive')[i] ?? NaN)),
+    )
+    ctx.shared.miglioSaturation = m.median
+
+    // Where the time of one Miglio batch goes (kysely's statement timings, all ramps).
+    const merged: StatementProfile = {}
+    let batches = 0
+    for (const p of profiles) {
+      batches += p.batches
+      for (const [k, v] of Object.entries(p.statements)) {
+        const t = (merged[k] ??= { count: 0, totalMs: 0 })
+        t.count += v.count
+        t.totalMs += v.totalMs
+      }
+    }
+    const commitMsPerBatch = summarise(profiles.map((p) => p.commitMsPerBatch)).median
+    const perBatch = Object.entries(merged)
+      .map(([kind, v]) => ({ kind, perBatch: v.count / batches, msPerBatch: v.totalMs / batches }))
+      .sort((a, b) => b.msPerBatch - a.msPerBatch)
+    const sqlMs = perBatch.reduce((s, r) => s + r.msPerBatch, 0)
+    printTable(
+      `Ingest: where one batch's time goes (statement round trips timed by kysely, ${fmt(batches)} batches)`,
+      ['statement', 'per batch', 'ms per batch'],
+      [
+        ...perBatch.map((r) => [r.kind, fmt(r.perBatch, 2), fmt(r.msPerBatch, 3)]),
+        ['all SQL round trips', '', fmt(sqlMs, 3)],
+        ['commitBatch (histogram mean)', '', fmt(commitMsPerBatch, 3)],
+      ],
+    )
+    printTable(
+      'Saturation (highest achieved sightings/s over the ramp; median (min–max) over repeats)',
+      ['pipeline', 'sightings/s', 'batches/s', 'first saturated offered/s'],
+      [
+        [
+          'Miglio',
+          fmtSummary(m),
+          fmtSummary(summarise(saturation('miglio').map((v) => v / 50))),
+          fmtSummary(summarise(saturatedAt('miglio'))),
+        ],
+        [
+          'naive (1 INSERT/message)',
+          fmtSummary(n),
+          fmtSummary(summarise(saturation('naive').map((v) => v / 50))),
+          fmtSummary(summarise(saturatedAt('naive'))),
+        ],
+        ['ratio Miglio / naive', fmtSummary(ratios, 2), '', ''],
+      ],
+    )
+    printNote('target: ≥ 300 000 sightings/s per ingest process with 0 lost and 0 duplicated')
+    for (const note of notes) printNote(note)
+    return {
+      settings: {
+        gateways: GATEWAYS,
+        sightingsPerBatch: SIGHTINGS_PER_BATCH,
+        stepSeconds: stepMs / 1000,
+        ramp: `from ${startRate}/s, ×2 per step, until achieved < 90 % of offered (max ${maxRate}/s)`,
+        qos: 1,
+        publisherConnections: 4,
+        transitGapS: GAP_MS / 1000,
+        eventTimeWindow: {
+          from: new Date(window.fromMs).toISOString(),
+          to: new Date(window.toMs).toISOString(),
+        },
+        jobRunner: 'off',
+        database: stack.kind,
+        broker: ctx.target.brokerKind,
+      },
+      figures: {
+        miglio: { perLoad: miglioRows, runs: runs.miglio, saturation: m },
+        naive: { perLoad: naiveRows, runs: runs.naive, saturation: n },
+        ratioMiglioToNaive: ratios,
+        perBatchStatements: perBatch,
+        commitMsPerBatch,
+      },
+      notes,
+    }
+  } finally {
+    await stack.close()
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * A benchmark child process: Miglio's ingest service (mode `miglio`) or the naive baseline (mode
+ * `naive`: one multi-row INSERT per MQTT message, no pseudonymisation, no sessions), subscribed to
+ * the benchmark's topics, and nothing else — so its RSS and heap are the ingest process's.
+ *
+ * It is the only client of the embedded database while it runs (the embedded server has one
+ * session), so the parent asks it over IPC for counters, SQL results and memory figures.
+ *
+ *   node [--expose-gc] --import tsx bench/ingest-child.ts '<json ChildConfig>'
+ *
+ * parent → child: { id, op: 'stats' | 'query' | 'watch' | 'unwatch' | 'memory' | 'api' | 'stop', … }
+ * (`api` starts Miglio's API in this process, on the same pool, as `miglio start` does, and answers
+ * its URL and an analyst key)
+ * child → parent: { type: 'ready' } | { id, ok, result | error } | { type: 'watch', value, at }
+ */
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
+import pg from 'pg'
+import { Histogram, Registry } from 'prom-client'
+import { connectAsync, type DoneCallback, type IPublishPacket, type MqttClient } from 'mqtt'
+import type { Database } from '../services/shared/db/database.ts'
+import type { Db } from '../services/shared/db/create-db.ts'
+import { createLogger } from '../services/shared/logger.ts'
+import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
+import { createIngestMetrics } from '../services/ingest/ingest-metrics.ts'
+import { createJobRunner, type JobRunner } from '../services/shared/db/job-runner.ts'
+import { withTopicPrefix } from '../services/shared/contracts/topics.ts'
+import { createMqttClient } from '../cli/runtime.ts'
+
+export type ChildConfig = {
+  mode: 'miglio' | 'naive'
+  dbUrl: string
+  poolSize: number
+  mqttUrl: string
+  clientId: string
+  topicPrefix: string
+  gapMs: number
+  idleCloseMs: number
+  keyGraceMs: number
+  maintenanceIntervalMs: number
+  /** Run the TimescaleDB job runner as `miglio start` does with the embedded database. */
+  jobs: boolean
+  /** Time every SQL statement by kind (kysely's query log). */
+  profile: boolean
+}
+
+export type StatementProfile = Record<string, { count: number; totalMs: number }>
+
+export type ChildStats = {
+  /** Messages whose handler finished (PUBACK follows at once). */
+  messagesDone: number
+  /** Wall time (ms, sub-ms precision) the last handler finished. */
+  lastDoneAt: number
+  /** Sightings in committed batches. */
+  sightings: number
+  rejected: number
+  duplicates: number
+  commitBuckets: { le: number; count: number }[]
+  commitSum: number
+  commitCount: number
+  statements: StatementProfile
+}
+
+type Request =
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'query'; text: string; params?: unknown[] }
+  | { id: number; op: 'watch'; text: string; params?: unknown[]; intervalMs: number }
+  | { id: number; op: 'unwatch' }
+  | { id: number; op: 'memory' }
+  | { id: number; op: 'api' }
+  | { id: number; op: 'stop' }
+
+const now = () => performance.timeOrigin + performance.now()
+
+// Module paths in variables: type-checked loosely on purpose (see startApi).
+const API_APP = '../services/api/app.ts'
+const API_KEYS = '../services/shared/registry/api-key-repository.ts'
+
+type ApiServer = {
+  listen(o: { host: string; port: number }): Promise<string>
+  close(): Promise<void>
+}
+
+function statementKind(text: string): string {
+  const s = text.trim().replace(/\s+/g, ' ').toLowerCase()
+  if (/^(begin|commit|rollback|start transaction)/.test(s)) return s.split(' ')[0] ?? s
+  if (s.startsWith('select pg_advisory_xact_lock')) return 'advisory lock'
+  const m = /^(insert into|delete from|update|select .*? from|call) "?([a-z_]+)"?/.exec(s)
+  if (m) return `${(m[1] ?? '').startsWith('select') ? 'select' : m[1]} ${m[2]}`
+  return s.slice(0, 40)
+}
+
+async function main() {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig
+  const send = (msg: unknown) => process.send?.(msg)
+  const log = createLogger({ level: 'warn', destination: process.stderr })
+  const statements: StatementProfile = {}
+  const pool = new pg.Pool({
+    connectionString: cfg.dbUrl,
+    max: cfg.poolSize,
+    application_name: `miglio-bench-${cfg.mode}`,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 0,
+  })
+  pool.on('error', () => undefined)
+  const db: Db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(cfg.profile
+      ? {
+          log(event: LogEvent) {
+            const kind = statementKind(event.query.sql)
+            const p = (statements[kind] ??= { count: 0, totalMs: 0 })
+            p.count++
+            p.totalMs += event.queryDurationMillis
+          },
+        }
+      : {}),
+  })
+
+  const mqtt: MqttClient = createMqttClient(cfg.mqttUrl, log, {
+    clientId: cfg.clientId,
+    clean: false,
+    protocolVersion: 4,
+  })
+  let messagesDone = 0
+  let lastDoneAt = 0
+  // Count every finished handler: wrap whatever handler is installed (before CONNACK).
+  let inner: MqttClient['handleMessage'] = (_p, cb) => cb?.()
+  Object.defineProperty(mqtt, 'handleMessage', {
+    configurable: true,
+    get: () => (packet: IPublishPacket, cb: DoneCallback) =>
+      inner(packet, (err) => {
+        messagesDone++
+        lastDoneAt = now()
+        cb(err)
+      }),
+    set: (fn: MqttClient['handleMessage']) => {
+      inner = fn
+    },
+  })
+
+  let service: IngestService | null = null
+  const metrics = createIngestMetrics(new Registry())
+  let naiveSightings = 0
+  let jobs: JobRunner | null = null
+  const naiveCommit = new Histogram({
+    name: 'bench_naive_commit_seconds',
+    help: 'naive insert time',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [],
+  })
+
+  if (cfg.mode === 'miglio') {
+    service = createIngestService({
+      config: {
+        tz: 'Europe/Rome',
+        gapMs: cfg.gapMs,
+        idleCloseMs: cfg.idleCloseMs,
+        keyGraceMs: cfg.keyGraceMs,
+        topicPrefix: cfg.topicPrefix,
+        maintenanceIntervalMs: cfg.maintenanceIntervalMs,
+      },
+      db,
+      mqtt,
+      log,
+      metrics,
+    })
+    await service.start()
+  } else {
+    type Batch = {
+      gatewayId: string
+      bootId: string
+      seq: number
+      sightings: { t: string | number; mac: string; rssi: number; radio: string }[]
+    }
+    mqtt.handleMessage = (packet, done) => {
+      const end = naiveCommit.startTimer()
+      const batch = JSON.parse(packet.payload.toString()) as Batch
+      const n = batch.sightings.length
+      if (n === 0) {
+        end()
+        done()
+        return
+      }
+      const params: unknown[] = []
+      const rows: string[] = []
+      for (const s of batch.sightings) {
+        const i = params.length
+        rows.push(`($${i + 1},$${i + 2},$${i + 3},$${i + 4},$${i + 5},$${i + 6},$${i + 7})`)
+        params.push(
+          batch.gatewayId,
+          batch.bootId,
+          batch.seq,
+          typeof s.t === 'number' ? new Date(s.t) : s.t,
+          s.mac,
+          s.rssi,
+          s.radio,
+        )
+      }
+      pool
+        .query(
+          `INSERT INTO bench_naive_sightings (gateway_id, boot_id, seq, t, mac, rssi, radio) VALUES ${rows.join(',')}`,
+          params,
+        )
+        .then(
+          () => {
+            naiveSightings += n
+            end()
+            done()
+          },
+          (err: unknown) => {
+            log.error({ err: String(err) }, 'naive insert failed')
+            done()
+          },
+        )
+    }
+    const connected = new Promise<void>((resolve) => mqtt.once('connect', () => resolve()))
+    mqtt.connect()
+    await connected
+    await mqtt.subscribeAsync(withTopicPrefix(cfg.topicPrefix, 'miglio/v1/gw/+/sightings'), {
+      qos: 1,
+    })
+  }
+  if (cfg.jobs) {
+    jobs = createJobRunner(db, log)
+    jobs.start(10_000)
+  }
+
+  let watching: { id: number; stop: boolean } | null = null
+  let api: ApiServer | null = null
+
+  async function startApi(): Promise<{ url: string; key: string }> {
+    // Loaded on demand (and loosely typed): the API is built by others and may change shape; only
+    // the latency benchmark needs it.
+    const appModule = (await import(API_APP)) as {
+      buildApp(deps: Record<string, unknown>): Promise<ApiServer>
+    }
+    const keys = (await import(API_KEYS)) as {
+      createApiKey(db: Db, k: { role: string; label: string }): Promise<{ key: string }>
+    }
+    const { key } = await keys.createApiKey(db, { role: 'analyst', label: 'bench' })
+    api = await appModule.buildApp({
+      db,
+      log,
+      checks: { broker: () => ({ up: mqtt.connected }) },
+      options: { rateLimit: { enabled: false } },
+    })
+    const url = await api.listen({ host: '127.0.0.1', port: 0 })
+    return { url, key }
+  }
+
+  async function stats(): Promise<ChildStats> {
+    if (cfg.mode === 'miglio') {
+      const rejects = await metrics.rejects.get()
+      const dups = await metrics.duplicates.get()
+      const sightings = await metrics.sightings.get()
+      const hist = await metrics.commitSeconds.get()
+      return {
+        messagesDone,
+        lastDoneAt,
+        sightings: sightings.values[0]?.value ?? 0,
+        rejected: rejects.values.reduce((n, v) => n + v.value, 0),
+        duplicates: dups.values[0]?.value ?? 0,
+        commitBuckets: hist.values
+          .filter((v) => v.metricName?.endsWith('_bucket'))
+          .map((v) => ({
+            le: v.labels.le === '+Inf' ? Number.MAX_VALUE : Number(v.labels.le),
+            count: v.value,
+          })),
+        commitSum: hist.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
+        commitCount: hist.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
+        statements,
+      }
+    }
+    const hist = await naiveCommit.get()
+    return {
+      messagesDone,
+      lastDoneAt,
+      sightings: naiveSightings,
+      rejected: 0,
+      duplicates: 0,
+      commitBuckets: hist.values
+        .filter((v) => v.metricName?.endsWith('_bucket'))
+        .map((v) => ({
+          le: v.labels.le === '+Inf' ? Number.MAX_VALUE : Number(v.labels.le),
+          count: v.value,
+        })),
+      commitSum: hist.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
+      commitCount: hist.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
+      statements,
+    }
+  }
+
+  // The benchmark's own queries go straight to the pool: same single connection (queued behind
+  // ingest's transactions), but not in the statement profile.
+  async function query(text: string, params: unknown[] = []) {
+    const r = await pool.query(text, params)
+    return r.rows
+  }
+
+  async function watch(id: number, text: string, params: unknown[], intervalMs: number) {
+    const w = { id, stop: false }
+    watching = w
+    let last: unknown = undefined
+    while (!w.stop) {
+      const rows = await query(text, params)
+      const row = rows[0] as Record<string, unknown> | undefined
+      const value = row ? Number(Object.values(row)[0]) : NaN
+      if (value !== last) {
+        last = value
+        send({ type: 'watch', id, value, at: now() })
+      }
+      await new Promise((r) => setTimeout(r, intervalMs))
+    }
+  }
+
+  process.on('message', (raw) => {
+    const req = raw as Request
+    const reply = (p: Promise<unknown>) =>
+      p.then(
+        (result) => send({ id: req.id, ok: true, result }),
+        (err: unknown) => send({ id: req.id, ok: false, error: String(err) }),
+      )
+    switch (req.op) {
+      case 'stats':
+        void reply(stats())
+        break
+      case 'query':
+        void reply(query(req.text, req.params))
+        break
+      case 'watch':
+        void watch(req.id, req.text, req.params ?? [], req.intervalMs).catch((err: unknown) =>
+          send({ type: 'watch', id: req.id, error: String(err), at: now() }),
+        )
+        send({ id: req.id, ok: true, result: null })
+        break
+      case 'unwatch':
+        if (watching) watching.stop = true
+        send({ id: req.id, ok: true, result: null })
+        break
+      case 'memory':
+        void reply(
+          (async () => {
+            const gc = (globalThis as { gc?: () => void }).gc
+            if (gc) {
+              gc()
+              await new Promise((r) => setTimeout(r, 50))
+              gc()
+            }
+            return { ...process.memoryUsage(), gcExposed: Boolean(gc) }
+          })(),
+        )
+        break
+      case 'api':
+        void reply(startApi())
+        break
+      case 'stop':
+        void reply(
+          (async () => {
+            if (watching) watching.stop = true
+            jobs?.stop()
+            await api?.close()
+            await service?.stop()
+            // A maintenance run already under way finishes on its own; let it before closing.
+            await new Promise((r) => setTimeout(r, Math.min(cfg.maintenanceIntervalMs, 1000)))
+            await mqtt.endAsync(true)
+            // Drop the persistent session (everything was acknowledged): a real broker would keep it.
+            const clean = await connectAsync(cfg.mqttUrl, {
+              clientId: cfg.clientId,
+              clean: true,
+              protocolVersion: 4,
+              reconnectPeriod: 0,
+            }).catch(() => null)
+            await clean?.endAsync()
+            await db.destroy()
+            return null
+          })(),
+        ).then(() => process.exit(0))
+        break
+    }
+  })
+  send({ type: 'ready' })
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ingest-child failed: ${String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,106 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { ChildConfig, ChildStats } from '../ingest-child.ts'
+
+const CHILD = fileURLToPath(new URL('../ingest-child.ts', import.meta.url))
+
+export type WatchEvent = { value: number; at: number; error?: string }
+
+/** The parent's handle on a running ingest child (bench/ingest-child.ts). */
+export type IngestChild = {
+  pid: number
+  stats(): Promise<ChildStats>
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>
+  /** Polls `text` (its first column as a number) every `intervalMs` in the child; reports changes. */
+  watch(
+    text: string,
+    params: unknown[],
+    intervalMs: number,
+    on: (e: WatchEvent) => void,
+  ): Promise<void>
+  unwatch(): Promise<void>
+  memory(): Promise<NodeJS.MemoryUsage & { gcExposed: boolean }>
+  /** Starts Miglio's API in the child (same pool as ingest); its base URL and an analyst key. */
+  startApi(): Promise<{ url: string; key: string }>
+  stop(): Promise<void>
+}
+
+export async function spawnIngestChild(
+  config: ChildConfig,
+  opts: { exposeGc?: boolean } = {},
+): Promise<IngestChild> {
+  const proc: ChildProcess = fork(CHILD, [JSON.stringify(config)], {
+    execArgv: [...(opts.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  let nextId = 1
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  let onWatch: ((e: WatchEvent) => void) | null = null
+  let exited = false
+  const ready = new Promise<void>((resolve, reject) => {
+    proc.on('message', (raw) => {
+      const msg = raw as {
+        type?: string
+        id?: number
+        ok?: boolean
+        result?: unknown
+        error?: string
+        value?: number
+        at?: number
+      }
+      if (msg.type === 'ready') return resolve()
+      if (msg.type === 'watch') {
+        onWatch?.({
+          value: msg.value ?? NaN,
+          at: msg.at ?? 0,
+          ...(msg.error ? { error: msg.error } : {}),
+        })
+        return
+      }
+      const p = msg.id === undefined ? undefined : pending.get(msg.id)
+      if (!p || msg.id === undefined) return
+      pending.delete(msg.id)
+      if (msg.ok) p.resolve(msg.result)
+      else p.reject(new Error(`ingest child: ${msg.error}`))
+    })
+    proc.once('exit', (code) => {
+      exited = true
+      const err = new Error(`ingest child exited with code ${code}`)
+      reject(err)
+      for (const p of pending.values()) p.reject(err)
+      pending.clear()
+    })
+  })
+  await ready
+  const call = <T>(op: string, extra: Record<string, unknown> = {}): Promise<T> => {
+    if (exited) return Promise.reject(new Error('ingest child has exited'))
+    const id = nextId++
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      proc.send({ id, op, ...extra })
+    })
+  }
+  return {
+    pid: proc.pid ?? -1,
+    stats: () => call<ChildStats>('stats'),
+    query: <R>(text: string, params: unknown[] = []) => call<R[]>('query', { text, params }),
+    async watch(text, params, intervalMs, on) {
+      onWatch = on
+      await call('watch', { text, params, intervalMs })
+    },
+    async unwatch() {
+      await call('unwatch')
+      onWatch = null
+    },
+    memory: () => call('memory'),
+    startApi: () => call('api'),
+    async stop() {
+      if (exited) return
+      const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+      await call('stop').catch(() => undefined)
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+      await gone
+      clearTimeout(timer)
+    },
+  }
+}
