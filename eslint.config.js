@@ -52,6 +52,7 @@ export default tseslint.config(
   },
   {
     files: ['services/shared/contracts/**'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

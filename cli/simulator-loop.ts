@@ -1,6 +1,6 @@
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
-import { loadDistrictFile } from '../simulator/main.ts'
+import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
 import { connectMqtt } from './runtime.ts'
@@ -15,11 +15,11 @@ export type SimulatorLoop = { stop(): Promise<void> }
  */
 export async function startSimulatorLoop(deps: {
   config: Config
+  district: DistrictFile
   mqttUrl: string
   log: Logger
 }): Promise<SimulatorLoop> {
-  const { config, mqttUrl, log } = deps
-  const district = await loadDistrictFile(config.districtFile)
+  const { config, district, mqttUrl, log } = deps
   const client = await connectMqtt(mqttUrl, log, {
     clientId: `miglio-sim-${process.pid}`,
     clean: true,

@@ -23,6 +23,7 @@ import {
 } from './runtime.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
 import { startSimulatorLoop } from './simulator-loop.ts'
+import type { DistrictFile } from '../services/shared/contracts/district.ts'
 
 export type Running = { url: string; stop(): Promise<void> }
 
@@ -70,9 +71,11 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     const { applied } = await runMigrations(database.db)
     log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date')
 
+    // Read at most once: to load an empty database and to drive the simulator.
+    let districtFile: Promise<DistrictFile> | undefined
+    const readDistrict = () => (districtFile ??= readDistrictFile(config.districtFile))
     if ((await countDistricts(database.db)) === 0) {
-      const district = await readDistrictFile(config.districtFile)
-      const report = await loadDistrict(database.db, district)
+      const report = await loadDistrict(database.db, await readDistrict())
       log.info({ file: config.districtFile, ...report }, 'district loaded')
     }
 
@@ -131,6 +134,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     if (config.simulator.enabled) {
       const loop = await startSimulatorLoop({
         config,
+        district: await readDistrict(),
         mqttUrl,
         log: log.child({ service: 'simulator' }),
       })

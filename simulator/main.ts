@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { DistrictFileSchema, type DistrictFile } from '../services/shared/contracts/district.ts'
+import { parseDistrictFile, type DistrictFile } from '../services/shared/contracts/district.ts'
 import { connectBroker } from './broker.ts'
 import {
   parseEventSpec,
@@ -281,22 +281,9 @@ export async function loadDistrictFile(path: string): Promise<DistrictFile> {
     const why = code === 'ENOENT' ? 'not found' : `unreadable (${code ?? String(err)})`
     throw new Error(`district file ${path}: ${why}`, { cause: err })
   }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new Error(`district file ${path}: not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    })
-  }
-  const parsed = DistrictFileSchema.safeParse(json)
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  - ${i.path.join('.') || '(file)'}: ${i.message}`,
-    )
-    throw new Error(`district file ${path} is invalid:\n${lines.join('\n')}`)
-  }
-  return parsed.data
+  const parsed = parseDistrictFile(text, path)
+  if (!parsed.ok) throw new Error(parsed.problem)
+  return parsed.district
 }
 
 function iso(ms: number): string {

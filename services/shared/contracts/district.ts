@@ -123,3 +123,29 @@ export const DeviceListFileSchema = z.object({
   allow: z.array(z.string().max(17)).max(100_000).default([]),
 })
 export type DeviceListFile = z.infer<typeof DeviceListFileSchema>
+
+/**
+ * Parses and validates a district file's text; `source` (usually the path) names it in the problem.
+ * `parseDistrictFile('{…}', 'mestre.json')` → `{ ok: true, district }` or `{ ok: false, problem }` with
+ * one line per bad field.
+ */
+export function parseDistrictFile(
+  text: string,
+  source: string,
+): { ok: true; district: DistrictFile } | { ok: false; problem: string } {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    return {
+      ok: false,
+      problem: `district file ${source} is not valid JSON: ${(err as Error).message}`,
+    }
+  }
+  const parsed = DistrictFileSchema.safeParse(json)
+  if (parsed.success) return { ok: true, district: parsed.data }
+  const lines = parsed.error.issues
+    .slice(0, 20)
+    .map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+  return { ok: false, problem: `district file ${source} is invalid:\n${lines.join('\n')}` }
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { sql } from 'kysely'
 import type { Db } from '../db/create-db.ts'
-import { DistrictFileSchema, type DistrictFile } from '../contracts/district.ts'
+import { parseDistrictFile, type DistrictFile } from '../contracts/district.ts'
 import { AppError } from '../errors.ts'
 
 /** Reads and validates a district file; errors name the file and every bad field. */
@@ -18,23 +18,9 @@ export async function readDistrictFile(path: string): Promise<DistrictFile> {
       },
     )
   }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new AppError(
-      'district_invalid',
-      `district file ${path} is not valid JSON: ${(err as Error).message}`,
-    )
-  }
-  const parsed = DistrictFileSchema.safeParse(json)
-  if (!parsed.success) {
-    const lines = parsed.error.issues
-      .slice(0, 20)
-      .map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
-    throw new AppError('district_invalid', `district file ${path} is invalid:\n${lines.join('\n')}`)
-  }
-  return parsed.data
+  const parsed = parseDistrictFile(text, path)
+  if (!parsed.ok) throw new AppError('district_invalid', parsed.problem)
+  return parsed.district
 }
 
 export type DistrictLoadReport = {
