@@ -98,7 +98,12 @@ describe('ingest during a database outage', () => {
       (n) => n >= 2,
       { what: 'retries while the database is down' },
     )
-    expect(await counterValue(ingest.service.metrics.inFlight)).toBe(1)
+    // All five are taken in and queued for one transaction; none is acknowledged before it commits.
+    await waitFor(
+      () => counterValue(ingest.service.metrics.inFlight),
+      (n) => n === 5,
+      { what: 'five messages held unacknowledged' },
+    )
 
     engine = await startEmbeddedTimescale({ dataDir: dir, port })
     await waitFor(count, (n) => n === 6, {

@@ -52,8 +52,14 @@ export function createIngestMetrics(registry = new Registry()) {
     }),
     commitSeconds: new Histogram({
       name: 'miglio_ingest_commit_seconds',
-      help: 'Time to make one batch durable',
+      help: 'Time to make one group of messages durable (one transaction)',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+    groupMessages: new Histogram({
+      name: 'miglio_ingest_group_messages',
+      help: 'Messages committed together in one transaction',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250],
       registers: [registry],
     }),
     inFlight: new Gauge({

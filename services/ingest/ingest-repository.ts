@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
-import type { Database } from '../shared/db/database.ts'
+import type { Database, OpenTransitRow } from '../shared/db/database.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import type { GatewayStatus } from '../shared/contracts/gateway-messages.ts'
 import type { DailyKeyStore } from './pseudonymiser.ts'
@@ -74,27 +74,74 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
 
 /** Serialises every writer of one gateway's sessions across ingest replicas for this transaction. */
 export async function lockGateway(trx: Trx, gatewayId: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(hashtext(${'miglio-gw:' + gatewayId}))`.execute(trx)
+  await lockGateways(trx, [gatewayId])
 }
 
-/** Records a batch; false when (gateway, boot, seq, sentAt) was already recorded (a redelivery). */
-export async function recordBatch(
+/** `gateway_id` and pseudonym as one key of the ingest's in-memory maps. */
+export function sessionKey(gatewayId: string, pseudonym: string): string {
+  return `${gatewayId}\u0000${pseudonym}`
+}
+
+export type DeviceRef = { gatewayId: string; pseudonym: string }
+export type GatewaySession = { gatewayId: string; session: Session }
+
+/**
+ * Serialises every writer of these gateways' sessions across ingest replicas for this transaction.
+ * Locks are taken in one order (by lock key) so two replicas holding overlapping groups cannot
+ * deadlock; a volatile function in a subquery's target list is evaluated row by row in the
+ * subquery's order (Postgres never pulls such a subquery up).
+ */
+export async function lockGateways(trx: Trx, gatewayIds: readonly string[]): Promise<void> {
+  if (gatewayIds.length === 0) return
+  await sql`
+    SELECT count(*) FROM (
+      SELECT pg_advisory_xact_lock(k) FROM (
+        SELECT DISTINCT hashtext('miglio-gw:' || g) AS k FROM unnest(${[...gatewayIds]}::text[]) AS g
+        ORDER BY k) AS ordered) AS locked`.execute(trx)
+}
+
+export type BatchRecord = {
+  gatewayId: string
+  bootId: string
+  seq: number
+  sentAt: Date
+  sightingsCount: number
+}
+
+export function batchKey(b: { gatewayId: string; bootId: string; seq: number; sentAt: Date }) {
+  return `${b.gatewayId}\u0000${b.bootId}\u0000${b.seq}\u0000${b.sentAt.getTime()}`
+}
+
+/**
+ * Records batches; returns the keys (`batchKey`) of those not recorded before. A batch delivered
+ * twice within one call is recorded once and its key returned once: the caller counts the first
+ * occurrence as fresh and the others as redeliveries.
+ */
+export async function recordBatches(
   trx: Trx,
-  b: { gatewayId: string; bootId: string; seq: number; sentAt: Date; sightingsCount: number },
-): Promise<boolean> {
-  const row = await trx
-    .insertInto('ingest_batches')
-    .values({
-      gateway_id: b.gatewayId,
-      boot_id: b.bootId,
-      seq: b.seq,
-      sent_at: b.sentAt,
-      sightings_count: b.sightingsCount,
-    })
-    .onConflict((oc) => oc.doNothing())
-    .returning('seq')
-    .executeTakeFirst()
-  return row !== undefined
+  batches: readonly BatchRecord[],
+): Promise<Set<string>> {
+  if (batches.length === 0) return new Set()
+  const rows = await sql<{ gateway_id: string; boot_id: string; seq: string; sent_at: Date }>`
+    INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count)
+    SELECT * FROM unnest(
+      ${batches.map((b) => b.gatewayId)}::text[],
+      ${batches.map((b) => b.bootId)}::text[],
+      ${batches.map((b) => b.seq)}::bigint[],
+      ${batches.map((b) => b.sentAt)}::timestamptz[],
+      ${batches.map((b) => b.sightingsCount)}::integer[])
+    ON CONFLICT DO NOTHING
+    RETURNING gateway_id, boot_id, seq, sent_at`.execute(trx)
+  return new Set(
+    rows.rows.map((r) =>
+      batchKey({
+        gatewayId: r.gateway_id,
+        bootId: r.boot_id,
+        seq: Number(r.seq),
+        sentAt: r.sent_at,
+      }),
+    ),
+  )
 }
 
 function toSession(r: {
@@ -117,37 +164,58 @@ function toSession(r: {
   }
 }
 
+function refArrays(refs: readonly DeviceRef[]) {
+  return {
+    gateways: refs.map((r) => r.gatewayId),
+    pseudonyms: refs.map((r) => r.pseudonym),
+  }
+}
+
+/** Open sessions of these devices, keyed by `sessionKey`. */
 export async function loadOpenSessions(
   trx: Trx,
-  gatewayId: string,
-  pseudonyms: string[],
+  refs: readonly DeviceRef[],
 ): Promise<Map<string, Session>> {
-  if (pseudonyms.length === 0) return new Map()
-  const rows = await trx
-    .selectFrom('open_transits')
-    .selectAll()
-    .where('gateway_id', '=', gatewayId)
-    .where(sql<boolean>`pseudonym = ANY(${pseudonyms}::bigint[])`)
-    .execute()
-  return new Map(rows.map((r) => [r.pseudonym, toSession(r)]))
+  if (refs.length === 0) return new Map()
+  const { gateways, pseudonyms } = refArrays(refs)
+  const rows = await sql<OpenTransitRow>`
+    SELECT o.* FROM open_transits o
+    JOIN unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
+      ON o.gateway_id = u.g AND o.pseudonym = u.p`.execute(trx)
+  return new Map(rows.rows.map((r) => [sessionKey(r.gateway_id, r.pseudonym), toSession(r)]))
+}
+
+/** Those of these devices already learned as static at their gateway, as `sessionKey`s. */
+export async function loadStaticDevices(
+  trx: Trx,
+  refs: readonly DeviceRef[],
+): Promise<Set<string>> {
+  if (refs.length === 0) return new Set()
+  const { gateways, pseudonyms } = refArrays(refs)
+  const rows = await sql<{ gateway_id: string; pseudonym: string }>`
+    SELECT s.gateway_id, s.pseudonym FROM static_devices s
+    JOIN unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
+      ON s.gateway_id = u.g AND s.pseudonym = u.p`.execute(trx)
+  return new Set(rows.rows.map((r) => sessionKey(r.gateway_id, r.pseudonym)))
 }
 
 export async function upsertOpenSessions(
   trx: Trx,
-  gatewayId: string,
-  sessions: Session[],
+  sessions: readonly GatewaySession[],
 ): Promise<void> {
   if (sessions.length === 0) return
+  const s = sessions.map((x) => x.session)
   await sql`
     INSERT INTO open_transits (gateway_id, pseudonym, first_seen, last_seen, peak_rssi, samples, radio, randomised)
-    SELECT ${gatewayId}, * FROM unnest(
-      ${sessions.map((s) => s.pseudonym)}::bigint[],
-      ${sessions.map((s) => new Date(s.firstMs))}::timestamptz[],
-      ${sessions.map((s) => new Date(s.lastMs))}::timestamptz[],
-      ${sessions.map((s) => s.peakRssi)}::smallint[],
-      ${sessions.map((s) => s.samples)}::integer[],
-      ${sessions.map((s) => s.radio)}::text[],
-      ${sessions.map((s) => s.randomised)}::boolean[])
+    SELECT * FROM unnest(
+      ${sessions.map((x) => x.gatewayId)}::text[],
+      ${s.map((x) => x.pseudonym)}::bigint[],
+      ${s.map((x) => new Date(x.firstMs))}::timestamptz[],
+      ${s.map((x) => new Date(x.lastMs))}::timestamptz[],
+      ${s.map((x) => x.peakRssi)}::smallint[],
+      ${s.map((x) => x.samples)}::integer[],
+      ${s.map((x) => x.radio)}::text[],
+      ${s.map((x) => x.randomised)}::boolean[])
     ON CONFLICT (gateway_id, pseudonym) DO UPDATE SET
       first_seen = excluded.first_seen, last_seen = excluded.last_seen, peak_rssi = excluded.peak_rssi,
       samples = excluded.samples, radio = excluded.radio, randomised = excluded.randomised`.execute(
@@ -155,38 +223,22 @@ export async function upsertOpenSessions(
   )
 }
 
-/** The pseudonyms among `pseudonyms` already learned as static at the gateway. */
-export async function loadStaticDevices(
-  trx: Trx,
-  gatewayId: string,
-  pseudonyms: string[],
-): Promise<Set<string>> {
-  if (pseudonyms.length === 0) return new Set()
-  const rows = await trx
-    .selectFrom('static_devices')
-    .select('pseudonym')
-    .where('gateway_id', '=', gatewayId)
-    .where(sql<boolean>`pseudonym = ANY(${pseudonyms}::bigint[])`)
-    .execute()
-  return new Set(rows.map((r) => r.pseudonym))
+export async function deleteOpenSessions(trx: Trx, refs: readonly DeviceRef[]): Promise<void> {
+  if (refs.length === 0) return
+  const { gateways, pseudonyms } = refArrays(refs)
+  await sql`
+    DELETE FROM open_transits o USING unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
+    WHERE o.gateway_id = u.g AND o.pseudonym = u.p`.execute(trx)
 }
 
-/** Records devices as static at the gateway and drops their open sessions (never written as transits). */
-export async function markStaticDevices(
-  trx: Trx,
-  gatewayId: string,
-  pseudonyms: string[],
-): Promise<void> {
-  if (pseudonyms.length === 0) return
+/** Records devices as static at their gateway (their open sessions are deleted by the caller). */
+export async function insertStaticDevices(trx: Trx, refs: readonly DeviceRef[]): Promise<void> {
+  if (refs.length === 0) return
+  const { gateways, pseudonyms } = refArrays(refs)
   await sql`
     INSERT INTO static_devices (gateway_id, pseudonym)
-    SELECT ${gatewayId}, p FROM unnest(${pseudonyms}::bigint[]) AS p
+    SELECT * FROM unnest(${gateways}::text[], ${pseudonyms}::bigint[])
     ON CONFLICT DO NOTHING`.execute(trx)
-  await trx
-    .deleteFrom('open_transits')
-    .where('gateway_id', '=', gatewayId)
-    .where(sql<boolean>`pseudonym = ANY(${pseudonyms}::bigint[])`)
-    .execute()
 }
 
 /** Forgets static devices marked before `before` (their pseudonyms are past their day anyway). */
@@ -210,83 +262,136 @@ export async function takeSessionsEndedBefore(
   return rows.map(toSession)
 }
 
-export async function insertTransits(
+/** Removes and returns, for each gateway, its open sessions last heard before its cutoff. */
+export async function takeSessionsEndedBeforeCutoffs(
   trx: Trx,
-  gateway: RegisteredGateway,
-  transits: ClassifiedTransit[],
-): Promise<number> {
-  const version = transits[0]?.thresholdVersion
-  if (version === undefined) return 0
+  cutoffs: readonly { gatewayId: string; before: Date }[],
+): Promise<GatewaySession[]> {
+  if (cutoffs.length === 0) return []
+  const rows = await sql<OpenTransitRow>`
+    DELETE FROM open_transits o
+    USING unnest(${cutoffs.map((c) => c.gatewayId)}::text[], ${cutoffs.map((c) => c.before)}::timestamptz[]) AS c(g, t)
+    WHERE o.gateway_id = c.g AND o.last_seen < c.t
+    RETURNING o.*`.execute(trx)
+  return rows.rows.map((r) => ({ gatewayId: r.gateway_id, session: toSession(r) }))
+}
+
+export type GatewayTransit = { gateway: RegisteredGateway; transit: ClassifiedTransit }
+
+/** Writes closed sessions as transits, each with its gateway's zone, shop and calibration in force. */
+export async function insertTransits(trx: Trx, rows: readonly GatewayTransit[]): Promise<number> {
+  if (rows.length === 0) return 0
+  const t = rows.map((r) => r.transit)
+  const g = rows.map((r) => r.gateway)
   const result = await sql`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                           samples, radio, randomised, visitor, threshold_version, calibration_factor,
                           calibration_version)
-    SELECT f, l, ${gateway.id}, ${gateway.zoneId}, ${gateway.shopId}, p, d, r, n, ra, rnd, v, ${version},
-           ${gateway.calibration.factor}, ${gateway.calibration.version}
-    FROM unnest(
-      ${transits.map((t) => new Date(t.firstMs))}::timestamptz[],
-      ${transits.map((t) => new Date(t.lastMs))}::timestamptz[],
-      ${transits.map((t) => t.pseudonym)}::bigint[],
-      ${transits.map((t) => t.dwellS)}::real[],
-      ${transits.map((t) => t.peakRssi)}::smallint[],
-      ${transits.map((t) => t.samples)}::integer[],
-      ${transits.map((t) => t.radio)}::text[],
-      ${transits.map((t) => t.randomised)}::boolean[],
-      ${transits.map((t) => t.visitor)}::boolean[]) AS u(f, l, p, d, r, n, ra, rnd, v)
+    SELECT * FROM unnest(
+      ${t.map((x) => new Date(x.firstMs))}::timestamptz[],
+      ${t.map((x) => new Date(x.lastMs))}::timestamptz[],
+      ${g.map((x) => x.id)}::text[],
+      ${g.map((x) => x.zoneId)}::text[],
+      ${g.map((x) => x.shopId)}::text[],
+      ${t.map((x) => x.pseudonym)}::bigint[],
+      ${t.map((x) => x.dwellS)}::real[],
+      ${t.map((x) => x.peakRssi)}::smallint[],
+      ${t.map((x) => x.samples)}::integer[],
+      ${t.map((x) => x.radio)}::text[],
+      ${t.map((x) => x.randomised)}::boolean[],
+      ${t.map((x) => x.visitor)}::boolean[],
+      ${t.map((x) => x.thresholdVersion)}::integer[],
+      ${g.map((x) => x.calibration.factor)}::real[],
+      ${g.map((x) => x.calibration.version)}::integer[])
     ON CONFLICT (gateway_id, pseudonym, first_seen) DO NOTHING`.execute(trx)
   return Number(result.numAffectedRows ?? 0)
 }
 
-/**
- * Advances the gateway's state after an accepted batch: event-time watermark (never backwards),
- * sequence gaps within a boot, clock skew. Returns the watermark in force.
- */
-export async function advanceGatewayState(
-  trx: Trx,
-  b: {
-    gatewayId: string
-    bootId: string
-    seq: number
-    sentAt: Date
-    receivedAt: Date
-    clockSkewMs: number
-  },
-): Promise<Date> {
-  const row = await sql<{ watermark: Date }>`
-    INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, clock_skew_ms)
-    VALUES (${b.gatewayId}, ${b.receivedAt}, ${b.sentAt}, ${b.bootId}, ${b.seq}, ${b.clockSkewMs})
-    ON CONFLICT (gateway_id) DO UPDATE SET
-      last_batch_at = excluded.last_batch_at,
-      watermark = greatest(s.watermark, excluded.watermark),
-      seq_gaps = s.seq_gaps + CASE
-        WHEN s.boot_id = excluded.boot_id AND excluded.last_seq > s.last_seq + 1
-        THEN excluded.last_seq - s.last_seq - 1 ELSE 0 END,
-      last_seq = CASE WHEN s.boot_id = excluded.boot_id THEN greatest(s.last_seq, excluded.last_seq)
-                      ELSE excluded.last_seq END,
-      boot_id = excluded.boot_id,
-      clock_skew_ms = excluded.clock_skew_ms
-    RETURNING watermark`.execute(trx)
-  const watermark = row.rows[0]?.watermark
-  if (!watermark) throw new Error(`gateway_state upsert for ${b.gatewayId} returned no row`)
-  return watermark
+/** Where a gateway's batches stand: event-time watermark, boot, last sequence number, gaps. */
+export type GatewayProgress = {
+  watermarkMs: number | null
+  bootId: string | null
+  lastSeq: number | null
+  seqGaps: number
 }
 
-export async function upsertGatewayStatus(
-  db: Db,
-  gatewayId: string,
-  status: GatewayStatus,
-  at: Date,
+export async function loadGatewayProgress(
+  trx: Trx,
+  gatewayIds: readonly string[],
+): Promise<Map<string, GatewayProgress>> {
+  if (gatewayIds.length === 0) return new Map()
+  const rows = await trx
+    .selectFrom('gateway_state')
+    .select(['gateway_id', 'watermark', 'boot_id', 'last_seq', 'seq_gaps'])
+    .where('gateway_id', 'in', [...gatewayIds])
+    .execute()
+  return new Map(
+    rows.map((r) => [
+      r.gateway_id,
+      {
+        watermarkMs: r.watermark === null ? null : r.watermark.getTime(),
+        bootId: r.boot_id,
+        lastSeq: r.last_seq === null ? null : Number(r.last_seq),
+        seqGaps: Number(r.seq_gaps),
+      },
+    ]),
+  )
+}
+
+export type GatewayProgressWrite = GatewayProgress & {
+  gatewayId: string
+  lastBatchAt: Date
+  clockSkewMs: number
+}
+
+/** Saves the batch columns of gateway_state (status columns are left as they are). */
+export async function saveGatewayProgress(
+  trx: Trx,
+  rows: readonly GatewayProgressWrite[],
 ): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, seq_gaps, clock_skew_ms)
+    SELECT * FROM unnest(
+      ${rows.map((r) => r.gatewayId)}::text[],
+      ${rows.map((r) => r.lastBatchAt)}::timestamptz[],
+      ${rows.map((r) => (r.watermarkMs === null ? null : new Date(r.watermarkMs)))}::timestamptz[],
+      ${rows.map((r) => r.bootId)}::text[],
+      ${rows.map((r) => r.lastSeq)}::bigint[],
+      ${rows.map((r) => r.seqGaps)}::bigint[],
+      ${rows.map((r) => r.clockSkewMs)}::integer[])
+    ON CONFLICT (gateway_id) DO UPDATE SET
+      last_batch_at = excluded.last_batch_at, watermark = excluded.watermark,
+      boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
+      clock_skew_ms = excluded.clock_skew_ms`.execute(trx)
+}
+
+export type StatusWrite = { gatewayId: string; status: GatewayStatus; at: Date }
+
+/**
+ * Saves gateway statuses, several of one gateway folded into its last (keeping the last firmware
+ * version reported). A status without `fw` keeps the one stored.
+ */
+export async function upsertGatewayStatuses(db: Db, writes: readonly StatusWrite[]): Promise<void> {
+  const last = new Map<string, StatusWrite>()
+  for (const w of writes) {
+    const prev = last.get(w.gatewayId)
+    const fw = w.status.fw ?? prev?.status.fw
+    last.set(w.gatewayId, { ...w, status: fw === undefined ? w.status : { ...w.status, fw } })
+  }
+  if (last.size === 0) return
   await db
     .insertInto('gateway_state')
-    .values({
-      gateway_id: gatewayId,
-      state: status.state,
-      fw: status.fw ?? null,
-      uptime_s: status.uptimeS ?? null,
-      queue: status.queue ?? null,
-      status_at: at,
-    })
+    .values(
+      [...last.values()].map((w) => ({
+        gateway_id: w.gatewayId,
+        state: w.status.state,
+        fw: w.status.fw ?? null,
+        uptime_s: w.status.uptimeS ?? null,
+        queue: w.status.queue ?? null,
+        status_at: w.at,
+      })),
+    )
     .onConflict((oc) =>
       oc.column('gateway_id').doUpdateSet((eb) => ({
         state: eb.ref('excluded.state'),
@@ -299,7 +404,6 @@ export async function upsertGatewayStatus(
     .execute()
 }
 
-/** Gateways with open sessions whose last batch arrived before `before` (wall clock): silent ones. */
 /** Gateways with open sessions whose last batch arrived (wall clock) before `before`. */
 export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): Promise<string[]> {
   const rows = await db
@@ -312,27 +416,33 @@ export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): 
   return rows.map((r) => r.gateway_id)
 }
 
-export async function insertDeadLetter(
+export type DeadLetterWrite = {
+  topic: string
+  gatewayId: string | null
+  reason: string
+  detail: string
+  payloadBytes: number
+  payloadRedacted: string
+}
+
+/** Stores dead letters; every text in them must already be redacted by the caller. */
+export async function insertDeadLetters(
   db: Db,
-  d: {
-    topic: string
-    gatewayId: string | null
-    reason: string
-    detail: string
-    payloadBytes: number
-    payloadRedacted: string
-  },
+  letters: readonly DeadLetterWrite[],
 ): Promise<void> {
+  if (letters.length === 0) return
   await db
     .insertInto('dead_letters')
-    .values({
-      topic: d.topic,
-      gateway_id: d.gatewayId,
-      reason: d.reason,
-      detail: d.detail,
-      payload_bytes: d.payloadBytes,
-      payload_redacted: d.payloadRedacted,
-    })
+    .values(
+      letters.map((d) => ({
+        topic: d.topic,
+        gateway_id: d.gatewayId,
+        reason: d.reason,
+        detail: d.detail,
+        payload_bytes: d.payloadBytes,
+        payload_redacted: d.payloadRedacted,
+      })),
+    )
     .execute()
 }
 

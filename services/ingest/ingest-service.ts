@@ -5,33 +5,42 @@ import { redactMacs } from '../shared/contracts/mac.ts'
 import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
-import {
-  classify,
-  isStaticDevice,
-  mergeSessions,
-  segmentSightings,
-  type PseudoSighting,
-  type Session,
-} from './sessionise.ts'
+import { classify, type PseudoSighting } from './sessionise.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import {
-  advanceGatewayState,
+  batchKey,
   createDbKeyStore,
-  insertDeadLetter,
+  deleteOpenSessions,
+  forgetStaticDevices,
+  insertDeadLetters,
+  insertStaticDevices,
   insertTransits,
   listSilentGatewaysWithOpenSessions,
+  loadGatewayProgress,
   loadGatewayRegistry,
   loadOpenSessions,
-  lockGateway,
   loadStaticDevices,
-  markStaticDevices,
-  forgetStaticDevices,
-  recordBatch,
+  lockGateway,
+  lockGateways,
+  recordBatches,
+  saveGatewayProgress,
   takeSessionsEndedBefore,
-  upsertGatewayStatus,
+  takeSessionsEndedBeforeCutoffs,
+  upsertGatewayStatuses,
   upsertOpenSessions,
+  type DeadLetterWrite,
+  type GatewayTransit,
   type RegisteredGateway,
+  type StatusWrite,
 } from './ingest-repository.ts'
+import {
+  devicesOf,
+  gatewaysOf,
+  planGroup,
+  type BatchOutcome,
+  type BatchWork,
+} from './plan-group.ts'
+import { createOrderedAcks, DEFERRED_ACK } from './ordered-acks.ts'
 
 export type IngestConfig = {
   tz: string
@@ -77,11 +86,48 @@ function isConnectionError(err: unknown): boolean {
   return /connect|terminated|timeout|closed|ECONN/i.test(e?.message ?? '')
 }
 
+/** Deadlocks and serialisation failures (class 40) succeed when retried, like a lost connection. */
+function isTransientError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return isConnectionError(err) || (typeof code === 'string' && code.startsWith('40'))
+}
+
+/** Messages committed in one transaction at most; more wait for the next one. */
+const MAX_GROUP_MESSAGES = 250
+/** Sightings committed in one transaction at most (a group closes early when it reaches this). */
+const MAX_GROUP_SIGHTINGS = 20_000
+/** Messages taken from MQTT and not yet committed at most; beyond it MQTT.js stops reading. */
+const MAX_QUEUED_MESSAGES = 500
+
+/** A message taken in: what it will write once committed. */
+type Taken =
+  | { kind: 'batch'; work: BatchWork; total: number; belowFloor: number; denied: number }
+  | { kind: 'status'; write: StatusWrite }
+  | { kind: 'dead'; letter: DeadLetterWrite; reason: RejectReason }
+
+/** A queued message: what it writes, the message as it came, and how to acknowledge it. */
+type Work = Taken & {
+  /** Kept for a `write_failed` dead letter, should the write fail. */
+  topic: string
+  payload: Buffer
+  ack: () => void
+}
+
+type Outcome =
+  | { kind: 'batch'; fresh: boolean; outcome: BatchOutcome | null }
+  | { kind: 'status' }
+  | { kind: 'dead' }
+  | { kind: 'failed' }
+
 /**
- * The ingest service: MQTT in, transits out. A message is acknowledged (PUBACK) only after its whole
- * effect — batch record, session updates, closed transits, gateway state — is committed in one
- * transaction. MQTT.js hands over the next message only after the previous one's callback, so a
- * database outage holds intake (backpressure) while the broker keeps the rest in our persistent session.
+ * The ingest service: MQTT in, transits out. Messages are taken in order (decoded, checked against
+ * the registry, pseudonymised, filtered) and queued; a committer writes everything queued — batch
+ * records, session updates, closed transits, gateway state, statuses, dead letters — in one
+ * transaction, then acknowledges those messages (PUBACK, in arrival order). Under load a transaction
+ * carries up to 250 messages; idle, a message is committed alone at once. Nothing is acknowledged
+ * before it is durable, so a crash loses nothing: the broker redelivers, and a redelivered batch is
+ * recognised by (gateway, boot, seq). A database outage fills the queue, then holds intake
+ * (backpressure) while the broker keeps the rest in our persistent session.
  */
 export function createIngestService(deps: {
   config: IngestConfig
@@ -95,18 +141,22 @@ export function createIngestService(deps: {
   const { config, db, mqtt, log } = deps
   const clock = deps.clock ?? systemClock
   const metrics = deps.metrics ?? createIngestMetrics()
+  const staticAfterMs = config.staticAfterMs ?? 4 * 3_600_000
   const pseudonymiser: Pseudonymiser = createPseudonymiser({
     store: createDbKeyStore(db),
     tz: config.tz,
     graceMs: config.keyGraceMs,
   })
+  const acks = createOrderedAcks(mqtt)
   let registry = new Map<string, RegisteredGateway>()
   let registryLoadedAt = 0
   let lastMessageAt = 0
   let lastLatenessMs = 0
-  let inHand = false
   let running = false
-  let current: Promise<void> = Promise.resolve()
+  let intake: Promise<void> = Promise.resolve()
+  let committing: Promise<void> | null = null
+  const queue: Work[] = []
+  let roomWaiters: (() => void)[] = []
   const timers: NodeJS.Timeout[] = []
 
   async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -116,7 +166,7 @@ export function createIngestService(deps: {
         return await fn()
       } catch (err) {
         attempt++
-        if (!isConnectionError(err) && attempt >= 3) throw err
+        if (!isTransientError(err) && attempt >= 3) throw err
         if (!running && attempt >= 3) throw err
         metrics.dbRetries.inc()
         const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))
@@ -129,106 +179,38 @@ export function createIngestService(deps: {
     }
   }
 
-  async function deadLetter(
+  /** A rejected message as a dead letter: every text redacted before it is stored or logged. */
+  function deadLetter(
     topic: string,
     payload: Buffer,
     reason: RejectReason,
     detail: string,
     gatewayId: string | null,
-  ) {
-    metrics.rejects.inc({ reason })
-    metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+  ): Extract<Taken, { kind: 'dead' }> {
     log.warn({ topic: redactMacs(topic), reason, detail: redactMacs(detail) }, 'message rejected')
     // Redact before cutting, so no partial MAC survives; Postgres text cannot hold NUL bytes.
     const storable = (text: string) => redactMacs(text).replaceAll('\u0000', '\ufffd')
-    const redacted = storable(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX)
-    await withRetry('dead letter', () =>
-      insertDeadLetter(db, {
+    return {
+      kind: 'dead',
+      reason,
+      letter: {
         topic: storable(topic),
         // A gateway id may look like a MAC (some firmwares name gateways after their own address).
         gatewayId: gatewayId === null ? null : storable(gatewayId),
         reason,
         detail: storable(detail),
         payloadBytes: payload.length,
-        payloadRedacted: redacted,
-      }),
-    )
+        payloadRedacted: storable(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX),
+      },
+    }
   }
 
-  async function commitBatch(
-    batch: DecodedBatch,
-    gateway: RegisteredGateway,
-    sightings: PseudoSighting[],
-    exempt: ReadonlySet<string>,
-  ) {
-    const segments = segmentSightings(sightings, config.gapMs)
-    const staticAfterMs = config.staticAfterMs ?? 4 * 3_600_000
-    const receivedAt = new Date(clock.now())
-    return db.transaction().execute(async (trx) => {
-      await lockGateway(trx, gateway.id)
-      const fresh = await recordBatch(trx, {
-        gatewayId: batch.gatewayId,
-        bootId: batch.bootId,
-        seq: batch.seq,
-        sentAt: new Date(batch.sentAtMs),
-        sightingsCount: batch.sightings.length,
-      })
-      if (!fresh) {
-        return {
-          duplicate: true,
-          written: [] as ReturnType<typeof classify>[],
-          staticSightings: 0,
-          learned: 0,
-        }
-      }
-      const pseudonyms = [...segments.keys()]
-      const open = await loadOpenSessions(trx, gateway.id, pseudonyms)
-      const known = await loadStaticDevices(trx, gateway.id, pseudonyms)
-      const upserts: Session[] = []
-      const closed: Session[] = []
-      const learned: string[] = []
-      let staticSightings = 0
-      for (const [pseudonym, segs] of segments) {
-        if (known.has(pseudonym)) {
-          for (const s of segs) staticSightings += s.samples
-          continue
-        }
-        const merged = mergeSessions(open.get(pseudonym), segs, config.gapMs)
-        closed.push(...merged.closed)
-        if (!exempt.has(pseudonym) && isStaticDevice(merged.open, staticAfterMs)) {
-          learned.push(pseudonym)
-          staticSightings += merged.open.samples
-        } else upserts.push(merged.open)
-      }
-      await upsertOpenSessions(trx, gateway.id, upserts)
-      await markStaticDevices(trx, gateway.id, learned)
-      const watermark = await advanceGatewayState(trx, {
-        gatewayId: batch.gatewayId,
-        bootId: batch.bootId,
-        seq: batch.seq,
-        sentAt: new Date(batch.sentAtMs),
-        receivedAt,
-        clockSkewMs: batch.clockSkewMs,
-      })
-      closed.push(
-        ...(await takeSessionsEndedBefore(
-          trx,
-          gateway.id,
-          new Date(watermark.getTime() - config.gapMs),
-        )),
-      )
-      const written = closed.map((s) => classify(s, gateway.thresholds, gateway.shopId !== null))
-      await insertTransits(trx, gateway, written)
-      return { duplicate: false, written, staticSightings, learned: learned.length }
-    })
-  }
-
-  async function handleSightings(
+  async function takeSightings(
     topic: string,
     payload: Buffer,
     batch: DecodedBatch,
     gateway: RegisteredGateway,
-  ) {
+  ): Promise<Taken> {
     const nowMs = clock.now()
     const gone = await withRetry('daily key', () =>
       pseudonymiser.prepare(
@@ -269,27 +251,25 @@ export function createIngestService(deps: {
         randomised: s.randomised,
       })
     }
-    lastLatenessMs = Math.max(0, clock.now() - batch.sentAtMs)
-    const end = metrics.commitSeconds.startTimer()
-    const result = await withRetry('batch', () => commitBatch(batch, gateway, sightings, exempt))
-    end()
-    if (result.duplicate) {
-      metrics.duplicates.inc()
-      metrics.messages.inc({ kind: 'sightings', outcome: 'duplicate' })
-      return
+    const receivedAtMs = clock.now()
+    lastLatenessMs = Math.max(0, receivedAtMs - batch.sentAtMs)
+    return {
+      kind: 'batch',
+      total: batch.sightings.length,
+      belowFloor,
+      denied,
+      work: {
+        gateway,
+        bootId: batch.bootId,
+        seq: batch.seq,
+        sentAtMs: batch.sentAtMs,
+        clockSkewMs: batch.clockSkewMs,
+        receivedAtMs,
+        sightings,
+        sightingsCount: batch.sightings.length,
+        exempt,
+      },
     }
-    metrics.messages.inc({ kind: 'sightings', outcome: 'accepted' })
-    metrics.sightings.inc(batch.sightings.length)
-    if (belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, belowFloor)
-    if (denied) metrics.filtered.inc({ reason: 'deny_list' }, denied)
-    if (result.staticSightings)
-      metrics.filtered.inc({ reason: 'static_device' }, result.staticSightings)
-    if (result.learned) {
-      metrics.staticDevices.inc(result.learned)
-      log.info({ gatewayId: gateway.id, devices: result.learned }, 'learned static devices')
-    }
-    for (const t of result.written)
-      metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
   }
 
   /** A gateway added by a district load a moment ago: reload the registry (at most every 5 s). */
@@ -300,7 +280,7 @@ export function createIngestService(deps: {
     return registry.get(gatewayId)
   }
 
-  async function handle(topic: string, payload: Buffer): Promise<void> {
+  async function take(topic: string, payload: Buffer): Promise<Taken> {
     const decoded = decodeMessage(
       withoutTopicPrefix(config.topicPrefix, topic) ?? '',
       payload,
@@ -315,27 +295,251 @@ export function createIngestService(deps: {
       return deadLetter(topic, payload, 'unknown_gateway', detail, gatewayId)
     }
     if (decoded.kind === 'status') {
-      await withRetry('status', () =>
-        upsertGatewayStatus(db, decoded.gatewayId, decoded.status, new Date(clock.now())),
-      )
-      metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
-      return
+      return {
+        kind: 'status',
+        write: { gatewayId, status: decoded.status, at: new Date(clock.now()) },
+      }
     }
-    return handleSightings(topic, payload, decoded.batch, gateway)
+    return takeSightings(topic, payload, decoded.batch, gateway)
+  }
+
+  /** Writes a group in one transaction; the outcome of each message, in order. */
+  async function commitGroup(group: readonly Work[]): Promise<Outcome[]> {
+    const batches = group.flatMap((w) => (w.kind === 'batch' ? [w.work] : []))
+    const statuses = group.flatMap((w) => (w.kind === 'status' ? [w.write] : []))
+    const letters = group.flatMap((w) => (w.kind === 'dead' ? [w.letter] : []))
+    return db.transaction().execute(async (trx) => {
+      // Every gateway this group writes is locked first, in one order, before any row is touched.
+      await lockGateways(trx, [
+        ...new Set([...batches.map((b) => b.gateway.id), ...statuses.map((s) => s.gatewayId)]),
+      ])
+      await insertDeadLetters(trx, letters)
+      await upsertGatewayStatuses(trx, statuses)
+      const recorded = await recordBatches(
+        trx,
+        batches.map((b) => ({
+          gatewayId: b.gateway.id,
+          bootId: b.bootId,
+          seq: b.seq,
+          sentAt: new Date(b.sentAtMs),
+          sightingsCount: b.sightingsCount,
+        })),
+      )
+      const fresh = batches.filter((b) =>
+        recorded.delete(
+          batchKey({
+            gatewayId: b.gateway.id,
+            bootId: b.bootId,
+            seq: b.seq,
+            sentAt: new Date(b.sentAtMs),
+          }),
+        ),
+      )
+      const outcomes = new Map<BatchWork, BatchOutcome>()
+      if (fresh.length > 0) {
+        const devices = devicesOf(fresh)
+        const open = await loadOpenSessions(trx, devices)
+        const statics = await loadStaticDevices(trx, devices)
+        const progress = await loadGatewayProgress(trx, [...gatewaysOf(fresh).keys()])
+        const plan = planGroup(
+          fresh,
+          { open, statics, progress },
+          { gapMs: config.gapMs, staticAfterMs },
+        )
+        await upsertOpenSessions(trx, plan.upserts)
+        await deleteOpenSessions(trx, plan.deletes)
+        await insertStaticDevices(trx, plan.learned)
+        await saveGatewayProgress(trx, plan.progress)
+        const gateways = gatewaysOf(fresh)
+        const ended = await takeSessionsEndedBeforeCutoffs(trx, plan.cutoffs)
+        const transits: GatewayTransit[] = [...plan.transits]
+        for (const e of ended) {
+          const gateway = gateways.get(e.gatewayId)
+          if (gateway)
+            transits.push({
+              gateway,
+              transit: classify(e.session, gateway.thresholds, gateway.shopId !== null),
+            })
+        }
+        await insertTransits(trx, transits)
+        fresh.forEach((b, i) =>
+          outcomes.set(b, plan.outcomes[i] ?? { staticSightings: 0, learned: 0 }),
+        )
+        countTransits(transits)
+        logLearned(plan.learned.map((l) => l.gatewayId))
+      }
+      return group.map((w): Outcome => {
+        if (w.kind !== 'batch') return { kind: w.kind }
+        const outcome = outcomes.get(w.work) ?? null
+        return { kind: 'batch', fresh: outcome !== null, outcome }
+      })
+    })
+  }
+
+  // Transit and learning counts are kept aside until their transaction commits.
+  let pendingTransits = { visitor: 0, passerBy: 0 }
+  let pendingLearned = new Map<string, number>()
+  function countTransits(transits: readonly GatewayTransit[]) {
+    for (const t of transits)
+      if (t.transit.visitor) pendingTransits.visitor++
+      else pendingTransits.passerBy++
+  }
+  function logLearned(gatewayIds: readonly string[]) {
+    for (const id of gatewayIds) pendingLearned.set(id, (pendingLearned.get(id) ?? 0) + 1)
+  }
+  function resetPending() {
+    pendingTransits = { visitor: 0, passerBy: 0 }
+    pendingLearned = new Map()
+  }
+  function publishPending() {
+    if (pendingTransits.visitor) metrics.transits.inc({ class: 'visitor' }, pendingTransits.visitor)
+    if (pendingTransits.passerBy)
+      metrics.transits.inc({ class: 'passer_by' }, pendingTransits.passerBy)
+    for (const [gatewayId, devices] of pendingLearned)
+      log.info({ gatewayId, devices }, 'learned static devices')
+    resetPending()
+  }
+
+  /**
+   * Commits a group, retrying while the database is away. A group that fails for another reason
+   * is split and committed message by message, so one poisonous message cannot hold the others:
+   * that one is kept as a `write_failed` dead letter (counted and visible) and acknowledged.
+   */
+  async function commitWithFallback(group: readonly Work[]): Promise<Outcome[]> {
+    try {
+      resetPending()
+      const outcomes = await withRetry('batch', () => {
+        resetPending()
+        return commitGroup(group)
+      })
+      publishPending()
+      return outcomes
+    } catch (err) {
+      resetPending()
+      if (!running) throw err
+      if (group.length > 1) {
+        const outcomes: Outcome[] = []
+        for (const w of group) outcomes.push(...(await commitWithFallback([w])))
+        return outcomes
+      }
+      const w = group[0]
+      if (!w) return []
+      log.error({ err: redactMacs(String(err)) }, 'message could not be written')
+      const letter = deadLetter(
+        w.topic,
+        w.payload,
+        'write_failed',
+        String(err),
+        w.kind === 'batch' ? w.work.gateway.id : w.kind === 'status' ? w.write.gatewayId : null,
+      )
+      try {
+        await withRetry('dead letter', () => commitGroup([{ ...w, ...letter }]))
+      } catch (deadLetterErr) {
+        log.error(
+          { err: redactMacs(String(deadLetterErr)) },
+          'dead letter could not be stored either; message acknowledged and counted as write_failed',
+        )
+      }
+      return [{ kind: 'failed' }]
+    }
+  }
+
+  function settle(w: Work, o: Outcome) {
+    switch (o.kind) {
+      case 'batch':
+        if (w.kind !== 'batch') break
+        if (!o.fresh) {
+          metrics.duplicates.inc()
+          metrics.messages.inc({ kind: 'sightings', outcome: 'duplicate' })
+          break
+        }
+        metrics.messages.inc({ kind: 'sightings', outcome: 'accepted' })
+        metrics.sightings.inc(w.total)
+        if (w.belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, w.belowFloor)
+        if (w.denied) metrics.filtered.inc({ reason: 'deny_list' }, w.denied)
+        if (o.outcome?.staticSightings)
+          metrics.filtered.inc({ reason: 'static_device' }, o.outcome.staticSightings)
+        if (o.outcome?.learned) metrics.staticDevices.inc(o.outcome.learned)
+        break
+      case 'status':
+        metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
+        break
+      case 'dead':
+        if (w.kind !== 'dead') break
+        metrics.rejects.inc({ reason: w.reason })
+        metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+        break
+      case 'failed':
+        metrics.rejects.inc({ reason: 'write_failed' })
+        metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+        break
+    }
+    w.ack()
+    metrics.inFlight.dec()
+  }
+
+  /** The next group: the queue's head, up to the message and sighting limits. */
+  function nextGroup(): Work[] {
+    let n = 0
+    let sightings = 0
+    while (n < queue.length && n < MAX_GROUP_MESSAGES) {
+      const w = queue[n]
+      const size = w?.kind === 'batch' ? w.work.sightings.length : 0
+      if (n > 0 && sightings + size > MAX_GROUP_SIGHTINGS) break
+      sightings += size
+      n++
+    }
+    return queue.slice(0, n)
+  }
+
+  async function drain() {
+    while (running && queue.length > 0) {
+      const group = nextGroup()
+      const end = metrics.commitSeconds.startTimer()
+      metrics.groupMessages.observe(group.length)
+      const outcomes = await commitWithFallback(group)
+      end()
+      queue.splice(0, group.length)
+      group.forEach((w, i) => settle(w, outcomes[i] ?? { kind: 'failed' }))
+      if (queue.length < MAX_QUEUED_MESSAGES) {
+        const waiters = roomWaiters
+        roomWaiters = []
+        for (const wake of waiters) wake()
+      }
+    }
+  }
+
+  function kick() {
+    if (committing || !running) return
+    committing = drain()
+      .catch((err: unknown) => {
+        // Only when stopping: what is still queued stays unacknowledged and is redelivered.
+        log.info({ err: redactMacs(String(err)) }, 'commit abandoned at stop')
+      })
+      .finally(() => {
+        committing = null
+        if (running && queue.length > 0) kick()
+      })
+  }
+
+  async function room(): Promise<void> {
+    if (queue.length < MAX_QUEUED_MESSAGES) return
+    await new Promise<void>((resolve) => roomWaiters.push(resolve))
   }
 
   /**
    * A gateway whose last batch arrived more than the idle time ago (wall clock) has its sessions
-   * closed — but only while ingest is live: nothing in hand, and the newest batch it took was sent
-   * less than the idle time before it arrived (or nothing has arrived for the idle time). While
-   * ingest works through a backlog (after a database or broker outage, or a backfill), a gateway's
-   * next batch may simply be waiting in the queue behind the others, and closing would split its
-   * sessions; its own watermark closes them instead.
+   * closed — but only while ingest is live: nothing queued or being committed, and the newest batch
+   * it took was sent less than the idle time before it arrived (or nothing has arrived for the idle
+   * time). While ingest works through a backlog (after a database or broker outage, or a backfill),
+   * a gateway's next batch may simply be waiting in the queue behind the others, and closing would
+   * split its sessions; its own watermark closes them instead.
    */
   async function closeSilentGateways() {
     const now = clock.now()
+    const idle = queue.length === 0 && committing === null
     const live =
-      !inHand && (now - lastMessageAt >= config.idleCloseMs || lastLatenessMs < config.idleCloseMs)
+      idle && (now - lastMessageAt >= config.idleCloseMs || lastLatenessMs < config.idleCloseMs)
     if (!live) return
     const silent = await listSilentGatewaysWithOpenSessions(db, new Date(now - config.idleCloseMs))
     for (const gatewayId of silent) {
@@ -345,13 +549,15 @@ export function createIngestService(deps: {
         await lockGateway(trx, gatewayId)
         // Everything still open was heard before the gateway went quiet: all of it is final.
         const sessions = await takeSessionsEndedBefore(trx, gatewayId, new Date(8.64e15))
-        const transits = sessions.map((s) =>
-          classify(s, gateway.thresholds, gateway.shopId !== null),
-        )
-        await insertTransits(trx, gateway, transits)
+        const transits = sessions.map((s) => ({
+          gateway,
+          transit: classify(s, gateway.thresholds, gateway.shopId !== null),
+        }))
+        await insertTransits(trx, transits)
         return transits
       })
-      for (const t of written) metrics.transits.inc({ class: t.visitor ? 'visitor' : 'passer_by' })
+      for (const t of written)
+        metrics.transits.inc({ class: t.transit.visitor ? 'visitor' : 'passer_by' })
       if (written.length)
         log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
     }
@@ -397,38 +603,31 @@ export function createIngestService(deps: {
       mqtt.handleMessage = (packet, done) => {
         if (!running) return // left unacknowledged: the broker redelivers it to the next session
         lastMessageAt = clock.now()
-        inHand = true
+        const ack = acks.track(packet)
         const payload = Buffer.isBuffer(packet.payload)
           ? packet.payload
           : Buffer.from(packet.payload)
         metrics.inFlight.inc()
-        current = handle(packet.topic, payload)
-          .then(() => done())
-          .catch(async (err: unknown) => {
-            if (!running) {
-              // Stopping: not acknowledged, so the broker redelivers it to our next session.
-              log.info({ topic: redactMacs(packet.topic) }, 'message left unacknowledged at stop')
-              return
-            }
-            // Not a connection problem (those are retried without end): keep it as a dead letter
-            // so it is counted and visible, then acknowledge so one bad message cannot stall intake.
+        intake = take(packet.topic, payload)
+          .catch((err: unknown): Taken => {
+            // The daily key could not be read or made (not a connection problem: those are
+            // retried without end): keep the message as a dead letter rather than stall intake.
             log.error(
               { err: redactMacs(String(err)), topic: redactMacs(packet.topic) },
-              'message could not be written',
+              'message could not be taken in',
             )
-            try {
-              await deadLetter(packet.topic, payload, 'write_failed', String(err), null)
-            } catch (deadLetterErr) {
-              log.error(
-                { err: redactMacs(String(deadLetterErr)) },
-                'dead letter could not be stored either; message acknowledged and counted as write_failed',
-              )
-            }
-            done()
+            return deadLetter(packet.topic, payload, 'write_failed', String(err), null)
           })
-          .finally(() => {
-            inHand = false
-            metrics.inFlight.dec()
+          .then(async (taken) => {
+            if (!running) {
+              // Stopping: not acknowledged, so the broker redelivers it to our next session.
+              metrics.inFlight.dec()
+              return
+            }
+            queue.push({ ...taken, topic: packet.topic, payload, ack })
+            kick()
+            await room()
+            if (running) done(DEFERRED_ACK)
           })
       }
       // The handler is in place before CONNACK: a persistent session delivers its queue at once.
@@ -455,10 +654,15 @@ export function createIngestService(deps: {
     },
     async stop() {
       // No unsubscribe: the persistent session keeps our subscriptions, so the broker queues what
-      // arrives while we are down. A message in hand is finished (or left unacknowledged).
+      // arrives while we are down. The group being committed is finished (or left unacknowledged);
+      // what is still queued is left unacknowledged and redelivered to our next session.
       running = false
       for (const t of timers) clearInterval(t)
-      await current.catch(() => undefined)
+      const waiters = roomWaiters
+      roomWaiters = []
+      for (const wake of waiters) wake()
+      await intake.catch(() => undefined)
+      await committing?.catch(() => undefined)
     },
   }
 }
