@@ -352,20 +352,37 @@ describe(decodeMessage.name, () => {
       expect(sut.sightings.map((s) => s.randomised)).toEqual([true, false, true, true])
     })
 
-    it('keeps RSSI and radio and drops the optional hints', () => {
+    it('keeps RSSI, radio and the de-randomisation hints (IE list without spaces)', () => {
       const sut = decodeBatch(
         json(
           batch({
             sightings: [
-              sighting({ rssi: -127, radio: 'ble', seqNum: 4095, ie: '0,1,50' }),
+              sighting({ rssi: -127, radio: 'wifi', seqNum: 4095, ie: '0, 1, 50' }),
               sighting({ rssi: 0, radio: 'wifi' }),
+              sighting({ rssi: -60, radio: 'wifi', seqNum: 0, ie: '  ' }),
             ],
           }),
         ),
       )
       expect(sut.sightings).toEqual([
-        { tMs: expect.any(Number), mac: MAC_DIGITS, rssi: -127, radio: 'ble', randomised: true },
+        {
+          tMs: expect.any(Number),
+          mac: MAC_DIGITS,
+          rssi: -127,
+          radio: 'wifi',
+          randomised: true,
+          seqNum: 4095,
+          ie: '0,1,50',
+        },
         { tMs: expect.any(Number), mac: MAC_DIGITS, rssi: 0, radio: 'wifi', randomised: true },
+        {
+          tMs: expect.any(Number),
+          mac: MAC_DIGITS,
+          rssi: -60,
+          radio: 'wifi',
+          randomised: true,
+          seqNum: 0,
+        },
       ])
     })
 

@@ -33,6 +33,9 @@ export type DecodedSighting = {
   rssi: number
   radio: 'wifi' | 'ble'
   randomised: boolean
+  /** 802.11 sequence number and IE id list of a probe request: de-randomisation hints. */
+  seqNum?: number
+  ie?: string
 }
 
 export type DecodedBatch = {
@@ -170,7 +173,17 @@ export function decodeMessage(
         gatewayId,
       )
     }
-    sightings[i] = { tMs, mac, rssi: s.rssi, radio: s.radio, randomised: isRandomisedMac(mac) }
+    const sighting: DecodedSighting = {
+      tMs,
+      mac,
+      rssi: s.rssi,
+      radio: s.radio,
+      randomised: isRandomisedMac(mac),
+    }
+    if (s.seqNum !== undefined) sighting.seqNum = s.seqNum
+    // The IE id list as a canonical text: ids separated by commas, no spaces.
+    if (s.ie !== undefined && s.ie.trim() !== '') sighting.ie = s.ie.replace(/\s+/g, '')
+    sightings[i] = sighting
   }
   return {
     ok: true,

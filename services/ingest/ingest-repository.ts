@@ -152,8 +152,10 @@ function toSession(r: {
   samples: number
   radio: string
   randomised: boolean
+  ie_fp: string | null
+  last_seq_num: number | null
 }): Session {
-  return {
+  const session: Session = {
     pseudonym: r.pseudonym,
     firstMs: r.first_seen.getTime(),
     lastMs: r.last_seen.getTime(),
@@ -162,6 +164,9 @@ function toSession(r: {
     radio: r.radio === 'ble' ? 'ble' : 'wifi',
     randomised: r.randomised,
   }
+  if (r.ie_fp !== null) session.fp = r.ie_fp
+  if (r.last_seq_num !== null) session.lastSeqNum = r.last_seq_num
+  return session
 }
 
 function refArrays(refs: readonly DeviceRef[]) {
@@ -182,6 +187,24 @@ export async function loadOpenSessions(
     SELECT o.* FROM open_transits o
     JOIN unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
       ON o.gateway_id = u.g AND o.pseudonym = u.p`.execute(trx)
+  return new Map(rows.rows.map((r) => [sessionKey(r.gateway_id, r.pseudonym), toSession(r)]))
+}
+
+/**
+ * Open sessions that a randomised probe with one of these IE fingerprints could continue (same
+ * gateway, same fingerprint, heard since `since`): the candidates of Wi-Fi de-randomisation.
+ */
+export async function loadChainCandidates(
+  trx: Trx,
+  fingerprints: readonly { gatewayId: string; fp: string }[],
+  since: Date,
+): Promise<Map<string, Session>> {
+  if (fingerprints.length === 0) return new Map()
+  const rows = await sql<OpenTransitRow>`
+    SELECT o.* FROM open_transits o
+    JOIN unnest(${fingerprints.map((f) => f.gatewayId)}::text[], ${fingerprints.map((f) => f.fp)}::bigint[]) AS u(g, f)
+      ON o.gateway_id = u.g AND o.ie_fp = u.f
+    WHERE o.last_seen >= ${since}`.execute(trx)
   return new Map(rows.rows.map((r) => [sessionKey(r.gateway_id, r.pseudonym), toSession(r)]))
 }
 
@@ -206,7 +229,8 @@ export async function upsertOpenSessions(
   if (sessions.length === 0) return
   const s = sessions.map((x) => x.session)
   await sql`
-    INSERT INTO open_transits (gateway_id, pseudonym, first_seen, last_seen, peak_rssi, samples, radio, randomised)
+    INSERT INTO open_transits (gateway_id, pseudonym, first_seen, last_seen, peak_rssi, samples, radio,
+                               randomised, ie_fp, last_seq_num)
     SELECT * FROM unnest(
       ${sessions.map((x) => x.gatewayId)}::text[],
       ${s.map((x) => x.pseudonym)}::bigint[],
@@ -215,12 +239,13 @@ export async function upsertOpenSessions(
       ${s.map((x) => x.peakRssi)}::smallint[],
       ${s.map((x) => x.samples)}::integer[],
       ${s.map((x) => x.radio)}::text[],
-      ${s.map((x) => x.randomised)}::boolean[])
+      ${s.map((x) => x.randomised)}::boolean[],
+      ${s.map((x) => x.fp ?? null)}::bigint[],
+      ${s.map((x) => x.lastSeqNum ?? null)}::smallint[])
     ON CONFLICT (gateway_id, pseudonym) DO UPDATE SET
       first_seen = excluded.first_seen, last_seen = excluded.last_seen, peak_rssi = excluded.peak_rssi,
-      samples = excluded.samples, radio = excluded.radio, randomised = excluded.randomised`.execute(
-    trx,
-  )
+      samples = excluded.samples, radio = excluded.radio, randomised = excluded.randomised,
+      ie_fp = excluded.ie_fp, last_seq_num = excluded.last_seq_num`.execute(trx)
 }
 
 export async function deleteOpenSessions(trx: Trx, refs: readonly DeviceRef[]): Promise<void> {

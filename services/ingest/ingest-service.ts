@@ -16,6 +16,7 @@ import {
   insertStaticDevices,
   insertTransits,
   listSilentGatewaysWithOpenSessions,
+  loadChainCandidates,
   loadGatewayProgress,
   loadGatewayRegistry,
   loadOpenSessions,
@@ -35,6 +36,8 @@ import {
 } from './ingest-repository.ts'
 import {
   devicesOf,
+  earliestProbeOf,
+  fingerprintsOf,
   gatewaysOf,
   planGroup,
   type BatchOutcome,
@@ -243,13 +246,19 @@ export function createIngestService(deps: {
       }
       const pseudonym = pseudonymiser.pseudonymise(s.mac, s.tMs)
       if (list?.allow.has(s.mac)) exempt.add(pseudonym)
-      sightings.push({
+      const sighting: PseudoSighting = {
         pseudonym,
         tMs: s.tMs,
         rssi: s.rssi,
         radio: s.radio,
         randomised: s.randomised,
-      })
+      }
+      // De-randomisation hints of a randomised probe request (see plan-group.ts).
+      if (s.randomised && s.radio === 'wifi' && s.ie !== undefined && s.seqNum !== undefined) {
+        sighting.fp = pseudonymiser.fingerprint(s.ie, s.tMs)
+        sighting.seqNum = s.seqNum
+      }
+      sightings.push(sighting)
     }
     const receivedAtMs = clock.now()
     lastLatenessMs = Math.max(0, receivedAtMs - batch.sentAtMs)
@@ -339,6 +348,12 @@ export function createIngestService(deps: {
       if (fresh.length > 0) {
         const devices = devicesOf(fresh)
         const open = await loadOpenSessions(trx, devices)
+        for (const [key, session] of await loadChainCandidates(
+          trx,
+          fingerprintsOf(fresh),
+          new Date(earliestProbeOf(fresh) - config.gapMs),
+        ))
+          open.set(key, session)
         const statics = await loadStaticDevices(trx, devices)
         const progress = await loadGatewayProgress(trx, [...gatewaysOf(fresh).keys()])
         const plan = planGroup(

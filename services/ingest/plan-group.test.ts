@@ -72,6 +72,11 @@ function seededBatches(seed: number): BatchWork[] {
   const gateways = [gateway('gw-a', 'shop-a'), gateway('gw-b', null), gateway('gw-c', 'shop-c')]
   const t0 = Date.UTC(2026, 10, 20, 9)
   const seqs = new Map<string, number>()
+  const phones = [
+    { fp: 'fa', seq: 4090 },
+    { fp: 'fa', seq: 700 },
+    { fp: 'fb', seq: 10 },
+  ]
   const works: BatchWork[] = []
   for (let i = 0; i < 240; i++) {
     const g = gateways[rnd() < 0.9 ? i % 3 : Math.floor(rnd() * 3)] ?? gateways[0]!
@@ -89,6 +94,21 @@ function seededBatches(seed: number): BatchWork[] {
           radio: 'wifi',
           randomised: false,
         })
+    // Phones probing with a fresh random MAC per scan; two share an IE fingerprint.
+    for (const phone of phones) {
+      if (rnd() < 0.6) {
+        phone.seq = (phone.seq + 1 + Math.floor(rnd() * 8)) % 4096
+        sightings.push({
+          pseudonym: `${9_000_000 + Math.floor(rnd() * 999_999)}`,
+          tMs: sentAtMs - Math.floor(rnd() * 10_000),
+          rssi: -70,
+          radio: 'wifi',
+          randomised: true,
+          fp: phone.fp,
+          seqNum: phone.seq,
+        })
+      }
+    }
     const n = 1 + Math.floor(rnd() * 6)
     for (let k = 0; k < n; k++) {
       // A few resident devices (static after 30 min) and many passing ones; some arrive late.
@@ -137,6 +157,10 @@ describe('planGroup', () => {
       expect(alone.transits.length).toBeGreaterThan(50)
       expect(alone.statics.size).toBeGreaterThan(0)
       expect([...alone.statics].some((k) => k.endsWith('\u00003'))).toBe(false)
+      // Per-scan MACs were chained: far fewer sessions than probes.
+      const probeTransits = alone.transits.filter((t) => /\/9\d{6}\//.test(t)).length
+      expect(probeTransits).toBeGreaterThan(0)
+      expect(probeTransits).toBeLessThan(100) // ~430 probes: unchained, each would be one
     }
   })
 
@@ -171,6 +195,73 @@ describe('planGroup', () => {
       ['gw-a', t0 + 5 * 60_000 - GAP_MS],
       ['gw-b', t0 + 10 * 60_000 - GAP_MS],
     ])
+  })
+})
+
+describe('Wi-Fi de-randomisation', () => {
+  const shop = gateway('gw-a', 'shop-a')
+  const t0 = Date.UTC(2026, 10, 20, 9)
+  /** A phone scanning every 20 s with a new random MAC each time; seq advances by 3 per scan. */
+  function scans(fp: string, firstSeq: number, count: number, offsetMs = 0): PseudoSighting[] {
+    return Array.from({ length: count }, (_, i) => ({
+      pseudonym: `${fp}-${i}-${firstSeq}`.replace(/\D/g, '') + String(i).padStart(3, '0'),
+      tMs: t0 + offsetMs + i * 20_000,
+      rssi: -65,
+      radio: 'wifi' as const,
+      randomised: true,
+      fp,
+      seqNum: (firstSeq + 3 * i) % 4096,
+    }))
+  }
+  function batches(sightings: PseudoSighting[]): BatchWork[] {
+    const out: BatchWork[] = []
+    for (let i = 0; i * 60_000 < 20 * 60_000; i++) {
+      const sentAtMs = t0 + (i + 1) * 60_000
+      out.push({
+        gateway: shop,
+        bootId: 'boot',
+        seq: i + 1,
+        sentAtMs,
+        clockSkewMs: 0,
+        receivedAtMs: sentAtMs,
+        sightings: sightings.filter((s) => s.tMs < sentAtMs && s.tMs >= sentAtMs - 60_000),
+        sightingsCount: 0,
+        exempt: new Set(),
+      })
+    }
+    return out
+  }
+  function sessionsOf(sightings: PseudoSighting[], groupSize: number) {
+    const store = emptyStore()
+    const works = batches(sightings)
+    for (let i = 0; i < works.length; i += groupSize) apply(store, works.slice(i, i + groupSize))
+    return store.transits.length + store.open.size
+  }
+
+  it('counts one phone probing with a new MAC every scan as one session', () => {
+    // 30 scans over 10 minutes, the sequence counter wrapping past 4095 on the way.
+    const phone = scans('11', 4000, 30)
+    expect(new Set(phone.map((s) => s.pseudonym)).size).toBe(30)
+    expect(sessionsOf(phone, 1)).toBe(1)
+    expect(sessionsOf(phone, 20)).toBe(1)
+  })
+
+  it('keeps two phones with the same fingerprint apart by their sequence numbers', () => {
+    const both = [...scans('11', 100, 30), ...scans('11', 2000, 30, 5_000)]
+    expect(sessionsOf(both, 1)).toBe(2)
+  })
+
+  it('does not chain across fingerprints, backwards steps, big jumps or gaps', () => {
+    const a = scans('11', 100, 5)
+    const otherFingerprint = scans('22', 115, 1, 100_000)
+    const backwards = scans('11', 90, 1, 101_000)
+    const jump = scans('11', 112 + 65, 1, 102_000)
+    const late = scans('11', 113, 1, 80_000 + 121_000)
+    expect(sessionsOf([...a, ...otherFingerprint], 1)).toBe(2)
+    expect(sessionsOf([...a, ...backwards], 1)).toBe(2)
+    expect(sessionsOf([...a, ...jump], 1)).toBe(2)
+    expect(sessionsOf([...a, ...late], 1)).toBe(2)
+    expect(sessionsOf([...a, ...scans('11', 112 + 64, 1, 102_000)], 1)).toBe(1)
   })
 })
 

@@ -16,6 +16,13 @@ import {
   type RegisteredGateway,
 } from './ingest-repository.ts'
 
+/**
+ * The largest forward step of the 802.11 sequence number from a session's last probe to a
+ * randomised probe that continues it. A phone's counter advances by one per frame it sends; one scan
+ * across the channels sends a few dozen probes, of which a gateway on one channel hears a handful.
+ */
+export const MAX_SEQ_STEP = 64
+
 /** One accepted sightings message, pseudonymised and filtered, waiting to be committed. */
 export type BatchWork = {
   gateway: RegisteredGateway
@@ -68,6 +75,24 @@ export function devicesOf(works: readonly BatchWork[]): DeviceRef[] {
   return refs
 }
 
+/** The (gateway, IE fingerprint) pairs of a group's randomised probes, each once. */
+export function fingerprintsOf(works: readonly BatchWork[]): { gatewayId: string; fp: string }[] {
+  const seen = new Map<string, { gatewayId: string; fp: string }>()
+  for (const w of works)
+    for (const s of w.sightings)
+      if (s.fp !== undefined)
+        seen.set(sessionKey(w.gateway.id, s.fp), { gatewayId: w.gateway.id, fp: s.fp })
+  return [...seen.values()]
+}
+
+/** The time of a group's earliest randomised probe (Infinity when there is none). */
+export function earliestProbeOf(works: readonly BatchWork[]): number {
+  let earliest = Infinity
+  for (const w of works)
+    for (const s of w.sightings) if (s.fp !== undefined && s.tMs < earliest) earliest = s.tMs
+  return earliest
+}
+
 /** A gateway's progress after one more batch (the same rules as a batch at a time). */
 export function advanceProgress(
   p: GatewayProgress | undefined,
@@ -96,15 +121,26 @@ export function planGroup(
   opts: { gapMs: number; staticAfterMs: number },
 ): GroupPlan {
   const open = new Map<string, GatewaySession>()
-  for (const [key, session] of loaded.open)
-    open.set(key, { gatewayId: key.slice(0, key.indexOf('\u0000')), session })
   const byGateway = new Map<string, Set<string>>()
+  const byFingerprint = new Map<string, Set<string>>()
   const keysOf = (gatewayId: string) => {
     let keys = byGateway.get(gatewayId)
     if (!keys) byGateway.set(gatewayId, (keys = new Set()))
     return keys
   }
-  for (const [key, s] of open) keysOf(s.gatewayId).add(key)
+  const chainsOf = (gatewayId: string, fp: string) => {
+    const at = sessionKey(gatewayId, fp)
+    let keys = byFingerprint.get(at)
+    if (!keys) byFingerprint.set(at, (keys = new Set()))
+    return keys
+  }
+  const keep = (key: string, s: GatewaySession) => {
+    open.set(key, s)
+    keysOf(s.gatewayId).add(key)
+    if (s.session.fp !== undefined) chainsOf(s.gatewayId, s.session.fp).add(key)
+  }
+  for (const [key, session] of loaded.open)
+    keep(key, { gatewayId: key.slice(0, key.indexOf('\u0000')), session })
   const statics = new Set(loaded.statics)
   const progress = new Map(loaded.progress)
   const gateways = new Map<string, RegisteredGateway>()
@@ -121,6 +157,8 @@ export function planGroup(
       transit: classify(session, gateway.thresholds, gateway.shopId !== null),
     })
   const drop = (key: string, gatewayId: string) => {
+    const fp = open.get(key)?.session.fp
+    if (fp !== undefined) chainsOf(gatewayId, fp).delete(key)
     open.delete(key)
     keysOf(gatewayId).delete(key)
     dirty.delete(key)
@@ -132,7 +170,8 @@ export function planGroup(
     gateways.set(g.id, g)
     lastBatch.set(g.id, w)
     const outcome: BatchOutcome = { staticSightings: 0, learned: 0 }
-    for (const [pseudonym, segs] of segmentSightings(w.sightings, opts.gapMs)) {
+    const sightings = chainProbes(w, open, chainsOf, opts.gapMs)
+    for (const [pseudonym, segs] of segmentSightings(sightings, opts.gapMs)) {
       const key = sessionKey(g.id, pseudonym)
       if (statics.has(key)) {
         for (const s of segs) outcome.staticSightings += s.samples
@@ -147,8 +186,10 @@ export function planGroup(
         outcome.staticSightings += merged.open.samples
         drop(key, g.id)
       } else {
-        open.set(key, { gatewayId: g.id, session: merged.open })
-        keysOf(g.id).add(key)
+        const previous = open.get(key)?.session.fp
+        if (previous !== undefined && previous !== merged.open.fp)
+          chainsOf(g.id, previous).delete(key)
+        keep(key, { gatewayId: g.id, session: merged.open })
         dirty.add(key)
         // A session closed earlier in the group and begun anew: the upsert replaces the stored row.
         removed.delete(key)
@@ -196,6 +237,67 @@ export function planGroup(
     cutoffs,
     transits,
   }
+}
+
+type Head = { lastMs: number; lastSeq: number }
+
+/**
+ * Wi-Fi de-randomisation: phones probe with a fresh random MAC per scan, so without it every scan
+ * is a new device. A randomised probe with an IE fingerprint and a sequence number whose MAC has no
+ * session of its own at the gateway continues the open session (same gateway, same fingerprint) that
+ * it follows in time within the gap and whose last sequence number it advances by 1..MAX_SEQ_STEP —
+ * the smallest step wins, then the most recent. Its sightings are then counted under that session's
+ * pseudonym. Chains form within a batch too (probes in time order); which raw pseudonym joined which
+ * session is not kept past the batch, so committing batches alone or in groups chains alike.
+ */
+function chainProbes(
+  w: BatchWork,
+  open: ReadonlyMap<string, GatewaySession>,
+  chainsOf: (gatewayId: string, fp: string) => ReadonlySet<string>,
+  gapMs: number,
+): readonly PseudoSighting[] {
+  const g = w.gateway.id
+  if (!w.sightings.some((s) => s.fp !== undefined)) return w.sightings
+  const aliases = new Map<string, string>()
+  /** Heads of chains moved by this batch, per fingerprint: pseudonym → last probe. */
+  const local = new Map<string, Map<string, Head>>()
+  const out: PseudoSighting[] = []
+  for (const s of [...w.sightings].sort((a, b) => a.tMs - b.tMs)) {
+    const { fp, seqNum } = s
+    if (fp === undefined || seqNum === undefined || !s.randomised || s.radio !== 'wifi') {
+      out.push(s)
+      continue
+    }
+    let heads = local.get(fp)
+    if (!heads) local.set(fp, (heads = new Map()))
+    let target = aliases.get(s.pseudonym)
+    if (target === undefined) {
+      if (heads.has(s.pseudonym) || open.has(sessionKey(g, s.pseudonym))) target = s.pseudonym
+      else {
+        const candidates = new Map<string, Head>()
+        for (const key of chainsOf(g, fp)) {
+          const c = open.get(key)?.session
+          if (c?.lastSeqNum !== undefined)
+            candidates.set(c.pseudonym, { lastMs: c.lastMs, lastSeq: c.lastSeqNum })
+        }
+        for (const [p, h] of heads) candidates.set(p, h)
+        let best: { pseudonym: string; step: number; lastMs: number } | undefined
+        for (const [p, h] of candidates) {
+          const since = s.tMs - h.lastMs
+          if (since < 0 || since > gapMs) continue
+          const step = (seqNum - h.lastSeq + 4096) % 4096
+          if (step < 1 || step > MAX_SEQ_STEP) continue
+          if (!best || step < best.step || (step === best.step && h.lastMs > best.lastMs))
+            best = { pseudonym: p, step, lastMs: h.lastMs }
+        }
+        target = best?.pseudonym ?? s.pseudonym
+      }
+      aliases.set(s.pseudonym, target)
+    }
+    heads.set(target, { lastMs: s.tMs, lastSeq: seqNum })
+    out.push(target === s.pseudonym ? s : { ...s, pseudonym: target })
+  }
+  return out
 }
 
 /** The gateway of each gateway id a group touched (to classify sessions the database closes). */

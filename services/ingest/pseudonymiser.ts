@@ -19,6 +19,11 @@ export type Pseudonymiser = {
   prepare(timesMs: Iterable<number>, nowMs: number): Promise<Set<string>>
   /** Keyed hash of a normalised MAC for the local day of `tMs`: a signed 64-bit decimal string. */
   pseudonymise(mac: string, tMs: number): string
+  /**
+   * Keyed hash of a probe's information-element id list for the local day of `tMs` (same key as
+   * the pseudonyms, so it means nothing once the key is destroyed): a signed 64-bit decimal string.
+   */
+  fingerprint(ie: string, tMs: number): string
   /** Destroys keys past the day plus grace and forgets their memo. */
   rotate(nowMs: number): Promise<string[]>
   dayOf(tMs: number): string
@@ -70,6 +75,21 @@ export function createPseudonymiser(options: {
         state.memo.set(mac, p)
       }
       return p
+    },
+
+    fingerprint(ie, tMs) {
+      const day = dayOf(tMs)
+      const state = days.get(day)
+      if (!state) throw new Error(`no pseudonymisation key prepared for ${day}`)
+      // Memo keys of MACs are 12 hex digits; these cannot collide with them.
+      const memoKey = `ie:${ie}`
+      let fp = state.memo.get(memoKey)
+      if (fp === undefined) {
+        const digest = createHmac('sha256', state.key).update(memoKey).digest()
+        fp = digest.readBigInt64BE(0).toString()
+        state.memo.set(memoKey, fp)
+      }
+      return fp
     },
 
     async rotate(nowMs) {

@@ -5,6 +5,10 @@ export type PseudoSighting = {
   rssi: number
   radio: 'wifi' | 'ble'
   randomised: boolean
+  /** 802.11 sequence number of a probe request, when the gateway reported it. */
+  seqNum?: number
+  /** Keyed hash of a probe's IE id list (see Pseudonymiser.fingerprint). */
+  fp?: string
 }
 
 /** One device's continuous presence at one gateway (open while it may still grow). */
@@ -16,6 +20,10 @@ export type Session = {
   samples: number
   radio: 'wifi' | 'ble'
   randomised: boolean
+  /** IE fingerprint of a randomised Wi-Fi device: what de-randomisation chains on. */
+  fp?: string
+  /** Sequence number of the latest probe heard (by time), when reported. */
+  lastSeqNum?: number
 }
 
 export type VisitorThresholds = { version: number; minRssi: number; minDwellS: number }
@@ -59,6 +67,8 @@ export function segmentSightings(
         }
         sessions.push(cur)
       }
+      if (s.seqNum !== undefined) cur.lastSeqNum = s.seqNum
+      if (s.fp !== undefined && cur.fp === undefined) cur.fp = s.fp
     }
     out.set(pseudonym, sessions)
   }
@@ -82,12 +92,19 @@ export function mergeSessions(
   for (const s of all) {
     const last = merged.at(-1)
     if (last && s.firstMs - last.lastMs <= gapMs) {
-      merged[merged.length - 1] = {
+      const later = s.lastMs >= last.lastMs ? s : last
+      const earlier = later === s ? last : s
+      const next: Session = {
         ...last,
-        lastMs: Math.max(last.lastMs, s.lastMs),
+        lastMs: later.lastMs,
         peakRssi: Math.max(last.peakRssi, s.peakRssi),
         samples: last.samples + s.samples,
       }
+      const seqNum = later.lastSeqNum ?? earlier.lastSeqNum
+      if (seqNum !== undefined) next.lastSeqNum = seqNum
+      const fp = last.fp ?? s.fp
+      if (fp !== undefined) next.fp = fp
+      merged[merged.length - 1] = next
     } else merged.push({ ...s })
   }
   const latest = merged.pop()

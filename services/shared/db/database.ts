@@ -105,6 +105,10 @@ export interface OpenTransitsTable {
   samples: number
   radio: string
   randomised: boolean
+  /** Keyed hash of the IE fingerprint of a randomised Wi-Fi session (0012), null otherwise. */
+  ie_fp: ColumnType<string | null, string | null | undefined, string | null>
+  /** 802.11 sequence number of the session's latest probe, when the gateway reported it. */
+  last_seq_num: ColumnType<number | null, number | null | undefined, number | null>
 }
 
 export interface TransitsTable {
