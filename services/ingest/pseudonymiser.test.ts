@@ -55,6 +55,28 @@ function setup(store = new FakeDailyKeyStore()) {
 }
 
 describe(createPseudonymiser.name, () => {
+  describe('fingerprint', () => {
+    it('is a keyed hash of the IE list: stable within a day, new the next day, unlike any pseudonym', async () => {
+      const { sut } = setup()
+      await sut.prepare([DAY_T, NEXT_DAY_T], DAY_T)
+      const ie = '0,1,50,3,45,127,255,221'
+      const fp = sut.fingerprint(ie, DAY_T)
+      expect(fp).toMatch(/^-?\d+$/)
+      expect(sut.fingerprint(ie, DAY_T + HOUR)).toBe(fp)
+      expect(sut.fingerprint('0,1,50,45,127,191,221', DAY_T)).not.toBe(fp)
+      expect(sut.fingerprint(ie, NEXT_DAY_T)).not.toBe(fp)
+      // Not the bare hash of the text: without the day's key it cannot be recomputed.
+      const unkeyed = createHmac('sha256', '').update(`ie:${ie}`).digest().readBigInt64BE(0)
+      expect(fp).not.toBe(unkeyed.toString())
+      expect(sut.pseudonymise(MAC, DAY_T)).not.toBe(fp)
+    })
+
+    it('refuses a day whose key was not prepared', () => {
+      const { sut } = setup()
+      expect(() => sut.fingerprint('0,1', DAY_T)).toThrow(/no pseudonymisation key/)
+    })
+  })
+
   describe('pseudonymise', () => {
     it('gives the same MAC the same pseudonym within a day', async () => {
       const { sut } = setup()
