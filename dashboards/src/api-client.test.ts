@@ -228,4 +228,78 @@ describe(createApiClient.name, () => {
     expect(calls[0]?.headers.get('accept')).toBe('text/csv')
     expect(error.code).toBe('bad_response')
   })
+
+  it('creates an event with a JSON POST and reports a refused body with the server’s message', async () => {
+    const sent: { method: string | undefined; url: string; type: string | null; body: unknown }[] =
+      []
+    const created = {
+      id: '00000000-0000-4000-8000-000000000009',
+      name: 'Sagra',
+      zones: ['via-palazzo'],
+      from: '2026-11-22T17:00:00.000Z',
+      to: '2026-11-22T20:00:00.000Z',
+      createdAt: '2026-11-21T10:00:00.000Z',
+    }
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      const body = JSON.parse(String(init?.body)) as { name: string }
+      sent.push({
+        method: init?.method,
+        url: String(input),
+        type: new Headers(init?.headers).get('content-type'),
+        body,
+      })
+      const refused = body.name === ''
+      return Promise.resolve(
+        new Response(
+          JSON.stringify(
+            refused ? { error: { code: 'bad_request', message: 'body.name: Too small' } } : created,
+          ),
+          { status: refused ? 400 : 201, headers: { 'content-type': 'application/json' } },
+        ),
+      )
+    }
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k-1', fetch })
+    const request = { name: 'Sagra', zones: ['via-palazzo'], from: created.from, to: created.to }
+
+    const event = await sut.createEvent(request)
+    const error = await rejectionOf(sut.createEvent({ ...request, name: '' }))
+
+    expect(event).toEqual(created)
+    expect(sent[0]).toEqual({
+      method: 'POST',
+      url: 'http://miglio.test/api/v1/events',
+      type: 'application/json',
+      body: request,
+    })
+    expect(error.code).toBe('http_error')
+    expect(error.status).toBe(400)
+    expect(error.message).toBe('body.name: Too small')
+  })
+
+  it('deletes an event and pages the dead letters', async () => {
+    const calls: { method: string | undefined; url: string }[] = []
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      calls.push({ method: init?.method, url: String(input) })
+      if (init?.method === 'DELETE') return Promise.resolve(new Response(null, { status: 204 }))
+      return Promise.resolve(
+        new Response(JSON.stringify({ page: 2, pageSize: 10, total: 11, items: [] }), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        }),
+      )
+    }
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k-1', fetch })
+
+    await sut.deleteEvent('00000000-0000-4000-8000-000000000009')
+    const page = await sut.deadLetters({ page: 2, pageSize: 10 })
+
+    expect(calls).toEqual([
+      {
+        method: 'DELETE',
+        url: 'http://miglio.test/api/v1/events/00000000-0000-4000-8000-000000000009',
+      },
+      { method: undefined, url: 'http://miglio.test/api/v1/admin/dead-letters?page=2&pageSize=10' },
+    ])
+    expect(page.total).toBe(11)
+  })
 })

@@ -1,8 +1,10 @@
 import type { z } from 'zod'
 import {
   CompareResponseSchema,
+  DeadLettersResponseSchema,
   DistrictResponseSchema,
   ErrorBodySchema,
+  EventDtoSchema,
   EventsResponseSchema,
   FlowsResponseSchema,
   FootfallDetailResponseSchema,
@@ -16,7 +18,10 @@ import {
   UpliftResponseSchema,
   ZonesResponseSchema,
   type CompareResponse,
+  type DeadLettersResponse,
   type DistrictResponse,
+  type EventCreate,
+  type EventDto,
   type EventsResponse,
   type FlowsResponse,
   type FootfallBucket,
@@ -84,8 +89,13 @@ export interface ApiClient {
   compare(request: RangeRequest & { mode: 'wow' | 'yoy' }): Promise<CompareResponse>
   flows(request: { from: string; to: string; zone?: string }): Promise<FlowsResponse>
   events(request: { from: string; to: string }): Promise<EventsResponse>
+  /** `POST /events`; a refused body throws an ApiError carrying the server's message. */
+  createEvent(event: EventCreate): Promise<EventDto>
+  deleteEvent(eventId: string): Promise<void>
   uplift(eventId: string): Promise<UpliftResponse>
   ingestStats(request: { from: string; to: string }): Promise<IngestStatsResponse>
+  /** Newest first; MACs are redacted by the server. */
+  deadLetters(request: { page: number; pageSize: number }): Promise<DeadLettersResponse>
   publicCrowd(): Promise<PublicCrowdResponse>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
@@ -110,16 +120,27 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
   async function request(
     path: string,
     accept: string,
+    send: { method: 'POST' | 'DELETE'; json?: unknown } | undefined = undefined,
   ): Promise<{ response: Response; text: string }> {
     const key = getKey()
     const headers: Record<string, string> = { Accept: accept }
     if (key) headers.Authorization = `Bearer ${key}`
+    const init: RequestInit = { headers }
+    if (send) {
+      init.method = send.method
+      if (send.json !== undefined) {
+        headers['Content-Type'] = 'application/json'
+        init.body = JSON.stringify(send.json)
+      }
+    }
     try {
-      const response = await fetch(`${root}${path}`, { headers })
+      const response = await fetch(`${root}${path}`, init)
       const text = await response.text()
       return { response, text }
     } catch (error) {
-      throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
+      throw new ApiError('network_error', `${send?.method ?? 'GET'} ${path} failed`, {
+        cause: error,
+      })
     }
   }
 
@@ -137,12 +158,16 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
     return new ApiError(code, message, { status: response.status })
   }
 
-  async function getJson<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-    const { response, text } = await request(path, 'application/json')
+  async function getJson<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    send?: { method: 'POST'; json: unknown },
+  ): Promise<z.infer<S>> {
+    const { response, text } = await request(path, 'application/json', send)
     if (!response.ok) throw failure(response, text)
     const parsed = schema.safeParse(parseJson(text))
     if (!parsed.success) {
-      throw new ApiError('bad_response', `GET ${path}: unexpected body`, {
+      throw new ApiError('bad_response', `${send?.method ?? 'GET'} ${path}: unexpected body`, {
         status: response.status,
         cause: parsed.error,
       })
@@ -175,10 +200,22 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
     flows: ({ from, to, zone }) =>
       getJson(`/api/v1/flows${query({ from, to, zone })}`, FlowsResponseSchema),
     events: ({ from, to }) => getJson(`/api/v1/events${query({ from, to })}`, EventsResponseSchema),
+    createEvent: (event) =>
+      getJson('/api/v1/events', EventDtoSchema, { method: 'POST', json: event }),
+    async deleteEvent(eventId) {
+      const path = `/api/v1/events/${encodeURIComponent(eventId)}`
+      const { response, text } = await request(path, 'application/json', { method: 'DELETE' })
+      if (!response.ok) throw failure(response, text)
+    },
     uplift: (eventId) =>
       getJson(`/api/v1/events/${encodeURIComponent(eventId)}/uplift`, UpliftResponseSchema),
     ingestStats: ({ from, to }) =>
       getJson(`/api/v1/admin/ingest-stats${query({ from, to })}`, IngestStatsResponseSchema),
+    deadLetters: ({ page, pageSize }) =>
+      getJson(
+        `/api/v1/admin/dead-letters${query({ page: String(page), pageSize: String(pageSize) })}`,
+        DeadLettersResponseSchema,
+      ),
     publicCrowd: () => getJson('/api/v1/public/crowd', PublicCrowdResponseSchema),
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`

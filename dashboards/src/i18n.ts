@@ -133,6 +133,62 @@ export interface Messages {
     deadLetterRate: (rate: string, rejected: string, batches: string) => string
     deadLettersAdminOnly: string
     topReasons: string
+    latest: string
+    time: string
+    reason: string
+    detail: string
+    noDeadLetters: string
+    page: (page: number, pages: number, total: string) => string
+    newer: string
+    older: string
+    pages: string
+  }
+  tables: {
+    heatmap: string
+    series: string
+    shops: string
+    flows: string
+    dwell: string
+    busiest: string
+    week: string
+    time: string
+    weekday: string
+    hour: string
+    day: string
+    shop: string
+    origin: string
+    destination: string
+    flowsCount: string
+    medianWalk: string
+    withheld: string
+  }
+  downloads: {
+    heading: string
+    note: string
+    footfall: (range: string) => string
+    heatmap: string
+    flows: (range: string) => string
+    events: string
+    failed: string
+  }
+  eventForm: {
+    heading: string
+    name: string
+    zones: string
+    start: (timeZone: string) => string
+    end: (timeZone: string) => string
+    submit: string
+    submitting: string
+    added: (name: string) => string
+    refused: (message: string) => string
+    actions: string
+    delete: string
+    deleteLabel: (name: string) => string
+    confirm: string
+    confirmLabel: (name: string) => string
+    cancel: string
+    deleted: (name: string) => string
+    deleteFailed: (message: string) => string
   }
   shop: {
     heading: (name: string) => string
@@ -256,7 +312,7 @@ export const en: Messages = {
     heading: (name) => name,
     mapHeading: 'Map of the mile',
     mapNote:
-      'Zones coloured by transits in the chosen range. Red figures: transits in the last 15 minutes, updated live. Marks under the street: gateways and their health.',
+      'Zones coloured by transits in the chosen range. Red figures: transits in the last 15 minutes, updated live. Symbols: gateways where they are installed, and their health.',
     footfallLegend: 'Transits in range',
     gateways: 'Gateways',
     north: 'North',
@@ -329,6 +385,62 @@ export const en: Messages = {
       `${rate} of messages rejected (${rejected} of ${batches})`,
     deadLettersAdminOnly: 'Rejected-message figures are shown to administrators.',
     topReasons: 'Most frequent reasons',
+    latest: 'Latest rejected messages',
+    time: 'Received',
+    reason: 'Reason',
+    detail: 'Detail',
+    noDeadLetters: 'No rejected messages. Every message was accepted.',
+    page: (page, pages, total) => `Page ${page} of ${pages} (${total} messages)`,
+    newer: 'Newer',
+    older: 'Older',
+    pages: 'Pages of rejected messages',
+  },
+  tables: {
+    heatmap: 'Show as a table: mean transits per hour, weekday × hour',
+    series: 'Show as a table: footfall over time',
+    shops: 'Show as a table: capture rate and dwell per shop',
+    flows: 'Show as a table: flows between zones',
+    dwell: 'Show as a table: visitors by time inside',
+    busiest: 'Show as a table: mean per hour',
+    week: 'Show as a table: the last 7 days',
+    time: 'Time',
+    weekday: 'Day',
+    hour: 'Hour',
+    day: 'Day',
+    shop: 'Shop',
+    origin: 'From',
+    destination: 'To',
+    flowsCount: 'Flows',
+    medianWalk: 'Median walk',
+    withheld: 'withheld (under the privacy threshold)',
+  },
+  downloads: {
+    heading: 'Download the data (CSV)',
+    note: 'The same figures as on this page, for spreadsheets and your own tools.',
+    footfall: (range) => `Footfall per zone, ${range.toLowerCase()}`,
+    heatmap: 'Hour × weekday, last 4 weeks',
+    flows: (range) => `Flows, ${range.toLowerCase()}`,
+    events: 'All events',
+    failed: 'The download failed. Try again.',
+  },
+  eventForm: {
+    heading: 'Add an event or campaign',
+    name: 'Name',
+    zones: 'Zones',
+    start: (timeZone) => `Start (local time, ${timeZone})`,
+    end: (timeZone) => `End (local time, ${timeZone})`,
+    submit: 'Add event',
+    submitting: 'Adding…',
+    added: (name) => `Event “${name}” added.`,
+    refused: (message) => `The event was not saved: ${message}`,
+    actions: 'Actions',
+    delete: 'Delete',
+    deleteLabel: (name) => `Delete event ${name}`,
+    confirm: 'Confirm delete',
+    confirmLabel: (name) => `Confirm: delete event ${name}`,
+    cancel: 'Cancel',
+    deleted: (name) => `Event “${name}” deleted.`,
+    deleteFailed: (message) => `The event was not deleted: ${message}`,
   },
   shop: {
     heading: (name) => name,
@@ -466,7 +578,7 @@ export const it: Messages = {
     heading: (name) => name,
     mapHeading: 'Mappa del Miglio',
     mapNote:
-      'Zone colorate per transiti nel periodo scelto. Cifre in rosso: transiti negli ultimi 15 minuti, in diretta. Simboli sotto la strada: i gateway e il loro stato.',
+      'Zone colorate per transiti nel periodo scelto. Cifre in rosso: transiti negli ultimi 15 minuti, in diretta. Simboli: i gateway dove sono installati, e il loro stato.',
     footfallLegend: 'Transiti nel periodo',
     gateways: 'Gateway',
     north: 'Nord',
@@ -539,6 +651,62 @@ export const it: Messages = {
       `${rate} dei messaggi rifiutati (${rejected} su ${batches})`,
     deadLettersAdminOnly: 'I dati sui messaggi rifiutati sono visibili agli amministratori.',
     topReasons: 'Motivi più frequenti',
+    latest: 'Ultimi messaggi rifiutati',
+    time: 'Ricevuto',
+    reason: 'Motivo',
+    detail: 'Dettaglio',
+    noDeadLetters: 'Nessun messaggio rifiutato. Tutti i messaggi sono stati accettati.',
+    page: (page, pages, total) => `Pagina ${page} di ${pages} (${total} messaggi)`,
+    newer: 'Più recenti',
+    older: 'Meno recenti',
+    pages: 'Pagine dei messaggi rifiutati',
+  },
+  tables: {
+    heatmap: 'Mostra come tabella: media transiti all’ora, giorno × ora',
+    series: 'Mostra come tabella: passaggi nel tempo',
+    shops: 'Mostra come tabella: tasso di ingresso e permanenza per negozio',
+    flows: 'Mostra come tabella: flussi tra le zone',
+    dwell: 'Mostra come tabella: visitatori per tempo di permanenza',
+    busiest: 'Mostra come tabella: media all’ora',
+    week: 'Mostra come tabella: gli ultimi 7 giorni',
+    time: 'Ora',
+    weekday: 'Giorno',
+    hour: 'Ora',
+    day: 'Giorno',
+    shop: 'Negozio',
+    origin: 'Da',
+    destination: 'A',
+    flowsCount: 'Flussi',
+    medianWalk: 'Cammino mediano',
+    withheld: 'non pubblicato (sotto la soglia di riservatezza)',
+  },
+  downloads: {
+    heading: 'Scarica i dati (CSV)',
+    note: 'Gli stessi dati di questa pagina, per fogli di calcolo e altri strumenti.',
+    footfall: (range) => `Passaggi per zona, ${range.toLowerCase()}`,
+    heatmap: 'Ora × giorno, ultime 4 settimane',
+    flows: (range) => `Flussi, ${range.toLowerCase()}`,
+    events: 'Tutti gli eventi',
+    failed: 'Il download non è riuscito. Riprova.',
+  },
+  eventForm: {
+    heading: 'Aggiungi un evento o una campagna',
+    name: 'Nome',
+    zones: 'Zone',
+    start: (timeZone) => `Inizio (ora locale, ${timeZone})`,
+    end: (timeZone) => `Fine (ora locale, ${timeZone})`,
+    submit: 'Aggiungi evento',
+    submitting: 'Salvataggio…',
+    added: (name) => `Evento “${name}” aggiunto.`,
+    refused: (message) => `L’evento non è stato salvato: ${message}`,
+    actions: 'Azioni',
+    delete: 'Elimina',
+    deleteLabel: (name) => `Elimina l’evento ${name}`,
+    confirm: 'Conferma eliminazione',
+    confirmLabel: (name) => `Conferma: elimina l’evento ${name}`,
+    cancel: 'Annulla',
+    deleted: (name) => `Evento “${name}” eliminato.`,
+    deleteFailed: (message) => `L’evento non è stato eliminato: ${message}`,
   },
   shop: {
     heading: (name) => name,

@@ -1,5 +1,5 @@
 import type { FootfallRequest } from './api-client.ts'
-import { localHourOf } from './charts/time-axis.ts'
+import { localHourOf, zonedParts, zoneOffsetMs } from './charts/time-axis.ts'
 import type { RangeKind } from './i18n.ts'
 
 export const rangeKinds: readonly RangeKind[] = ['last-hour', 'today', 'last-7-days']
@@ -47,4 +47,31 @@ export function localHour(at: Date, timeZone: string): number {
   return Number(
     new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone }).format(at),
   )
+}
+
+/**
+ * The instant of a `datetime-local` value (`2026-11-21T18:30`) read as wall-clock time in
+ * `timeZone`; null when the value is not one. A time skipped by a DST change moves forward.
+ */
+export function instantOfLocal(value: string, timeZone: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value)
+  if (!m) return null
+  const [year, month, day, hour, minute] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  const wall = Date.UTC(year, month - 1, day, hour, minute)
+  if (new Date(wall).getUTCDate() !== day || hour > 23 || minute > 59) return null
+  const first = wall - zoneOffsetMs(wall, timeZone)
+  return new Date(wall - zoneOffsetMs(first, timeZone))
+}
+
+/** `at` as a `datetime-local` value in `timeZone`: `2026-11-21T18:30`. */
+export function localInputValue(at: Date, timeZone: string): string {
+  const p = zonedParts(at.getTime(), timeZone)
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0')
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`
 }

@@ -263,6 +263,17 @@ describe('district, zones, shops and gateways', () => {
     })
     expect(gateways.find((g) => g.id === 'gw-street-a')).toMatchObject({ fw: '1.2.0', seqGaps: 0 })
   })
+
+  it('gives each gateway its position from the district file, in JSON and CSV', async () => {
+    const { gateways } = GatewaysResponseSchema.parse(await ok('/api/v1/gateways'))
+    expect(gateways.find((g) => g.id === 'gw-street-a')?.position).toEqual([12.2401, 45.4901])
+    expect(gateways.find((g) => g.id === 'gw-shop-one')?.position).toEqual([12.2402, 45.4902])
+
+    const [header, ...rows] = parseCsv((await get('/api/v1/gateways?format=csv')).body)
+    const col = (name: string) => header?.indexOf(name) ?? -1
+    const street = rows.find((r) => r[col('id')] === 'gw-street-a')
+    expect([street?.[col('lon')], street?.[col('lat')]]).toEqual(['12.2401', '45.4901'])
+  })
 })
 
 describe('footfall buckets in Europe/Rome', () => {

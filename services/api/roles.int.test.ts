@@ -496,6 +496,18 @@ describe('OpenAPI', () => {
     expect(footfall.parameters.map((p) => p.name)).toEqual(
       expect.arrayContaining(['from', 'to', 'bucket', 'zone', 'shop', 'format']),
     )
+    const gateway = (
+      doc.paths['/api/v1/gateways']?.get as {
+        responses: Record<string, { content: Record<string, { schema: unknown }> }>
+      }
+    ).responses['200']?.content['application/json']?.schema as {
+      properties: { gateways: { items: { properties: Record<string, unknown> } } }
+    }
+    expect(gateway.properties.gateways.items.properties.position).toMatchObject({
+      type: 'array',
+      minItems: 2,
+      maxItems: 2,
+    })
   })
 
   it('renders an HTML page listing the operations at /docs under the strict CSP', async () => {

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import mqtt from 'mqtt'
 import {
   chromium,
   type Browser,
@@ -12,11 +13,18 @@ import {
   type ConsoleMessage,
   type Page,
 } from 'playwright-core'
+import {
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+} from '../../services/shared/broker/embedded-broker.ts'
+import { buildSightingsTopic } from '../../services/shared/contracts/topics.ts'
 import { waitFor } from '../../services/shared/testing/engines.ts'
 
 // The dashboards in a real browser against the real front door: `miglio start` as a child process
-// (embedded TimescaleDB and broker, simulator backfilling 30 minutes), Debian's Chromium driven by
-// playwright-core. Screenshots of every view land in test-artifacts/screenshots/ (gitignored).
+// (embedded TimescaleDB, simulator backfilling 30 minutes), Debian's Chromium driven by
+// playwright-core. The test owns the Aedes broker `start` talks to (MQTT_URL), so it can publish a
+// malformed message and see it land in the dead letters. Screenshots of every view land in
+// test-artifacts/screenshots/ (gitignored).
 
 const CHROMIUM = '/usr/bin/chromium'
 const BIN = new URL('../../bin/miglio.mjs', import.meta.url).pathname
@@ -32,6 +40,9 @@ let stderr = ''
 let url = ''
 let keys: DemoKey[] = []
 let browser: Browser | null = null
+let broker: EmbeddedBroker | null = null
+/** A MAC in the malformed message: it must never reach a page. */
+const RAW_MAC = 'A4:5E:60:D1:22:9F'
 
 /** Console errors and uncaught exceptions of every page, with where they came from. */
 const problems: { view: string; text: string; url: string }[] = []
@@ -85,12 +96,14 @@ beforeAll(async () => {
   }
   await mkdir(SCREENSHOTS, { recursive: true })
   dataDir = await mkdtemp(join(tmpdir(), 'miglio-e2e-'))
+  broker = await startEmbeddedBroker()
   const started = spawn(process.execPath, [BIN, 'start'], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       LOG_LEVEL: 'warn',
       MIGLIO_DATA_DIR: dataDir,
+      MQTT_URL: broker.url,
       PORT: '0',
       SIM_BACKFILL: '30m',
       // The same demo traffic whatever the hour the test runs at.
@@ -173,6 +186,7 @@ afterAll(async () => {
     await exited
     clearTimeout(timer)
   }
+  await broker?.stop()
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
 })
 
@@ -212,6 +226,168 @@ describe('dashboards in Chromium', () => {
       await page.locator('#range-today').focus()
       await page.keyboard.press('ArrowRight')
       await expect.poll(() => page.locator('#kpis h2').textContent()).toBe('Last 7 days')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('lets an analyst add an event in local time, see the API refuse a bad one, and delete it', async () => {
+    const analyst = keyOf('analyst').key
+    const { context, page } = await openPage('events')
+    try {
+      await signIn(page, analyst)
+      await page.locator('#event-zone-piazza-ferretto').waitFor({ timeout: 20_000 })
+      const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(
+        new Date(Date.now() + 86_400_000),
+      )
+
+      await page.getByLabel('Name', { exact: true }).fill('Festa di quartiere')
+      await page.locator('#event-zone-piazza-ferretto').check()
+      await page.locator('#event-from').fill(`${day}T21:00`)
+      await page.locator('#event-to').fill(`${day}T18:00`)
+      await page.getByRole('button', { name: 'Add event' }).click()
+
+      // The refusal is the API's own validation message, on the field it names.
+      await expect
+        .poll(() => page.locator('#event-form-error').textContent(), { timeout: 10_000 })
+        .toBe('The event was not saved: from: must be before to')
+      expect(await page.locator('#event-from').getAttribute('aria-invalid')).toBe('true')
+
+      await page.locator('#event-from').fill(`${day}T18:00`)
+      await page.locator('#event-to').fill(`${day}T21:30`)
+      await page.getByRole('button', { name: 'Add event' }).click()
+
+      const row = page.locator('table.events tbody tr', { hasText: 'Festa di quartiere' })
+      await row.waitFor({ timeout: 20_000 })
+      expect(await page.locator('.events-status').textContent()).toBe(
+        'Event “Festa di quartiere” added.',
+      )
+      const listed = async () => {
+        const res = await fetch(new URL('api/v1/events', url), {
+          headers: { authorization: `Bearer ${analyst}` },
+        })
+        const body = (await res.json()) as {
+          events: { id: string; name: string; zones: string[]; from: string; to: string }[]
+        }
+        return body.events.filter((e) => e.name === 'Festa di quartiere')
+      }
+      const [created] = await listed()
+      expect(created?.zones).toEqual(['piazza-ferretto'])
+      const rome = new Intl.DateTimeFormat('en-CA', {
+        timeZone: 'Europe/Rome',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      })
+      expect(rome.format(new Date(created?.from ?? 0))).toBe(`${day}, 18:00`)
+      expect(rome.format(new Date(created?.to ?? 0))).toBe(`${day}, 21:30`)
+      await screenshot(page, 'district-events')
+
+      await page
+        .getByRole('button', { name: 'Delete event Festa di quartiere', exact: true })
+        .click()
+      await page
+        .getByRole('button', { name: 'Confirm: delete event Festa di quartiere', exact: true })
+        .click()
+
+      await expect
+        .poll(() => page.locator('.events-status').textContent(), { timeout: 10_000 })
+        .toBe('Event “Festa di quartiere” deleted.')
+      await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(0)
+      expect(await listed()).toEqual([])
+      expect(await page.locator('table.events').textContent()).toContain('Mercatino di Natale')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('downloads the district’s footfall as CSV and opens a chart’s table from the keyboard', async () => {
+    const { context, page } = await openPage('district-data')
+    try {
+      await signIn(page, keyOf('analyst').key)
+      await page.locator('#downloads button[data-csv="footfall"]').waitFor({ timeout: 20_000 })
+      await chartsDrawn(page)
+
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('#downloads button[data-csv="footfall"]').click(),
+      ])
+      expect(download.suggestedFilename()).toMatch(
+        /^miglio-district-footfall-today-\d{4}-\d\d-\d\d\.csv$/,
+      )
+      const lines = (await readFile(await download.path(), 'utf8')).trim().split('\r\n')
+      expect(lines[0]).toMatch(/^zoneId,bucketStart,passersBy,visitors/)
+      expect(lines.length).toBeGreaterThan(1)
+
+      // The heatmap's figures: a disclosure reached and opened with the keyboard.
+      const summary = page.locator('details[data-table="data-heatmap"] summary')
+      await summary.waitFor({ timeout: 20_000 })
+      await summary.focus()
+      await page.keyboard.press('Enter')
+      const table = page.locator('table.data-heatmap')
+      await table.waitFor({ state: 'visible' })
+      expect(await table.locator('tbody tr').count()).toBe(7)
+      expect(await table.locator('tbody tr th').first().textContent()).toBe('Mon')
+
+      // Gateways are drawn where they are installed, not in a row under the street.
+      const ys = await page
+        .locator('svg.zone-map path.gateway')
+        .evaluateAll((marks) =>
+          marks.map(
+            (m) => /translate\([-\d.]+,([-\d.]+)\)/.exec(m.getAttribute('transform') ?? '')?.[1],
+          ),
+        )
+      expect(ys.length).toBe(16)
+      expect(new Set(ys).size).toBeGreaterThan(4)
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('shows an administrator the newest dead letters, MACs redacted', async () => {
+    const admin = keyOf('admin').key
+    const gateway = 'gw-piazza-ferretto'
+    const publisher = await mqtt.connectAsync(broker?.url ?? '', {
+      clientId: `e2e-bad-gateway-${process.pid}`,
+      protocolVersion: 4,
+    })
+    try {
+      // Cut off mid-sighting: ingest rejects it as malformed JSON and keeps it redacted.
+      await publisher.publishAsync(
+        buildSightingsTopic(gateway),
+        `{"v":1,"gatewayId":"${gateway}","sightings":[{"mac":"${RAW_MAC}","rssi":-6`,
+        { qos: 1 },
+      )
+    } finally {
+      await publisher.endAsync()
+    }
+    await waitFor(
+      async () => {
+        const res = await fetch(new URL('api/v1/admin/dead-letters?pageSize=5', url), {
+          headers: { authorization: `Bearer ${admin}` },
+        })
+        return ((await res.json()) as { items?: { reason: string }[] }).items ?? []
+      },
+      (items) => items.some((i) => i.reason === 'malformed_json'),
+      { timeoutMs: 20_000, intervalMs: 250, what: 'the malformed message in the dead letters' },
+    )
+
+    const { context, page } = await openPage('district-admin')
+    try {
+      await signIn(page, admin)
+      const row = page.locator('table.dead-letters-table tbody tr', { hasText: 'malformed_json' })
+      await row.first().waitFor({ timeout: 20_000 })
+      expect(await row.first().textContent()).toContain(gateway)
+      expect(await page.locator('.pager-status').textContent()).toMatch(
+        /^Page 1 of \d+ \(\d+ messages?\)$/,
+      )
+      const pageText = (await page.locator('body').textContent()) ?? ''
+      expect(pageText.toLowerCase()).not.toContain(RAW_MAC.toLowerCase())
+      await chartsDrawn(page)
+      await screenshot(page, 'district-admin')
     } finally {
       await context.close()
     }
@@ -343,14 +519,12 @@ describe('dashboards in Chromium', () => {
   })
 
   it('logged no console error other than the refusals the tests provoked', () => {
-    const unexpected = problems.filter(
-      (p) =>
-        !(
-          p.view === 'shop-forbidden' &&
-          p.url.endsWith('/api/v1/shops/ottica-carducci/summary') &&
-          p.text.includes('403')
-        ),
-    )
+    const provoked = (p: { view: string; text: string; url: string }) =>
+      (p.view === 'shop-forbidden' &&
+        p.url.endsWith('/api/v1/shops/ottica-carducci/summary') &&
+        p.text.includes('403')) ||
+      (p.view === 'events' && p.url.endsWith('/api/v1/events') && p.text.includes('400'))
+    const unexpected = problems.filter((p) => !provoked(p))
     expect(unexpected).toEqual([])
   })
 })

@@ -73,12 +73,12 @@ const data: ZoneMapData = {
   zones,
   footfall: { 'via-nord': 1200, piazza: 2400, 'via-sud': 600, forno: 150, bar: 300, libri: 0 },
   gateways: [
-    { id: 'gw-via-nord', zoneId: 'via-nord', health: 'ok' },
-    { id: 'gw-piazza', zoneId: 'piazza', health: 'silent' },
-    { id: 'gw-via-sud', zoneId: 'via-sud', health: 'ok' },
-    { id: 'gw-forno', zoneId: 'forno', health: 'offline' },
-    { id: 'gw-bar', zoneId: 'bar', health: 'ok' },
-    { id: 'gw-libri', zoneId: 'libri', health: 'unknown' },
+    { id: 'gw-via-nord', zoneId: 'via-nord', health: 'ok', position: [12.2443, 45.4942] },
+    { id: 'gw-piazza', zoneId: 'piazza', health: 'silent', position: [12.2425, 45.4925] },
+    { id: 'gw-via-sud', zoneId: 'via-sud', health: 'ok', position: [12.2412, 45.4907] },
+    { id: 'gw-forno', zoneId: 'forno', health: 'offline', position: [12.2437, 45.4937] },
+    { id: 'gw-bar', zoneId: 'bar', health: 'ok', position: [12.2424, 45.4924] },
+    { id: 'gw-libri', zoneId: 'libri', health: 'unknown', position: [12.2408, 45.4908] },
   ],
   live: { 'via-nord': 41, piazza: 1234, 'via-sud': 7, forno: 3, bar: 12, libri: 0 },
 }
@@ -169,6 +169,66 @@ describe(renderZoneMap.name, () => {
     expect(sut.getAttribute('aria-label')).toContain(
       'Gateways: gw-piazza Silent, gw-forno Offline, gw-libri Never heard',
     )
+  })
+
+  it('draws each gateway where it is installed, and keeps one outside the zones in view', () => {
+    const sut = renderZoneMap(document.createElement('div'), data, en)
+    const at = (svg: SVGSVGElement, id: string) =>
+      (
+        /translate\(([-\d.]+),([-\d.]+)\)/
+          .exec(svg.querySelector(`[data-gateway-id="${id}"]`)?.getAttribute('transform') ?? '')
+          ?.slice(1) ?? []
+      ).map(Number)
+    const shopAt = (id: string) =>
+      (
+        /translate\(([-\d.]+),([-\d.]+)\)/
+          .exec(
+            sut.querySelector(`g.zone-shop[data-zone-id="${id}"]`)?.getAttribute('transform') ?? '',
+          )
+          ?.slice(1) ?? []
+      ).map(Number)
+
+    // A shop's gateway at the shop's centre sits on the shop's marker.
+    for (const [gateway, shop] of [
+      ['gw-forno', 'forno'],
+      ['gw-libri', 'libri'],
+    ] as const) {
+      const [gx = NaN, gy = NaN] = at(sut, gateway)
+      const [sx = NaN, sy = NaN] = shopAt(shop)
+      expect(Math.hypot(gx - sx, gy - sy)).toBeLessThan(1)
+    }
+    // Moving a gateway south-west, down the street, moves its mark right; its zone stays put.
+    const moved = renderZoneMap(
+      document.createElement('div'),
+      {
+        ...data,
+        gateways: data.gateways.map((g) =>
+          g.id === 'gw-piazza' ? { ...g, position: [12.242, 45.492] as const } : g,
+        ),
+      },
+      en,
+    )
+    expect(at(moved, 'gw-piazza')[0]).toBeGreaterThan((at(sut, 'gw-piazza')[0] ?? 0) + 5)
+    expect(moved.querySelector('path[data-zone-id="piazza"]')?.getAttribute('d')).toBe(
+      sut.querySelector('path[data-zone-id="piazza"]')?.getAttribute('d'),
+    )
+    // A gateway mounted beyond the last zone widens the fit instead of leaving the picture.
+    const outside = renderZoneMap(
+      document.createElement('div'),
+      {
+        ...data,
+        gateways: [
+          ...data.gateways,
+          { id: 'gw-far', zoneId: 'via-sud', health: 'ok', position: [12.2395, 45.4895] },
+        ],
+      },
+      en,
+    )
+    const [fx = NaN, fy = NaN] = at(outside, 'gw-far')
+    expect(fx).toBeGreaterThan(0)
+    expect(fx).toBeLessThan(800)
+    expect(fy).toBeGreaterThan(0)
+    expect(fy).toBeLessThan(Number(outside.getAttribute('height')))
   })
 
   it('shows the live layer as figures next to the zone names, in the locale', () => {

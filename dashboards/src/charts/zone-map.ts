@@ -46,7 +46,13 @@ export interface ZoneMapData {
   zones: readonly MapZone[]
   /** Footfall (transits) per zone over the chosen range. */
   footfall: Readonly<Record<string, number>>
-  gateways: readonly { id: string; zoneId: string; health: GatewayHealth }[]
+  /** Gateways at their installed position, `[lon, lat]`. */
+  gateways: readonly {
+    id: string
+    zoneId: string
+    health: GatewayHealth
+    position: readonly [number, number]
+  }[]
   /** Live layer: transits per zone in the last 15 minutes; absent until the feed answers. */
   live?: Readonly<Record<string, number>> | undefined
 }
@@ -85,7 +91,8 @@ type Feature = {
 /**
  * The district as a strip map: the street turned to run left to right (a north arrow shows the
  * turn), zones filled by footfall, shops as markers labelled at an angle, gateways as health marks
- * under their zones, street and square names under the street. `live` adds the last 15 minutes.
+ * where they are installed, street and square names under the street. `live` adds the last 15
+ * minutes.
  */
 export function renderZoneMap(
   container: Element,
@@ -116,6 +123,14 @@ export function renderZoneMap(
   const zones = [...data.zones].sort((a, b) => a.streetFromM - b.streetFromM)
   const features: Feature[] = zones.map((zone) => rewound(zone))
   const collection = { type: 'FeatureCollection' as const, features }
+  // The map is fitted to the zones and the gateways, so a gateway just outside its zone stays in view.
+  const fitted = {
+    type: 'GeometryCollection' as const,
+    geometries: [
+      ...features.map((f) => f.geometry),
+      ...data.gateways.map((g) => ({ type: 'Point' as const, coordinates: [...g.position] })),
+    ],
+  }
   const streets = zones.filter((z) => z.kind !== 'shop')
   const shops = zones.filter((z) => z.kind === 'shop')
 
@@ -128,7 +143,7 @@ export function renderZoneMap(
   // Shop labels lean just enough to clear each other: their perpendicular spacing is dx·sin(angle).
   const fit = (run: number) => {
     const projection = geoMercator().angle(angle)
-    projection.fitWidth(width - 2 * PAD - Math.min(run, width * 0.25), collection)
+    projection.fitWidth(width - 2 * PAD - Math.min(run, width * 0.25), fitted)
     return projection
   }
   const draft = geoPath(fit(labelLength * Math.cos((40 * Math.PI) / 180)))
@@ -146,13 +161,12 @@ export function renderZoneMap(
 
   const projection = fit(labelRun)
   const path = geoPath(projection)
-  const [[, y0], [, y1]] = path.bounds(collection)
+  const [[, y0], [, y1]] = path.bounds(fitted)
   const bandTop = labelRise + 8
   const [tx, ty] = projection.translate()
   projection.translate([tx + PAD, ty - y0 + bandTop])
   const bandBottom = bandTop + (y1 - y0)
-  const gatewayRow = bandBottom + 16
-  const streetLabelTop = gatewayRow + 22
+  const streetLabelTop = bandBottom + 24
 
   const maxValue = max(zones, (z) => data.footfall[z.id] ?? 0) ?? 0
   const fillOf = (id: string) => sequentialColour(data.footfall[id] ?? 0, maxValue)
@@ -231,20 +245,21 @@ export function renderZoneMap(
     }
   }
 
+  // Drawn over the shop markers: a shop's gateway sits inside the shop.
   const gatewayLayer = svg.append('g').attr('class', 'gateways')
   for (const gateway of data.gateways) {
-    const centre = centroidOf.get(gateway.zoneId)
-    if (!centre) continue
+    const at = projection([gateway.position[0], gateway.position[1]])
+    if (!at) continue
     const style = healthStyle[gateway.health]
     gatewayLayer
       .append('path')
       .attr('class', `gateway gateway-${gateway.health}`)
       .attr('data-gateway-id', gateway.id)
-      .attr('transform', `translate(${round(centre[0])},${round(gatewayRow)})`)
+      .attr('transform', `translate(${round(at[0])},${round(at[1])})`)
       .attr('d', style.path)
       .attr('fill', style.fill)
-      .attr('stroke', TEXT_COLOUR)
-      .attr('stroke-width', 0.5)
+      .attr('stroke', '#ffffff')
+      .attr('stroke-width', 1)
       .append('title')
       .text(`${gateway.id}: ${labels.health[gateway.health]}`)
   }

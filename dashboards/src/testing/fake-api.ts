@@ -189,6 +189,14 @@ function heatmapBody(url: URL) {
   }
 }
 
+/** Where each zone's gateway is installed: inside its zone, away from the centre for streets. */
+const gatewayPositions: Record<string, [number, number]> = {
+  'via-palazzo': [12.2405, 45.4886],
+  'piazza-ferretto': [12.2433, 45.4913],
+  'bar-al-ponte': [12.2412, 45.4892],
+  forno: [12.2428, 45.4908],
+}
+
 function gatewaysBody(onlyShop: string | null) {
   const all = zones.map((z, i) => ({
     id: `gw-${z.id}`,
@@ -196,6 +204,7 @@ function gatewaysBody(onlyShop: string | null) {
     shopId: z.shopId,
     placement: z.kind === 'shop' ? ('indoor' as const) : ('street' as const),
     radios: ['wifi', 'ble'],
+    position: gatewayPositions[z.id] ?? [0, 0],
     active: true,
     health: i === 1 ? ('silent' as const) : ('ok' as const),
     state: 'online' as const,
@@ -269,6 +278,20 @@ const uplift = {
 }
 
 export type Reply = { status: number; body: unknown; contentType?: string }
+
+/** A rejected message as the admin endpoint lists it (MACs already redacted by the server). */
+export function deadLetter(i: number) {
+  return {
+    receivedAt: new Date(NOW.getTime() - i * 60_000).toISOString(),
+    topic: `miglio/v1/gw/gw-via-palazzo/sightings`,
+    gatewayId: i % 3 === 0 ? null : 'gw-via-palazzo',
+    reason: i % 2 === 0 ? 'malformed_json' : 'schema',
+    detail: `batch ${i}: device xx:xx:xx:xx:xx:xx has no rssi`,
+    payloadBytes: 120,
+    payloadRedacted: '{"mac":"xx:xx:xx:xx:xx:xx"}',
+  }
+}
+
 export type RouteName =
   | 'me'
   | 'district'
@@ -281,6 +304,9 @@ export type RouteName =
   | 'compare'
   | 'flows'
   | 'events'
+  | 'createEvent'
+  | 'deleteEvent'
+  | 'deadLetters'
   | 'uplift'
   | 'ingest'
   | 'crowd'
@@ -288,7 +314,12 @@ export type RouteName =
 
 export interface FakeApi {
   fetch: typeof globalThis.fetch
+  /** `path?query` of every request; other methods than GET are prefixed: `POST /api/v1/events`. */
   calls: string[]
+  /** The events the fake knows, changed by POST and DELETE. */
+  events: (typeof event)[]
+  /** Bodies of POST requests. */
+  posted: unknown[]
 }
 
 const roles: Record<string, { role: string; shopId: string | null; label: string }> = {
@@ -302,28 +333,38 @@ const error = (status: number, code: string, message: string): Reply => ({
   body: { error: { code, message } },
 })
 
-export function fakeApi(overrides: Partial<Record<RouteName, (url: URL) => Reply>> = {}): FakeApi {
+export function fakeApi(
+  overrides: Partial<Record<RouteName, (url: URL, body: unknown) => Reply | Promise<Reply>>> = {},
+): FakeApi {
   const calls: string[] = []
-  const fetch: typeof globalThis.fetch = (input, init) => {
+  const events = [event]
+  const posted: unknown[] = []
+  const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = new URL(String(input))
-    calls.push(`${url.pathname}${url.search}`)
+    const method = init?.method ?? 'GET'
+    calls.push(`${method === 'GET' ? '' : `${method} `}${url.pathname}${url.search}`)
     const key = /^Bearer (.+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1]
     const who = key ? roles[key] : undefined
-    const reply = answer(url, who ?? null)
+    const body: unknown = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
+    if (method === 'POST') posted.push(body)
+    const reply = await answer(url, method, body, who ?? null)
     const type = reply.contentType ?? 'application/json'
+    if (reply.status === 204) return new Response(null, { status: 204 })
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
-    return Promise.resolve(
-      new Response(text, { status: reply.status, headers: { 'content-type': type } }),
-    )
+    return new Response(text, { status: reply.status, headers: { 'content-type': type } })
   }
 
   function answer(
     url: URL,
+    method: string,
+    body: unknown,
     who: { role: string; shopId: string | null; label: string } | null,
-  ): Reply {
+  ): Reply | Promise<Reply> {
     const path = url.pathname.replace('/api/v1/', '')
-    const named = (name: RouteName, fallback: () => Reply): Reply =>
-      overrides[name] ? overrides[name](url) : fallback()
+    const named = (name: RouteName, fallback: () => Reply): Reply | Promise<Reply> => {
+      const override = overrides[name]
+      return override ? override(url, body) : fallback()
+    }
     if (path === 'public/crowd') {
       return named('crowd', () => ({
         status: 200,
@@ -363,6 +404,44 @@ export function fakeApi(overrides: Partial<Record<RouteName, (url: URL) => Reply
     }
     if (/^events\/[^/]+\/uplift$/.test(path))
       return named('uplift', () => ({ status: 200, body: uplift }))
+    const eventMatch = /^events\/([^/]+)$/.exec(path)
+    if (method === 'DELETE' && eventMatch?.[1]) {
+      const id = eventMatch[1]
+      return named('deleteEvent', () => {
+        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+        const index = events.findIndex((e) => e.id === id)
+        if (index === -1) return error(404, 'not_found', `event ${id} does not exist`)
+        events.splice(index, 1)
+        return { status: 204, body: null }
+      })
+    }
+    if (method === 'POST' && path === 'events') {
+      return named('createEvent', () => {
+        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+        const b = body as { name?: string; zones?: string[]; from?: string; to?: string }
+        const problems: string[] = []
+        if (!b.name?.trim())
+          problems.push('body.name: Too small: expected string to have >=1 characters')
+        if (!b.zones?.length)
+          problems.push('body.zones: Too small: expected array to have >=1 items')
+        if (!b.from || Number.isNaN(Date.parse(b.from)))
+          problems.push('body.from: Invalid ISO datetime')
+        if (!b.to || Number.isNaN(Date.parse(b.to))) problems.push('body.to: Invalid ISO datetime')
+        if (problems.length > 0) return error(400, 'bad_request', problems.join('; '))
+        if (Date.parse(b.from ?? '') >= Date.parse(b.to ?? ''))
+          return error(400, 'bad_request', 'from: must be before to')
+        const created = {
+          id: `00000000-0000-4000-8000-${String(events.length + 100).padStart(12, '0')}`,
+          name: b.name?.trim() ?? '',
+          zones: b.zones ?? [],
+          from: new Date(b.from ?? '').toISOString(),
+          to: new Date(b.to ?? '').toISOString(),
+          createdAt: NOW.toISOString(),
+        }
+        events.push(created)
+        return { status: 201, body: created }
+      })
+    }
     switch (path) {
       case 'me':
         return named('me', () => ({ status: 200, body: who }))
@@ -426,7 +505,21 @@ export function fakeApi(overrides: Partial<Record<RouteName, (url: URL) => Reply
           },
         }))
       case 'events':
-        return named('events', () => ({ status: 200, body: { events: [event] } }))
+        return named('events', () => ({ status: 200, body: { events } }))
+      case 'admin/dead-letters': {
+        if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
+        const page = Number(url.searchParams.get('page') ?? '1')
+        const pageSize = Number(url.searchParams.get('pageSize') ?? '50')
+        const total = 23
+        const items = Array.from({ length: total }, (_, i) => deadLetter(i)).slice(
+          (page - 1) * pageSize,
+          page * pageSize,
+        )
+        return named('deadLetters', () => ({
+          status: 200,
+          body: { page, pageSize, total, items },
+        }))
+      }
       case 'admin/ingest-stats':
         if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
         return named('ingest', () => ({
@@ -451,7 +544,7 @@ export function fakeApi(overrides: Partial<Record<RouteName, (url: URL) => Reply
     }
   }
 
-  return { fetch, calls }
+  return { fetch, calls, events, posted }
 }
 
 export function memoryStorage(initial: Record<string, string> = {}) {

@@ -1,5 +1,6 @@
 import type {
   CompareResponse,
+  DeadLettersResponse,
   EventDto,
   FlowsResponse,
   FootfallDetailResponse,
@@ -11,12 +12,13 @@ import type {
   UpliftRow,
   ZoneDto,
 } from '../../../services/shared/contracts/api.ts'
+import { redactMacs } from '../../../services/shared/contracts/mac.ts'
 import { ApiError } from '../api-client.ts'
 import { renderFlowsArcs } from '../charts/flows-arcs.ts'
 import { renderFootfallBars } from '../charts/footfall-bars.ts'
-import { renderHeatmap } from '../charts/heatmap.ts'
+import { renderHeatmap, type HeatmapOptions } from '../charts/heatmap.ts'
 import { renderShopMetrics } from '../charts/shop-metrics.ts'
-import { renderTimeSeries, type TimePoint } from '../charts/time-series.ts'
+import { renderTimeSeries, type TimePoint, type TimeSeriesData } from '../charts/time-series.ts'
 import { healthStyle, renderZoneMap } from '../charts/zone-map.ts'
 import { h } from '../dom.ts'
 import {
@@ -29,7 +31,22 @@ import {
 } from '../format.ts'
 import type { CompareMode, Messages, RangeKind, SeriesPeriod } from '../i18n.ts'
 import type { LiveFeed, LiveStatus } from '../live-feed.ts'
-import { DAY_MS, HOUR_MS, footfallRequestFor, localMidnight, rangeKinds } from '../ranges.ts'
+import {
+  DAY_MS,
+  HOUR_MS,
+  footfallRequestFor,
+  instantOfLocal,
+  localInputValue,
+  localMidnight,
+  rangeKinds,
+} from '../ranges.ts'
+import {
+  drawChartAndTable,
+  flowsTable,
+  heatmapTable,
+  seriesTable,
+  shopsTable,
+} from './chart-tables.ts'
 import {
   createChoice,
   createPanel,
@@ -47,9 +64,21 @@ import {
 
 export const DISTRICT_REFRESH_MS = 60_000
 const MAX_EVENTS = 6
+export const DEAD_LETTERS_PAGE_SIZE = 10
 
 type PanelKey =
-  'kpis' | 'map' | 'zones' | 'series' | 'heatmap' | 'shops' | 'flows' | 'events' | 'quality'
+  | 'kpis'
+  | 'map'
+  | 'zones'
+  | 'series'
+  | 'heatmap'
+  | 'shops'
+  | 'flows'
+  | 'events'
+  | 'quality'
+  | 'downloads'
+
+type LoaderKey = 'base' | 'range' | 'series' | 'heatmap' | 'events' | 'quality' | 'deadLetters'
 
 interface SeriesData {
   from: string
@@ -72,6 +101,13 @@ interface State {
   flows: FlowsResponse | null
   events: { event: EventDto; uplift: UpliftResponse | null }[] | null
   ingest: IngestStatsResponse | 'not-admin' | null
+  deadLetters: DeadLettersResponse | null
+  deadLetterPage: number
+  downloadError: string | null
+  /** The event whose delete button asks for confirmation. */
+  confirmDelete: string | null
+  eventsStatus: string
+  eventsError: string
   live: Record<string, number> | undefined
   liveAt: Date | null
   liveStatus: LiveStatus
@@ -97,6 +133,12 @@ export function createDistrictView(ctx: ViewContext): View {
     flows: null,
     events: null,
     ingest: null,
+    deadLetters: null,
+    deadLetterPage: 1,
+    downloadError: null,
+    confirmDelete: null,
+    eventsStatus: '',
+    eventsError: '',
     live: undefined,
     liveAt: null,
     liveStatus: 'connecting',
@@ -105,26 +147,34 @@ export function createDistrictView(ctx: ViewContext): View {
     loadingRange: true,
   }
   const seq: Record<string, number> = {}
+  /** Requests in flight per loader: the periodic refresh skips a loader still waiting. */
+  const inFlight: Partial<Record<LoaderKey, number>> = {}
+  const isAdmin = ctx.me?.role === 'admin'
+  const canEditEvents = ctx.me?.role === 'admin' || ctx.me?.role === 'analyst'
   let panels: Partial<Record<PanelKey, Panel>> = {}
+  let eventsList: HTMLElement | null = null
+  let eventZones: HTMLElement | null = null
+  let eventZoneIds = ''
   let liveLine: HTMLElement | null = null
   let updatedLine: HTMLElement | null = null
   let updatedAt: Date | null = null
   let destroyed = false
   let live: LiveFeed | null = null
   const timer = ctx.setInterval(() => {
-    if (doc.visibilityState !== 'hidden') void refresh()
+    if (doc.visibilityState !== 'hidden') void refresh({ periodic: true })
   }, DISTRICT_REFRESH_MS)
 
   const t = () => ctx.t()
 
   async function guarded<T>(
-    key: string,
+    key: LoaderKey,
     panelKeys: PanelKey[],
     load: () => Promise<T>,
     apply: (value: T) => void,
   ): Promise<void> {
     const token = (seq[key] ?? 0) + 1
     seq[key] = token
+    inFlight[key] = (inFlight[key] ?? 0) + 1
     try {
       const value = await load()
       if (destroyed || seq[key] !== token) return
@@ -134,6 +184,8 @@ export function createDistrictView(ctx: ViewContext): View {
       if (destroyed || seq[key] !== token) return
       if (rethrowUnauthorised(ctx, error)) return
       for (const p of panelKeys) state.errors[p] = messageFor(t(), error)
+    } finally {
+      inFlight[key] = (inFlight[key] ?? 1) - 1
     }
     updatedAt = ctx.now()
     for (const p of panelKeys) draw(p)
@@ -149,6 +201,7 @@ export function createDistrictView(ctx: ViewContext): View {
         state.zones = zones.zones
         state.shops = shops.shops
         state.gateways = gateways.gateways
+        drawEventZones(t())
       },
     )
   }
@@ -245,8 +298,21 @@ export function createDistrictView(ctx: ViewContext): View {
     )
   }
 
+  function loadDeadLetters(): Promise<void> {
+    if (!isAdmin) return Promise.resolve()
+    const page = state.deadLetterPage
+    return guarded(
+      'deadLetters',
+      ['quality'],
+      () => client.deadLetters({ page, pageSize: DEAD_LETTERS_PAGE_SIZE }),
+      (deadLetters) => {
+        state.deadLetters = deadLetters
+      },
+    )
+  }
+
   function loadQuality(): Promise<void> {
-    if (ctx.me?.role !== 'admin') {
+    if (!isAdmin) {
       state.ingest = 'not-admin'
       return Promise.resolve()
     }
@@ -265,8 +331,22 @@ export function createDistrictView(ctx: ViewContext): View {
     )
   }
 
-  async function refresh(): Promise<void> {
-    await Promise.all([loadBase(), loadRange(), loadSeries(), loadQuality()])
+  /** Every panel's data; the periodic call skips a loader whose last request is still out. */
+  async function refresh(options: { periodic?: boolean } = {}): Promise<void> {
+    const loaders: [LoaderKey, () => Promise<void>][] = [
+      ['base', loadBase],
+      ['range', loadRange],
+      ['series', loadSeries],
+      ['heatmap', loadHeatmap],
+      ['events', loadEvents],
+      ['quality', loadQuality],
+      ['deadLetters', loadDeadLetters],
+    ]
+    await Promise.all(
+      loaders
+        .filter(([key]) => !options.periodic || (inFlight[key] ?? 0) === 0)
+        .map(([, load]) => load()),
+    )
   }
 
   function startLive(): void {
@@ -306,7 +386,9 @@ export function createDistrictView(ctx: ViewContext): View {
         state.footfall = null
         state.compare = null
         state.flows = null
-        for (const key of ['kpis', 'map', 'zones', 'shops', 'flows'] as const) draw(key)
+        for (const key of ['kpis', 'map', 'zones', 'shops', 'flows', 'downloads'] as const) {
+          draw(key)
+        }
         void loadRange()
       },
     })
@@ -378,7 +460,18 @@ export function createDistrictView(ctx: ViewContext): View {
         className: 'wide',
       }),
       quality: createPanel(doc, { id: 'quality', title: m.quality.heading, className: 'wide' }),
+      downloads: createPanel(doc, {
+        id: 'downloads',
+        title: m.downloads.heading,
+        note: m.downloads.note,
+        className: 'wide',
+      }),
     }
+    eventsList = h(doc, 'div', { class: 'events-list' })
+    eventZones = null
+    eventZoneIds = ''
+    panels.events?.body.replaceChildren(eventsList, ...(canEditEvents ? [renderEventForm(m)] : []))
+    panels.events?.section.querySelector('h2')?.setAttribute('tabindex', '-1')
     const order: PanelKey[] = [
       'kpis',
       'map',
@@ -389,6 +482,7 @@ export function createDistrictView(ctx: ViewContext): View {
       'flows',
       'events',
       'quality',
+      'downloads',
     ]
     main.replaceChildren(
       h(doc, 'div', { class: 'view-head' }, [
@@ -437,6 +531,8 @@ export function createDistrictView(ctx: ViewContext): View {
         return drawEvents(panel, m)
       case 'quality':
         return drawQuality(panel, m)
+      case 'downloads':
+        return drawDownloads(panel, m)
     }
   }
 
@@ -507,6 +603,7 @@ export function createDistrictView(ctx: ViewContext): View {
               id: g.id,
               zoneId: g.zoneId,
               health: g.health,
+              position: g.position,
             })),
             live: state.live,
           }
@@ -542,6 +639,7 @@ export function createDistrictView(ctx: ViewContext): View {
       return
     }
     const streetZones = orderedZones().filter((z) => z.kind !== 'shop')
+    const wasOpen = panel.body.querySelector<HTMLDetailsElement>('details.table-details')?.open
     const chart = h(doc, 'div', { class: 'chart-inner' })
     panel.body.replaceChildren(chart)
     renderFootfallBars(
@@ -559,14 +657,18 @@ export function createDistrictView(ctx: ViewContext): View {
       },
     )
     const hasTransits = footfall.totals.some((total) => total.passersBy + total.visitors > 0)
-    if (hasTransits) panel.body.append(renderTotalsTable(m, orderedZones(), footfall))
+    if (hasTransits) {
+      const table = renderTotalsTable(m, orderedZones(), footfall)
+      table.open = wasOpen ?? false
+      panel.body.append(table)
+    }
   }
 
   function renderTotalsTable(
     m: Messages,
     zones: ZoneDto[],
     footfall: FootfallDetailResponse,
-  ): HTMLElement {
+  ): HTMLDetailsElement {
     const format = createCountFormat(m.locale)
     const totalsById = new Map(footfall.totals.map((total) => [total.zoneId, total]))
     const number = (value: number) => h(doc, 'td', { class: 'num' }, [format(value)])
@@ -600,112 +702,142 @@ export function createDistrictView(ctx: ViewContext): View {
   }
 
   function drawSeries(panel: Panel, m: Messages): void {
-    renderTimeSeries(panel.body, state.series, {
-      width: widthOf(panel.body),
-      height: 280,
-      locale: m.locale,
-      timeZone: ctx.timeZone,
-      labels: {
-        loading: m.chart.loading,
-        empty: m.chart.empty,
-        current: m.district.current[state.period],
-        baseline: m.district.baseline[state.period][state.mode],
-        yAxis: m.district.seriesAxis[state.period],
-      },
-    })
+    const data: TimeSeriesData | null = state.series
+    const labels = {
+      loading: m.chart.loading,
+      empty: m.chart.empty,
+      current: m.district.current[state.period],
+      baseline: m.district.baseline[state.period][state.mode],
+      yAxis: m.district.seriesAxis[state.period],
+    }
+    drawChartAndTable(
+      panel.body,
+      (container) =>
+        renderTimeSeries(container, data, {
+          width: widthOf(panel.body),
+          height: 280,
+          locale: m.locale,
+          timeZone: ctx.timeZone,
+          labels,
+        }),
+      data && data.current.some((p) => p.value > 0)
+        ? seriesTable(data, m, ctx.timeZone, labels)
+        : null,
+    )
   }
 
   function drawHeatmap(panel: Panel, m: Messages): void {
     const dates = createDateFormats(m.locale, ctx.timeZone)
-    renderHeatmap(
+    const data = state.heatmap
+      ? {
+          cells: state.heatmap.cells.map((cell) => ({
+            weekday: cell.weekday,
+            hour: cell.hour,
+            value: cell.hours === 0 ? null : (cell.meanPassersBy ?? 0) + (cell.meanVisitors ?? 0),
+          })),
+        }
+      : null
+    const hasValues = data?.cells.some((c) => (c.value ?? 0) > 0) ?? false
+    drawChartAndTable(
       panel.body,
-      state.heatmap
-        ? {
-            cells: state.heatmap.cells.map((cell) => ({
-              weekday: cell.weekday,
-              hour: cell.hour,
-              value: cell.hours === 0 ? null : (cell.meanPassersBy ?? 0) + (cell.meanVisitors ?? 0),
-            })),
-          }
-        : null,
-      {
-        width: widthOf(panel.body),
-        locale: m.locale,
-        labels: {
-          loading: m.chart.loading,
-          empty: m.chart.empty,
-          weekdays: dates.weekdaysShort,
-          hourAxis: m.district.hourAxis,
-          value: m.district.heatmapValue,
-          noData: m.chart.noData,
-          busiest: m.district.busiest,
-        },
-      },
+      (container) => renderHeatmap(container, data, heatmapOptions(panel, m, dates.weekdaysShort)),
+      data && hasValues ? heatmapTable(data, m, dates.weekdaysShort) : null,
     )
+  }
+
+  function heatmapOptions(panel: Panel, m: Messages, weekdays: readonly string[]): HeatmapOptions {
+    return {
+      width: widthOf(panel.body),
+      locale: m.locale,
+      labels: {
+        loading: m.chart.loading,
+        empty: m.chart.empty,
+        weekdays,
+        hourAxis: m.district.hourAxis,
+        value: m.district.heatmapValue,
+        noData: m.chart.noData,
+        busiest: m.district.busiest,
+      },
+    }
   }
 
   function drawShops(panel: Panel, m: Messages): void {
     const totals = new Map((state.footfall?.totals ?? []).map((t) => [t.zoneId, t]))
-    const ready = state.shops && state.footfall
-    renderShopMetrics(
-      panel.body,
-      ready
+    const data =
+      state.shops && state.footfall
         ? {
-            shops: (state.shops ?? []).map((shop) => ({
+            shops: state.shops.map((shop) => ({
               id: shop.id,
               name: shop.name,
               captureRate: totals.get(shop.zoneId)?.captureRate ?? null,
               dwellMeanS: totals.get(shop.zoneId)?.dwellMeanS ?? null,
             })),
           }
-        : null,
-      {
-        width: widthOf(panel.body),
-        locale: m.locale,
-        labels: {
-          loading: m.chart.loading,
-          empty: m.chart.empty,
-          captureRate: m.district.captureRate,
-          dwell: m.district.dwell,
-          noVisitors: m.district.noVisitors,
-        },
-      },
+        : null
+    drawChartAndTable(
+      panel.body,
+      (container) =>
+        renderShopMetrics(container, data, {
+          width: widthOf(panel.body),
+          locale: m.locale,
+          labels: {
+            loading: m.chart.loading,
+            empty: m.chart.empty,
+            captureRate: m.district.captureRate,
+            dwell: m.district.dwell,
+            noVisitors: m.district.noVisitors,
+          },
+        }),
+      data ? shopsTable(data, m) : null,
     )
   }
 
   function drawFlows(panel: Panel, m: Messages): void {
-    const ready = state.zones && state.flows
-    renderFlowsArcs(
+    const data =
+      state.zones && state.flows
+        ? { zones: state.zones, cells: state.flows.cells, k: state.flows.k }
+        : null
+    drawChartAndTable(
       panel.body,
-      ready
-        ? { zones: state.zones ?? [], cells: state.flows?.cells ?? [], k: state.flows?.k ?? 5 }
-        : null,
-      {
-        width: widthOf(panel.body),
-        locale: m.locale,
-        labels: {
-          loading: m.chart.loading,
-          empty: m.district.noFlows,
-          forward: m.district.forward,
-          backward: m.district.backward,
-          suppressed: m.district.suppressed,
-          flow: m.district.flow,
-          flowsUnit: m.district.flowsUnit,
-          travel: m.district.travel,
-        },
-      },
+      (container) =>
+        renderFlowsArcs(container, data, {
+          width: widthOf(panel.body),
+          locale: m.locale,
+          labels: {
+            loading: m.chart.loading,
+            empty: m.district.noFlows,
+            forward: m.district.forward,
+            backward: m.district.backward,
+            suppressed: m.district.suppressed,
+            flow: m.district.flow,
+            flowsUnit: m.district.flowsUnit,
+            travel: m.district.travel,
+          },
+        }),
+      data ? flowsTable(data, m) : null,
     )
   }
 
-  function drawEvents(panel: Panel, m: Messages): void {
+  function drawEvents(_panel: Panel, m: Messages): void {
+    drawEventZones(m)
+    const target = eventsList
+    if (!target) return
+    const notices = [
+      h(doc, 'p', { class: 'events-status', role: 'status' }, [state.eventsStatus]),
+      h(doc, 'p', { class: 'error events-error', role: 'alert' }, [state.eventsError]),
+    ]
     if (!state.events) {
-      panel.body.replaceChildren(
+      target.replaceChildren(
+        ...notices,
         h(doc, 'p', { class: 'placeholder loading' }, [state.errors.events ? '' : m.chart.loading]),
       )
       return
     }
     if (state.events.length === 0) {
-      panel.body.replaceChildren(h(doc, 'p', { class: 'placeholder' }, [m.district.noEvents]))
+      target.replaceChildren(
+        ...notices,
+        h(doc, 'p', { class: 'placeholder' }, [m.district.noEvents]),
+      )
       return
     }
     const dates = createDateFormats(m.locale, ctx.timeZone)
@@ -728,7 +860,8 @@ export function createDistrictView(ctx: ViewContext): View {
         ]),
       ])
     }
-    panel.body.replaceChildren(
+    target.replaceChildren(
+      ...notices,
       h(doc, 'div', { class: 'table-wrap' }, [
         h(doc, 'table', { class: 'events' }, [
           h(doc, 'thead', {}, [
@@ -737,6 +870,7 @@ export function createDistrictView(ctx: ViewContext): View {
               h(doc, 'th', { scope: 'col' }, [m.district.when]),
               h(doc, 'th', { scope: 'col', class: 'num' }, [m.footfall.passersBy]),
               h(doc, 'th', { scope: 'col', class: 'num' }, [m.footfall.visitors]),
+              ...(canEditEvents ? [h(doc, 'th', { scope: 'col' }, [m.eventForm.actions])] : []),
             ]),
           ]),
           h(
@@ -757,12 +891,217 @@ export function createDistrictView(ctx: ViewContext): View {
                 ]),
                 cell(uplift?.rows, 'passersBy'),
                 cell(uplift?.rows, 'visitors'),
+                ...(canEditEvents ? [h(doc, 'td', {}, eventActions(m, event))] : []),
               ]),
             ),
           ),
         ]),
       ]),
     )
+  }
+
+  function eventActions(m: Messages, event: EventDto): HTMLElement[] {
+    const button = (action: string, label: string, ariaLabel: string, onClick: () => void) => {
+      const b = h(
+        doc,
+        'button',
+        {
+          type: 'button',
+          class: action === 'confirm-delete' ? 'button-danger' : 'button-secondary',
+          'data-action': action,
+          'data-event-id': event.id,
+          'aria-label': ariaLabel,
+        },
+        [label],
+      )
+      b.addEventListener('click', onClick)
+      return b
+    }
+    if (state.confirmDelete !== event.id) {
+      return [
+        button('delete', m.eventForm.delete, m.eventForm.deleteLabel(event.name), () => {
+          state.confirmDelete = event.id
+          redrawEventsFocusing(`button[data-action="confirm-delete"][data-event-id="${event.id}"]`)
+        }),
+      ]
+    }
+    return [
+      h(doc, 'span', { class: 'event-actions' }, [
+        button('confirm-delete', m.eventForm.confirm, m.eventForm.confirmLabel(event.name), () => {
+          void removeEvent(event)
+        }),
+        button('cancel-delete', m.eventForm.cancel, m.eventForm.cancel, () => {
+          state.confirmDelete = null
+          redrawEventsFocusing(`button[data-action="delete"][data-event-id="${event.id}"]`)
+        }),
+      ]),
+    ]
+  }
+
+  function redrawEventsFocusing(selector: string): void {
+    draw('events')
+    eventsList?.querySelector<HTMLElement>(selector)?.focus()
+  }
+
+  async function removeEvent(event: EventDto): Promise<void> {
+    const m = t()
+    try {
+      await client.deleteEvent(event.id)
+      if (destroyed) return
+      state.eventsStatus = m.eventForm.deleted(event.name)
+      state.eventsError = ''
+      state.confirmDelete = null
+      if (state.events) state.events = state.events.filter((e) => e.event.id !== event.id)
+      draw('events')
+      // The row and its buttons are gone: focus lands on the panel's heading, the status is announced.
+      panels.events?.section.querySelector<HTMLElement>('h2')?.focus()
+      void loadEvents()
+    } catch (error) {
+      if (destroyed || rethrowUnauthorised(ctx, error)) return
+      state.eventsStatus = ''
+      state.eventsError = m.eventForm.deleteFailed(refusalOf(m, error))
+      state.confirmDelete = null
+      redrawEventsFocusing(`button[data-action="delete"][data-event-id="${event.id}"]`)
+    }
+  }
+
+  /** The server's own words for a refused request (its validation message), else ours. */
+  function refusalOf(m: Messages, error: unknown): string {
+    if (error instanceof ApiError && (error.code === 'http_error' || error.code === 'not_found')) {
+      return error.message
+    }
+    return messageFor(m, error)
+  }
+
+  function renderEventForm(m: Messages): HTMLElement {
+    const tz = ctx.timeZone
+    const nextHour = new Date(Math.ceil(ctx.now().getTime() / HOUR_MS) * HOUR_MS)
+    const name = h(doc, 'input', {
+      id: 'event-name',
+      name: 'name',
+      type: 'text',
+      maxlength: 120,
+      autocomplete: 'off',
+      required: true,
+      'aria-describedby': 'event-form-error',
+    })
+    const from = h(doc, 'input', {
+      id: 'event-from',
+      name: 'from',
+      type: 'datetime-local',
+      required: true,
+      'aria-describedby': 'event-form-error',
+    })
+    from.value = localInputValue(nextHour, tz)
+    const to = h(doc, 'input', {
+      id: 'event-to',
+      name: 'to',
+      type: 'datetime-local',
+      required: true,
+      'aria-describedby': 'event-form-error',
+    })
+    to.value = localInputValue(new Date(nextHour.getTime() + 2 * HOUR_MS), tz)
+    eventZones = h(doc, 'div', { class: 'zone-options' })
+    const zonesField = h(
+      doc,
+      'fieldset',
+      { class: 'event-zones', id: 'event-zones', 'aria-describedby': 'event-form-error' },
+      [h(doc, 'legend', {}, [m.eventForm.zones]), eventZones],
+    )
+    const error = h(doc, 'p', { id: 'event-form-error', class: 'error', role: 'alert' })
+    const submit = h(doc, 'button', { type: 'submit', class: 'button-primary' }, [
+      m.eventForm.submit,
+    ])
+    const field = (label: string, input: HTMLInputElement) =>
+      h(doc, 'div', { class: 'field' }, [h(doc, 'label', { for: input.id }, [label]), input])
+    const form = h(
+      doc,
+      'form',
+      { class: 'event-form', novalidate: true, 'aria-labelledby': 'event-form-heading' },
+      [
+        h(doc, 'h3', { id: 'event-form-heading' }, [m.eventForm.heading]),
+        field(m.eventForm.name, name),
+        zonesField,
+        h(doc, 'div', { class: 'field-row' }, [
+          field(m.eventForm.start(tz), from),
+          field(m.eventForm.end(tz), to),
+        ]),
+        error,
+        submit,
+      ],
+    )
+    const fields = { name, zones: zonesField, from, to }
+    form.addEventListener('submit', (event) => {
+      event.preventDefault()
+      if (submit.disabled) return
+      const zones = [
+        ...(eventZones?.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked') ?? []),
+      ].map((box) => box.value)
+      const instant = (input: HTMLInputElement) =>
+        instantOfLocal(input.value, tz)?.toISOString() ?? input.value
+      const request = { name: name.value, zones, from: instant(from), to: instant(to) }
+      for (const f of Object.values(fields)) f.removeAttribute('aria-invalid')
+      error.textContent = ''
+      submit.disabled = true
+      submit.textContent = t().eventForm.submitting
+      void (async () => {
+        const m = t()
+        try {
+          const created = await client.createEvent(request)
+          if (destroyed) return
+          state.eventsStatus = m.eventForm.added(created.name)
+          state.eventsError = ''
+          name.value = ''
+          for (const box of eventZones?.querySelectorAll('input') ?? []) box.checked = false
+          draw('events')
+          void loadEvents()
+        } catch (failure) {
+          if (destroyed || rethrowUnauthorised(ctx, failure)) return
+          error.textContent = m.eventForm.refused(refusalOf(m, failure))
+          const invalid = invalidFields(failure)
+          for (const key of invalid) fields[key].setAttribute('aria-invalid', 'true')
+          const first = invalid[0]
+          if (first === 'zones') {
+            eventZones?.querySelector<HTMLInputElement>('input')?.focus()
+          } else if (first) {
+            fields[first].focus()
+          }
+        } finally {
+          submit.disabled = false
+          submit.textContent = t().eventForm.submit
+        }
+      })()
+    })
+    return form
+  }
+
+  /** The checkboxes of the zones an event may name, kept (and their ticks) across refreshes. */
+  function drawEventZones(m: Messages): void {
+    if (!eventZones || !state.zones) return
+    const zones = orderedZones()
+    const ids = zones.map((z) => z.id).join(',')
+    if (ids === eventZoneIds) return
+    eventZoneIds = ids
+    const checked = new Set(
+      [...eventZones.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value),
+    )
+    eventZones.replaceChildren(
+      ...zones.map((zone) => {
+        const id = `event-zone-${zone.id}`
+        const box = h(doc, 'input', {
+          type: 'checkbox',
+          id,
+          name: 'zones',
+          value: zone.id,
+          checked: checked.has(zone.id),
+        })
+        return h(doc, 'div', { class: 'zone-option' }, [
+          box,
+          h(doc, 'label', { for: id }, [zone.name]),
+        ])
+      }),
+    )
+    if (zones.length === 0) eventZones.append(h(doc, 'p', { class: 'muted' }, [m.chart.empty]))
   }
 
   function drawQuality(panel: Panel, m: Messages): void {
@@ -866,7 +1205,177 @@ export function createDistrictView(ctx: ViewContext): View {
           : []),
       ])
     }
-    panel.body.replaceChildren(h(doc, 'div', { class: 'quality' }, [gatewayBlock, deadLetterBlock]))
+    panel.body.replaceChildren(
+      h(doc, 'div', { class: 'quality' }, [
+        gatewayBlock,
+        deadLetterBlock,
+        ...(isAdmin ? [renderDeadLetters(m)] : []),
+      ]),
+    )
+  }
+
+  /** The newest dead letters, a page at a time; the server has already redacted MACs. */
+  function renderDeadLetters(m: Messages): HTMLElement {
+    const list = state.deadLetters
+    const block = h(doc, 'div', { class: 'quality-block dead-letter-list wide' }, [
+      h(doc, 'h3', { id: 'dead-letter-heading' }, [m.quality.latest]),
+    ])
+    if (!list) {
+      block.append(h(doc, 'p', { class: 'muted' }, [state.errors.quality ? '' : m.chart.loading]))
+      return block
+    }
+    if (list.total === 0 || list.items.length === 0) {
+      block.append(h(doc, 'p', { class: 'muted empty-dead-letters' }, [m.quality.noDeadLetters]))
+      if (list.total === 0) return block
+    }
+    const dates = createDateFormats(m.locale, ctx.timeZone)
+    const count = createCountFormat(m.locale)
+    const pages = Math.max(1, Math.ceil(list.total / list.pageSize))
+    // Defence in depth: the server redacts MAC addresses, and nothing MAC-shaped is drawn anyway.
+    const safe = (text: string) => redactMacs(text)
+    if (list.items.length > 0) {
+      block.append(
+        h(doc, 'div', { class: 'table-wrap' }, [
+          h(
+            doc,
+            'table',
+            { class: 'dead-letters-table', 'aria-labelledby': 'dead-letter-heading' },
+            [
+              h(doc, 'thead', {}, [
+                h(doc, 'tr', {}, [
+                  h(doc, 'th', { scope: 'col' }, [m.quality.time]),
+                  h(doc, 'th', { scope: 'col' }, [m.quality.gateway]),
+                  h(doc, 'th', { scope: 'col' }, [m.quality.reason]),
+                  h(doc, 'th', { scope: 'col' }, [m.quality.detail]),
+                ]),
+              ]),
+              h(
+                doc,
+                'tbody',
+                {},
+                list.items.map((item) =>
+                  h(doc, 'tr', {}, [
+                    h(doc, 'th', { scope: 'row' }, [dates.dayTime(new Date(item.receivedAt))]),
+                    h(doc, 'td', {}, [item.gatewayId === null ? '–' : safe(item.gatewayId)]),
+                    h(doc, 'td', {}, [h(doc, 'code', {}, [safe(item.reason)])]),
+                    h(doc, 'td', { class: 'detail' }, [safe(item.detail)]),
+                  ]),
+                ),
+              ),
+            ],
+          ),
+        ]),
+      )
+    }
+    const pageButton = (direction: 'newer' | 'older', label: string, page: number) => {
+      const button = h(
+        doc,
+        'button',
+        {
+          type: 'button',
+          class: 'button-secondary',
+          'data-page': direction,
+          disabled: page < 1 || page > pages,
+        },
+        [label],
+      )
+      button.addEventListener('click', () => {
+        state.deadLetterPage = page
+        void loadDeadLetters().then(() => {
+          const again = panels.quality?.body.querySelector<HTMLButtonElement>(
+            `button[data-page="${direction}"]`,
+          )
+          const other = panels.quality?.body.querySelector<HTMLButtonElement>(
+            `button[data-page="${direction === 'older' ? 'newer' : 'older'}"]`,
+          )
+          ;(again && !again.disabled ? again : other)?.focus()
+        })
+      })
+      return button
+    }
+    block.append(
+      h(doc, 'nav', { class: 'pager', 'aria-label': m.quality.pages }, [
+        pageButton('newer', m.quality.newer, list.page - 1),
+        h(doc, 'span', { class: 'pager-status', 'aria-live': 'polite' }, [
+          m.quality.page(list.page, pages, count(list.total)),
+        ]),
+        pageButton('older', m.quality.older, list.page + 1),
+      ]),
+    )
+    return block
+  }
+
+  function drawDownloads(panel: Panel, m: Messages): void {
+    const now = ctx.now()
+    const day = localInputValue(now, ctx.timeZone).slice(0, 10)
+    const range = footfallRequestFor(state.range, now, ctx.timeZone)
+    const rangeName = m.footfall.ranges[state.range]
+    const files: { kind: string; label: string; path: string; params: Record<string, string> }[] = [
+      {
+        kind: 'footfall',
+        label: m.downloads.footfall(rangeName),
+        path: 'footfall',
+        params: { ...range },
+      },
+      {
+        kind: 'heatmap',
+        label: m.downloads.heatmap,
+        path: 'footfall/heatmap',
+        params: {
+          from: localMidnight(now, ctx.timeZone, 28).toISOString(),
+          to: now.toISOString(),
+        },
+      },
+      {
+        kind: 'flows',
+        label: m.downloads.flows(rangeName),
+        path: 'flows',
+        params: { from: range.from, to: range.to },
+      },
+      { kind: 'events', label: m.downloads.events, path: 'events', params: {} },
+    ]
+    panel.body.replaceChildren(
+      h(
+        doc,
+        'div',
+        { class: 'downloads' },
+        files.map((file) => {
+          const button = h(
+            doc,
+            'button',
+            { type: 'button', class: 'button-secondary download', 'data-csv': file.kind },
+            [h(doc, 'span', { 'aria-hidden': 'true' }, ['⤓ ']), file.label],
+          )
+          button.addEventListener('click', () => {
+            const suffix =
+              file.kind === 'footfall' || file.kind === 'flows' ? `-${state.range}` : ''
+            void download(
+              `miglio-district-${file.kind}${suffix}-${day}.csv`,
+              file.path,
+              file.params,
+            )
+          })
+          return button
+        }),
+      ),
+      h(doc, 'p', { class: 'error', role: 'alert' }, [state.downloadError ?? '']),
+    )
+  }
+
+  async function download(
+    name: string,
+    path: string,
+    params: Record<string, string>,
+  ): Promise<void> {
+    try {
+      const text = await client.csv(path, params)
+      state.downloadError = null
+      ctx.saveFile(name, text, 'text/csv')
+    } catch (error) {
+      if (rethrowUnauthorised(ctx, error)) return
+      state.downloadError = t().downloads.failed
+    }
+    draw('downloads')
   }
 
   function drawLive(): void {
@@ -889,7 +1398,7 @@ export function createDistrictView(ctx: ViewContext): View {
     ].join(' · ')
   }
 
-  void Promise.all([refresh(), loadHeatmap(), loadEvents()])
+  void refresh()
   startLive()
 
   return {
@@ -923,4 +1432,16 @@ export function sumByBucket(
     points.push({ t: new Date(t + shiftMs).toISOString(), value: sums.get(t) ?? 0 })
   }
   return points
+}
+
+/** Form fields an API refusal names (`body.name: …; to: must be …`, `zone x does not exist`). */
+export function invalidFields(error: unknown): ('name' | 'zones' | 'from' | 'to')[] {
+  if (!(error instanceof ApiError)) return []
+  const found = new Set<string>()
+  for (const part of error.message.split(/;\s*/)) {
+    const field = /^(?:body\.)?(name|zones|from|to)\b/.exec(part)?.[1]
+    if (field) found.add(field)
+    else if (/^zone \S+ does not exist/.test(part)) found.add('zones')
+  }
+  return (['name', 'zones', 'from', 'to'] as const).filter((f) => found.has(f))
 }

@@ -13,10 +13,12 @@ import {
   createDateFormats,
   createMinutesFormat,
   createPercentFormat,
+  hourRange,
 } from '../format.ts'
 import type { Messages } from '../i18n.ts'
 import type { LiveCounts, LiveFeed, LiveStatus } from '../live-feed.ts'
 import { DAY_MS, localMidnight, localWeekday } from '../ranges.ts'
+import { columnsTable, drawChartAndTable, dwellTable } from './chart-tables.ts'
 import {
   createPanel,
   createTile,
@@ -358,24 +360,27 @@ export function createShopView(ctx: ViewContext, options: ShopViewOptions): View
 
   function drawDwell(panel: Panel, m: Messages): void {
     const total = state.today?.totals[0]
-    renderDwellHistogram(
+    const data = state.today
+      ? {
+          bins: total?.dwellHistogram ?? { lt1m: 0, m1to5: 0, m5to15: 0, m15to60: 0, gt60m: 0 },
+        }
+      : null
+    const hasVisitors = data ? Object.values(data.bins).some((n) => n > 0) : false
+    drawChartAndTable(
       panel.body,
-      state.today
-        ? {
-            bins: total?.dwellHistogram ?? { lt1m: 0, m1to5: 0, m5to15: 0, m15to60: 0, gt60m: 0 },
-          }
-        : null,
-      {
-        width: widthOf(panel.body),
-        locale: m.locale,
-        labels: {
-          loading: m.chart.loading,
-          empty: m.chart.empty,
-          bins: m.shop.dwellBins,
-          yAxis: m.shop.dwellAxis,
-          xAxis: m.shop.dwellX,
-        },
-      },
+      (container) =>
+        renderDwellHistogram(container, data, {
+          width: widthOf(panel.body),
+          locale: m.locale,
+          labels: {
+            loading: m.chart.loading,
+            empty: m.chart.empty,
+            bins: m.shop.dwellBins,
+            yAxis: m.shop.dwellAxis,
+            xAxis: m.shop.dwellX,
+          },
+        }),
+      data && hasVisitors ? dwellTable(data, m) : null,
     )
   }
 
@@ -400,20 +405,37 @@ export function createShopView(ctx: ViewContext, options: ShopViewOptions): View
         .slice(0, 3)
         .map((c) => c.key)
     }
-    renderStackedColumns(panel.body, columns ? { columns, highlight } : null, {
-      width: widthOf(panel.body),
-      locale: m.locale,
-      digits: 1,
-      labels: {
-        loading: m.chart.loading,
-        empty: m.shop.noHistory,
-        passersBy: m.footfall.passersBy,
-        visitors: m.footfall.visitors,
-        yAxis: m.shop.busiestAxis,
-        xAxis: m.shop.hourAxis,
-        highlight: m.shop.busiest,
-      },
-    })
+    const data = columns ? { columns, highlight } : null
+    drawChartAndTable(
+      panel.body,
+      (container) =>
+        renderStackedColumns(container, data, {
+          width: widthOf(panel.body),
+          locale: m.locale,
+          digits: 1,
+          labels: {
+            loading: m.chart.loading,
+            empty: m.shop.noHistory,
+            passersBy: m.footfall.passersBy,
+            visitors: m.footfall.visitors,
+            yAxis: m.shop.busiestAxis,
+            xAxis: m.shop.hourAxis,
+            highlight: m.shop.busiest,
+          },
+        }),
+      columns?.some((c) => c.passersBy + c.visitors > 0)
+        ? columnsTable(
+            columns.map((c) => ({ ...c, label: hourRange(Number(c.key)) })),
+            m,
+            {
+              className: 'data-busiest',
+              summary: m.tables.busiest,
+              first: m.tables.hour,
+              digits: 1,
+            },
+          )
+        : null,
+    )
   }
 
   function drawWeek(panel: Panel, m: Messages): void {
@@ -438,19 +460,31 @@ export function createShopView(ctx: ViewContext, options: ShopViewOptions): View
         })
       }
     }
-    renderStackedColumns(panel.body, columns ? { columns, highlight: [todayKey] } : null, {
-      width: widthOf(panel.body),
-      locale: m.locale,
-      labelEvery: 1,
-      labels: {
-        loading: m.chart.loading,
-        empty: m.chart.empty,
-        passersBy: m.footfall.passersBy,
-        visitors: m.footfall.visitors,
-        yAxis: m.shop.weekAxis,
-        xAxis: m.shop.dayAxis,
-      },
-    })
+    const data = columns ? { columns, highlight: [todayKey] } : null
+    drawChartAndTable(
+      panel.body,
+      (container) =>
+        renderStackedColumns(container, data, {
+          width: widthOf(panel.body),
+          locale: m.locale,
+          labelEvery: 1,
+          labels: {
+            loading: m.chart.loading,
+            empty: m.chart.empty,
+            passersBy: m.footfall.passersBy,
+            visitors: m.footfall.visitors,
+            yAxis: m.shop.weekAxis,
+            xAxis: m.shop.dayAxis,
+          },
+        }),
+      columns?.some((c) => c.passersBy + c.visitors > 0)
+        ? columnsTable(columns, m, {
+            className: 'data-week',
+            summary: m.tables.week,
+            first: m.tables.day,
+          })
+        : null,
+    )
   }
 
   function drawDownloads(panel: Panel, m: Messages): void {

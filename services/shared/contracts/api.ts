@@ -440,6 +440,8 @@ export const GatewayDtoSchema = z.object({
   shopId: z.string().nullable(),
   placement: z.enum(['indoor', 'street']),
   radios: z.array(z.string()),
+  /** Where the gateway is installed, from the district file: `[lon, lat]` (WGS 84, GeoJSON order). */
+  position: z.tuple([z.number(), z.number()]),
   active: z.boolean(),
   /** ok, silent (no batch for longer than the threshold), offline (last will), unknown (never heard), inactive. */
   health: z.enum(['ok', 'silent', 'offline', 'unknown', 'inactive']),

@@ -41,6 +41,8 @@ export default async function gatewayRoutes(
             'seqGaps',
             'clockSkewMs',
             'queue',
+            'lon',
+            'lat',
           ],
           rows: b.gateways.map((g) => [
             g.id,
@@ -56,6 +58,8 @@ export default async function gatewayRoutes(
             g.seqGaps,
             g.clockSkewMs,
             g.queue,
+            g.position[0],
+            g.position[1],
           ]),
         })),
       },
