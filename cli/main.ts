@@ -9,6 +9,7 @@ import { loadDistrict, readDistrictFile } from '../services/shared/registry/dist
 import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
+import { onTransitsChanged } from '../services/shared/transits-changed.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { apiOptionsOf, createMqttClient, ingestConfigOf, openDatabase } from './runtime.ts'
 import { serveMetrics } from './metrics-server.ts'
@@ -117,6 +118,9 @@ export function buildCli(): Command {
         db: database.db,
         log,
         dashboardsDir,
+        ...(client
+          ? { onTransitsChanged: onTransitsChanged(client, config.mqtt.topicPrefix, log) }
+          : {}),
         checks: {
           broker: () =>
             client ? { up: client.connected } : { up: false, error: 'MQTT_URL not set' },

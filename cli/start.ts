@@ -12,6 +12,7 @@ import {
 } from '../services/shared/registry/district-repository.ts'
 import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
+import { onTransitsChanged } from '../services/shared/transits-changed.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { AppError } from '../services/shared/errors.ts'
 import {
@@ -102,9 +103,18 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     await ingest.start()
     stack.push('ingest intake', () => ingest.stop())
 
+    // The API's own connection (clean session): ingest's treats every message as gateway traffic.
+    const apiMqtt: MqttClient = createMqttClient(mqttUrl, log, {
+      clientId: `miglio-api-${process.pid}`,
+      clean: true,
+      protocolVersion: config.mqtt.protocolVersion,
+    })
+    apiMqtt.connect()
+    stack.push('API MQTT connection', () => apiMqtt.endAsync(true))
     const app = await buildApp({
       db: database.db,
       log: log.child({ service: 'api' }),
+      onTransitsChanged: onTransitsChanged(apiMqtt, config.mqtt.topicPrefix, log),
       checks: {
         broker: () => ({
           up: ingestMqtt.connected,

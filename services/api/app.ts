@@ -48,6 +48,11 @@ export type ApiDeps = {
   options?: ApiOptionsInput
   /** Clock for "today" (shop summary, event status); tests pin it. Epoch ms. */
   now?: () => number
+  /**
+   * Subscribes to ingest's announcements of new transits (returns the unsubscribe): the live feed
+   * then polls at once instead of at its next interval. Without it the feed only polls.
+   */
+  onTransitsChanged?: (listener: () => void) => () => void
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -138,6 +143,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     log,
     metrics: metric.live,
   })
+  if (deps.onTransitsChanged) {
+    const off = deps.onTransitsChanged(() => app.liveHub.nudge())
+    app.addHook('onClose', async () => off())
+  }
 
   await app.register(healthRoutes, { prefix: '/api/v1', db, checks: deps.checks })
   const registries = [registry, ...(deps.metricsRegistries ?? [])]

@@ -4,7 +4,16 @@ import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
 import { localMidnight } from './lib/local-time.ts'
-import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
+import mqtt, { type MqttClient } from 'mqtt'
+import {
+  createTestBroker,
+  createTestDatabase,
+  type TestBroker,
+  type TestDatabase,
+} from '../shared/testing/engines.ts'
+import { randomTopicPrefix } from '../shared/testing/ingest-harness.ts'
+import { announceTransitsChanged, onTransitsChanged } from '../shared/transits-changed.ts'
+import { TRANSITS_CHANGED_TOPIC, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
@@ -312,6 +321,67 @@ describe('live feed timeouts', () => {
     } finally {
       alive.close()
       dead.close()
+    }
+  })
+})
+
+describe('live feed pushed by ingest announcements', () => {
+  let app: FastifyInstance
+  let pushUrl = ''
+  let broker: TestBroker
+  let apiClient: MqttClient
+  let ingestClient: MqttClient
+  const prefix = randomTopicPrefix('live')
+
+  beforeAll(async () => {
+    broker = await createTestBroker()
+    apiClient = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-api` })
+    ingestClient = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-ingest` })
+    app = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      // A poll every 30 s: anything faster than that comes from an announcement.
+      options: { live: { pollMs: 30_000 } },
+      onTransitsChanged: onTransitsChanged(apiClient, prefix, log),
+    })
+    pushUrl = await listen(app)
+  })
+  afterAll(async () => {
+    await app?.close()
+    await apiClient?.endAsync()
+    await ingestClient?.endAsync()
+    await broker?.close()
+  })
+
+  it('polls at once when ingest announces new transits, and ignores malformed announcements', async () => {
+    const c = await new Client(pushUrl).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      const first = await c.next(isCounts)
+      const before = today(first, 'street-a')
+      await insertTransits(database.db, [{ gateway: 'gw-street-a', at: recent() }])
+      const topic = withTopicPrefix(prefix, TRANSITS_CHANGED_TOPIC)
+
+      // Not an announcement: nothing happens until the next poll, 30 s away.
+      await ingestClient.publishAsync(topic, '{"v":1,"zones":"street-a"}')
+      await sleep(1500)
+      expect(c.messages.filter(isCounts)).toHaveLength(1)
+
+      const mark = c.messages.length
+      const announced = Date.now()
+      announceTransitsChanged(ingestClient, prefix, new Set(['street-a']))
+      const pushed = await c.next(
+        (m): m is Extract<LiveServerMessage, { type: 'counts' }> =>
+          isCounts(m) && today(m, 'street-a') === before + 1,
+        { from: mark, timeoutMs: 5000 },
+      )
+      expect(pushed.type).toBe('counts')
+      console.log(
+        `live feed: announced transit reached the client ${Date.now() - announced} ms later`,
+      )
+    } finally {
+      c.close()
     }
   })
 })

@@ -22,6 +22,7 @@ import {
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,
+  TRANSITS_CHANGED_TOPIC,
   buildStatusTopic,
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
@@ -93,6 +94,14 @@ afterAll(async () => {
 describe(createIngestService.name, () => {
   it('turns a device heard across batches into one transit once the watermark passes the gap', async () => {
     const ingest = await startIngest()
+    // The API's side of the announcement that transits were written (zone ids, nothing else).
+    const announcements: unknown[] = []
+    const listener = await mqtt.connectAsync(broker.url, {
+      clientId: `${clientPrefix}-listener`,
+      protocolVersion: 4,
+    })
+    listener.on('message', (_t, payload) => announcements.push(JSON.parse(payload.toString())))
+    await listener.subscribeAsync(topicOf(TRANSITS_CHANGED_TOPIC))
     try {
       const t0 = base - 20 * 60_000
       const mac = '3C:22:FB:11:22:33'
@@ -130,7 +139,14 @@ describe(createIngestService.name, () => {
         threshold_version: 1,
       })
       expect(rows[0]!.dwell_s).toBeCloseTo(90, 3)
+      await waitFor(
+        () => Promise.resolve(announcements),
+        (a) => a.length > 0,
+        { what: 'the announcement of the new transit' },
+      )
+      expect(announcements).toEqual([{ v: 1, zones: ['shop-one'] }])
     } finally {
+      await listener.endAsync()
       await ingest.stop()
     }
   })

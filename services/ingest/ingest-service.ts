@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { redactMacs } from '../shared/contracts/mac.ts'
 import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
+import { announceTransitsChanged } from '../shared/transits-changed.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
 import { classify, type PseudoSighting } from './sessionise.ts'
@@ -393,17 +394,21 @@ export function createIngestService(deps: {
 
   // Transit and learning counts are kept aside until their transaction commits.
   let pendingTransits = { visitor: 0, passerBy: 0 }
+  let pendingZones = new Set<string>()
   let pendingLearned = new Map<string, number>()
   function countTransits(transits: readonly GatewayTransit[]) {
-    for (const t of transits)
+    for (const t of transits) {
       if (t.transit.visitor) pendingTransits.visitor++
       else pendingTransits.passerBy++
+      pendingZones.add(t.gateway.zoneId)
+    }
   }
   function logLearned(gatewayIds: readonly string[]) {
     for (const id of gatewayIds) pendingLearned.set(id, (pendingLearned.get(id) ?? 0) + 1)
   }
   function resetPending() {
     pendingTransits = { visitor: 0, passerBy: 0 }
+    pendingZones = new Set()
     pendingLearned = new Map()
   }
   function publishPending() {
@@ -412,7 +417,13 @@ export function createIngestService(deps: {
       metrics.transits.inc({ class: 'passer_by' }, pendingTransits.passerBy)
     for (const [gatewayId, devices] of pendingLearned)
       log.info({ gatewayId, devices }, 'learned static devices')
+    announce(pendingZones)
     resetPending()
+  }
+
+  /** Tells API processes that these zones' transits changed (a QoS 0 hint; see topics.ts). */
+  function announce(zones: ReadonlySet<string>) {
+    announceTransitsChanged(mqtt, config.topicPrefix, zones)
   }
 
   /**
@@ -573,6 +584,7 @@ export function createIngestService(deps: {
       })
       for (const t of written)
         metrics.transits.inc({ class: t.transit.visitor ? 'visitor' : 'passer_by' })
+      announce(new Set(written.map((t) => t.gateway.zoneId)))
       if (written.length)
         log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
     }

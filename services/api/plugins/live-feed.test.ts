@@ -71,11 +71,11 @@ describe(createLiveHub.name, () => {
   })
   afterEach(() => vi.useRealTimers())
 
-  function hub(extra: { maxBufferedBytes?: number } = {}) {
+  function hub(extra: { maxBufferedBytes?: number; pollMs?: number } = {}) {
     const m = metrics()
     const sut = createLiveHub({
       poll,
-      pollMs: 1000,
+      pollMs: extra.pollMs ?? 1000,
       pingMs: 15_000,
       maxBufferedBytes: extra.maxBufferedBytes ?? 1000,
       log: createLogger({ level: 'silent' }),
@@ -156,6 +156,74 @@ describe(createLiveHub.name, () => {
     expect(answers.terminated).toBe(false)
     expect(sut.size).toBe(1)
     expect((await m.terminated.get()).values[0]?.value).toBe(1)
+    await sut.stop()
+  })
+
+  it('polls at once when nudged, at most once per 250 ms, coalescing nudges during a poll', async () => {
+    const { sut } = hub({ pollMs: 10_000 })
+    const s = new FakeSocket()
+    sut.add(client(s, ['a']))
+    await vi.advanceTimersByTimeAsync(10)
+    expect(polls).toBe(1)
+
+    await vi.advanceTimersByTimeAsync(2000)
+    snapshot = { ...snapshot, zones: [counts('a', 7), counts('b', 2)] }
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(polls).toBe(2)
+    expect(s.sent.at(-1)).toMatchObject({ zones: [counts('a', 7)] })
+
+    // A burst of nudges right after a poll: one more poll, 250 ms after the previous began.
+    for (let i = 0; i < 20; i++) sut.nudge()
+    await vi.advanceTimersByTimeAsync(200)
+    expect(polls).toBe(2)
+    await vi.advanceTimersByTimeAsync(60)
+    expect(polls).toBe(3)
+    // Then back to the interval.
+    await vi.advanceTimersByTimeAsync(9000)
+    expect(polls).toBe(3)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(polls).toBe(4)
+    await sut.stop()
+  })
+
+  it('follows a poll that was nudged while it ran with one more poll', async () => {
+    let release: () => void = () => {}
+    const slowPoll = async (now: number) => {
+      polls++
+      if (polls === 2) await new Promise<void>((r) => (release = r))
+      return { ...snapshot, at: new Date(now).toISOString() }
+    }
+    const sut = createLiveHub({
+      poll: slowPoll,
+      pollMs: 10_000,
+      pingMs: 15_000,
+      maxBufferedBytes: 1000,
+      log: createLogger({ level: 'silent' }),
+      metrics: metrics(),
+    })
+    sut.add(client(new FakeSocket(), ['a']))
+    await vi.advanceTimersByTimeAsync(1000)
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(polls).toBe(2)
+    sut.nudge()
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(500)
+    expect(polls).toBe(2)
+    release()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(polls).toBe(3)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(polls).toBe(3)
+    await sut.stop()
+  })
+
+  it('ignores nudges while nobody listens', async () => {
+    const { sut } = hub({ pollMs: 10_000 })
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(polls).toBe(0)
     await sut.stop()
   })
 

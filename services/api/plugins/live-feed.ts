@@ -30,6 +30,8 @@ export type LiveHubMetrics = {
 export type LiveHubOptions = {
   poll: (nowMs: number) => Promise<LiveSnapshot>
   pollMs: number
+  /** A nudge polls at once, but never sooner than this after the previous poll began (default 250). */
+  minPollMs?: number
   pingMs: number
   maxBufferedBytes: number
   log: Logger
@@ -43,6 +45,8 @@ export type LiveHub = {
   /** Changes a client's zones; it gets their counts with the next poll. */
   subscribe(c: LiveClient, zones: Iterable<string>): void
   send(c: LiveClient, m: LiveServerMessage): void
+  /** Transits changed (ingest said so): poll now rather than at the next interval. */
+  nudge(): void
   readonly size: number
   stop(): Promise<void>
 }
@@ -51,10 +55,13 @@ const OPEN = 1
 
 /**
  * One database poll per interval for all clients of this process (so every API replica serves the
- * feed from the database, whoever wrote the transits), fanned out to each client's zones. A client
- * gets a message only when its zones' counts changed, at most once per interval; updates are
- * skipped (and counted) while its socket buffers more than maxBufferedBytes; clients that miss a
- * pong for a whole ping interval are terminated. Polling runs only while clients are connected.
+ * feed from the database, whoever wrote the transits), fanned out to each client's zones. A nudge
+ * (ingest announcing new transits) brings the next poll forward — at most one poll per `minPollMs`,
+ * nudges during a poll coalescing into one more — so a transit reaches the feed without waiting out
+ * the interval, and the database sees no more than one poll per `minPollMs` however busy ingest is.
+ * A client gets a message only when its zones' counts changed; updates are skipped (and counted)
+ * while its socket buffers more than maxBufferedBytes; clients that miss a pong for a whole ping
+ * interval are terminated. Polling runs only while clients are connected.
  */
 export function createLiveHub(o: LiveHubOptions): LiveHub {
   const now = o.now ?? Date.now
@@ -64,6 +71,9 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   let pinger: NodeJS.Timeout | null = null
   let inFlight: Promise<void> | null = null
   let stopped = false
+  const minPollMs = Math.min(o.minPollMs ?? 250, o.pollMs)
+  let lastPollAt = -Infinity
+  let nudged = false
 
   function send(c: LiveClient, m: LiveServerMessage) {
     if (c.socket.readyState === OPEN) c.socket.send(JSON.stringify(m))
@@ -74,8 +84,8 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
     const zones = latest.zones.filter((z) => c.zones.has(z.zoneId))
     const body = JSON.stringify([latest.day, zones])
     if (body === c.lastBody) return
-    // A guard only: polls start pollMs after the previous one's deliveries ended.
-    if (now() - c.lastSentAt < o.pollMs - 10) return
+    // A guard only: polls begin at least minPollMs apart.
+    if (now() - c.lastSentAt < minPollMs / 2) return
     if (c.socket.bufferedAmount > o.maxBufferedBytes) {
       o.metrics.skipped.inc()
       return
@@ -88,6 +98,8 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   async function tick() {
     timer = null
     if (stopped || !clients.size) return
+    lastPollAt = now()
+    nudged = false
     try {
       latest = await o.poll(now())
       o.metrics.polls.inc()
@@ -96,7 +108,22 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
       o.metrics.pollErrors.inc()
       o.log.warn({ err }, 'live feed: database poll failed; retrying')
     }
-    schedule(o.pollMs)
+    schedule(nudged ? untilNextAllowed() : o.pollMs)
+  }
+
+  function untilNextAllowed() {
+    return Math.max(0, lastPollAt + minPollMs - now())
+  }
+
+  function nudge() {
+    if (stopped || !clients.size) return
+    if (inFlight) {
+      nudged = true
+      return
+    }
+    if (timer) clearTimeout(timer)
+    timer = null
+    schedule(untilNextAllowed())
   }
 
   function schedule(ms: number) {
@@ -151,6 +178,7 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
       c.lastBody = null
     },
     send,
+    nudge,
     get size() {
       return clients.size
     },

@@ -51,3 +51,10 @@ export type GatewayStatus = z.infer<typeof GatewayStatusSchema>
 export function toEpochMs(t: string | number): number {
   return typeof t === 'number' ? t : Date.parse(t)
 }
+
+/** The payload on TRANSITS_CHANGED_TOPIC (topics.ts): the zones whose transits just changed. */
+export const TransitsChangedSchema = z.object({
+  v: z.literal(1),
+  zones: z.array(z.string().max(64)).max(10_000),
+})
+export type TransitsChanged = z.infer<typeof TransitsChangedSchema>

@@ -52,3 +52,10 @@ export function parseGatewayTopic(topic: string): ParsedGatewayTopic | null {
   if (kind !== 'sightings' && kind !== 'status') return null
   return { gatewayId, kind }
 }
+
+/**
+ * Ingest → API, after a commit that wrote transits: `{ "v": 1, "zones": ["…"] }` at QoS 0. A hint
+ * only — the API polls the database anyway — that lets the live feed show a new transit at once
+ * instead of at its next poll. Carries zone ids, never device data.
+ */
+export const TRANSITS_CHANGED_TOPIC = 'miglio/v1/internal/transits-changed'
