@@ -62,6 +62,11 @@ export function createIngestMetrics(registry = new Registry()) {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250],
       registers: [registry],
     }),
+    memoEntries: new Gauge({
+      name: 'miglio_ingest_pseudonym_memo_entries',
+      help: 'Memoised pseudonyms held in memory (bounded; updated with maintenance)',
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: 'miglio_ingest_unacknowledged_messages',
       help: 'Messages received but not yet durable (and so not acknowledged to the broker)',

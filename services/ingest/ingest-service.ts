@@ -595,6 +595,7 @@ export function createIngestService(deps: {
     await forgetStaticDevices(db, new Date(clock.now() - 48 * 3_600_000))
     const destroyed = await pseudonymiser.rotate(clock.now())
     if (destroyed.length) log.info({ days: destroyed }, 'destroyed pseudonymisation keys')
+    metrics.memoEntries.set(pseudonymiser.memoEntries())
   }
 
   function every(ms: number, what: string, fn: () => Promise<unknown>) {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createPseudonymiser, type DailyKeyStore } from './pseudonymiser.ts'
+import { createPseudonymiser, MEMO_GENERATION, type DailyKeyStore } from './pseudonymiser.ts'
 
 const TZ = 'Europe/Rome'
 const HOUR = 3_600_000
@@ -55,6 +55,31 @@ function setup(store = new FakeDailyKeyStore()) {
 }
 
 describe(createPseudonymiser.name, () => {
+  describe('memo', () => {
+    it('stays bounded over a day of per-scan MACs and still gives the same pseudonyms', async () => {
+      const { sut } = setup()
+      await sut.prepare([DAY_T], DAY_T)
+      const mac = (i: number) => i.toString(16).padStart(12, '0')
+      const first = sut.pseudonymise(mac(0), DAY_T)
+      const total = 3 * MEMO_GENERATION + 17
+      for (let i = 1; i < total; i++) {
+        sut.pseudonymise(mac(i), DAY_T)
+        // A device heard all along keeps its memo entry (and its pseudonym).
+        if (i % 1000 === 0) expect(sut.pseudonymise(mac(0), DAY_T)).toBe(first)
+      }
+      expect(sut.memoEntries()).toBeLessThanOrEqual(2 * MEMO_GENERATION)
+      expect(sut.memoEntries()).toBeGreaterThan(MEMO_GENERATION / 2)
+      // An entry that aged out is recomputed to the same value.
+      expect(sut.pseudonymise(mac(5), DAY_T)).toBe(
+        createHmac('sha256', defaultKey('2026-11-21'))
+          .update(Buffer.from(mac(5), 'hex'))
+          .digest()
+          .readBigInt64BE(0)
+          .toString(),
+      )
+    })
+  })
+
   describe('fingerprint', () => {
     it('is a keyed hash of the IE list: stable within a day, new the next day, unlike any pseudonym', async () => {
       const { sut } = setup()

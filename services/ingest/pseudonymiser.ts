@@ -9,7 +9,15 @@ export interface DailyKeyStore {
   destroyExpiredKeys(nowMs: number): Promise<string[]>
 }
 
-type DayState = { key: Buffer; memo: Map<string, string> }
+/**
+ * Results of the day's HMACs, bounded: two generations of at most MEMO_GENERATION entries each. A
+ * lookup in the old generation moves the entry to the new one; when the new one is full the old is
+ * dropped. Devices heard again and again stay memoised; per-scan random MACs, heard once and never
+ * again, age out instead of growing the memo all day (a busy street sees millions of them).
+ */
+export const MEMO_GENERATION = 131_072
+
+type DayState = { key: Buffer; memo: Map<string, string>; old: Map<string, string> }
 
 export type Pseudonymiser = {
   /**
@@ -24,6 +32,8 @@ export type Pseudonymiser = {
    * the pseudonyms, so it means nothing once the key is destroyed): a signed 64-bit decimal string.
    */
   fingerprint(ie: string, tMs: number): string
+  /** Memoised results held now, over all days (bounded by 2 × MEMO_GENERATION per day). */
+  memoEntries(): number
   /** Destroys keys past the day plus grace and forgets their memo. */
   rotate(nowMs: number): Promise<string[]>
   dayOf(tMs: number): string
@@ -44,6 +54,29 @@ export function createPseudonymiser(options: {
   const destroyed = new Set<string>()
   const destroyAfter = (day: string) => startOfLocalDay(nextDay(day), options.tz) + options.graceMs
 
+  function stateOf(tMs: number): DayState {
+    const day = dayOf(tMs)
+    const state = days.get(day)
+    if (!state) throw new Error(`no pseudonymisation key prepared for ${day}`)
+    return state
+  }
+
+  function memoised(state: DayState, memoKey: string, input: () => Buffer | string): string {
+    let p = state.memo.get(memoKey)
+    if (p !== undefined) return p
+    p = state.old.get(memoKey)
+    if (p === undefined) {
+      const digest = createHmac('sha256', state.key).update(input()).digest()
+      p = digest.readBigInt64BE(0).toString()
+    } else state.old.delete(memoKey)
+    if (state.memo.size >= MEMO_GENERATION) {
+      state.old = state.memo
+      state.memo = new Map()
+    }
+    state.memo.set(memoKey, p)
+    return p
+  }
+
   return {
     dayOf,
 
@@ -58,38 +91,26 @@ export function createPseudonymiser(options: {
           after <= nowMs || destroyed.has(day)
             ? null
             : await options.store.getOrCreateKey(day, after, nowMs)
-        if (key) days.set(day, { key, memo: new Map() })
+        if (key) days.set(day, { key, memo: new Map(), old: new Map() })
         else gone.add(day)
       }
       return gone
     },
 
     pseudonymise(mac, tMs) {
-      const day = dayOf(tMs)
-      const state = days.get(day)
-      if (!state) throw new Error(`no pseudonymisation key prepared for ${day}`)
-      let p = state.memo.get(mac)
-      if (p === undefined) {
-        const digest = createHmac('sha256', state.key).update(Buffer.from(mac, 'hex')).digest()
-        p = digest.readBigInt64BE(0).toString()
-        state.memo.set(mac, p)
-      }
-      return p
+      return memoised(stateOf(tMs), mac, () => Buffer.from(mac, 'hex'))
     },
 
     fingerprint(ie, tMs) {
-      const day = dayOf(tMs)
-      const state = days.get(day)
-      if (!state) throw new Error(`no pseudonymisation key prepared for ${day}`)
       // Memo keys of MACs are 12 hex digits; these cannot collide with them.
       const memoKey = `ie:${ie}`
-      let fp = state.memo.get(memoKey)
-      if (fp === undefined) {
-        const digest = createHmac('sha256', state.key).update(memoKey).digest()
-        fp = digest.readBigInt64BE(0).toString()
-        state.memo.set(memoKey, fp)
-      }
-      return fp
+      return memoised(stateOf(tMs), memoKey, () => memoKey)
+    },
+
+    memoEntries() {
+      let n = 0
+      for (const state of days.values()) n += state.memo.size + state.old.size
+      return n
     },
 
     async rotate(nowMs) {
@@ -97,6 +118,7 @@ export function createPseudonymiser(options: {
         if (destroyAfter(day) <= nowMs) {
           state.key.fill(0)
           state.memo.clear()
+          state.old.clear()
           days.delete(day)
           destroyed.add(day)
         }
