@@ -109,8 +109,6 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       clean: true,
       protocolVersion: config.mqtt.protocolVersion,
     })
-    apiMqtt.connect()
-    stack.push('API MQTT connection', () => apiMqtt.endAsync(true))
     const app = await buildApp({
       db: database.db,
       log: log.child({ service: 'api' }),
@@ -137,6 +135,10 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       throw err
     }
     stack.push('HTTP server', () => app.close())
+    // Connected once the API serves: a client still connecting when a failed start unwinds would
+    // go on reconnecting after endAsync.
+    apiMqtt.connect()
+    stack.push('API MQTT connection', () => apiMqtt.endAsync(true))
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.http.port
     const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
