@@ -139,25 +139,40 @@ export async function sumFootfallByZone(
   }))
 }
 
-/** Footfall per local weekday (1 = Monday) and local hour over [from, to), from footfall_1h. */
+/**
+ * Footfall per local weekday (1 = Monday) and local hour over [from, to), from footfall_1h.
+ *
+ * The zones (and a shop's gateways) are summed per hourly bucket first, and only then is each bucket
+ * converted to local time: one `AT TIME ZONE` per hour of the range instead of one per aggregate row
+ * (zones × hours). The result is the same — every row of a bucket has the same local weekday and
+ * hour — and 3–4× faster over a year of 50 zones (bench/README.md, queries).
+ */
 export async function sumFootfallByWeekdayHour(
   db: Db,
   f: FootfallScope & { from: Date; to: Date; tz: string },
 ): Promise<{ weekday: number; hour: number; passersBy: number; visitors: number }[]> {
-  let inner = db
+  let perBucket = db
     .selectFrom('footfall_1h')
+    .select([
+      'bucket',
+      sql<number>`sum(passers_by)::bigint`.as('passers_by'),
+      sql<number>`sum(visitors)::bigint`.as('visitors'),
+    ])
+    .where('bucket', '>=', f.from)
+    .where('bucket', '<', f.to)
+    .groupBy('bucket')
+  if (f.zoneId) perBucket = perBucket.where('zone_id', '=', f.zoneId)
+  if (f.shopId) perBucket = perBucket.where('shop_id', '=', f.shopId)
+  const local = db
+    .selectFrom(perBucket.as('b'))
     .select([
       'passers_by',
       'visitors',
       sql<number>`extract(isodow FROM bucket AT TIME ZONE ${f.tz})::int`.as('weekday'),
       sql<number>`extract(hour FROM bucket AT TIME ZONE ${f.tz})::int`.as('hour'),
     ])
-    .where('bucket', '>=', f.from)
-    .where('bucket', '<', f.to)
-  if (f.zoneId) inner = inner.where('zone_id', '=', f.zoneId)
-  if (f.shopId) inner = inner.where('shop_id', '=', f.shopId)
   const rows = await db
-    .selectFrom(inner.as('h'))
+    .selectFrom(local.as('h'))
     .select(['weekday', 'hour', sums.passersBy.as('passers_by'), sums.visitors.as('visitors')])
     .groupBy(['weekday', 'hour'])
     .execute()
