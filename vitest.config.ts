@@ -16,6 +16,7 @@ export default defineConfig({
             'simulator/**/*.test.ts',
             'dashboards/**/*.test.ts',
             'cli/**/*.test.ts',
+            'bench/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           env: { TZ: 'UTC' },

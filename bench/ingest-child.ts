@@ -16,7 +16,7 @@
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
 import pg from 'pg'
 import { Histogram, Registry } from 'prom-client'
-import { connectAsync, type DoneCallback, type IPublishPacket, type MqttClient } from 'mqtt'
+import { connectAsync, type MqttClient } from 'mqtt'
 import type { Database } from '../services/shared/db/database.ts'
 import type { Db } from '../services/shared/db/create-db.ts'
 import { createLogger } from '../services/shared/logger.ts'
@@ -25,6 +25,8 @@ import { createIngestMetrics } from '../services/ingest/ingest-metrics.ts'
 import { createJobRunner, type JobRunner } from '../services/shared/db/job-runner.ts'
 import { withTopicPrefix } from '../services/shared/contracts/topics.ts'
 import { createMqttClient } from '../cli/runtime.ts'
+import { onTransitsChanged } from '../services/shared/transits-changed.ts'
+import { loadDeviceList } from '../cli/device-list.ts'
 
 export type ChildConfig = {
   mode: 'miglio' | 'naive'
@@ -41,14 +43,16 @@ export type ChildConfig = {
   jobs: boolean
   /** Time every SQL statement by kind (kysely's query log). */
   profile: boolean
+  /** A MIGLIO_DEVICE_LIST_FILE for ingest (deny/allow lists of raw MACs), read as `miglio ingest` does. */
+  deviceListFile?: string
 }
 
 export type StatementProfile = Record<string, { count: number; totalMs: number }>
 
 export type ChildStats = {
-  /** Messages whose handler finished (PUBACK follows at once). */
+  /** Messages acknowledged (PUBACK sent: committed, or recognised as a redelivery). */
   messagesDone: number
-  /** Wall time (ms, sub-ms precision) the last handler finished. */
+  /** Wall time (ms, sub-ms precision) of the last PUBACK. */
   lastDoneAt: number
   /** Sightings in committed batches. */
   sightings: number
@@ -58,6 +62,8 @@ export type ChildStats = {
   commitSum: number
   commitCount: number
   statements: StatementProfile
+  /** Sightings dropped by ingest's filters, by reason (rssi_floor, deny_list, static_device). */
+  filtered: Record<string, number>
 }
 
 type Request =
@@ -123,20 +129,21 @@ async function main() {
   })
   let messagesDone = 0
   let lastDoneAt = 0
-  // Count every finished handler: wrap whatever handler is installed (before CONNACK).
-  let inner: MqttClient['handleMessage'] = (_p, cb) => cb?.()
-  Object.defineProperty(mqtt, 'handleMessage', {
-    configurable: true,
-    get: () => (packet: IPublishPacket, cb: DoneCallback) =>
-      inner(packet, (err) => {
-        messagesDone++
-        lastDoneAt = now()
-        cb(err)
-      }),
-    set: (fn: MqttClient['handleMessage']) => {
-      inner = fn
-    },
-  })
+  // A message is done when its PUBACK goes out: MQTT.js sends it once the handler returns, and an
+  // ingest that acknowledges after its (grouped) commit sends it later through the same packet
+  // writer (services/ingest/ordered-acks.ts). Counting handler returns would count messages whose
+  // transaction has not committed yet.
+  const writer = mqtt as unknown as {
+    _sendPacket(packet: { cmd: string }, ...rest: unknown[]): unknown
+  }
+  const sendPacket = writer._sendPacket.bind(mqtt)
+  writer._sendPacket = (packet, ...rest) => {
+    if (packet.cmd === 'puback') {
+      messagesDone++
+      lastDoneAt = now()
+    }
+    return sendPacket(packet, ...rest)
+  }
 
   let service: IngestService | null = null
   const metrics = createIngestMetrics(new Registry())
@@ -158,6 +165,9 @@ async function main() {
         keyGraceMs: cfg.keyGraceMs,
         topicPrefix: cfg.topicPrefix,
         maintenanceIntervalMs: cfg.maintenanceIntervalMs,
+        ...(cfg.deviceListFile
+          ? { deviceList: await loadDeviceList(cfg.deviceListFile, log) }
+          : {}),
       },
       db,
       mqtt,
@@ -227,6 +237,7 @@ async function main() {
 
   let watching: { id: number; stop: boolean } | null = null
   let api: ApiServer | null = null
+  let apiMqtt: MqttClient | null = null
 
   async function startApi(): Promise<{ url: string; key: string }> {
     // Loaded on demand (and loosely typed): the API is built by others and may change shape; only
@@ -238,11 +249,19 @@ async function main() {
       createApiKey(db: Db, k: { role: string; label: string }): Promise<{ key: string }>
     }
     const { key } = await keys.createApiKey(db, { role: 'analyst', label: 'bench' })
+    // As `miglio start`: the API listens on its own connection for ingest's announcements of new
+    // transits, so the live feed polls at once instead of at its next interval.
+    apiMqtt = await connectAsync(cfg.mqttUrl, {
+      clientId: `${cfg.clientId}-api`,
+      clean: true,
+      protocolVersion: 4,
+    })
     api = await appModule.buildApp({
       db,
       log,
       checks: { broker: () => ({ up: mqtt.connected }) },
       options: { rateLimit: { enabled: false } },
+      onTransitsChanged: onTransitsChanged(apiMqtt, cfg.topicPrefix, log),
     })
     const url = await api.listen({ host: '127.0.0.1', port: 0 })
     return { url, key }
@@ -254,6 +273,7 @@ async function main() {
       const dups = await metrics.duplicates.get()
       const sightings = await metrics.sightings.get()
       const hist = await metrics.commitSeconds.get()
+      const filtered = await metrics.filtered.get()
       return {
         messagesDone,
         lastDoneAt,
@@ -269,6 +289,9 @@ async function main() {
         commitSum: hist.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
         commitCount: hist.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
         statements,
+        filtered: Object.fromEntries(
+          filtered.values.map((v) => [String(v.labels.reason), v.value]),
+        ),
       }
     }
     const hist = await naiveCommit.get()
@@ -287,6 +310,7 @@ async function main() {
       commitSum: hist.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
       commitCount: hist.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
       statements,
+      filtered: {},
     }
   }
 
@@ -359,6 +383,7 @@ async function main() {
             if (watching) watching.stop = true
             jobs?.stop()
             await api?.close()
+            await apiMqtt?.endAsync(true)
             await service?.stop()
             // A maintenance run already under way finishes on its own; let it before closing.
             await new Promise((r) => setTimeout(r, Math.min(cfg.maintenanceIntervalMs, 1000)))

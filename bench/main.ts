@@ -23,6 +23,7 @@ import { runLatency } from './benchmarks/latency.ts'
 import { runQueries, runStorage, closeYearDataset } from './benchmarks/queries.ts'
 import { runMemory } from './benchmarks/memory.ts'
 import { runAccuracy } from './benchmarks/accuracy.ts'
+import { runBrno } from './benchmarks/brno.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -33,6 +34,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   memory: runMemory,
   storage: runStorage,
   accuracy: runAccuracy,
+  brno: runBrno,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]

@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url'
+import type { MqttClient } from 'mqtt'
+import type { DistrictFile } from '../../services/shared/contracts/district.ts'
 import {
   loadDistrict,
   readDistrictFile,
@@ -15,8 +17,8 @@ import {
   printNote,
   printTable,
   progress,
-  sleep,
   summarise,
+  waitUntil,
 } from '../lib/report.ts'
 import { midnightFreeWindow, openStack } from '../lib/stack.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
@@ -25,7 +27,15 @@ const WHAT = 'accuracy'
 const HOUR = 3_600_000
 const DISTRICT = fileURLToPath(new URL('../../simulator/districts/mestre.json', import.meta.url))
 
-type Scenario = { name: string; what: string; overrides: Partial<ScenarioOptions> }
+type Scenario = {
+  name: string
+  what: string
+  overrides: Partial<ScenarioOptions>
+  /** Simulated hours before the measured hours (static devices need 4 h to be learned). */
+  warmupHours?: number
+  /** Runs on a database and ingest of its own (it needs a longer event-time window). */
+  ownStack?: boolean
+}
 
 const SCENARIOS: Scenario[] = [
   { name: 'simple', what: "'simple': stable MACs, no RSSI noise", overrides: {} },
@@ -43,6 +53,24 @@ const SCENARIOS: Scenario[] = [
     name: 'noise (demo radio)',
     what: "'simple' with the demo scenario's radio (RSSI noise σ 3 dB)",
     overrides: { radio: DEMO_SCENARIO.radio, guarantees: null },
+  },
+  {
+    name: 'static devices',
+    what: "'simple' with 1–2 static devices per shop (Wi-Fi PCs with a stable MAC or BLE speakers, on all run long, as in 'realistic'); measured over the whole run, from the devices' first sighting, including the 4 h ingest needs to learn them",
+    overrides: { staticDevicesPerShop: { min: 1, max: 2 } },
+    warmupHours: 4,
+    ownStack: true,
+  },
+  {
+    name: 'static devices + noise',
+    what: "the same with the demo scenario's radio (RSSI noise σ 3 dB): a static device's sightings may now fall below a gateway's floor for a while",
+    overrides: {
+      staticDevicesPerShop: { min: 1, max: 2 },
+      radio: DEMO_SCENARIO.radio,
+      guarantees: null,
+    },
+    warmupHours: 4,
+    ownStack: true,
   },
 ]
 
@@ -82,126 +110,184 @@ export function compareCells(
   }
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  let lastPrint = Date.now()
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    if (Date.now() - lastPrint > 10_000) {
-      lastPrint = Date.now()
-      progress(WHAT, `waiting for ${what}`)
+type Run = {
+  ctx: BenchContext
+  child: IngestChild
+  publisher: MqttClient
+  topicPrefix: string
+  district: DistrictFile
+  seed: number
+  label: string
+}
+
+/**
+ * Simulates [fromMs, toMs) of one scenario through the pipeline and compares the measured hours
+ * (from `measureFromMs`) per zone and hour. Returns the figures and the static devices ingest learned.
+ */
+async function runScenario(
+  r: Run,
+  sc: Scenario,
+  fromMs: number,
+  toMs: number,
+  measureFromMs: number,
+): Promise<CellFigures & { staticLearned: number; staticSimulated: number }> {
+  const { child: c, label } = r
+  progress(
+    WHAT,
+    `${label}: simulating ${fmt((toMs - fromMs) / HOUR)} h (${new Date(fromMs).toISOString()})`,
+  )
+  const simulation = createSimulation({
+    district: r.district,
+    seed: r.seed,
+    fromMs,
+    toMs,
+    scenario: 'simple',
+    overrides: { batchIntervalS: 30, ...sc.overrides },
+  })
+  const before = await c.stats()
+  const published = await publishSimulation({
+    client: r.publisher,
+    simulation,
+    speed: 'max',
+    topicPrefix: r.topicPrefix,
+  })
+  const target = before.messagesDone + published.messages + published.statusMessages
+  await waitUntil(
+    WHAT,
+    `${label}: every batch ingested`,
+    async () => (await c.stats()).messagesDone >= target,
+    900_000,
+  )
+  await waitUntil(
+    WHAT,
+    `${label}: every session closed`,
+    async () => {
+      const [o] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM open_transits`)
+      return Number(o?.n ?? 1) === 0
+    },
+    120_000,
+  )
+  const events = simulation.truth().filter((e) => e.hasDevice)
+  const truth = summariseTruth(
+    events.filter((e) => e.firstMs >= measureFromMs),
+    HOUR,
+  )
+  const truthCells = new Map(
+    truth.buckets.map((b) => [`${b.zoneId}@${b.bucketStartMs}`, b.passersBy + b.visitors]),
+  )
+  const rows = await c.query<{ zone_id: string; h: Date | string; n: string }>(
+    `SELECT zone_id, time_bucket('1 hour', bucket) AS h, sum(passers_by + visitors) AS n
+     FROM footfall_15m WHERE bucket >= $1 AND bucket < $2 GROUP BY 1, 2`,
+    [new Date(measureFromMs), new Date(toMs + HOUR)],
+  )
+  const pipelineCells = new Map(
+    rows.map((x) => [`${x.zone_id}@${new Date(x.h).getTime()}`, Number(x.n)]),
+  )
+  const [learned] = await c.query<{ n: string }>(
+    `SELECT count(DISTINCT pseudonym) AS n FROM static_devices`,
+  )
+  const f = {
+    ...compareCells(truthCells, pipelineCells),
+    staticLearned: Number(learned?.n ?? 0),
+    staticSimulated: new Set(events.filter((e) => e.kind === 'static').map((e) => e.pedestrianId))
+      .size,
+  }
+  progress(
+    WHAT,
+    `${label}: MAPE ${fmt(f.mapePct, 1)} %, bias ${fmt(f.biasPct, 1)} % (${fmt(f.pipeline)} transits vs ${fmt(f.truth)} true)${sc.name.startsWith('static devices') ? `; ${f.staticLearned} devices learned as static of ${f.staticSimulated} simulated static devices` : ''}`,
+  )
+  return f
+}
+
+/** A fresh database and ingest child with the district loaded, and one publisher. */
+async function withPipeline<T>(
+  ctx: BenchContext,
+  name: string,
+  district: DistrictFile,
+  fn: (p: { child: IngestChild; publisher: MqttClient; topicPrefix: string }) => Promise<T>,
+): Promise<T> {
+  const stack = await openStack(ctx.target, name)
+  let child: IngestChild | null = null
+  try {
+    await loadDistrict(stack.db(), district)
+    await stack.closeDb()
+    child = await spawnIngestChild({
+      mode: 'miglio',
+      dbUrl: stack.url,
+      poolSize: stack.poolSize,
+      mqttUrl: ctx.target.mqttUrl,
+      clientId: `${stack.topicPrefix}-ingest`,
+      topicPrefix: stack.topicPrefix,
+      gapMs: 120_000,
+      idleCloseMs: 1_500,
+      keyGraceMs: 48 * HOUR,
+      maintenanceIntervalMs: 300,
+      jobs: false,
+      profile: false,
+    })
+    const [publisher] = await connectPublishers(ctx.target.mqttUrl, 1, `${stack.topicPrefix}-sim`)
+    if (!publisher) throw new Error('no publisher')
+    try {
+      return await fn({ child, publisher, topicPrefix: stack.topicPrefix })
+    } finally {
+      await publisher.endAsync()
     }
-    await sleep(200)
+  } finally {
+    await child?.stop()
+    await stack.close()
   }
 }
 
 export async function runAccuracy(ctx: BenchContext): Promise<BenchResult> {
   const hours = ctx.quick ? 1 : 2
   const district = await readDistrictFile(DISTRICT)
-  const notes = [
-    'Brno captures (../shared/datasets/, occupancy MAPE with and without calibration): skipped — the replay parsers are not ready yet',
-    'static devices: not measured — the simulator has no scenario with stationary devices yet',
-  ]
-  const results: Record<string, CellFigures[]> = {}
+  const notes = ['Brno captures: see the brno benchmark (npm run bench -- --only brno)']
+  const results: Record<
+    string,
+    (CellFigures & { staticLearned: number; staticSimulated: number })[]
+  > = {}
   for (let rep = 0; rep < ctx.repeats; rep++) {
     const seed = 20261121 + rep
-    const stack = await openStack(ctx.target, `accuracy${rep + 1}`)
-    let child: IngestChild | null = null
-    try {
-      await loadDistrict(stack.db(), district)
-      await stack.closeDb()
-      child = await spawnIngestChild({
-        mode: 'miglio',
-        dbUrl: stack.url,
-        poolSize: stack.poolSize,
-        mqttUrl: ctx.target.mqttUrl,
-        clientId: `${stack.topicPrefix}-ingest`,
-        topicPrefix: stack.topicPrefix,
-        gapMs: 120_000,
-        idleCloseMs: 1_500,
-        keyGraceMs: 48 * HOUR,
-        maintenanceIntervalMs: 300,
-        jobs: false,
-        profile: false,
-      })
-      const c = child
-      const [publisher] = await connectPublishers(ctx.target.mqttUrl, 1, `${stack.topicPrefix}-sim`)
-      if (!publisher) throw new Error('no publisher')
-      // Consecutive windows (a gateway's event time only moves forward), whole hours, one local day.
+    const run = (
+      sc: Scenario,
+      p: { child: IngestChild; publisher: MqttClient; topicPrefix: string },
+    ) => ({ ctx, ...p, district, seed, label: `${sc.name} r${rep + 1}` }) satisfies Run
+    // Consecutive windows in one database (a gateway's event time only moves forward), whole
+    // hours, one local day.
+    await withPipeline(ctx, `accuracy${rep + 1}`, district, async (p) => {
       const window = midnightFreeWindow(Date.now(), 22 * HOUR, 10 * 60_000)
       let fromMs = Math.ceil(window.fromMs / HOUR) * HOUR
-      try {
-        for (const sc of SCENARIOS) {
-          const toMs = fromMs + hours * HOUR
+      for (const sc of SCENARIOS.filter((x) => !x.ownStack)) {
+        const toMs = fromMs + hours * HOUR
+        if (toMs > window.toMs) {
+          notes.push(`${sc.name}: skipped, no room left in the event-time window`)
+          continue
+        }
+        ;(results[sc.name] ??= []).push(await runScenario(run(sc, p), sc, fromMs, toMs, fromMs))
+        fromMs = toMs + HOUR
+      }
+    })
+    for (const sc of SCENARIOS.filter((x) => x.ownStack)) {
+      await withPipeline(
+        ctx,
+        `accuracy${rep + 1}-${sc.name.replace(/\W+/g, '-')}`,
+        district,
+        async (p) => {
+          const window = midnightFreeWindow(Date.now(), 22 * HOUR, 10 * 60_000)
+          const fromMs = Math.ceil(window.fromMs / HOUR) * HOUR
+          const toMs = fromMs + ((sc.warmupHours ?? 0) + hours) * HOUR
           if (toMs > window.toMs) {
             notes.push(`${sc.name}: skipped, no room left in the event-time window`)
-            continue
+            return
           }
-          const label = `${sc.name} r${rep + 1}`
-          progress(WHAT, `${label}: simulating ${hours} h (${new Date(fromMs).toISOString()})`)
-          const simulation = createSimulation({
-            district,
-            seed,
-            fromMs,
-            toMs,
-            scenario: 'simple',
-            overrides: { batchIntervalS: 30, ...sc.overrides },
-          })
-          const before = await c.stats()
-          const published = await publishSimulation({
-            client: publisher,
-            simulation,
-            speed: 'max',
-            topicPrefix: stack.topicPrefix,
-          })
-          const target = before.messagesDone + published.messages + published.statusMessages
-          await waitFor(
-            `${label}: every batch ingested`,
-            async () => (await c.stats()).messagesDone >= target,
-            600_000,
-          )
-          await waitFor(
-            `${label}: every session closed`,
-            async () => {
-              const [o] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM open_transits`)
-              return Number(o?.n ?? 1) === 0
-            },
-            120_000,
-          )
-          const truth = summariseTruth(
-            simulation.truth().filter((e) => e.hasDevice),
-            HOUR,
-          )
-          const truthCells = new Map(
-            truth.buckets.map((b) => [`${b.zoneId}@${b.bucketStartMs}`, b.passersBy + b.visitors]),
-          )
-          const rows = await c.query<{ zone_id: string; h: Date | string; n: string }>(
-            `SELECT zone_id, time_bucket('1 hour', bucket) AS h, sum(passers_by + visitors) AS n
-             FROM footfall_15m WHERE bucket >= $1 AND bucket < $2 GROUP BY 1, 2`,
-            [new Date(fromMs), new Date(toMs + HOUR)],
-          )
-          const pipelineCells = new Map(
-            rows.map((r) => [`${r.zone_id}@${new Date(r.h).getTime()}`, Number(r.n)]),
-          )
-          const f = compareCells(truthCells, pipelineCells)
-          ;(results[sc.name] ??= []).push(f)
-          progress(
-            WHAT,
-            `${label}: MAPE ${fmt(f.mapePct, 1)} %, bias ${fmt(f.biasPct, 1)} % (${fmt(f.pipeline)} transits vs ${fmt(f.truth)} true)`,
-          )
-          fromMs = toMs + HOUR
-        }
-      } finally {
-        await publisher.endAsync()
-      }
-    } finally {
-      await child?.stop()
-      await stack.close()
+          ;(results[sc.name] ??= []).push(await runScenario(run(sc, p), sc, fromMs, toMs, fromMs))
+        },
+      )
     }
   }
   printTable(
-    `Accuracy: pipeline transits (passers-by + visitors) vs ground truth of pedestrians with a device, per zone and hour (mestre, ${hours} h per scenario; median (min–max) over ${ctx.repeats} seed(s))`,
-    ['scenario', 'MAPE %', 'bias %', 'cells', 'pipeline', 'truth'],
+    `Accuracy: pipeline transits (passers-by + visitors) vs ground truth of pedestrians with a device, per zone and hour (mestre, ${hours} h per scenario, static devices ${hours + 4} h; median (min–max) over ${ctx.repeats} seed(s))`,
+    ['scenario', 'MAPE %', 'bias %', 'cells', 'pipeline', 'truth', 'static learned'],
     SCENARIOS.filter((s) => results[s.name]).map((s) => {
       const r = results[s.name] ?? []
       return [
@@ -211,6 +297,9 @@ export async function runAccuracy(ctx: BenchContext): Promise<BenchResult> {
         fmt(r[0]?.cells ?? 0),
         fmtSummary(summarise(r.map((x) => x.pipeline))),
         fmtSummary(summarise(r.map((x) => x.truth))),
+        r[0]?.staticSimulated
+          ? r.map((x) => `${x.staticLearned} of ${x.staticSimulated}`).join(', ')
+          : '',
       ]
     }),
   )
@@ -219,6 +308,7 @@ export async function runAccuracy(ctx: BenchContext): Promise<BenchResult> {
     settings: {
       district: 'simulator/districts/mestre.json',
       hoursPerScenario: hours,
+      hoursStaticDevices: hours + 4,
       batchIntervalS: 30,
       transitGapS: 120,
       seeds: Array.from({ length: ctx.repeats }, (_, i) => 20261121 + i),

@@ -287,7 +287,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
       )
     if (measured.includes('WebSocket'))
       notes.push(
-        'the live feed polls the database once per API_LIVE_POLL_MS (default 1000 ms, used here) and sends counts only when they change: that interval bounds the latency from below on average (≈ half of it)',
+        'the live feed polls the database once per API_LIVE_POLL_MS (default 1000 ms, used here) and at once (at most every 250 ms) when ingest announces new transits on MQTT, as in `miglio start`; it sends counts only when they change',
       )
     const loadStreams = Array.from(
       { length: LOAD_GATEWAYS },

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { sumFootfallByWeekdayHour } from '../../services/api/queries/footfall-queries.ts'
 import { generateYear, type GenerateYearResult } from '../generate-year.ts'
 import { zoneIdOf } from '../lib/district.ts'
 import { fmt, nowMs, printNote, printTable, progress, quantile } from '../lib/report.ts'
@@ -47,26 +48,48 @@ export async function runQueries(ctx: BenchContext): Promise<BenchResult> {
   const to = new Date(generated.toMs)
   const monthFrom = new Date(generated.toMs - 30 * 86_400_000)
   const zone = zoneIdOf(7)
-  const heatmap = (view: 'footfall_15m' | 'footfall_1h', zoneId?: string) => async () => {
+  // Reference forms (not what the API runs): every aggregate row converted to local time.
+  const heatmap = (view: 'footfall_15m' | 'footfall_1h') => async () => {
     const r = await sql<{ weekday: number; hour: number; transits: string }>`
       SELECT extract(isodow FROM bucket AT TIME ZONE ${TZ})::int AS weekday,
              extract(hour FROM bucket AT TIME ZONE ${TZ})::int AS hour,
              sum(passers_by + visitors)::bigint AS transits
       FROM ${sql.table(view)}
       WHERE bucket >= ${from} AND bucket < ${to}
-        ${zoneId ? sql`AND zone_id = ${zoneId}` : sql``}
       GROUP BY 1, 2 ORDER BY 1, 2`.execute(db)
     return r.rows.length
   }
   const cases: QueryCase[] = [
     {
-      name: 'heatmap, all zones (footfall_15m)',
-      what: 'hour × ISO weekday (Europe/Rome) over the whole range, summed over 50 zones',
+      name: 'API heatmap, all zones',
+      what: 'sumFootfallByWeekdayHour (services/api/queries/footfall-queries.ts, what GET /api/v1/footfall/heatmap runs): footfall_1h, 50 zones summed per hour, then ISO weekday × local hour (Europe/Rome) over the whole range',
+      run: async () => (await sumFootfallByWeekdayHour(db, { from, to, tz: TZ })).length,
+    },
+    {
+      name: 'API heatmap, one zone',
+      what: 'the same function for one zone',
+      run: async () =>
+        (await sumFootfallByWeekdayHour(db, { from, to, tz: TZ, zoneId: zone })).length,
+    },
+    {
+      name: 'API heatmap, one shop',
+      what: "the same function for one shop's gateways (a shopkeeper's view)",
+      run: async () =>
+        (await sumFootfallByWeekdayHour(db, { from, to, tz: TZ, shopId: zone })).length,
+    },
+    {
+      name: 'heatmap, per-row conversion (footfall_1h)',
+      what: 'reference: the form the API used before (every aggregate row converted to local time, then summed)',
+      run: heatmap('footfall_1h'),
+    },
+    {
+      name: 'heatmap, per-row conversion (footfall_15m)',
+      what: 'reference: the same from the 15-minute aggregate, per-row conversion',
       run: heatmap('footfall_15m'),
     },
     {
-      name: 'heatmap, all zones, buckets summed first',
-      what: 'the same result, summing the 50 zones per bucket before the time-zone conversion (50× fewer AT TIME ZONE calls)',
+      name: 'heatmap, summed first (footfall_15m)',
+      what: 'reference: the 15-minute aggregate, 50 zones summed per bucket before the time-zone conversion',
       run: async () => {
         const r = await sql`
           SELECT extract(isodow FROM bucket AT TIME ZONE ${TZ})::int AS weekday,
@@ -77,16 +100,6 @@ export async function runQueries(ctx: BenchContext): Promise<BenchResult> {
           GROUP BY 1, 2 ORDER BY 1, 2`.execute(db)
         return r.rows.length
       },
-    },
-    {
-      name: 'heatmap, one zone (footfall_15m)',
-      what: 'the same for one zone',
-      run: heatmap('footfall_15m', zone),
-    },
-    {
-      name: 'heatmap, all zones (footfall_1h)',
-      what: 'the same from the hourly aggregate (for comparison)',
-      run: heatmap('footfall_1h'),
     },
     {
       name: 'footfall range (1 zone, 30 days, 1h)',

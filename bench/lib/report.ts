@@ -114,3 +114,22 @@ export function nowMs(): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
+
+/** Polls `fn` every 200 ms until it is true; a progress line every 10 s; throws after `timeoutMs`. */
+export async function waitUntil(
+  tag: string,
+  what: string,
+  fn: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let lastPrint = Date.now()
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() - lastPrint > 10_000) {
+      lastPrint = Date.now()
+      progress(tag, `waiting for ${what}`)
+    }
+    await sleep(200)
+  }
+}
