@@ -363,7 +363,11 @@ describe(buildApp.name, () => {
         dwellMeanS: 210.25,
         dwellHistogram: { lt1m: 0, m1to5: 1, m5to15: 1, m15to60: 0, gt60m: 0 },
         calibrationVersions: [1],
+        // The exact 95 % Poisson interval of 3 transits, at factor 1.
+        estimatedPeopleBand: { low: 0.62, high: 8.77 },
       })
+      for (const r of body.rows)
+        expect(r.estimatedPeopleBand.low).toBeLessThanOrEqual(r.estimatedPeople)
     })
 
     it('answers ISO weeks starting on a Monday at local midnight', async () => {

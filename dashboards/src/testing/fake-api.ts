@@ -92,6 +92,7 @@ function total(zoneId: string, passersBy: number, visitors: number) {
     dwellHistogram:
       visitors === 0 ? { ...histogram, m1to5: 0, lt1m: 0, m5to15: 0, m15to60: 0 } : histogram,
     calibrationVersions: [1],
+    estimatedPeopleBand: { low: passersBy + visitors, high: passersBy + visitors },
   }
 }
 
@@ -119,6 +120,7 @@ function footfallBody(url: URL) {
     dwellMeanS: t.dwellMeanS,
     dwellHistogram: t.dwellHistogram,
     calibrationVersions: [1],
+    estimatedPeopleBand: t.estimatedPeopleBand,
   }))
   return {
     from,

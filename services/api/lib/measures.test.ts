@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { captureRate, deltaOf, dwellMean, spreadOf } from './measures.ts'
+import { captureRate, deltaOf, dwellMean, spreadOf, estimateBand } from './measures.ts'
 import { upliftRows } from './uplift.ts'
 
 describe('measures', () => {
@@ -20,6 +20,45 @@ describe('measures', () => {
     expect(spreadOf([4, 6, 8])).toEqual({ mean: 6, min: 4, max: 8, stddev: 2 })
     expect(spreadOf([5])).toEqual({ mean: 5, min: 5, max: 5, stddev: null })
     expect(spreadOf([])).toBeNull()
+  })
+})
+
+describe(estimateBand.name, () => {
+  // Exact Garwood 95 % limits (chi-square quantiles / 2) of a Poisson count.
+  const exact: [number, number, number][] = [
+    [0, 0, 3.689],
+    [1, 0.0253, 5.572],
+    [2, 0.242, 7.225],
+    [10, 4.795, 18.39],
+    [100, 81.36, 121.63],
+    [200, 173.3, 229.7],
+    [201, 174.2, 230.8],
+    [1000, 938.9, 1063.6],
+  ]
+
+  it('is the exact Poisson interval of the count, scaled by the calibration factor', () => {
+    for (const [n, low, high] of exact) {
+      const band = estimateBand(n, n)
+      // Within 0.5 % (the API rounds to hundredths).
+      if (n > 0) expect(Math.abs(band.low - low)).toBeLessThan(Math.max(0.006, 0.005 * low))
+      else expect(band.low).toBe(0)
+      expect(Math.abs(band.high - high)).toBeLessThan(Math.max(0.006, 0.005 * high))
+      // Calibrated at 1.4 people per device: the same interval, 1.4 times larger.
+      const scaled = estimateBand(n, 1.4 * n)
+      if (n > 0) expect(scaled.low).toBeCloseTo(1.4 * band.low, 1)
+    }
+  })
+
+  it('narrows relative to the estimate as the count grows, and always contains it', () => {
+    let previous = Infinity
+    for (const n of [1, 5, 20, 100, 1000]) {
+      const band = estimateBand(n, 1.2 * n)
+      expect(band.low).toBeLessThanOrEqual(1.2 * n)
+      expect(band.high).toBeGreaterThanOrEqual(1.2 * n)
+      const width = (band.high - band.low) / (1.2 * n)
+      expect(width).toBeLessThan(previous)
+      previous = width
+    }
   })
 })
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../shared/db/create-db.ts'
 import type { FootfallBucket, FootfallDetailRow } from '../../shared/contracts/api.ts'
-import { captureRate, dwellMean } from '../lib/measures.ts'
+import { captureRate, dwellMean, estimateBand } from '../lib/measures.ts'
 
 const VIEW_BY_BUCKET = {
   '15m': 'footfall_15m',
@@ -91,6 +91,7 @@ export async function listFootfall(db: Db, f: FootfallFilter): Promise<FootfallD
       gt60m: r.gt60m,
     },
     calibrationVersions: r.versions,
+    estimatedPeopleBand: estimateBand(r.passers_by + r.visitors, r.estimated_people),
   }))
 }
 

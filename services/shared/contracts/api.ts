@@ -132,6 +132,11 @@ const FootfallMeasuresShape = {
   dwellHistogram: DwellHistogramSchema,
   /** Versions of the calibration factors behind `estimatedPeople`: `[1, 2]`. */
   calibrationVersions: z.array(z.number().int()),
+  /**
+   * 95 % counting band of `estimatedPeople`: the exact Poisson interval of the transits counted,
+   * times their mean calibration factor (docs/metrics.md). `{ "low": 81.36, "high": 121.63 }`
+   */
+  estimatedPeopleBand: z.object({ low: z.number().nonnegative(), high: z.number().nonnegative() }),
 }
 
 /** A FootfallRow with the derived measures: `{ …FootfallRow, "captureRate": 0.1, "dwellMeanS": 385.7, "dwellHistogram": {…}, "calibrationVersions": [1] }` */

@@ -24,7 +24,7 @@ import {
   sumFootfallByZone,
   type ZoneSums,
 } from '../../queries/footfall-queries.ts'
-import { captureRate, deltaOf, dwellMean } from '../../lib/measures.ts'
+import { captureRate, deltaOf, dwellMean, estimateBand } from '../../lib/measures.ts'
 import { DAY_MS, rangeOf } from '../../lib/range.ts'
 import { resolveScope } from '../../lib/scope.ts'
 import { shiftLocalDays, weekdayHourOccurrences } from '../../lib/local-time.ts'
@@ -55,6 +55,7 @@ function totalsOf(rows: FootfallDetailRow[]): FootfallDetailTotal[] {
       dwellMeanS: null,
       dwellHistogram: { lt1m: 0, m1to5: 0, m5to15: 0, m15to60: 0, gt60m: 0 },
       calibrationVersions: [],
+      estimatedPeopleBand: { low: 0, high: 0 },
     }
     t.passersBy += r.passersBy
     t.visitors += r.visitors
@@ -71,6 +72,7 @@ function totalsOf(rows: FootfallDetailRow[]): FootfallDetailTotal[] {
     ...t,
     captureRate: captureRate(t.passersBy, t.visitors),
     dwellMeanS: dwellMean(t.dwellSecondsSum, t.visitors),
+    estimatedPeopleBand: estimateBand(t.passersBy + t.visitors, t.estimatedPeople),
   }))
 }
 
@@ -145,6 +147,8 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
             'dwell15to60m',
             'dwellGt60m',
             'estimatedPeople',
+            'estimatedPeopleLow',
+            'estimatedPeopleHigh',
             'calibrationVersions',
           ],
           rows: b.rows.map((x) => [
@@ -161,6 +165,8 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
             x.dwellHistogram.m15to60,
             x.dwellHistogram.gt60m,
             x.estimatedPeople,
+            x.estimatedPeopleBand.low,
+            x.estimatedPeopleBand.high,
             x.calibrationVersions,
           ]),
         })),
