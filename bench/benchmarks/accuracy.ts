@@ -9,7 +9,7 @@ import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
 import { summariseTruth } from '../../simulator/ground-truth.ts'
 import { DEMO_SCENARIO, type ScenarioOptions } from '../../simulator/street-model.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { connectPublishers } from '../lib/load.ts'
 import {
   fmt,
@@ -212,12 +212,7 @@ async function withPipeline<T>(
     await loadDistrict(stack.db(), district)
     await stack.closeDb()
     child = await spawnIngestChild({
-      mode: 'miglio',
-      dbUrl: stack.url,
-      poolSize: stack.poolSize,
-      mqttUrl: ctx.target.mqttUrl,
-      clientId: `${stack.topicPrefix}-ingest`,
-      topicPrefix: stack.topicPrefix,
+      ...miglioChildOf(stack, ctx.target.mqttUrl),
       gapMs: 120_000,
       idleCloseMs: 1_500,
       keyGraceMs: 48 * HOUR,

@@ -24,7 +24,7 @@ import {
   type Esp32CsvHeader,
   type RecordingStats,
 } from '../../simulator/replay.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { buildBenchDistrict, gatewayIdOf, zoneIdOf } from '../lib/district.ts'
 import { connectPublishers } from '../lib/load.ts'
 import {
@@ -210,12 +210,7 @@ async function runVariant(
       progress(WHAT, `${variant.name}: ${deny.length} MACs in a temporary MIGLIO_DEVICE_LIST_FILE`)
     }
     child = await spawnIngestChild({
-      mode: 'miglio',
-      dbUrl: stack.url,
-      poolSize: stack.poolSize,
-      mqttUrl: ctx.target.mqttUrl,
-      clientId: `${stack.topicPrefix}-ingest`,
-      topicPrefix: stack.topicPrefix,
+      ...miglioChildOf(stack, ctx.target.mqttUrl),
       gapMs: GAP_MS,
       idleCloseMs: 1_500,
       keyGraceMs: 48 * HOUR,

@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../../services/shared/contracts/topics.ts'
 import { buildBenchDistrict, gatewayIdOf, PROBE_GATEWAY, PROBE_ZONE } from '../lib/district.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { connectPublishers, GatewayStream, publishPaced, SIGHTINGS_PER_BATCH } from '../lib/load.ts'
 import {
   fmt,
@@ -242,12 +242,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
     await loadDistrict(stack.db(), buildBenchDistrict({ zones: LOAD_GATEWAYS, probe: true }))
     await stack.closeDb()
     const child = await spawnIngestChild({
-      mode: 'miglio',
-      dbUrl: stack.url,
-      poolSize: stack.poolSize,
-      mqttUrl: ctx.target.mqttUrl,
-      clientId: `${stack.topicPrefix}-ingest`,
-      topicPrefix: stack.topicPrefix,
+      ...miglioChildOf(stack, ctx.target.mqttUrl),
       gapMs: GAP_MS,
       idleCloseMs: 10 * 60_000,
       keyGraceMs: 2 * 3_600_000,

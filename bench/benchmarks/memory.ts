@@ -1,7 +1,7 @@
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../../services/shared/contracts/topics.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { connectPublishers } from '../lib/load.ts'
 import {
   fmt,
@@ -54,12 +54,7 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
       for (let rep = 0; rep < ctx.repeats; rep++) {
         const child = await spawnIngestChild(
           {
-            mode: 'miglio',
-            dbUrl: stack.url,
-            poolSize: stack.poolSize,
-            mqttUrl: ctx.target.mqttUrl,
-            clientId: `${stack.topicPrefix}-ingest`,
-            topicPrefix: stack.topicPrefix,
+            ...miglioChildOf(stack, ctx.target.mqttUrl),
             gapMs: GAP_MS,
             idleCloseMs: 24 * 3_600_000,
             keyGraceMs: 2 * 3_600_000,

@@ -4,6 +4,24 @@ import type { ChildConfig, ChildStats } from '../ingest-child.ts'
 
 const CHILD = fileURLToPath(new URL('../ingest-child.ts', import.meta.url))
 
+/**
+ * The part of a Miglio child's config every benchmark shares: its stack's database and topic
+ * prefix, the run's broker, one client id per stack.
+ */
+export function miglioChildOf(
+  stack: { url: string; poolSize: number; topicPrefix: string },
+  mqttUrl: string,
+) {
+  return {
+    mode: 'miglio' as const,
+    dbUrl: stack.url,
+    poolSize: stack.poolSize,
+    mqttUrl,
+    clientId: `${stack.topicPrefix}-ingest`,
+    topicPrefix: stack.topicPrefix,
+  }
+}
+
 export type WatchEvent = { value: number; at: number; error?: string }
 
 /** The parent's handle on a running ingest child (bench/ingest-child.ts). */
