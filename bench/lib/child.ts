@@ -48,7 +48,12 @@ export async function spawnIngestChild(
   opts: { exposeGc?: boolean } = {},
 ): Promise<IngestChild> {
   const proc: ChildProcess = fork(CHILD, [JSON.stringify(config)], {
-    execArgv: [...(opts.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx'],
+    execArgv: [
+      ...(opts.exposeGc ? ['--expose-gc'] : []),
+      ...(process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   let nextId = 1
