@@ -515,6 +515,76 @@ describe(createIngestService.name, () => {
     }
   })
 
+  it('commits the rest of a group when one message cannot be written, and dead-letters that one', async () => {
+    // A database that refuses to record one batch (as a constraint or a bug would): not a
+    // connection problem, so it is not retried without end.
+    const refusing = database.db.withPlugin({
+      transformQuery({ node }) {
+        const text = JSON.stringify(node)
+        if (text.includes('ingest_batches') && text.includes('poison-boot'))
+          throw new Error('refused for the test')
+        return node
+      },
+      async transformResult({ result }) {
+        return result
+      },
+    })
+    const ingest = await startTestIngest({
+      brokerUrl: broker.url,
+      db: refusing,
+      clientId: `${clientPrefix}-poison`,
+      config: { ...TEST_INGEST_CONFIG, topicPrefix: clientPrefix },
+      log: logs.log,
+    })
+    try {
+      const t0 = base - 10 * 60_000
+      const mac = 'AA:BB:CC:00:11:22'
+      const publish = (gw: string, seq: number, bootId: string) =>
+        publisher.publishAsync(
+          topicOf(buildSightingsTopic(gw)),
+          sightingsBatch(gw, seq, t0 + seq * 1000, [{ tMs: t0, mac, rssi: -60 }], bootId),
+          { qos: 1 },
+        )
+      await Promise.all([
+        publish('gw-shop-one', 1, 'good-boot'),
+        publish('gw-shop-one', 2, 'poison-boot'),
+        publish('gw-street-a', 1, 'good-boot'),
+      ])
+      const letters = await waitFor(
+        () =>
+          database.db
+            .selectFrom('dead_letters')
+            .selectAll()
+            .where('reason', '=', 'write_failed')
+            .execute(),
+        (r) => r.length === 1,
+        { what: 'the unwritable message as a dead letter', timeoutMs: 30_000 },
+      )
+      expect(letters[0]).toMatchObject({ gateway_id: 'gw-shop-one' })
+      expect(letters[0]!.payload_redacted).toContain('poison-boot')
+      expect(JSON.stringify(letters[0])).not.toMatch(MAC_PATTERN)
+      const good = await database.db
+        .selectFrom('ingest_batches')
+        .select(['gateway_id', 'boot_id'])
+        .where('boot_id', 'in', ['good-boot', 'poison-boot'])
+        .orderBy('gateway_id')
+        .execute()
+      expect(good).toEqual([
+        { gateway_id: 'gw-shop-one', boot_id: 'good-boot' },
+        { gateway_id: 'gw-street-a', boot_id: 'good-boot' },
+      ])
+      expect(await counterValue(ingest.service.metrics.rejects, { reason: 'write_failed' })).toBe(1)
+      // Every message is acknowledged: none is left in hand.
+      await waitFor(
+        () => counterValue(ingest.service.metrics.inFlight),
+        (n) => n === 0,
+        { what: 'nothing left unacknowledged' },
+      )
+    } finally {
+      await ingest.stop()
+    }
+  })
+
   it('stores no raw MAC anywhere in the database', async () => {
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables
