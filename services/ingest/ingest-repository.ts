@@ -72,11 +72,6 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
   )
 }
 
-/** Serialises every writer of one gateway's sessions across ingest replicas for this transaction. */
-export async function lockGateway(trx: Trx, gatewayId: string): Promise<void> {
-  await lockGateways(trx, [gatewayId])
-}
-
 /** `gateway_id` and pseudonym as one key of the ingest's in-memory maps. */
 export function sessionKey(gatewayId: string, pseudonym: string): string {
   return `${gatewayId}\u0000${pseudonym}`
@@ -270,21 +265,6 @@ export async function insertStaticDevices(trx: Trx, refs: readonly DeviceRef[]):
 export async function forgetStaticDevices(db: Db, before: Date): Promise<number> {
   const r = await db.deleteFrom('static_devices').where('marked_at', '<', before).executeTakeFirst()
   return Number(r.numDeletedRows)
-}
-
-/** Removes and returns the gateway's open sessions last heard before `before`. */
-export async function takeSessionsEndedBefore(
-  trx: Trx,
-  gatewayId: string,
-  before: Date,
-): Promise<Session[]> {
-  const rows = await trx
-    .deleteFrom('open_transits')
-    .where('gateway_id', '=', gatewayId)
-    .where('last_seen', '<', before)
-    .returningAll()
-    .execute()
-  return rows.map(toSession)
 }
 
 /** Removes and returns, for each gateway, its open sessions last heard before its cutoff. */

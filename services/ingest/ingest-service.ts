@@ -6,7 +6,7 @@ import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/top
 import { announceTransitsChanged } from '../shared/transits-changed.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
-import { classify, type PseudoSighting } from './sessionise.ts'
+import type { PseudoSighting } from './sessionise.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import {
   batchKey,
@@ -22,11 +22,9 @@ import {
   loadGatewayRegistry,
   loadOpenSessions,
   loadStaticDevices,
-  lockGateway,
   lockGateways,
   recordBatches,
   saveGatewayProgress,
-  takeSessionsEndedBefore,
   takeSessionsEndedBeforeCutoffs,
   upsertGatewayStatuses,
   upsertOpenSessions,
@@ -41,6 +39,7 @@ import {
   fingerprintsOf,
   gatewaysOf,
   planGroup,
+  transitOf,
   type BatchOutcome,
   type BatchWork,
 } from './plan-group.ts'
@@ -356,7 +355,8 @@ export function createIngestService(deps: {
         ))
           open.set(key, session)
         const statics = await loadStaticDevices(trx, devices)
-        const progress = await loadGatewayProgress(trx, [...gatewaysOf(fresh).keys()])
+        const gateways = gatewaysOf(fresh)
+        const progress = await loadGatewayProgress(trx, [...gateways.keys()])
         const plan = planGroup(
           fresh,
           { open, statics, progress },
@@ -366,16 +366,11 @@ export function createIngestService(deps: {
         await deleteOpenSessions(trx, plan.deletes)
         await insertStaticDevices(trx, plan.learned)
         await saveGatewayProgress(trx, plan.progress)
-        const gateways = gatewaysOf(fresh)
         const ended = await takeSessionsEndedBeforeCutoffs(trx, plan.cutoffs)
         const transits: GatewayTransit[] = [...plan.transits]
         for (const e of ended) {
           const gateway = gateways.get(e.gatewayId)
-          if (gateway)
-            transits.push({
-              gateway,
-              transit: classify(e.session, gateway.thresholds, gateway.shopId !== null),
-            })
+          if (gateway) transits.push(transitOf(gateway, e.session))
         }
         await insertTransits(trx, transits)
         fresh.forEach((b, i) =>
@@ -572,13 +567,12 @@ export function createIngestService(deps: {
       const gateway = registry.get(gatewayId)
       if (!gateway) continue
       const written = await db.transaction().execute(async (trx) => {
-        await lockGateway(trx, gatewayId)
+        await lockGateways(trx, [gatewayId])
         // Everything still open was heard before the gateway went quiet: all of it is final.
-        const sessions = await takeSessionsEndedBefore(trx, gatewayId, new Date(8.64e15))
-        const transits = sessions.map((s) => ({
-          gateway,
-          transit: classify(s, gateway.thresholds, gateway.shopId !== null),
-        }))
+        const ended = await takeSessionsEndedBeforeCutoffs(trx, [
+          { gatewayId, before: new Date(8.64e15) },
+        ])
+        const transits = ended.map((e) => transitOf(gateway, e.session))
         await insertTransits(trx, transits)
         return transits
       })

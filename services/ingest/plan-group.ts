@@ -152,10 +152,7 @@ export function planGroup(
   const outcomes: BatchOutcome[] = []
 
   const close = (gateway: RegisteredGateway, session: Session) =>
-    transits.push({
-      gateway,
-      transit: classify(session, gateway.thresholds, gateway.shopId !== null),
-    })
+    transits.push(transitOf(gateway, session))
   const drop = (key: string, gatewayId: string) => {
     const fp = open.get(key)?.session.fp
     if (fp !== undefined) chainsOf(gatewayId, fp).delete(key)
@@ -298,6 +295,11 @@ function chainProbes(
     out.push(target === s.pseudonym ? s : { ...s, pseudonym: target })
   }
   return out
+}
+
+/** A closed session as a transit of its gateway, classified by the thresholds in force. */
+export function transitOf(gateway: RegisteredGateway, session: Session): GatewayTransit {
+  return { gateway, transit: classify(session, gateway.thresholds, gateway.shopId !== null) }
 }
 
 /** The gateway of each gateway id a group touched (to classify sessions the database closes). */
