@@ -72,7 +72,11 @@ describe('miglio start', () => {
       }
       expect(first.stdout()).toContain(saved.keys[0]!.key)
       const analyst = saved.keys.find((k) => k.role === 'analyst')!.key
-      const range = `from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&bucket=1h`
+      // Whole hourly buckets from the start of the previous hour: the backfill's transits are first
+      // seen up to 15 minutes ago, which early in an hour is in the previous hour's bucket (a
+      // range starting an hour ago to the minute would leave that bucket out).
+      const hourStart = Math.floor(Date.now() / 3_600_000) * 3_600_000
+      const range = `from=${new Date(hourStart - 3_600_000).toISOString()}&to=${new Date(hourStart + 2 * 3_600_000).toISOString()}&bucket=1h`
       const total = async () => {
         const res = await fetch(new URL(`api/v1/footfall?${range}`, url), {
           headers: { authorization: `Bearer ${analyst}` },
