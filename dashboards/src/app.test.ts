@@ -100,6 +100,9 @@ describe(createDashboardApp.name, () => {
       '+10.2% vs same time last week',
     )
     expect(text('.tile[data-kpi="capture-rate"] .tile-delta')).toContain('−0.8 pt')
+    // Estimated people with the band of chance in the count, rounded outwards.
+    expect(text('.tile[data-kpi="people"] .tile-value')).toBe('2,197')
+    expect(text('.tile[data-kpi="people"] .tile-sub')).toBe('95 % band 2,105–2,292 (counting only)')
     const rows = [...root.querySelectorAll('table.totals tbody tr')].map((tr) =>
       [...tr.children].map((cell) => cell.textContent),
     )
@@ -238,6 +241,9 @@ describe(createDashboardApp.name, () => {
     expect(text('#zones h2')).toBe('Passaggi per zona')
     expect(text('table.totals tbody tr:nth-child(3) td')).toBe('1.234')
     expect(text('.tile[data-kpi="passers-by"] .tile-value')).toBe('2.094')
+    expect(text('.tile[data-kpi="people"] .tile-sub')).toBe(
+      'intervallo 95 % 2.105–2.292 (solo conteggio)',
+    )
     expect(navLinks()[0]).toEqual(['Distretto', 'page'])
     expect(text('#event-form-heading')).toBe('Aggiungi un evento o una campagna')
     expect(text('label[for="event-from"]')).toBe('Inizio (ora locale, Europe/Rome)')

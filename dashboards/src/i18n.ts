@@ -67,6 +67,9 @@ export interface Messages {
     visitors: string
     captureRate: string
     dwell: string
+    people: string
+    /** The 95 % counting band under the estimate, already formatted numbers. */
+    band: (low: string, high: string) => string
     vsLastWeek: string
     vsUsual: string
     noBaseline: string
@@ -304,6 +307,8 @@ export const en: Messages = {
     visitors: 'Visitors',
     captureRate: 'Capture rate',
     dwell: 'Mean dwell',
+    people: 'Estimated people',
+    band: (low, high) => `95 % band ${low}–${high} (counting only)`,
     vsLastWeek: 'vs same time last week',
     vsUsual: 'vs usual',
     noBaseline: 'no comparison yet',
@@ -570,6 +575,8 @@ export const it: Messages = {
     visitors: 'Visitatori',
     captureRate: 'Tasso di ingresso',
     dwell: 'Permanenza media',
+    people: 'Persone stimate',
+    band: (low, high) => `intervallo 95 % ${low}–${high} (solo conteggio)`,
     vsLastWeek: 'rispetto alla settimana scorsa',
     vsUsual: 'rispetto al solito',
     noBaseline: 'ancora nessun confronto',

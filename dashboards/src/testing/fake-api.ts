@@ -160,7 +160,7 @@ function compareBody(url: URL) {
     baseline: { from, to },
     zoneId: null,
     shopId: null,
-    rows: [{ zoneId: null, ...metrics }],
+    rows: [{ zoneId: null, ...metrics, estimatedPeopleBand: { low: 2105.6, high: 2291.7 } }],
   }
 }
 

@@ -550,8 +550,21 @@ export function createDistrictView(ctx: ViewContext): View {
     const percent = createPercentFormat(m.locale, 1)
     const minutes = createMinutesFormat(m.locale)
     const versus = m.kpi.vsLastWeek
-    const tile = (key: string, label: string, value: string, delta: ReturnType<typeof deltaText>) =>
-      createTile(doc, { key, label, value, delta: delta.text, tone: delta.tone })
+    const tile = (
+      key: string,
+      label: string,
+      value: string,
+      delta: ReturnType<typeof deltaText>,
+      sub?: string,
+    ) =>
+      createTile(doc, {
+        key,
+        label,
+        value,
+        delta: delta.text,
+        tone: delta.tone,
+        ...(sub ? { sub } : {}),
+      })
     panel.body.replaceChildren(
       h(doc, 'div', { class: 'tiles' }, [
         tile(
@@ -577,6 +590,17 @@ export function createDistrictView(ctx: ViewContext): View {
           m.kpi.dwell,
           row.dwellMeanS.current === null ? '–' : minutes(row.dwellMeanS.current),
           deltaText(m, row.dwellMeanS, versus),
+        ),
+        // Transits × calibration factors, with the band of chance in the count (docs/metrics.md).
+        tile(
+          'people',
+          m.kpi.people,
+          count(Math.round(row.estimatedPeople.current ?? 0)),
+          deltaText(m, row.estimatedPeople, versus),
+          m.kpi.band(
+            count(Math.floor(row.estimatedPeopleBand.low)),
+            count(Math.ceil(row.estimatedPeopleBand.high)),
+          ),
         ),
       ]),
     )

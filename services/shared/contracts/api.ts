@@ -124,6 +124,12 @@ export const DwellHistogramSchema = z.object({
 })
 export type DwellHistogram = z.infer<typeof DwellHistogramSchema>
 
+/** 95 % counting band of an estimate of people (see `estimatedPeopleBand` on footfall rows). */
+export const EstimateBandSchema = z.object({
+  low: z.number().nonnegative(),
+  high: z.number().nonnegative(),
+})
+
 const FootfallMeasuresShape = {
   /** visitors / (visitors + passers-by); null when both are 0. */
   captureRate: z.number().min(0).max(1).nullable(),
@@ -136,7 +142,7 @@ const FootfallMeasuresShape = {
    * 95 % counting band of `estimatedPeople`: the exact Poisson interval of the transits counted,
    * times their mean calibration factor (docs/metrics.md). `{ "low": 81.36, "high": 121.63 }`
    */
-  estimatedPeopleBand: z.object({ low: z.number().nonnegative(), high: z.number().nonnegative() }),
+  estimatedPeopleBand: EstimateBandSchema,
 }
 
 /** A FootfallRow with the derived measures: `{ …FootfallRow, "captureRate": 0.1, "dwellMeanS": 385.7, "dwellHistogram": {…}, "calibrationVersions": [1] }` */
@@ -230,8 +236,14 @@ export const CompareMetricsSchema = z.object({
   estimatedPeople: MetricDeltaSchema,
 })
 
-/** One zone's comparison; `zoneId: null` is the whole scope (every zone asked for). */
-export const CompareRowSchema = CompareMetricsSchema.extend({ zoneId: z.string().nullable() })
+/**
+ * One zone's comparison; `zoneId: null` is the whole scope (every zone asked for).
+ * `estimatedPeopleBand` is the current period's 95 % counting band of `estimatedPeople.current`.
+ */
+export const CompareRowSchema = CompareMetricsSchema.extend({
+  zoneId: z.string().nullable(),
+  estimatedPeopleBand: EstimateBandSchema,
+})
 export type CompareRow = z.infer<typeof CompareRowSchema>
 
 const PeriodSchema = z.object({ from: InstantSchema, to: InstantSchema })

@@ -93,6 +93,7 @@ function compareRow(zoneId: string | null, cur: ZoneSums | undefined, base: Zone
       dwellMean(b.dwellSecondsSum, b.visitors),
     ),
     estimatedPeople: deltaOf(c.estimatedPeople, b.estimatedPeople),
+    estimatedPeopleBand: estimateBand(c.passersBy + c.visitors, c.estimatedPeople),
   }
 }
 
