@@ -157,24 +157,8 @@ export async function generateYear(o: GenerateYearOptions): Promise<GenerateYear
   // Hourly flows between neighbouring zones (both directions) in the busier hours, plus daily rows.
   let flowsHourly = 0
   for (let d = 0; d < days; d += 30) {
-    const hourly = {
-      b: [] as Date[],
-      o: [] as string[],
-      t: [] as string[],
-      n: [] as number[],
-      p25: [] as number[],
-      p50: [] as number[],
-      p75: [] as number[],
-    }
-    const daily = {
-      b: [] as Date[],
-      o: [] as string[],
-      t: [] as string[],
-      n: [] as number[],
-      p25: [] as number[],
-      p50: [] as number[],
-      p75: [] as number[],
-    }
+    const hourly = flowColumns()
+    const daily = flowColumns()
     for (let dd = d; dd < Math.min(days, d + 30); dd++) {
       const dayStart = fromMs + dd * DAY_MS
       for (let zi = 0; zi + 1 < zones; zi++) {
@@ -190,21 +174,9 @@ export async function generateYear(o: GenerateYearOptions): Promise<GenerateYear
             const n = 1 + Math.floor(rng.next() * 20 * shape)
             dayFlows += n
             const p50 = 20 + rng.next() * 60
-            hourly.b.push(new Date(bucket))
-            hourly.o.push(zoneIdOf(a))
-            hourly.t.push(zoneIdOf(b))
-            hourly.n.push(n)
-            hourly.p25.push(p50 * 0.6)
-            hourly.p50.push(p50)
-            hourly.p75.push(p50 * 1.6)
+            hourly.add(bucket, zoneIdOf(a), zoneIdOf(b), n, [p50 * 0.6, p50, p50 * 1.6])
           }
-          daily.b.push(new Date(dayStart))
-          daily.o.push(zoneIdOf(a))
-          daily.t.push(zoneIdOf(b))
-          daily.n.push(dayFlows)
-          daily.p25.push(25)
-          daily.p50.push(45)
-          daily.p75.push(70)
+          daily.add(dayStart, zoneIdOf(a), zoneIdOf(b), dayFlows, [25, 45, 70])
         }
       }
     }
@@ -363,4 +335,27 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       process.exit(1)
     },
   )
+}
+
+/** Rows of flows_hourly / flows_daily as the columns of one `unnest` insert. */
+function flowColumns() {
+  const c = {
+    b: [] as Date[],
+    o: [] as string[],
+    t: [] as string[],
+    n: [] as number[],
+    p25: [] as number[],
+    p50: [] as number[],
+    p75: [] as number[],
+    add(bucketMs: number, origin: string, dest: string, flows: number, travel: number[]) {
+      c.b.push(new Date(bucketMs))
+      c.o.push(origin)
+      c.t.push(dest)
+      c.n.push(flows)
+      c.p25.push(travel[0] ?? 0)
+      c.p50.push(travel[1] ?? 0)
+      c.p75.push(travel[2] ?? 0)
+    },
+  }
+  return c
 }
