@@ -271,21 +271,21 @@ function chainProbes(
     if (target === undefined) {
       if (heads.has(s.pseudonym) || open.has(sessionKey(g, s.pseudonym))) target = s.pseudonym
       else {
-        const candidates = new Map<string, Head>()
+        // The batch's own heads first; a stored session moved by this batch is seen through them.
+        let best: { pseudonym: string; step: number; lastMs: number } | undefined
+        const consider = (pseudonym: string, lastMs: number, lastSeq: number) => {
+          const since = s.tMs - lastMs
+          if (since < 0 || since > gapMs) return
+          const step = (seqNum - lastSeq + 4096) % 4096
+          if (step < 1 || step > MAX_SEQ_STEP) return
+          if (!best || step < best.step || (step === best.step && lastMs > best.lastMs))
+            best = { pseudonym, step, lastMs }
+        }
+        for (const [p, h] of heads) consider(p, h.lastMs, h.lastSeq)
         for (const key of chainsOf(g, fp)) {
           const c = open.get(key)?.session
-          if (c?.lastSeqNum !== undefined)
-            candidates.set(c.pseudonym, { lastMs: c.lastMs, lastSeq: c.lastSeqNum })
-        }
-        for (const [p, h] of heads) candidates.set(p, h)
-        let best: { pseudonym: string; step: number; lastMs: number } | undefined
-        for (const [p, h] of candidates) {
-          const since = s.tMs - h.lastMs
-          if (since < 0 || since > gapMs) continue
-          const step = (seqNum - h.lastSeq + 4096) % 4096
-          if (step < 1 || step > MAX_SEQ_STEP) continue
-          if (!best || step < best.step || (step === best.step && h.lastMs > best.lastMs))
-            best = { pseudonym: p, step, lastMs: h.lastMs }
+          if (c?.lastSeqNum !== undefined && !heads.has(c.pseudonym))
+            consider(c.pseudonym, c.lastMs, c.lastSeqNum)
         }
         target = best?.pseudonym ?? s.pseudonym
       }
