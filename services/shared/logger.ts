@@ -12,13 +12,14 @@ export type LogOptions = {
 
 /**
  * JSON logger whose every line passes through the MAC redactor: a raw MAC never reaches a log,
- * whatever a caller interpolates into a message or an error.
+ * whatever a caller interpolates into a message or an error. Random (v4) UUIDs — key and request
+ * ids — stay whole; callers redact what a gateway sent strictly (`redactMacs(text)`) before logging it.
  */
 export function createLogger(options: LogOptions): Logger {
   const out = options.destination ?? process.stdout
   const stream = {
     write(line: string) {
-      out.write(redactMacs(line))
+      out.write(redactMacs(line, { keepUuids: true }))
     },
   }
   return pino({ level: options.level, ...(options.name ? { name: options.name } : {}) }, stream)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isRandomisedMac, normaliseMac, redactMacs } from './mac.ts'
+import { containsMac, isRandomisedMac, normaliseMac, redactMacs } from './mac.ts'
 
 describe(normaliseMac.name, () => {
   it.each([
@@ -88,6 +88,40 @@ describe(redactMacs.name, () => {
   it('redacts a MAC at the very start and end of the text', () => {
     expect(redactMacs('7e:fd:7a:e4:31:66')).toBe(X)
     expect(redactMacs('a 244b03d72780')).toBe(`a ${X}`)
+  })
+
+  it.each([
+    ['mixed separators', 'heard 7e:fd-7a:e4:31:66 at gw-1'],
+    ['dots', 'heard 7e.fd.7a.e4.31.66 at gw-1'],
+    ['underscores', 'heard 7e_fd_7a_e4_31_66 at gw-1'],
+    ["Cisco's dotted groups", 'heard 7efd.7ae4.3166 at gw-1'],
+    ['JSON-escaped digits', 'heard 7\\u0065:fd:7a:e4:31:66 at gw-1'],
+    ['every character escaped', 'heard \\u0037\\u0045\\u003a\\u0066\\u0064:7a:e4:31:66 at gw-1'],
+    ['an escaped separator', 'heard 7e-fd-7a-e4-31\\u002d66 at gw-1'],
+  ])('redacts a MAC written with %s', (_form, text) => {
+    expect(redactMacs(text)).toBe(`heard ${X} at gw-1`)
+    expect(containsMac(text)).toBe(true)
+  })
+
+  it('sees through full-width digits and invisible characters', () => {
+    expect(redactMacs('heard \uff17\uff45:fd:7a:e4:31:66 at gw-1')).toBe(`heard ${X} at gw-1`)
+    expect(redactMacs('heard 7e:fd:7a\u200b:e4:31:\u00ad66 at gw-1')).toBe(`heard ${X} at gw-1`)
+  })
+
+  it('leaves an escaped backslash before a u alone (the text stays valid JSON)', () => {
+    const json = JSON.stringify({ s: 'C:\\u0065' })
+    expect(redactMacs(json)).toBe(json)
+    expect(JSON.parse(redactMacs(JSON.stringify({ m: '7e:fd:7a:e4:31:66' })))).toEqual({ m: X })
+  })
+
+  it('redacts the address at the end of a version 1 UUID, and with keepUuids keeps random ones', () => {
+    const v4 = '3f2b8c1e-9a4d-4c7b-8e21-bb7f5a3c9d10'
+    const v1 = '6fa459ea-ee8a-11e4-9b2d-7efd7ae43166'
+    expect(redactMacs(`key ${v4}`, { keepUuids: true })).toBe(`key ${v4}`)
+    expect(redactMacs(`key ${v1}`, { keepUuids: true })).toBe(`key 6fa459ea-ee8a-11e4-9b2d-${X}`)
+    expect(redactMacs(`key ${v4} mac 7efd7ae43166`, { keepUuids: true })).toBe(`key ${v4} mac ${X}`)
+    // Text a gateway sent is redacted strictly: a UUID-shaped wrapper does not protect a MAC.
+    expect(redactMacs(`key ${v4}`)).toBe(`key 3f2b8c1e-9a4d-4c7b-8e21-${X}`)
   })
 
   it('leaves text without MACs unchanged', () => {
