@@ -22,6 +22,7 @@ export const REJECT_REASONS = [
   'future_timestamp',
   'unknown_gateway',
   'key_expired',
+  'conflicting_replay',
   'write_failed',
 ] as const
 export type RejectReason = (typeof REJECT_REASONS)[number]

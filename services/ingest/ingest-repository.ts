@@ -101,42 +101,74 @@ export type BatchRecord = {
   seq: number
   sentAt: Date
   sightingsCount: number
-}
-
-export function batchKey(b: { gatewayId: string; bootId: string; seq: number; sentAt: Date }) {
-  return `${b.gatewayId}\u0000${b.bootId}\u0000${b.seq}\u0000${b.sentAt.getTime()}`
+  /** 64-bit digest of the batch's content, as a decimal string (see `batchDigest`). */
+  digest: string
 }
 
 /**
- * Records batches; returns the keys (`batchKey`) of those not recorded before. A batch delivered
- * twice within one call is recorded once and its key returned once: the caller counts the first
- * occurrence as fresh and the others as redeliveries.
+ * What a batch is to the database: `fresh` (recorded now), a `duplicate` (the same content recorded
+ * before, or earlier in the same call: a QoS 1 redelivery) or a `conflict` (the same gateway, boot id
+ * and seq with other content: a replay, never counted).
+ */
+export type BatchVerdict = 'fresh' | 'duplicate' | 'conflict'
+
+function identity(gatewayId: string, bootId: string, seq: number | string): string {
+  return `${gatewayId}\u0000${bootId}\u0000${seq}`
+}
+
+/**
+ * Records the fresh ones of these batches and returns each one's verdict, in order. A batch is
+ * identified by (gateway, boot id, seq) alone; its digest tells a redelivery from a replay. The
+ * caller holds the advisory locks of the batches' gateways, so no other writer records one of them
+ * between the lookup and the insert. Rows from before digests existed count as the same content when
+ * their sentAt is the same.
  */
 export async function recordBatches(
   trx: Trx,
   batches: readonly BatchRecord[],
-): Promise<Set<string>> {
-  if (batches.length === 0) return new Set()
-  const rows = await sql<{ gateway_id: string; boot_id: string; seq: string; sent_at: Date }>`
-    INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count)
-    SELECT * FROM unnest(
-      ${batches.map((b) => b.gatewayId)}::text[],
-      ${batches.map((b) => b.bootId)}::text[],
-      ${batches.map((b) => b.seq)}::bigint[],
-      ${batches.map((b) => b.sentAt)}::timestamptz[],
-      ${batches.map((b) => b.sightingsCount)}::integer[])
-    ON CONFLICT DO NOTHING
-    RETURNING gateway_id, boot_id, seq, sent_at`.execute(trx)
-  return new Set(
-    rows.rows.map((r) =>
-      batchKey({
-        gatewayId: r.gateway_id,
-        bootId: r.boot_id,
-        seq: Number(r.seq),
-        sentAt: r.sent_at,
-      }),
-    ),
-  )
+): Promise<BatchVerdict[]> {
+  if (batches.length === 0) return []
+  const known = await sql<{
+    gateway_id: string
+    boot_id: string
+    seq: string
+    sent_at: Date
+    content_digest: string | null
+  }>`
+    SELECT b.gateway_id, b.boot_id, b.seq, b.sent_at, b.content_digest FROM ingest_batches b
+    JOIN unnest(${batches.map((b) => b.gatewayId)}::text[], ${batches.map((b) => b.bootId)}::text[],
+                ${batches.map((b) => b.seq)}::bigint[]) AS u(g, b, s)
+      ON b.gateway_id = u.g AND b.boot_id = u.b AND b.seq = u.s`.execute(trx)
+  const seen = new Map<string, { digest: string | null; sentAtMs: number }>()
+  for (const r of known.rows)
+    seen.set(identity(r.gateway_id, r.boot_id, r.seq), {
+      digest: r.content_digest,
+      sentAtMs: r.sent_at.getTime(),
+    })
+  const fresh: BatchRecord[] = []
+  const verdicts = batches.map((b): BatchVerdict => {
+    const key = identity(b.gatewayId, b.bootId, b.seq)
+    const before = seen.get(key)
+    if (!before) {
+      seen.set(key, { digest: b.digest, sentAtMs: b.sentAt.getTime() })
+      fresh.push(b)
+      return 'fresh'
+    }
+    const same =
+      before.digest === null ? before.sentAtMs === b.sentAt.getTime() : before.digest === b.digest
+    return same ? 'duplicate' : 'conflict'
+  })
+  if (fresh.length > 0)
+    await sql`
+      INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count, content_digest)
+      SELECT * FROM unnest(
+        ${fresh.map((b) => b.gatewayId)}::text[],
+        ${fresh.map((b) => b.bootId)}::text[],
+        ${fresh.map((b) => b.seq)}::bigint[],
+        ${fresh.map((b) => b.sentAt)}::timestamptz[],
+        ${fresh.map((b) => b.sightingsCount)}::integer[],
+        ${fresh.map((b) => b.digest)}::bigint[])`.execute(trx)
+  return verdicts
 }
 
 function toSession(r: {
@@ -283,12 +315,22 @@ export async function takeSessionsEndedBeforeCutoffs(
 
 export type GatewayTransit = { gateway: RegisteredGateway; transit: ClassifiedTransit }
 
-/** Writes closed sessions as transits, each with its gateway's zone, shop and calibration in force. */
-export async function insertTransits(trx: Trx, rows: readonly GatewayTransit[]): Promise<number> {
-  if (rows.length === 0) return 0
+/** What was stored of the transits given to `insertTransits`: what metrics and announcements count. */
+export type StoredTransits = { visitors: number; passersBy: number; zones: Set<string> }
+
+/**
+ * Writes closed sessions as transits, each with its gateway's zone, shop and calibration in force,
+ * and returns what was actually stored (a transit already there — the `transits_once` guard — is not).
+ */
+export async function insertTransits(
+  trx: Trx,
+  rows: readonly GatewayTransit[],
+): Promise<StoredTransits> {
+  const stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
+  if (rows.length === 0) return stored
   const t = rows.map((r) => r.transit)
   const g = rows.map((r) => r.gateway)
-  const result = await sql`
+  const result = await sql<{ zone_id: string; visitor: boolean }>`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                           samples, radio, randomised, visitor, threshold_version, calibration_factor,
                           calibration_version)
@@ -308,8 +350,14 @@ export async function insertTransits(trx: Trx, rows: readonly GatewayTransit[]):
       ${t.map((x) => x.thresholdVersion)}::integer[],
       ${g.map((x) => x.calibration.factor)}::real[],
       ${g.map((x) => x.calibration.version)}::integer[])
-    ON CONFLICT (gateway_id, pseudonym, first_seen) DO NOTHING`.execute(trx)
-  return Number(result.numAffectedRows ?? 0)
+    ON CONFLICT (gateway_id, pseudonym, first_seen) DO NOTHING
+    RETURNING zone_id, visitor`.execute(trx)
+  for (const r of result.rows) {
+    if (r.visitor) stored.visitors++
+    else stored.passersBy++
+    stored.zones.add(r.zone_id)
+  }
+  return stored
 }
 
 /** Where a gateway's batches stand: event-time watermark, boot, last sequence number, gaps. */

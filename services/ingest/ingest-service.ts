@@ -2,14 +2,16 @@ import type { MqttClient } from 'mqtt'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { redactMacs } from '../shared/contracts/mac.ts'
+import { createLogSampler } from '../shared/log-sampler.ts'
 import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
 import { announceTransitsChanged } from '../shared/transits-changed.ts'
 import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
 import type { PseudoSighting } from './sessionise.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
+import { batchDigest } from './batch-digest.ts'
+import { renderPayload } from './render-payload.ts'
 import {
-  batchKey,
   createDbKeyStore,
   deleteOpenSessions,
   forgetStaticDevices,
@@ -32,6 +34,7 @@ import {
   type GatewayTransit,
   type RegisteredGateway,
   type StatusWrite,
+  type StoredTransits,
 } from './ingest-repository.ts'
 import {
   devicesOf,
@@ -77,8 +80,6 @@ export type IngestService = {
   metrics: IngestMetrics
 }
 
-const DEAD_LETTER_PAYLOAD_MAX = 4096
-
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string }
   if (
@@ -104,7 +105,15 @@ const MAX_QUEUED_MESSAGES = 500
 
 /** A message taken in: what it will write once committed. */
 type Taken =
-  | { kind: 'batch'; work: BatchWork; total: number; belowFloor: number; denied: number }
+  | {
+      kind: 'batch'
+      work: BatchWork
+      total: number
+      belowFloor: number
+      denied: number
+      /** Tells a redelivery (same digest) from a replay with other content (see batch-digest.ts). */
+      digest: string
+    }
   | { kind: 'status'; write: StatusWrite }
   | { kind: 'dead'; letter: DeadLetterWrite; reason: RejectReason }
 
@@ -118,6 +127,7 @@ type Work = Taken & {
 
 type Outcome =
   | { kind: 'batch'; fresh: boolean; outcome: BatchOutcome | null }
+  | { kind: 'conflict' }
   | { kind: 'status' }
   | { kind: 'dead' }
   | { kind: 'failed' }
@@ -182,7 +192,14 @@ export function createIngestService(deps: {
     }
   }
 
-  /** A rejected message as a dead letter: every text redacted before it is stored or logged. */
+  // One warn line per reason and 10 s: a gateway sending thousands of bad messages must not drown
+  // the log (every rejection is still counted in miglio_ingest_rejects_total and dead-lettered).
+  const rejectLog = createLogSampler(log, { intervalMs: 10_000, now: () => clock.now() })
+
+  /**
+   * A rejected message as a dead letter: every text redacted before it is stored or logged, and
+   * the payload stored as a redacted rendering (render-payload.ts), never as the bytes that came.
+   */
   function deadLetter(
     topic: string,
     payload: Buffer,
@@ -190,9 +207,13 @@ export function createIngestService(deps: {
     detail: string,
     gatewayId: string | null,
   ): Extract<Taken, { kind: 'dead' }> {
-    log.warn({ topic: redactMacs(topic), reason, detail: redactMacs(detail) }, 'message rejected')
-    // Redact before cutting, so no partial MAC survives; Postgres text cannot hold NUL bytes.
+    // Postgres text cannot hold NUL characters.
     const storable = (text: string) => redactMacs(text).replaceAll('\u0000', '\ufffd')
+    rejectLog.warn(
+      reason,
+      { topic: storable(topic), reason, detail: storable(detail) },
+      'message rejected',
+    )
     return {
       kind: 'dead',
       reason,
@@ -203,7 +224,7 @@ export function createIngestService(deps: {
         reason,
         detail: storable(detail),
         payloadBytes: payload.length,
-        payloadRedacted: storable(payload.toString('utf8')).slice(0, DEAD_LETTER_PAYLOAD_MAX),
+        payloadRedacted: renderPayload(payload),
       },
     }
   }
@@ -235,7 +256,8 @@ export function createIngestService(deps: {
     let belowFloor = 0
     let denied = 0
     const list = config.deviceList
-    for (const s of batch.sightings) {
+    const digested: (string | null)[] = new Array<string | null>(batch.sightings.length).fill(null)
+    for (const [i, s] of batch.sightings.entries()) {
       if (s.rssi < gateway.rssiFloor) {
         belowFloor++
         continue
@@ -245,6 +267,7 @@ export function createIngestService(deps: {
         continue
       }
       const pseudonym = pseudonymiser.pseudonymise(s.mac, s.tMs)
+      digested[i] = pseudonym
       if (list?.allow.has(s.mac)) exempt.add(pseudonym)
       const sighting: PseudoSighting = {
         pseudonym,
@@ -267,6 +290,10 @@ export function createIngestService(deps: {
       total: batch.sightings.length,
       belowFloor,
       denied,
+      digest: batchDigest({
+        sentAtMs: batch.sentAtMs,
+        sightings: batch.sightings.map((s, i) => ({ ...s, pseudonym: digested[i] ?? null })),
+      }),
       work: {
         gateway,
         bootId: batch.bootId,
@@ -314,36 +341,41 @@ export function createIngestService(deps: {
 
   /** Writes a group in one transaction; the outcome of each message, in order. */
   async function commitGroup(group: readonly Work[]): Promise<Outcome[]> {
-    const batches = group.flatMap((w) => (w.kind === 'batch' ? [w.work] : []))
+    const batchWorks = group.flatMap((w) => (w.kind === 'batch' ? [w] : []))
     const statuses = group.flatMap((w) => (w.kind === 'status' ? [w.write] : []))
     const letters = group.flatMap((w) => (w.kind === 'dead' ? [w.letter] : []))
     return db.transaction().execute(async (trx) => {
       // Every gateway this group writes is locked first, in one order, before any row is touched.
       await lockGateways(trx, [
-        ...new Set([...batches.map((b) => b.gateway.id), ...statuses.map((s) => s.gatewayId)]),
+        ...new Set([
+          ...batchWorks.map((w) => w.work.gateway.id),
+          ...statuses.map((s) => s.gatewayId),
+        ]),
       ])
-      await insertDeadLetters(trx, letters)
       await upsertGatewayStatuses(trx, statuses)
-      const recorded = await recordBatches(
+      const verdicts = await recordBatches(
         trx,
-        batches.map((b) => ({
+        batchWorks.map(({ work: b, digest }) => ({
           gatewayId: b.gateway.id,
           bootId: b.bootId,
           seq: b.seq,
           sentAt: new Date(b.sentAtMs),
           sightingsCount: b.sightingsCount,
+          digest,
         })),
       )
-      const fresh = batches.filter((b) =>
-        recorded.delete(
-          batchKey({
-            gatewayId: b.gateway.id,
-            bootId: b.bootId,
-            seq: b.seq,
-            sentAt: new Date(b.sentAtMs),
-          }),
-        ),
-      )
+      const verdictOf = new Map(batchWorks.map((w, i) => [w, verdicts[i] ?? 'duplicate']))
+      const fresh = batchWorks.filter((w) => verdictOf.get(w) === 'fresh').map((w) => w.work)
+      // A replay with other content is never counted: it is kept as a dead letter instead.
+      for (const w of batchWorks) {
+        if (verdictOf.get(w) !== 'conflict') continue
+        const { gateway, bootId, seq } = w.work
+        const detail = `batch ${seq} of boot ${bootId} was recorded before with other content; this replay is not counted`
+        letters.push(
+          deadLetter(w.topic, w.payload, 'conflicting_replay', detail, gateway.id).letter,
+        )
+      }
+      await insertDeadLetters(trx, letters)
       const outcomes = new Map<BatchWork, BatchOutcome>()
       if (fresh.length > 0) {
         const devices = devicesOf(fresh)
@@ -372,15 +404,15 @@ export function createIngestService(deps: {
           const gateway = gateways.get(e.gatewayId)
           if (gateway) transits.push(transitOf(gateway, e.session))
         }
-        await insertTransits(trx, transits)
+        countTransits(await insertTransits(trx, transits))
         fresh.forEach((b, i) =>
           outcomes.set(b, plan.outcomes[i] ?? { staticSightings: 0, learned: 0 }),
         )
-        countTransits(transits)
         logLearned(plan.learned.map((l) => l.gatewayId))
       }
       return group.map((w): Outcome => {
         if (w.kind !== 'batch') return { kind: w.kind }
+        if (verdictOf.get(w) === 'conflict') return { kind: 'conflict' }
         const outcome = outcomes.get(w.work) ?? null
         return { kind: 'batch', fresh: outcome !== null, outcome }
       })
@@ -391,12 +423,11 @@ export function createIngestService(deps: {
   let pendingTransits = { visitor: 0, passerBy: 0 }
   let pendingZones = new Set<string>()
   let pendingLearned = new Map<string, number>()
-  function countTransits(transits: readonly GatewayTransit[]) {
-    for (const t of transits) {
-      if (t.transit.visitor) pendingTransits.visitor++
-      else pendingTransits.passerBy++
-      pendingZones.add(t.gateway.zoneId)
-    }
+  /** Counts what was stored: a transit the `transits_once` guard kept out is not counted. */
+  function countTransits(stored: StoredTransits) {
+    pendingTransits.visitor += stored.visitors
+    pendingTransits.passerBy += stored.passersBy
+    for (const zone of stored.zones) pendingZones.add(zone)
   }
   function logLearned(gatewayIds: readonly string[]) {
     for (const id of gatewayIds) pendingLearned.set(id, (pendingLearned.get(id) ?? 0) + 1)
@@ -490,6 +521,10 @@ export function createIngestService(deps: {
         metrics.rejects.inc({ reason: w.reason })
         metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
         break
+      case 'conflict':
+        metrics.rejects.inc({ reason: 'conflicting_replay' })
+        metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+        break
       case 'failed':
         metrics.rejects.inc({ reason: 'write_failed' })
         metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
@@ -572,19 +607,21 @@ export function createIngestService(deps: {
         const ended = await takeSessionsEndedBeforeCutoffs(trx, [
           { gatewayId, before: new Date(8.64e15) },
         ])
-        const transits = ended.map((e) => transitOf(gateway, e.session))
-        await insertTransits(trx, transits)
-        return transits
+        return insertTransits(
+          trx,
+          ended.map((e) => transitOf(gateway, e.session)),
+        )
       })
-      for (const t of written)
-        metrics.transits.inc({ class: t.transit.visitor ? 'visitor' : 'passer_by' })
-      announce(new Set(written.map((t) => t.gateway.zoneId)))
-      if (written.length)
-        log.info({ gatewayId, transits: written.length }, 'closed sessions of a silent gateway')
+      if (written.visitors) metrics.transits.inc({ class: 'visitor' }, written.visitors)
+      if (written.passersBy) metrics.transits.inc({ class: 'passer_by' }, written.passersBy)
+      announce(written.zones)
+      const n = written.visitors + written.passersBy
+      if (n) log.info({ gatewayId, transits: n }, 'closed sessions of a silent gateway')
     }
   }
 
   async function runMaintenance() {
+    rejectLog.flush()
     await closeSilentGateways()
     await forgetStaticDevices(db, new Date(clock.now() - 48 * 3_600_000))
     const destroyed = await pseudonymiser.rotate(clock.now())

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { GATEWAY_ID_PATTERN } from './topics.ts'
+import { containsMac } from './mac.ts'
 
 export const MAX_PAYLOAD_BYTES = 256 * 1024
 export const MAX_SIGHTINGS_PER_BATCH = 5000
@@ -9,6 +10,22 @@ const TimestampSchema = z.union([
   z.number().int().nonnegative().max(8_640_000_000_000_000),
 ])
 
+/** What a short text a gateway sends may hold: letters, digits, `.`, `_`, `+` and `-`, 1–32 of them. */
+export const GATEWAY_TEXT_PATTERN = /^[A-Za-z0-9._+-]{1,32}$/
+
+/**
+ * A short text a gateway sends that Miglio stores or logs (boot id, firmware version): a strict
+ * shape, and never anything that reads as a device address (`7efd7ae43166`, `7e.fd.7a.e4.31.66`,
+ * `7efd.7ae4.3166`…) — some firmwares name things after MACs, and a MAC must not reach storage
+ * through a field that is not `mac`.
+ */
+function gatewayText(what: string) {
+  return z
+    .string()
+    .regex(GATEWAY_TEXT_PATTERN, `${what}: 1–32 of A–Z a–z 0–9 . _ + -`)
+    .refine((v) => !containsMac(v), `${what}: reads as a device address (MAC); send another id`)
+}
+
 /** One device heard once: `{ "t": "2026-11-21T10:15:01.503Z", "mac": "7e:fd:7a:e4:31:66", "rssi": -71, "radio": "wifi" }` */
 export const SightingSchema = z.object({
   t: TimestampSchema,
@@ -16,7 +33,12 @@ export const SightingSchema = z.object({
   rssi: z.number().int().min(-127).max(0),
   radio: z.enum(['wifi', 'ble']),
   seqNum: z.number().int().min(0).max(4095).optional(),
-  ie: z.string().max(512).optional(),
+  /** Information-element ids of a probe request, decimal, comma-separated: `0,1,50,3,45,127`. */
+  ie: z
+    .string()
+    .max(512)
+    .regex(/^\s*(?:\d{1,3}(?:\s*,\s*\d{1,3})*)?\s*$/, 'comma-separated decimal element ids')
+    .optional(),
 })
 export type Sighting = z.infer<typeof SightingSchema>
 
@@ -24,9 +46,7 @@ export type Sighting = z.infer<typeof SightingSchema>
 export const SightingsBatchSchema = z.object({
   v: z.literal(1),
   gatewayId: z.string().regex(GATEWAY_ID_PATTERN),
-  bootId: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,64}$/, 'printable ASCII without spaces, 1–64 characters'),
+  bootId: gatewayText('bootId'),
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   sentAt: TimestampSchema,
   sightings: z.array(SightingSchema).max(MAX_SIGHTINGS_PER_BATCH),
@@ -38,10 +58,7 @@ export const GatewayStatusSchema = z.object({
   v: z.literal(1),
   gatewayId: z.string().regex(GATEWAY_ID_PATTERN),
   state: z.enum(['online', 'offline']),
-  fw: z
-    .string()
-    .regex(/^[\x20-\x7e]{0,64}$/, 'printable ASCII, at most 64 characters')
-    .optional(),
+  fw: gatewayText('fw').optional(),
   uptimeS: z.number().int().nonnegative().optional(),
   queue: z.number().int().nonnegative().optional(),
 })

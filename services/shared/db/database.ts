@@ -94,6 +94,8 @@ export interface IngestBatchesTable {
   sent_at: Timestamp
   received_at: Generated<Timestamp>
   sightings_count: number
+  /** 64 bits of a SHA-256 of the batch's content (sentAt, sightings with MACs pseudonymised). */
+  content_digest: Int8 | null
 }
 
 export interface OpenTransitsTable {

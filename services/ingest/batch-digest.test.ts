@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { batchDigest, type DigestInput } from './batch-digest.ts'
+
+const batch: DigestInput = {
+  sentAtMs: 1_763_720_102_120,
+  sightings: [
+    {
+      tMs: 1_763_720_101_503,
+      pseudonym: '-4211',
+      rssi: -71,
+      radio: 'wifi',
+      seqNum: 2187,
+      ie: '0,1',
+    },
+    { tMs: 1_763_720_101_703, pseudonym: null, rssi: -95, radio: 'ble' },
+  ],
+}
+
+describe(batchDigest.name, () => {
+  it('is the same for the same content, as a signed 64-bit decimal', () => {
+    const d = batchDigest(batch)
+    expect(batchDigest(structuredClone(batch))).toBe(d)
+    expect(d).toMatch(/^-?\d{1,19}$/)
+    const n = BigInt(d)
+    expect(n >= -(2n ** 63n) && n < 2n ** 63n).toBe(true)
+  })
+
+  it.each<[string, (b: DigestInput) => DigestInput]>([
+    ['sentAt moved by 1 ms', (b) => ({ ...b, sentAtMs: b.sentAtMs + 1 })],
+    ['a sighting dropped', (b) => ({ ...b, sightings: b.sightings.slice(0, 1) })],
+    ['the sightings reordered', (b) => ({ ...b, sightings: [...b.sightings].reverse() })],
+    ['another device', (b) => ({ ...b, sightings: [{ ...b.sightings[0]!, pseudonym: '-4212' }] })],
+    [
+      'an rssi changed',
+      (b) => ({ ...b, sightings: [{ ...b.sightings[0]!, rssi: -70 }, b.sightings[1]!] }),
+    ],
+    [
+      'a sequence number changed',
+      (b) => ({ ...b, sightings: [{ ...b.sightings[0]!, seqNum: 2188 }, b.sightings[1]!] }),
+    ],
+  ])('changes when %s', (_what, change) => {
+    expect(batchDigest(change(batch))).not.toBe(batchDigest(batch))
+  })
+})
