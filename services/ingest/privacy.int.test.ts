@@ -22,6 +22,7 @@ import {
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { createJobRunner } from '../shared/db/job-runner.ts'
+import { pauseBackgroundJobs, refreshAggregate } from '../shared/testing/background-jobs.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
 import type { Clock, IngestService } from './ingest-service.ts'
@@ -295,6 +296,8 @@ describe('a realistic run', () => {
       // background workers, so run every job once (flows, pseudonym retention, compression, …) and
       // refresh each continuous aggregate over all time, in creation order (15 min → hour → day),
       // so that their materialisation tables hold the run whatever the time of day.
+      // A real server's own workers would move chunks while the scan reads them: pause them.
+      const resumeJobs = await pauseBackgroundJobs(database.db)
       const ranJobs = await createJobRunner(database.db, logs.log).runAllJobs()
       expect(ranJobs).toBeGreaterThan(0)
       const caggs = await sql<{ view: string; schema: string; table: string }>`
@@ -305,10 +308,7 @@ describe('a realistic run', () => {
         database.db,
       )
       expect(caggs.rows.length).toBeGreaterThan(0)
-      for (const { view } of caggs.rows)
-        await sql`CALL refresh_continuous_aggregate(${sql.lit(view)}::regclass, NULL, NULL)`.execute(
-          database.db,
-        )
+      for (const { view } of caggs.rows) await refreshAggregate(database.db, view)
 
       const transits = await sql<{ n: string; randomised: string }>`
         SELECT count(*) AS n, count(*) FILTER (WHERE randomised) AS randomised
@@ -350,8 +350,14 @@ describe('a realistic run', () => {
         }
         return dump.rows.length
       }
+      // The parent of a compressed hypertable holds no rows (its chunks, listed above, do), and
+      // TimescaleDB 2.28 refuses to read it directly ("chunk … has no dimension slices").
+      const compressedParents = await sql<{ name: string }>`
+        SELECT table_name AS name FROM _timescaledb_catalog.hypertable
+        WHERE compression_state = 2`.execute(database.db)
+      const skip = new Set(compressedParents.rows.map((r) => r.name))
       for (const { table_schema, table_name } of tables.rows)
-        await scan(table_schema, table_name, true)
+        if (!skip.has(table_name)) await scan(table_schema, table_name, true)
       for (const { table_schema, table_name } of hypertables.rows)
         await scan(table_schema, table_name, false)
       for (const { schema, table } of caggs.rows) materialised += await scan(schema, table, false)
@@ -364,6 +370,7 @@ describe('a realistic run', () => {
       const logText = logs.text()
       expect(logText).toContain('ingest started')
       expect(logText).not.toMatch(MAC_PATTERN)
+      await resumeJobs()
       console.log(
         `realistic run: ${result.messages} batches, ${result.sightings} sightings, ${transits.rows[0]?.n} transits, ${ranJobs} jobs, ${tables.rows.length} tables / ${rows} rows (${materialised} materialised) scanned in ${Math.round(performance.now() - started)} ms`,
       )

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readdir } from 'node:fs/promises'
 import { Migrator, sql } from 'kysely'
 import { createTestDatabase, type TestDatabase } from '../testing/engines.ts'
+import { refreshAggregate } from '../testing/background-jobs.ts'
 import { tinyDistrict } from '../testing/fixtures.ts'
 import { MIGRATIONS_DIR, SqlFolderMigrationProvider, runMigrations } from './migrate.ts'
 import type { Db } from './create-db.ts'
@@ -260,7 +261,7 @@ describe('upgrading a database with data from 0007', () => {
 
   it('counts the old transits in the recreated aggregates once refreshed', async () => {
     for (const view of ['footfall_15m', 'footfall_1h', 'footfall_1d']) {
-      await sql`CALL refresh_continuous_aggregate(${sql.lit(view)}, NULL, NULL)`.execute(t.db)
+      await refreshAggregate(t.db, view)
     }
     for (const view of ['footfall_15m', 'footfall_1h', 'footfall_1d']) {
       const r = await sql<Totals & { version: number }>`

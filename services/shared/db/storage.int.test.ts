@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Writable } from 'node:stream'
 import { sql } from 'kysely'
 import { createTestDatabase, type TestDatabase } from '../testing/engines.ts'
+import { pauseBackgroundJobs, refreshAggregate } from '../testing/background-jobs.ts'
 import { tinyDistrict } from '../testing/fixtures.ts'
 import { loadDistrict } from '../registry/district-repository.ts'
 import { createLogger } from '../logger.ts'
@@ -23,6 +24,11 @@ let db: Db
 beforeAll(async () => {
   t = await createTestDatabase()
   db = t.db
+  // These tests run the jobs themselves, at the moments they choose. A real server's scheduler
+  // may have run them once on the empty database before the pause: their only trace is progress.
+  await pauseBackgroundJobs(db)
+  await sql`DELETE FROM flow_progress`.execute(db)
+  await sql`DELETE FROM forget_progress`.execute(db)
   await loadDistrict(db, tinyDistrict())
 })
 
@@ -88,7 +94,7 @@ async function runJob(proc: string, hypertable?: string): Promise<void> {
 }
 
 async function refresh(view: string): Promise<void> {
-  await sql`CALL refresh_continuous_aggregate(${sql.lit(view)}, NULL, NULL)`.execute(db)
+  await refreshAggregate(db, view)
 }
 
 type FlowRow = {
