@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream'
 import { expect } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Db } from '../shared/db/create-db.ts'
+import { createLogger, type Logger } from '../shared/logger.ts'
 import type { DistrictFile } from '../shared/contracts/district.ts'
 import { ErrorBodySchema } from '../shared/contracts/api.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
@@ -144,4 +146,50 @@ export function parseCsv(text: string): string[][] {
   }
   if (field || row.length) rows.push([...row, field])
   return rows
+}
+
+/**
+ * `db` with a counter of the statements that touch `table` (kysely builder queries; the table's
+ * name appears in the operation tree): proof that something did or did not reach the database.
+ */
+export function countingDb(db: Db, table: string): { db: Db; count: () => number } {
+  let n = 0
+  const needle = `"name":"${table}"`
+  return {
+    db: db.withPlugin({
+      transformQuery({ node }) {
+        if (JSON.stringify(node).includes(needle)) n++
+        return node
+      },
+      async transformResult({ result }) {
+        return result
+      },
+    }),
+    count: () => n,
+  }
+}
+
+/** A logger whose JSON lines are kept in `lines` (parsed), for tests that check what is logged. */
+export function capturingLogger(level = 'info'): {
+  log: Logger
+  lines: Record<string, unknown>[]
+  text: () => string
+} {
+  const raw: string[] = []
+  const log = createLogger({
+    level,
+    destination: new Writable({
+      write(chunk: Buffer, _e, cb) {
+        raw.push(chunk.toString())
+        cb()
+      },
+    }),
+  })
+  return {
+    log,
+    get lines() {
+      return raw.map((l) => JSON.parse(l) as Record<string, unknown>)
+    },
+    text: () => raw.join(''),
+  }
 }

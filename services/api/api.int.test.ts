@@ -179,7 +179,7 @@ describe(buildApp.name, () => {
       }
     })
 
-    it('answers 503 with the database down, and a 500 elsewhere that leaks no SQL', async () => {
+    it('answers 503 with the database down, and 503 database_unavailable elsewhere that leaks no SQL', async () => {
       const { db: goneDb } = createDb({ url: 'postgres://u:p@127.0.0.1:1/x', maxConnections: 1 })
       const app = await buildApp({ db: goneDb, log, checks: upBroker })
       try {
@@ -188,16 +188,17 @@ describe(buildApp.name, () => {
         const body = HealthResponseSchema.parse(res.json())
         expect(body.status).toBe('degraded')
         expect(body.database.up).toBe(false)
-        expect(body.database.error).toEqual(expect.any(String))
+        expect(body.database.error).toBe('unreachable')
         expect(body.broker.up).toBe(true)
 
-        // Authentication needs the database too: the failure is an opaque 500.
+        // Authentication needs the database too: 503 with Retry-After, no driver text.
         const me = await app.inject({
           method: 'GET',
           url: '/api/v1/me',
           headers: bearer(keys.admin),
         })
-        expect(expectErrorBody(me, 500, 'internal').message).toBe('internal error')
+        expect(expectErrorBody(me, 503, 'database_unavailable').message).not.toMatch(/ECONN|127/)
+        expect(me.headers['retry-after']).toBeDefined()
       } finally {
         await app.close()
         await goneDb.destroy()

@@ -11,7 +11,11 @@ import { Counter, Gauge, Registry } from 'prom-client'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { ApiOptionsSchema, type ApiOptionsInput } from './config.ts'
-import { installErrorHandler } from './plugins/error-handler.ts'
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandler,
+} from './plugins/error-handler.ts'
 import { RedactingLogController } from './plugins/request-log.ts'
 import authPlugin, { requireRole } from './plugins/auth.ts'
 import rateLimitPlugin from './plugins/rate-limit.ts'
@@ -20,6 +24,13 @@ import corsPlugin from './plugins/cors.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import liveFeedPlugin from './plugins/live-feed.ts'
 import { TokenBuckets } from './lib/token-bucket.ts'
+import { AuthGuard } from './lib/auth-guard.ts'
+import { isDatabaseUnavailable, OutageLog } from './lib/database-outage.ts'
+import { SECURITY_HEADERS } from './lib/http-errors.ts'
+import { findNul } from './lib/nul.ts'
+import { AppError } from '../shared/errors.ts'
+import { findPrincipalByKey } from '../shared/registry/api-key-repository.ts'
+import { activeKeyIds } from './queries/api-key-queries.ts'
 import { localDate, localMidnight } from './lib/local-time.ts'
 import { liveZoneCounts } from './queries/live-queries.ts'
 import healthRoutes, { type HealthChecks } from './routes/health/index.ts'
@@ -53,14 +64,28 @@ export type ApiDeps = {
    * then polls at once instead of at its next interval. Without it the feed only polls.
    */
   onTransitsChanged?: (listener: () => void) => () => void
+  /**
+   * While this returns a message the process is still starting (`miglio start` loading the
+   * database, the district…): every `/api/v1` route answers 503 `starting` with that message, and
+   * `/api/v1/health` answers 503 with status `starting`. Null once ready.
+   */
+  starting?: () => string | null
 }
 
 const QUARTER_MS = 15 * 60_000
+/** Retry-After of the 503 answered while the process starts. */
+const STARTING_RETRY_AFTER_S = 2
+
+const pathOf = (url: string) => url.split('?')[0] ?? ''
+const isApiPath = (url: string) => /^\/api\/v1(\/|$)/.test(pathOf(url))
+/** Any path under /api (`/api/v2`, `/api/v1\me`): never a dashboard file. */
+const isUnderApi = (url: string) => /^\/api([/\\]|$)/.test(pathOf(url))
 
 /** The API as a Fastify instance; it does not listen (main.ts / the CLI does). */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const options = ApiOptionsSchema.parse(deps.options ?? {})
   const now = deps.now ?? Date.now
+  const starting = deps.starting ?? (() => null)
   const { db, log } = deps
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -69,18 +94,39 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // key-shaped redacted and without headers.
     logController: new RedactingLogController(),
     requestIdHeader: false,
+    // The client address (per-address limits) from X-Forwarded-For only behind trusted proxies.
+    trustProxy: options.trustProxy,
+    // Errors before routing and from the HTTP parser leave in the API's shape too.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  installErrorHandler(app)
+  const outage = new OutageLog(log)
+  installErrorHandler(app, outage)
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('x-frame-options', 'DENY')
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-    )
+    reply.headers(SECURITY_HEADERS)
+  })
+  // While the process starts, /api/v1 answers 503 (health says so itself).
+  app.addHook('onRequest', async (req, reply) => {
+    const message = starting()
+    if (message === null || !isApiPath(req.url) || req.routeOptions.url === '/api/v1/health') return
+    return reply
+      .code(503)
+      .header('retry-after', String(STARTING_RETRY_AFTER_S))
+      .send({ error: { code: 'starting', message } })
+  })
+  // PostgreSQL text cannot hold NUL: refuse it in any body, query string or path parameter of
+  // every route before a handler could pass it to the database.
+  app.addHook('preValidation', async (req) => {
+    const field =
+      findNul(req.params, 'params') ??
+      findNul(req.query, 'querystring') ??
+      findNul(req.body, 'body')
+    if (field)
+      throw new AppError('bad_request', `${field}: must not contain NUL characters (\\u0000)`, {
+        statusCode: 400,
+      })
   })
 
   const registry = new Registry()
@@ -88,6 +134,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     rateLimited: new Counter({
       name: 'miglio_api_rate_limited_total',
       help: 'Requests and live-feed authentications refused with 429',
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'miglio_api_auth_failures_total',
+      help: 'Refused credentials (unknown, revoked or malformed keys), REST and live feed',
       registers: [registry],
     }),
     live: {
@@ -142,13 +193,30 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     maxBufferedBytes: options.live.maxBufferedBytes,
     log,
     metrics: metric.live,
+    activeKeys: (ids: string[]) => activeKeyIds(db, ids),
+    onError: (err: unknown, what: string) => {
+      if (isDatabaseUnavailable(err)) outage.report(err, `live feed ${what}`)
+      else log.warn({ err }, `live feed: ${what} failed; retrying`)
+    },
   })
   if (deps.onTransitsChanged) {
     const off = deps.onTransitsChanged(() => app.liveHub.nudge())
     app.addHook('onClose', async () => off())
   }
 
-  await app.register(healthRoutes, { prefix: '/api/v1', db, checks: deps.checks })
+  await app.register(healthRoutes, {
+    prefix: '/api/v1',
+    db,
+    checks: deps.checks,
+    outage,
+    starting,
+  })
+  const guard = new AuthGuard({
+    ...options.authFailureLimit,
+    lookup: (key) => findPrincipalByKey(db, key),
+    onFailure: () => metric.authFailures.inc(),
+    onLimited: () => metric.rateLimited.inc(),
+  })
   const registries = [registry, ...(deps.metricsRegistries ?? [])]
   const metricsRoute = async (scope: FastifyInstance, admin: boolean) => {
     scope.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
@@ -163,7 +231,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (options.metricsPublic) await metricsRoute(app, false)
   else
     await app.register(async (scope) => {
-      await scope.register(authPlugin, { db })
+      await scope.register(authPlugin, { guard })
       await metricsRoute(scope, true)
     })
   await app.register(docsRoutes)
@@ -181,7 +249,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const common = { db, tz: options.tz, now }
   await app.register(
     async (api) => {
-      await api.register(authPlugin, { db })
+      await api.register(authPlugin, { guard })
       await api.register(rateLimitPlugin, { buckets, rejected: metric.rateLimited })
       await api.register(meRoutes)
       await api.register(districtRoutes, { db })
@@ -200,13 +268,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     db,
     authTimeoutMs: options.live.authTimeoutMs,
     buckets,
+    guard,
+    messageLimit: options.liveMessageLimit,
+    onRateLimited: () => metric.rateLimited.inc(),
+    onDatabaseUnavailable: (err: unknown) => outage.report(err, 'live feed'),
   })
 
   if (deps.dashboardsDir && existsSync(deps.dashboardsDir)) {
-    await app.register(fastifyStatic, {
-      root: deps.dashboardsDir,
-      prefix: '/',
-      index: ['index.html'],
+    const root = deps.dashboardsDir
+    await app.register(async (files) => {
+      // The dashboards' catch-all route never answers under /api (a path no API route matched,
+      // such as /api/v1//admin/keys, is a 404 naming it, not a file lookup).
+      files.addHook('onRequest', async (req, reply) => {
+        if (!isUnderApi(req.url)) return
+        reply.callNotFound()
+        return reply
+      })
+      await files.register(fastifyStatic, { root, prefix: '/', index: ['index.html'] })
     })
   }
   return app

@@ -25,6 +25,32 @@ export const ApiOptionsSchema = z.object({
       refillPerSecond: z.number().positive().default(10),
     })
     .prefault({}),
+  /**
+   * Fastify's `trustProxy`: whether the client address comes from `X-Forwarded-For` (and the
+   * protocol and host from `X-Forwarded-Proto`/`-Host`). `false`: the socket's peer is the client.
+   * `true`: trust every hop (a client can then claim any address by sending the header itself).
+   * A list: trust these proxy addresses, CIDR ranges or names (`loopback`, `uniquelocal`…).
+   */
+  trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
+  /**
+   * Failed authentications (an unknown, revoked or malformed key; REST and the live feed) per
+   * client address: a token bucket. Once empty, the address is answered 429 without a lookup.
+   */
+  authFailureLimit: z
+    .object({
+      capacity: z.number().positive().default(20),
+      refillPerSecond: z.number().positive().default(1),
+    })
+    .prefault({}),
+  /** Live-feed messages per client address (a token bucket); excess answers `rate_limited`. */
+  liveMessageLimit: z
+    .object({
+      capacity: z.number().positive().default(20),
+      refillPerSecond: z.number().positive().default(2),
+      /** A socket whose messages were refused this many times is closed with 4429. */
+      closeAfter: z.number().int().min(1).default(10),
+    })
+    .prefault({}),
   /** Serve `GET /api/v1/public/crowd` (crowd level per street zone, no key) for in-shop screens. */
   publicStreetView: z.boolean().default(false),
   /** A gateway without a batch for longer than this is `silent`. */

@@ -18,7 +18,7 @@ import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
 import { LiveServerMessageSchema, type LiveServerMessage } from '../shared/contracts/api.ts'
-import { insertTransits, threeShopDistrict } from './api-test-helpers.ts'
+import { bearer, countingDb, insertTransits, threeShopDistrict } from './api-test-helpers.ts'
 
 const log = createLogger({ level: 'silent' })
 let database: TestDatabase
@@ -382,6 +382,138 @@ describe('live feed pushed by ingest announcements', () => {
       )
     } finally {
       c.close()
+    }
+  })
+})
+
+describe('live feed and key revocation', () => {
+  it('closes the sockets of a revoked key on every replica within a second (4403)', async () => {
+    // Two replicas that share nothing but the database.
+    const deps = { db: database.db, log, checks: { broker: () => ({ up: true }) } }
+    const [one, two] = [await buildApp(deps), await buildApp(deps)]
+    const clients: Client[] = []
+    try {
+      const [urlOne, urlTwo] = [await listen(one), await listen(two)]
+      const admin = await createApiKey(database.db, { role: 'admin', label: 'revoker' })
+      const doomed = await createApiKey(database.db, { role: 'analyst', label: 'doomed' })
+      const connect = async (target: string, key: string) => {
+        const c = await new Client(target).open()
+        clients.push(c)
+        c.send({ type: 'auth', key })
+        await c.next(isCounts)
+        return c
+      }
+      const onOne = await connect(urlOne, doomed.key)
+      const onTwo = await connect(urlTwo, doomed.key)
+      const bystander = await connect(urlTwo, keys.analyst)
+
+      const revokedAt = Date.now()
+      const res = await one.inject({
+        method: 'DELETE',
+        url: `/api/v1/admin/keys/${doomed.id}`,
+        headers: bearer(admin.key),
+      })
+      expect(res.statusCode).toBe(204)
+      const [closedOne, closedTwo] = await Promise.all([
+        onOne.closedWith(2000),
+        onTwo.closedWith(2000),
+      ])
+      const took = Date.now() - revokedAt
+      expect(closedOne).toEqual({ code: 4403, reason: 'key revoked' })
+      expect(closedTwo).toEqual({ code: 4403, reason: 'key revoked' })
+      expect(took).toBeLessThan(1000)
+      for (const c of [onOne, onTwo])
+        expect(c.messages.at(-1)).toMatchObject({ type: 'error', code: 'unauthorised' })
+      // Other keys keep their feed.
+      expect(bystander.closed).toBeNull()
+      console.log(
+        `live feed: a revoked key's sockets closed on both replicas ${took} ms after DELETE`,
+      )
+    } finally {
+      for (const c of clients) c.close()
+      await one.close()
+      await two.close()
+    }
+  })
+})
+
+describe('live feed limits per client address', () => {
+  it('refuses authentication with 4429 once an address has failed too often, without a lookup', async () => {
+    const lookups = countingDb(database.db, 'api_keys')
+    const app = await buildApp({
+      db: lookups.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { authFailureLimit: { capacity: 2, refillPerSecond: 0.01 } },
+    })
+    try {
+      const target = await listen(app)
+      const bad = `mgl_${'b'.repeat(43)}`
+      // A key seen valid from this address before keeps working; failures then spend the budget.
+      const good = await new Client(target).open()
+      good.send({ type: 'auth', key: keys.analyst })
+      await good.next(isReady)
+      good.close()
+      for (let i = 0; i < 2; i++) {
+        const c = await new Client(target).open()
+        c.send({ type: 'auth', key: bad })
+        expect((await c.next(isError)).code).toBe('unauthorised')
+        expect((await c.closedWith())?.code).toBe(4401)
+      }
+      const before = lookups.count()
+      const limited = await new Client(target).open()
+      limited.send({ type: 'auth', key: bad })
+      expect((await limited.next(isError)).code).toBe('rate_limited')
+      expect((await limited.closedWith())?.code).toBe(4429)
+      // By header: 429 before the upgrade.
+      const ws = new WebSocket(target, ['miglio.v1', bad])
+      ws.on('error', () => undefined)
+      const [, res] = (await once(ws, 'unexpected-response')) as [
+        unknown,
+        { statusCode: number; headers: Record<string, string> },
+      ]
+      expect(res.statusCode).toBe(429)
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      ws.terminate()
+      expect(lookups.count()).toBe(before)
+
+      const again = await new Client(target).open()
+      again.send({ type: 'auth', key: keys.analyst })
+      expect((await again.next(isReady)).role).toBe('analyst')
+      again.close()
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('answers a message flood with rate_limited errors, then closes 4429; zone owners are cached', async () => {
+    const owners = countingDb(database.db, 'zones')
+    const app = await buildApp({
+      db: owners.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      // No poll during the test (the poll reads zones too).
+      options: {
+        live: { pollMs: 60_000 },
+        liveMessageLimit: { capacity: 6, refillPerSecond: 0.01, closeAfter: 3 },
+      },
+    })
+    try {
+      const c = await new Client(await listen(app)).open()
+      c.send({ type: 'auth', key: keys.analyst })
+      await c.next(isCounts)
+      const before = owners.count()
+      // Auth took one token: five subscriptions pass, and cost at most one zone query together.
+      for (let i = 0; i < 5; i++) c.send({ type: 'subscribe', zones: ['street-a'] })
+      const mark = c.messages.length
+      for (let i = 0; i < 3; i++) c.send({ type: 'subscribe', zones: ['street-a'] })
+      const err = await c.next(isError, { from: mark })
+      expect(err.code).toBe('rate_limited')
+      expect((await c.closedWith())?.code).toBe(4429)
+      expect(c.messages.filter(isError).every((m) => m.code === 'rate_limited')).toBe(true)
+      expect(owners.count() - before).toBeLessThanOrEqual(1)
+    } finally {
+      await app.close()
     }
   })
 })

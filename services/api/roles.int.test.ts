@@ -17,6 +17,7 @@ import {
 } from '../shared/contracts/api.ts'
 import {
   bearer,
+  countingDb,
   expectErrorBody,
   INJECTIONS,
   insertTransits,
@@ -79,7 +80,8 @@ beforeAll(async () => {
     db,
     log,
     checks: { broker: () => ({ up: true }) },
-    options: { rateLimit: { enabled: false } },
+    // Every route is tried with an unknown key from the one test address.
+    options: { rateLimit: { enabled: false }, authFailureLimit: { capacity: 1000 } },
     now: () => NOW,
   })
 })
@@ -428,6 +430,73 @@ describe('rate limiting', () => {
       expect(metrics.body).toMatch(/miglio_api_rate_limited_total 1/)
     } finally {
       await app.close()
+    }
+  })
+})
+
+describe('failed authentication per client address', () => {
+  const unknownKey = `mgl_${'u'.repeat(43)}`
+
+  it('answers 429 with Retry-After and no database lookup once an address has failed too often', async () => {
+    const lookups = countingDb(database.db, 'api_keys')
+    const app = await buildApp({
+      db: lookups.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { authFailureLimit: { capacity: 3, refillPerSecond: 0.01 } },
+    })
+    try {
+      const me = (authorization: string, remoteAddress = '192.0.2.1') =>
+        app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization }, remoteAddress })
+      // A key that worked from this address before keeps working while the address is blocked.
+      expect((await me(`Bearer ${keys.analyst}`)).statusCode).toBe(200)
+      // Malformed credentials count too (they need no lookup, but are failures all the same).
+      expectErrorBody(await me('Bearer short'), 401, 'unauthorised')
+      for (let i = 0; i < 2; i++) expectErrorBody(await me(`Bearer ${unknownKey}`), 401)
+      const before = lookups.count()
+      for (const key of [unknownKey, keys.admin]) {
+        // keys.admin was never used from this address: it cannot be told from a guess.
+        const limited = await me(`Bearer ${key}`)
+        expectErrorBody(limited, 429, 'rate_limited')
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      }
+      expect(lookups.count()).toBe(before)
+      expect((await me(`Bearer ${keys.analyst}`)).statusCode).toBe(200)
+      // Without a key: 401 as ever (no lookup, nothing to limit).
+      expectErrorBody(await app.inject({ method: 'GET', url: '/api/v1/me' }), 401)
+      // Another address has its own budget.
+      expectErrorBody(await me(`Bearer ${unknownKey}`, '192.0.2.2'), 401, 'unauthorised')
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+      expect(metrics.body).toMatch(/miglio_api_rate_limited_total 2/)
+      expect(metrics.body).toMatch(/miglio_api_auth_failures_total 4/)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('takes the client address from X-Forwarded-For only with trustProxy', async () => {
+    for (const trustProxy of [false, true]) {
+      const app = await buildApp({
+        db: database.db,
+        log,
+        checks: { broker: () => ({ up: true }) },
+        options: { trustProxy, authFailureLimit: { capacity: 1, refillPerSecond: 0.01 } },
+      })
+      try {
+        const fail = (client: string) =>
+          app.inject({
+            method: 'GET',
+            url: '/api/v1/me',
+            headers: { ...bearer(unknownKey), 'x-forwarded-for': client },
+            remoteAddress: '10.0.0.1',
+          })
+        expect((await fail('198.51.100.1')).statusCode).toBe(401)
+        // Behind a trusted proxy the second client has its own budget; otherwise both are the
+        // proxy's address, which has spent its budget.
+        expect((await fail('198.51.100.2')).statusCode).toBe(trustProxy ? 401 : 429)
+      } finally {
+        await app.close()
+      }
     }
   })
 })

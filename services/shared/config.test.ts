@@ -94,6 +94,24 @@ describe(loadConfig.name, () => {
     })
 
     it.each([
+      [undefined, false],
+      ['false', false],
+      ['true', true],
+      ['10.0.0.5', ['10.0.0.5']],
+      ['loopback, uniquelocal', ['loopback', 'uniquelocal']],
+      ['10.0.0.0/8, fd00::/8 ,127.0.0.1', ['10.0.0.0/8', 'fd00::/8', '127.0.0.1']],
+    ])('reads API_TRUST_PROXY=%s as %j', (value, trustProxy) => {
+      expect(loadConfig({ API_TRUST_PROXY: value }).api.trustProxy).toEqual(trustProxy)
+    })
+
+    it.each(['yes', '0', '2', '10.0.0.0/33', 'proxy.example', '1.2.3.4/8/8'])(
+      'refuses API_TRUST_PROXY=%s, naming the key',
+      (value) => {
+        expect(lineFor(configError({ API_TRUST_PROXY: value }), 'API_TRUST_PROXY')).toHaveLength(1)
+      },
+    )
+
+    it.each([
       ['30m', 30 * 60_000],
       ['2h', 2 * 3_600_000],
       ['1d', 86_400_000],

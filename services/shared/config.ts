@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
@@ -21,6 +22,35 @@ const UrlWithScheme = (schemes: string[]) =>
     .optional()
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v)
+
+/** proxy-addr's names for address ranges, accepted next to addresses and CIDR ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** An IP address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or a range name (`loopback`). */
+function isProxyAddress(text: string): boolean {
+  if (PROXY_RANGE_NAMES.has(text)) return true
+  const [address = '', prefix, ...rest] = text.split('/')
+  const family = isIP(address)
+  if (!family || rest.length) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * `API_TRUST_PROXY` as fastify's `trustProxy`: `false`, `true`, or a comma-separated list of
+ * proxy addresses, CIDR ranges and range names (`loopback`, `linklocal`, `uniquelocal`); null when
+ * the text is none of these. (Fastify trusts no hop for a hop count, so none is accepted.)
+ */
+export function parseTrustProxy(text: string): boolean | string[] | null {
+  const t = text.trim().toLowerCase()
+  if (t === 'false') return false
+  if (t === 'true') return true
+  const list = t
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+  return list.length && list.every(isProxyAddress) ? list : null
+}
 
 /** Every environment key Miglio reads, with its default. `.env.example` and README list the same. */
 export const EnvSchema = z.object({
@@ -88,6 +118,14 @@ export const EnvSchema = z.object({
       'must be a comma-separated list of origins like https://dashboards.example',
     )
     .optional(),
+  API_TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .refine(
+      (v) => parseTrustProxy(v) !== null,
+      'must be false, true, or a comma-separated list of proxy addresses, CIDR ranges or loopback/linklocal/uniquelocal',
+    ),
   API_RATE_LIMIT: z.stringbool().default(true),
   API_RATE_LIMIT_BURST: z.coerce.number().positive().default(120),
   API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(10),
@@ -125,6 +163,7 @@ export type Config = Readonly<{
     flowsK: number
     bodyLimitBytes: number
     corsOrigins: string[]
+    trustProxy: boolean | string[]
     rateLimit: { enabled: boolean; capacity: number; refillPerSecond: number }
     live: { pollMs: number; maxBufferedBytes: number }
   }
@@ -194,6 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+      trustProxy: parseTrustProxy(e.API_TRUST_PROXY) ?? false,
       rateLimit: {
         enabled: e.API_RATE_LIMIT,
         capacity: e.API_RATE_LIMIT_BURST,

@@ -13,4 +13,18 @@ describe(TokenBuckets.name, () => {
     expect(sut.take('a')).toEqual({ ok: true })
     expect(sut.take('a').ok).toBe(false)
   })
+
+  it('peeks without taking', () => {
+    let now = 0
+    const sut = new TokenBuckets({ capacity: 1, refillPerSecond: 0.25, now: () => now })
+    expect(sut.peek('a')).toEqual({ ok: true })
+    expect(sut.peek('a')).toEqual({ ok: true })
+    expect(sut.take('a')).toEqual({ ok: true })
+    expect(sut.peek('a')).toEqual({ ok: false, retryAfterS: 4 })
+    now = 3000
+    expect(sut.peek('a')).toEqual({ ok: false, retryAfterS: 1 })
+    now = 4000
+    expect(sut.peek('a')).toEqual({ ok: true })
+    expect(sut.take('a')).toEqual({ ok: true })
+  })
 })

@@ -29,7 +29,23 @@ export class TokenBuckets {
       b.tokens -= 1
       return { ok: true }
     }
-    return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / refillPerSecond)) }
+    return this.#refusal(b.tokens)
+  }
+
+  /** What `take` would answer now, without taking a token. */
+  peek(key: string): Take {
+    const b = this.#buckets.get(key)
+    if (!b) return { ok: true }
+    const { capacity, refillPerSecond } = this.#o
+    const tokens = Math.min(capacity, b.tokens + ((this.#o.now() - b.at) / 1000) * refillPerSecond)
+    return tokens >= 1 ? { ok: true } : this.#refusal(tokens)
+  }
+
+  #refusal(tokens: number): Take {
+    return {
+      ok: false,
+      retryAfterS: Math.max(1, Math.ceil((1 - tokens) / this.#o.refillPerSecond)),
+    }
   }
 
   #prune(now: number) {

@@ -23,8 +23,10 @@ class FakeSocket extends EventEmitter {
     this.terminated = true
     this.readyState = 3
   }
-  close() {
+  closedWith: { code?: number; reason?: string } | null = null
+  close(code?: number, reason?: string) {
     this.readyState = 3
+    this.closedWith = { code, reason }
   }
 }
 
@@ -45,10 +47,10 @@ function metrics() {
   }
 }
 
-function client(socket: FakeSocket, zones: string[]): LiveClient {
+function client(socket: FakeSocket, zones: string[], keyId = 'k'): LiveClient {
   return {
     socket: socket as unknown as WebSocket,
-    principal: { keyId: 'k', role: 'analyst', shopId: null, label: 'x' },
+    principal: { keyId, role: 'analyst', shopId: null, label: 'x' },
     zones: new Set(zones),
     alive: true,
     lastBody: null,
@@ -237,5 +239,89 @@ describe(createLiveHub.name, () => {
     await vi.advanceTimersByTimeAsync(5000)
     expect(polls).toBe(before)
     await sut.stop()
+  })
+
+  describe('revoked keys', () => {
+    function keyHub(active: () => Set<string>, checked: string[][]) {
+      return createLiveHub({
+        poll,
+        pollMs: 60_000,
+        pingMs: 60_000,
+        maxBufferedBytes: 1000,
+        log: createLogger({ level: 'silent' }),
+        metrics: metrics(),
+        recheckKeysMs: 500,
+        activeKeys: async (ids) => {
+          checked.push(ids)
+          return active()
+        },
+      })
+    }
+
+    it('re-checks the connected keys in one query per interval and closes revoked ones with 4403', async () => {
+      let active = new Set(['k1', 'k2'])
+      const checked: string[][] = []
+      const sut = keyHub(() => active, checked)
+      const [a, b, c] = [new FakeSocket(), new FakeSocket(), new FakeSocket()]
+      sut.add(client(a, ['a'], 'k1'))
+      sut.add(client(b, ['a'], 'k1'))
+      sut.add(client(c, ['a'], 'k2'))
+      await vi.advanceTimersByTimeAsync(1100)
+      expect(checked).toEqual([
+        ['k1', 'k2'],
+        ['k1', 'k2'],
+      ])
+      active = new Set(['k2'])
+      await vi.advanceTimersByTimeAsync(500)
+      for (const s of [a, b]) {
+        expect(s.closedWith).toEqual({ code: 4403, reason: 'key revoked' })
+        expect(s.sent.at(-1)).toMatchObject({ type: 'error', code: 'unauthorised' })
+      }
+      expect(c.closedWith).toBeNull()
+      expect(sut.size).toBe(1)
+      await vi.advanceTimersByTimeAsync(500)
+      expect(checked.at(-1)).toEqual(['k2'])
+      await sut.stop()
+    })
+
+    it('checks nothing while nobody is connected, and closes a key at once when told', async () => {
+      const checked: string[][] = []
+      const sut = keyHub(() => new Set(['k1', 'k2']), checked)
+      await vi.advanceTimersByTimeAsync(5000)
+      expect(checked).toEqual([])
+      const [a, b] = [new FakeSocket(), new FakeSocket()]
+      const ca = client(a, ['a'], 'k1')
+      sut.add(ca)
+      sut.add(client(b, ['a'], 'k2'))
+      sut.closeKey('k1')
+      expect(a.closedWith?.code).toBe(4403)
+      expect(b.closedWith).toBeNull()
+      sut.closeKey('k2')
+      expect(sut.size).toBe(0)
+      const before = checked.length
+      await vi.advanceTimersByTimeAsync(5000)
+      expect(checked).toHaveLength(before)
+      await sut.stop()
+    })
+
+    it('keeps the clients when the check fails (database down), and reports the error', async () => {
+      const errors: string[] = []
+      const sut = createLiveHub({
+        poll,
+        pollMs: 60_000,
+        pingMs: 60_000,
+        maxBufferedBytes: 1000,
+        log: createLogger({ level: 'silent' }),
+        metrics: metrics(),
+        activeKeys: () => Promise.reject(new Error('down')),
+        onError: (_err, what) => errors.push(what),
+      })
+      const s = new FakeSocket()
+      sut.add(client(s, ['a'], 'k1'))
+      await vi.advanceTimersByTimeAsync(1100)
+      expect(s.closedWith).toBeNull()
+      expect(errors).toEqual(['key check', 'key check'])
+      await sut.stop()
+    })
   })
 })

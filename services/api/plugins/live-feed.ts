@@ -37,7 +37,20 @@ export type LiveHubOptions = {
   log: Logger
   metrics: LiveHubMetrics
   now?: () => number
+  /**
+   * Of the given key ids, those still valid (not revoked, not deleted). Asked every
+   * `recheckKeysMs` (one query for all clients, only while clients are connected); the clients of
+   * the other keys are closed with 4403. This is how a revocation on any replica reaches this one.
+   */
+  activeKeys?: (keyIds: string[]) => Promise<Set<string>>
+  /** Default 500 ms. */
+  recheckKeysMs?: number
+  /** A failed poll or key check; logged at warn when absent. */
+  onError?: (err: unknown, what: 'poll' | 'key check') => void
 }
+
+/** Close code of a client whose key was revoked. */
+export const CLOSE_KEY_REVOKED = 4403
 
 export type LiveHub = {
   add(c: LiveClient): void
@@ -47,6 +60,8 @@ export type LiveHub = {
   send(c: LiveClient, m: LiveServerMessage): void
   /** Transits changed (ingest said so): poll now rather than at the next interval. */
   nudge(): void
+  /** Closes this process's clients of a key (just revoked) with 4403. */
+  closeKey(keyId: string): void
   readonly size: number
   stop(): Promise<void>
 }
@@ -61,7 +76,9 @@ const OPEN = 1
  * the interval, and the database sees no more than one poll per `minPollMs` however busy ingest is.
  * A client gets a message only when its zones' counts changed; updates are skipped (and counted)
  * while its socket buffers more than maxBufferedBytes; clients that miss a pong for a whole ping
- * interval are terminated. Polling runs only while clients are connected.
+ * interval are terminated. Every `recheckKeysMs` the clients' keys are checked against the database
+ * in one query, and the clients of revoked keys closed (4403), whichever replica revoked them.
+ * Polling and key checks run only while clients are connected.
  */
 export function createLiveHub(o: LiveHubOptions): LiveHub {
   const now = o.now ?? Date.now
@@ -74,6 +91,12 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   const minPollMs = Math.min(o.minPollMs ?? 250, o.pollMs)
   let lastPollAt = -Infinity
   let nudged = false
+  const recheckKeysMs = o.recheckKeysMs ?? 500
+  let keyTimer: NodeJS.Timeout | null = null
+  let keyCheck: Promise<void> | null = null
+  const onError =
+    o.onError ??
+    ((err: unknown, what: string) => o.log.warn({ err }, `live feed: ${what} failed; retrying`))
 
   function send(c: LiveClient, m: LiveServerMessage) {
     if (c.socket.readyState === OPEN) c.socket.send(JSON.stringify(m))
@@ -106,7 +129,7 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
       for (const c of clients) deliver(c)
     } catch (err) {
       o.metrics.pollErrors.inc()
-      o.log.warn({ err }, 'live feed: database poll failed; retrying')
+      onError(err, 'poll')
     }
     schedule(nudged ? untilNextAllowed() : o.pollMs)
   }
@@ -154,9 +177,43 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
     if (!clients.size) {
       if (timer) clearTimeout(timer)
       if (pinger) clearInterval(pinger)
+      if (keyTimer) clearTimeout(keyTimer)
       timer = null
       pinger = null
+      keyTimer = null
     }
+  }
+
+  function revoked(c: LiveClient) {
+    send(c, { type: 'error', code: 'unauthorised', message: 'the API key was revoked' })
+    c.socket.close(CLOSE_KEY_REVOKED, 'key revoked')
+    remove(c)
+  }
+
+  function closeKey(keyId: string) {
+    for (const c of [...clients]) if (c.principal.keyId === keyId) revoked(c)
+  }
+
+  async function checkKeys() {
+    const ids = [...new Set([...clients].map((c) => c.principal.keyId))]
+    if (!ids.length || !o.activeKeys) return
+    try {
+      const active = await o.activeKeys(ids)
+      for (const c of [...clients]) if (!active.has(c.principal.keyId)) revoked(c)
+    } catch (err) {
+      onError(err, 'key check')
+    }
+  }
+
+  function scheduleKeyCheck() {
+    if (!o.activeKeys || keyTimer || keyCheck || stopped || !clients.size) return
+    keyTimer = setTimeout(() => {
+      keyTimer = null
+      keyCheck = checkKeys().finally(() => {
+        keyCheck = null
+        scheduleKeyCheck()
+      })
+    }, recheckKeysMs)
   }
 
   return {
@@ -168,6 +225,7 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
         c.alive = true
       })
       pinger ??= setInterval(heartbeat, o.pingMs)
+      scheduleKeyCheck()
       // Counts go out only on polls, so each client's messages are a poll interval apart; the first
       // client starts polling at once, later ones get the next poll.
       if (!timer && !inFlight) schedule(0)
@@ -179,6 +237,7 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
     },
     send,
     nudge,
+    closeKey,
     get size() {
       return clients.size
     },
@@ -186,7 +245,9 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
       stopped = true
       if (timer) clearTimeout(timer)
       if (pinger) clearInterval(pinger)
+      if (keyTimer) clearTimeout(keyTimer)
       await inFlight
+      await keyCheck
       for (const c of clients) c.socket.close(1001, 'server shutting down')
       clients.clear()
       o.metrics.clients.set(0)

@@ -41,3 +41,15 @@ export async function findApiKey(db: Db, id: string): Promise<ApiKeyDto | null> 
   const r = await db.selectFrom('api_keys').select(COLUMNS).where('id', '=', id).executeTakeFirst()
   return r ? toApiKeyDto(r) : null
 }
+
+/** Of `ids`, those of keys that exist and are not revoked: one statement for any number. */
+export async function activeKeyIds(db: Db, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set()
+  const rows = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where(sql<boolean>`id = any(${ids}::text[])`)
+    .where('revoked_at', 'is', null)
+    .execute()
+  return new Set(rows.map((r) => r.id))
+}

@@ -62,9 +62,14 @@ export type ZoneDto = z.infer<typeof ZoneDtoSchema>
 export const ZonesResponseSchema = z.object({ zones: z.array(ZoneDtoSchema) })
 export type ZonesResponse = z.infer<typeof ZonesResponseSchema>
 
-/** `GET /api/v1/health`: 200 when every dependency is up, 503 otherwise. */
+/**
+ * `GET /api/v1/health`: 200 when every dependency is up, 503 otherwise (`degraded`, or `starting`
+ * with a `message` while the process starts). `database.error` is a fixed word (`unreachable`,
+ * `timeout`), never the driver's text.
+ */
 export const HealthResponseSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
+  status: z.enum(['ok', 'degraded', 'starting']),
+  message: z.string().optional(),
   database: z.object({ up: z.boolean(), error: z.string().optional() }),
   broker: z.object({ up: z.boolean(), error: z.string().optional() }),
 })

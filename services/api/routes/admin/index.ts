@@ -193,6 +193,8 @@ export default async function adminRoutes(app: FastifyInstance, opts: { db: Db }
       schema: {
         tags: ['admin'],
         summary: 'Revoke an API key (admin); revoking a revoked key is a no-op',
+        description:
+          'The key is refused at once; its live-feed sockets are closed with 4403 within a second on every API replica.',
         params: ApiKeyParamsSchema,
         response: {
           204: z.null().describe('Revoked'),
@@ -207,6 +209,9 @@ export default async function adminRoutes(app: FastifyInstance, opts: { db: Db }
           statusCode: 404,
         })
       await revokeApiKey(opts.db, req.params.id)
+      // This replica's live-feed sockets of the key close now; the others' within their next key
+      // check (every 500 ms), since replicas share only the database.
+      app.liveHub.closeKey(req.params.id)
       return reply.code(204).send(null)
     },
   )

@@ -3,21 +3,24 @@ import type { WebSocket } from 'ws'
 import { ErrorBodySchema, LiveClientMessageSchema } from '../../../shared/contracts/api.ts'
 import type { Db } from '../../../shared/db/create-db.ts'
 import { AppError } from '../../../shared/errors.ts'
-import {
-  findPrincipalByKey,
-  type ApiPrincipal,
-} from '../../../shared/registry/api-key-repository.ts'
-import { bearerKey } from '../../plugins/auth.ts'
+import type { ApiPrincipal } from '../../../shared/registry/api-key-repository.ts'
+import { bearerKey, tooManyFailures } from '../../plugins/auth.ts'
 import type { LiveClient } from '../../plugins/live-feed.ts'
 import { listZoneOwners } from '../../queries/zone-queries.ts'
-import type { TokenBuckets } from '../../lib/token-bucket.ts'
+import { TokenBuckets } from '../../lib/token-bucket.ts'
+import type { AuthGuard } from '../../lib/auth-guard.ts'
+import { isDatabaseUnavailable } from '../../lib/database-outage.ts'
 
 /** The subprotocol a browser offers next to its key, and the one the server answers with. */
 export const LIVE_PROTOCOL = 'miglio.v1'
 
 const CLOSE_UNAUTHORISED = 4401
+// 4403 key revoked: CLOSE_KEY_REVOKED in plugins/live-feed.ts (the hub closes those sockets).
 const CLOSE_AUTH_TIMEOUT = 4408
 const CLOSE_RATE_LIMITED = 4429
+
+/** Zone owners are read at most once per this (subscriptions are checked against them). */
+const ZONE_OWNERS_TTL_MS = 5000
 
 /** A key offered as a `Sec-WebSocket-Protocol` value (any value but miglio.v1). */
 function protocolKey(header: string | string[] | undefined): string | null {
@@ -28,7 +31,20 @@ function protocolKey(header: string | string[] | undefined): string | null {
   return values[0] ?? null
 }
 
-export type LiveRouteOptions = { db: Db; authTimeoutMs: number; buckets: TokenBuckets | null }
+export type LiveRouteOptions = {
+  db: Db
+  authTimeoutMs: number
+  /** Per-key request buckets (shared with REST); null when rate limiting is off. */
+  buckets: TokenBuckets | null
+  /** Failed authentications per client address (shared with REST). */
+  guard: AuthGuard
+  /** Messages per client address. */
+  messageLimit: { capacity: number; refillPerSecond: number; closeAfter: number }
+  /** A 429 or rate-limited close (the API's rate-limited counter). */
+  onRateLimited: () => void
+  /** The database could not be reached while handling a message (logged once per interval). */
+  onDatabaseUnavailable: (err: unknown) => void
+}
 
 /**
  * `GET /api/v1/live`: the WebSocket live feed. The key comes in the first message
@@ -38,9 +54,26 @@ export type LiveRouteOptions = { db: Db; authTimeoutMs: number; buckets: TokenBu
 export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOptions) {
   const principals = new WeakMap<FastifyRequest, ApiPrincipal>()
   const hub = app.liveHub
+  const messages = new TokenBuckets(opts.messageLimit)
+  let owners: { at: number; value: Promise<Map<string, string | null>> } | null = null
 
   function take(p: ApiPrincipal): boolean {
     return opts.buckets?.take(p.keyId).ok ?? true
+  }
+
+  /** Every zone and its shop, read at most once per ZONE_OWNERS_TTL_MS for all clients. */
+  function zoneOwners(): Promise<Map<string, string | null>> {
+    const now = Date.now()
+    if (!owners || now - owners.at >= ZONE_OWNERS_TTL_MS) {
+      const value = listZoneOwners(opts.db)
+      const entry = { at: now, value }
+      owners = entry
+      // A failed read is not kept.
+      value.catch(() => {
+        if (owners === entry) owners = null
+      })
+    }
+    return owners.value
   }
 
   app.route({
@@ -50,7 +83,7 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
       tags: ['live'],
       summary: 'Live per-zone counts over a WebSocket (all roles; shopkeeper: its zone only)',
       description:
-        'Connect with a WebSocket and send `{"type":"auth","key":"mgl_…"}` first (or offer the subprotocols `miglio.v1` and the key). The server answers `{"type":"ready",…}` and then `{"type":"counts","zones":[{"zoneId","today":{passersBy,visitors},"last15m":{…}}]}` whenever the counts of your zones change, at most once a second. `{"type":"subscribe","zones":[…]}` narrows the zones; another shop\'s zone answers `{"type":"error","code":"forbidden"}`. The key is never accepted in the URL. Close codes: 4401 unauthorised, 4408 no auth in time, 4429 rate limited. A plain GET answers 426.',
+        'Connect with a WebSocket and send `{"type":"auth","key":"mgl_…"}` first (or offer the subprotocols `miglio.v1` and the key). The server answers `{"type":"ready",…}` and then `{"type":"counts","zones":[{"zoneId","today":{passersBy,visitors},"last15m":{…}}]}` whenever the counts of your zones change, at most once a second. `{"type":"subscribe","zones":[…]}` narrows the zones; another shop\'s zone answers `{"type":"error","code":"forbidden"}`. The key is never accepted in the URL. Close codes: 4401 unauthorised, 4403 key revoked (its sockets close within a second on every replica), 4408 no auth in time, 4429 rate limited (the key\'s request budget, too many failed authentications from the address, or a message flood). Messages are limited per client address: excess answers `{"type":"error","code":"rate_limited"}`. A plain GET answers 426.',
       response: {
         400: ErrorBodySchema,
         401: ErrorBodySchema,
@@ -68,15 +101,19 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
       const key =
         bearerKey(req.headers.authorization) ?? protocolKey(req.headers['sec-websocket-protocol'])
       if (!key) return
-      const p = await findPrincipalByKey(opts.db, key)
-      if (!p)
+      const outcome = await opts.guard.authenticate(req.ip, key)
+      if (!outcome.ok && outcome.reason === 'limited')
+        return tooManyFailures(reply, outcome.retryAfterS)
+      if (!outcome.ok)
         throw new AppError('unauthorised', 'the API key is unknown or revoked', { statusCode: 401 })
-      if (!take(p))
+      if (!take(outcome.principal)) {
+        opts.onRateLimited()
         return reply
           .code(429)
           .header('retry-after', '1')
           .send({ error: { code: 'rate_limited', message: 'too many requests for this key' } })
-      principals.set(req, p)
+      }
+      principals.set(req, outcome.principal)
     },
     handler: async (_req, reply) =>
       reply
@@ -91,6 +128,7 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
     wsHandler: (socket: WebSocket, req: FastifyRequest) => {
       let client: LiveClient | null = null
       let queue: Promise<void> = Promise.resolve()
+      let refused = 0
       const authTimer = setTimeout(() => {
         if (!client) socket.close(CLOSE_AUTH_TIMEOUT, 'no auth message in time')
       }, opts.authTimeoutMs)
@@ -100,8 +138,7 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
 
       async function start(p: ApiPrincipal) {
         clearTimeout(authTimer)
-        const owners = await listZoneOwners(opts.db)
-        const zones = [...owners]
+        const zones = [...(await zoneOwners())]
           .filter(([, shop]) => p.role !== 'shopkeeper' || shop === p.shopId)
           .map(([z]) => z)
         if (socket.readyState !== socket.OPEN) return
@@ -133,22 +170,30 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
         const m = parsed.data
         if (m.type === 'auth') {
           if (client) return error('bad_request', 'already authenticated')
-          const p = await findPrincipalByKey(opts.db, m.key)
-          if (!p) {
+          const outcome = await opts.guard.authenticate(req.ip, m.key)
+          if (!outcome.ok && outcome.reason === 'limited') {
+            error(
+              'rate_limited',
+              `too many failed authentications from this address; retry in ${outcome.retryAfterS} s`,
+            )
+            return socket.close(CLOSE_RATE_LIMITED, 'rate limited')
+          }
+          if (!outcome.ok) {
             error('unauthorised', 'the API key is unknown or revoked')
             return socket.close(CLOSE_UNAUTHORISED, 'unauthorised')
           }
-          if (!take(p)) {
+          if (!take(outcome.principal)) {
+            opts.onRateLimited()
             error('rate_limited', 'too many requests for this key')
             return socket.close(CLOSE_RATE_LIMITED, 'rate limited')
           }
-          return start(p)
+          return start(outcome.principal)
         }
         if (!client) {
           error('unauthorised', 'authenticate first: {"type":"auth","key":"…"}')
           return socket.close(CLOSE_UNAUTHORISED, 'unauthorised')
         }
-        const owners = await listZoneOwners(opts.db)
+        const owners = await zoneOwners()
         const p = client.principal
         for (const z of m.zones) {
           if (!owners.has(z)) return error('not_found', `zone ${z} does not exist`)
@@ -159,10 +204,25 @@ export default async function liveRoutes(app: FastifyInstance, opts: LiveRouteOp
       }
 
       socket.on('message', (data, isBinary) => {
+        if (socket.readyState !== socket.OPEN) return
+        // Per client address, before any work: a flood costs neither queries nor a queue.
+        if (!messages.take(req.ip).ok) {
+          refused++
+          error('rate_limited', 'too many messages from this address; slow down')
+          if (refused >= opts.messageLimit.closeAfter) {
+            opts.onRateLimited()
+            socket.close(CLOSE_RATE_LIMITED, 'rate limited')
+          }
+          return
+        }
         const text = isBinary ? '' : String(data)
         queue = queue
           .then(() => handle(text))
           .catch((err: unknown) => {
+            if (isDatabaseUnavailable(err)) {
+              opts.onDatabaseUnavailable(err)
+              return error('database_unavailable', 'the database cannot be reached; retry later')
+            }
             req.log.warn({ err }, 'live feed: message handling failed')
             error('internal', 'internal error')
           })
