@@ -9,6 +9,8 @@ import {
   type TestDatabase,
 } from '../shared/testing/engines.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
+import { findMacLeaks, macDigits } from '../shared/testing/mac-leaks.ts'
+import { dumpDatabase } from '../shared/testing/database-dump.ts'
 import {
   MAC_PATTERN,
   TEST_INGEST_CONFIG,
@@ -81,9 +83,13 @@ type WireBatch = {
 
 const GATEWAYS = ['gw-street-a', 'gw-shop-one'] as const
 
+/** Every MAC the mix uses, normalised: the database and the logs must hold none of them. */
+const usedMacs = new Set<string>()
+
 /** A MAC written the ways gateways write them: `aa:bb:…`, `AA-BB-…`, 12 bare digits. */
 function randomMac(rng: Rng): string {
   const digits = rng.hex(12)
+  usedMacs.add(digits)
   const pairs = digits.match(/../g)!
   switch (rng.int(0, 3)) {
     case 0:
@@ -447,6 +453,68 @@ function generate(now: number) {
       },
     ],
     [
+      1,
+      () => {
+        // A MAC hidden from a naive redactor: JSON escapes, separators mixed, in broken JSON.
+        const pairs = macDigits(randomMac(rng)).match(/../g)!
+        const escaped = pairs
+          .join(rng.pick([':', '-', '.']))
+          .replace(/[0-9a-f]/, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
+        const mixed = pairs.map((p, i) => (i ? rng.pick([':', '-', '.', '_']) : '') + p).join('')
+        reject(
+          sightingsTopic(rng.pick(GATEWAYS)),
+          `{"v":1,"sightings":[{"mac":"${escaped}","alias":"${mixed}"`,
+          'malformed_json',
+        )
+      },
+    ],
+    [
+      1,
+      () => {
+        // A valid batch as UTF-16 (LE or BE, with or without a byte-order mark): not UTF-8 JSON.
+        const gw = rng.pick(GATEWAYS)
+        const b = validBatch(gw)
+        b.sightings.push(sighting(now - 60_000))
+        let bytes = Buffer.from(JSON.stringify(b), 'utf16le')
+        if (rng.next() < 0.5) bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), bytes])
+        if (rng.next() < 0.5) bytes = Buffer.from(bytes).swap16()
+        reject(sightingsTopic(gw), bytes, 'malformed_json')
+      },
+    ],
+    [
+      1,
+      () => {
+        // A MAC as six raw bytes inside binary noise (NUL bytes included).
+        const raw = Buffer.from(macDigits(randomMac(rng)), 'hex')
+        const noise = () =>
+          Buffer.from(Array.from({ length: rng.int(0, 40) }, () => rng.int(0, 255)))
+        reject(
+          sightingsTopic(rng.pick(GATEWAYS)),
+          Buffer.concat([Buffer.from([0xff]), noise(), raw, noise()]),
+          'malformed_json',
+        )
+      },
+    ],
+    [
+      1.5,
+      () => {
+        // A MAC where only an id belongs: a boot id, or a status's firmware version.
+        const d = macDigits(randomMac(rng))
+        const asId = rng.pick([
+          d,
+          d.toUpperCase(),
+          d.match(/../g)!.join('.'),
+          `${d.slice(0, 4)}.${d.slice(4, 8)}.${d.slice(8)}`,
+          d.match(/../g)!.join('_'),
+        ])
+        const gw = rng.pick(GATEWAYS)
+        if (rng.next() < 0.6) {
+          const b = validBatch(gw)
+          reject(sightingsTopic(gw), json({ ...b, bootId: asId }), 'schema')
+        } else reject(statusTopic(gw), json({ ...status(gw), fw: asId }), 'schema')
+      },
+    ],
+    [
       2,
       () => {
         // Outside the subscription filters: never delivered to ingest.
@@ -668,6 +736,15 @@ describe('ingest under a seeded mix of good and bad messages', () => {
       expect(logText).toContain('message rejected')
       expect(logText).not.toMatch(MAC_PATTERN)
       expect(await service.metrics.registry.metrics()).not.toMatch(MAC_PATTERN)
+
+      // The whole database (pg_dump on a real server) and the log, searched for every MAC the mix
+      // used in every encoding: colons, dashes, bare, mixed, dotted, JSON-escaped, UTF-16, raw bytes.
+      const macs = [...usedMacs]
+      expect(macs.length).toBeGreaterThan(500)
+      const dump = await dumpDatabase(database)
+      expect(dump.bytes.length).toBeGreaterThan(100_000)
+      expect(findMacLeaks(dump.bytes, macs), `database (${dump.how})`).toEqual([])
+      expect(findMacLeaks(logText, macs), 'log').toEqual([])
     } finally {
       await ingest.stop()
     }

@@ -11,16 +11,6 @@
 
 export type MacLeak = { mac: string; encoding: 'text' | 'utf-16le' | 'utf-16be' | 'raw bytes' }
 
-const SEPARATOR = String.raw`(?:[:\-._]|\\u00(?:3[aA]|2[dDeE]|5[fF]))?`
-
-/** One hex digit as itself (either case) or as a `\u00XX` escape of either case. */
-function digit(d: string): string {
-  const forms = new Set([d.toLowerCase(), d.toUpperCase()])
-  const escapes = [...forms].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0'))
-  const escaped = escapes.map((h) => String.raw`\\u00${h[0]}[${h[1]}${h[1]?.toUpperCase()}]`)
-  return `(?:${[...forms].join('|')}|${escaped.join('|')})`
-}
-
 /** The normalised address (12 lower-case hex digits) of a MAC in any usual notation. */
 export function macDigits(mac: string): string {
   const d = mac.toLowerCase().replace(/[^0-9a-f]/g, '')
@@ -28,42 +18,57 @@ export function macDigits(mac: string): string {
   return d
 }
 
-/** A pattern for one MAC as text, in any case, with or without separators, escapes allowed. */
-export function macTextPattern(mac: string): RegExp {
-  const d = macDigits(mac)
-  const pairs: string[] = []
-  for (let i = 0; i < 12; i += 2) pairs.push(digit(d[i] ?? '') + digit(d[i + 1] ?? ''))
-  return new RegExp(pairs.join(SEPARATOR))
+/** Hex digits with at most one separator between any two of them, in either case. */
+const HEX_RUN = /[0-9a-f](?:[0-9a-f]|[:\-._](?=[0-9a-f]))*/gi
+/** `\u00XX` escapes (JSON, JavaScript; doubled by pg_dump's COPY format too). */
+const ESCAPE = /\\u00([0-9a-f]{2})/gi
+
+/**
+ * Calls `onHit` with each wanted address written in `text`: escapes decoded, then every run of hex
+ * digits (separators between them dropped, whatever they are) read through a 12-digit window. One
+ * pass for all addresses, so a dump of megabytes is searched for thousands of them in a moment.
+ */
+function scanText(text: string, wanted: ReadonlySet<string>, onHit: (digits: string) => void) {
+  const decoded = text.replace(ESCAPE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+  for (const m of decoded.matchAll(HEX_RUN)) {
+    if (m[0].length < 12) continue
+    const digits = m[0].toLowerCase().replace(/[:\-._]/g, '')
+    for (let i = 0; i + 12 <= digits.length; i++) {
+      const window = digits.slice(i, i + 12)
+      if (wanted.has(window)) onHit(window)
+    }
+  }
 }
 
 /** Every place one of `macs` appears in `data`, by encoding (one entry per MAC and encoding). */
 export function findMacLeaks(data: Buffer | string, macs: readonly string[]): MacLeak[] {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-  const texts: [MacLeak['encoding'], string][] = [
-    ['text', bytes.toString('latin1')],
-    ['utf-16le', bytes.toString('utf16le')],
-    ['utf-16le', bytes.subarray(1).toString('utf16le')],
-    [
-      'utf-16be',
-      Buffer.from(bytes.subarray(0, bytes.length & ~1))
-        .swap16()
-        .toString('utf16le'),
-    ],
-    [
-      'utf-16be',
-      Buffer.from(bytes.subarray(1, 1 + ((bytes.length - 1) & ~1)))
-        .swap16()
-        .toString('utf16le'),
-    ],
-  ]
-  const leaks: MacLeak[] = []
-  for (const mac of macs) {
-    const pattern = macTextPattern(mac)
-    const found = new Set<MacLeak['encoding']>()
-    for (const [encoding, text] of texts) if (pattern.test(text)) found.add(encoding)
-    if (bytes.includes(Buffer.from(macDigits(mac), 'hex'))) found.add('raw bytes')
-    for (const encoding of found) leaks.push({ mac, encoding })
+  const original = new Map(macs.map((m) => [macDigits(m), m]))
+  const wanted = new Set(original.keys())
+  const found = new Map<string, Set<MacLeak['encoding']>>()
+  const hit = (encoding: MacLeak['encoding']) => (digits: string) => {
+    let encodings = found.get(digits)
+    if (!encodings) found.set(digits, (encodings = new Set()))
+    encodings.add(encoding)
   }
+  const even = (b: Buffer) => b.subarray(0, b.length & ~1)
+  scanText(bytes.toString('latin1'), wanted, hit('text'))
+  scanText(even(bytes).toString('utf16le'), wanted, hit('utf-16le'))
+  scanText(even(bytes.subarray(1)).toString('utf16le'), wanted, hit('utf-16le'))
+  scanText(Buffer.from(even(bytes)).swap16().toString('utf16le'), wanted, hit('utf-16be'))
+  scanText(
+    Buffer.from(even(bytes.subarray(1)))
+      .swap16()
+      .toString('utf16le'),
+    wanted,
+    hit('utf-16be'),
+  )
+  const raw = new Set([...wanted].map((d) => parseInt(d, 16)))
+  for (let i = 0; i + 6 <= bytes.length; i++)
+    if (raw.has(bytes.readUIntBE(i, 6))) hit('raw bytes')(bytes.toString('hex', i, i + 6))
+  const leaks: MacLeak[] = []
+  for (const [digits, encodings] of found)
+    for (const encoding of encodings) leaks.push({ mac: original.get(digits) ?? digits, encoding })
   return leaks
 }
 
