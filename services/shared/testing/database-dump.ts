@@ -6,12 +6,8 @@ import type { TestDatabase } from './engines.ts'
 
 const run = promisify(execFile)
 
-/** PG_DUMP when set, else PostgreSQL 15's pg_dump (the native TimescaleDB's), if installed. */
-function findPgDump(): string | null {
-  for (const candidate of [process.env.PG_DUMP, '/usr/lib/postgresql/15/bin/pg_dump'])
-    if (candidate && existsSync(candidate)) return candidate
-  return null
-}
+/** PostgreSQL 15's pg_dump (the version of the native TimescaleDB server), if installed. */
+const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump'
 
 /**
  * Everything a test database holds, as bytes to search: `pg_dump` of the whole database (every
@@ -21,7 +17,7 @@ function findPgDump(): string | null {
  * hypertable and continuous aggregate read whole (which decompresses compressed chunks).
  */
 export async function dumpDatabase(t: TestDatabase): Promise<{ how: string; bytes: Buffer }> {
-  const pgDump = t.kind === 'embedded' ? null : findPgDump()
+  const pgDump = t.kind !== 'embedded' && existsSync(PG_DUMP) ? PG_DUMP : null
   if (pgDump) {
     const { stdout } = await run(pgDump, ['--no-owner', '--dbname', t.url], {
       encoding: 'buffer',
