@@ -9,7 +9,7 @@ import {
   round,
   truncate,
 } from './chart-kit.ts'
-import { createFrame, type Frame } from './frame.ts'
+import { createFrame, measureLegend, type Frame } from './frame.ts'
 
 export interface FootfallBarsData {
   zones: readonly { id: string; name: string }[]
@@ -73,21 +73,7 @@ export function renderFootfallBars(
   frame
     .size(layout.axisY + AXIS_HEIGHT)
     .label(`${labels.axis}. ${rows.map(layout.describe).join('; ')}`)
-  frame.legend(
-    [
-      {
-        key: 'passers-by',
-        label: labels.passersBy,
-        swatch: { kind: 'rect', fill: footfallColours.passersBy },
-      },
-      {
-        key: 'visitors',
-        label: labels.visitors,
-        swatch: { kind: 'rect', fill: footfallColours.visitors },
-      },
-    ],
-    { x: layout.marginLeft, y: 4, maxWidth: Infinity, gap: 20 },
-  )
+  frame.legend(measureLegend(labels), { x: layout.marginLeft, y: 4, maxWidth: Infinity, gap: 20 })
   frame.grid(layout.ticks, (value) => {
     const x = layout.marginLeft + round(layout.x(value))
     return [x, x, layout.barsTop, layout.axisY]

@@ -6,6 +6,7 @@ import {
   NO_DATA_COLOUR,
   SVG_NS,
   TEXT_COLOUR,
+  measureColours,
   nodeOf,
   round,
   sequentialBlues,
@@ -66,6 +67,22 @@ export interface LegendItem {
   key: string
   label: string
   swatch: LegendSwatch
+}
+
+/** The legend of the two measures every footfall chart stacks: passers-by, then visitors. */
+export function measureLegend(labels: { passersBy: string; visitors: string }): LegendItem[] {
+  return [
+    {
+      key: 'passers-by',
+      label: labels.passersBy,
+      swatch: { kind: 'rect', fill: measureColours.passersBy },
+    },
+    {
+      key: 'visitors',
+      label: labels.visitors,
+      swatch: { kind: 'rect', fill: measureColours.visitors },
+    },
+  ]
 }
 
 /**

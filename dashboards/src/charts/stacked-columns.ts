@@ -8,7 +8,7 @@ import {
   textWidth,
   type StateLabels,
 } from './chart-kit.ts'
-import { createFrame, drawChart, type Frame, type LegendItem } from './frame.ts'
+import { createFrame, drawChart, measureLegend, type Frame } from './frame.ts'
 
 export interface Column {
   key: string
@@ -133,18 +133,7 @@ function drawColumns(
 }
 
 function legendItems(labels: StackedColumnsOptions['labels'], highlight: string | null) {
-  const items: LegendItem[] = [
-    {
-      key: 'passers-by',
-      label: labels.passersBy,
-      swatch: { kind: 'rect', fill: measureColours.passersBy },
-    },
-    {
-      key: 'visitors',
-      label: labels.visitors,
-      swatch: { kind: 'rect', fill: measureColours.visitors },
-    },
-  ]
+  const items = measureLegend(labels)
   if (highlight) {
     items.push({
       key: 'highlight',

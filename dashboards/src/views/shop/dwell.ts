@@ -2,10 +2,9 @@ import type { FootfallDetailResponse } from '../../../../services/shared/contrac
 import type { ApiClient } from '../../api-client.ts'
 import { renderDwellHistogram } from '../../charts/dwell-histogram.ts'
 import type { Messages } from '../../i18n.ts'
-import { localMidnight } from '../../ranges.ts'
 import { drawChartAndTable, dwellTable } from '../chart-tables.ts'
 import type { Params } from '../panel.ts'
-import { shopSummary, type ShopParams, type ShopState } from './params.ts'
+import { shopFootfall, type ShopParams, type ShopState } from './params.ts'
 
 /** How long today's visitors stayed, in five bins. */
 export const id = 'dwell'
@@ -14,17 +13,8 @@ export const redrawOn = ['resize'] as const
 export const title = (m: Messages) => m.shop.dwellHeading
 
 /** Today's footfall of the shop, hour by hour. */
-export async function load(
-  api: ApiClient,
-  params: Params<ShopParams>,
-): Promise<FootfallDetailResponse> {
-  await shopSummary(api, params)
-  return api.footfallDetail({
-    from: localMidnight(params.now, params.timeZone).toISOString(),
-    to: params.now.toISOString(),
-    bucket: '1h',
-    shop: params.shopId,
-  })
+export function load(api: ApiClient, params: Params<ShopParams>): Promise<FootfallDetailResponse> {
+  return shopFootfall(api, params, { daysBack: 0, bucket: '1h' })
 }
 
 export function render(

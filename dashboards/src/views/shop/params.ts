@@ -1,5 +1,10 @@
-import type { ShopSummary } from '../../../../services/shared/contracts/api.ts'
+import type {
+  FootfallBucket,
+  FootfallDetailResponse,
+  ShopSummary,
+} from '../../../../services/shared/contracts/api.ts'
 import type { ApiClient } from '../../api-client.ts'
+import { localMidnight } from '../../ranges.ts'
 import type { PanelState, Params } from '../panel.ts'
 
 /** What a shop page's panels load for. */
@@ -17,4 +22,19 @@ export type ShopState<D, U = object> = PanelState<ShopParams, D, U>
  */
 export function shopSummary(api: ApiClient, params: Params<ShopParams>): Promise<ShopSummary> {
   return api.shopSummary(params.shopId)
+}
+
+/** The shop's footfall from local midnight `daysBack` days ago until now, once its summary allows. */
+export async function shopFootfall(
+  api: ApiClient,
+  params: Params<ShopParams>,
+  range: { daysBack: number; bucket: FootfallBucket },
+): Promise<FootfallDetailResponse> {
+  await shopSummary(api, params)
+  return api.footfallDetail({
+    from: localMidnight(params.now, params.timeZone, range.daysBack).toISOString(),
+    to: params.now.toISOString(),
+    bucket: range.bucket,
+    shop: params.shopId,
+  })
 }

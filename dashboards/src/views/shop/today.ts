@@ -22,39 +22,27 @@ export function render(body: HTMLElement, { doc, m, data: s, error }: ShopState<
   const count = createCountFormat(m.locale)
   const percent = createPercentFormat(m.locale, 1)
   const minutes = createMinutesFormat(m.locale)
-  const avg = s.sameWeekdayAverage
-  const share = (value: number | null) => (value === null ? '–' : percent(value))
-  const dwell = (value: number | null) => (value === null ? '–' : minutes(value))
+  const orDash = (format: (value: number) => string) => (value: number | null) =>
+    value === null ? '–' : format(value)
+  // Each figure of today, the usual one under it (same weekday, recent weeks) and the change.
+  const metrics = [
+    ['passers-by', m.kpi.passersBy, 'passersBy', orDash(count)],
+    ['visitors', m.kpi.visitors, 'visitors', orDash(count)],
+    ['capture-rate', m.kpi.captureRate, 'captureRate', orDash(percent)],
+    ['dwell', m.kpi.dwell, 'dwellMeanS', orDash(minutes)],
+  ] as const
   body.replaceChildren(
-    createTiles(doc, [
-      {
-        key: 'passers-by',
-        label: m.kpi.passersBy,
-        value: count(s.today.passersBy),
-        delta: deltaText(m, s.vsAverage.passersBy, m.kpi.vsUsual),
-        sub: m.shop.usual(count(avg.passersBy)),
-      },
-      {
-        key: 'visitors',
-        label: m.kpi.visitors,
-        value: count(s.today.visitors),
-        delta: deltaText(m, s.vsAverage.visitors, m.kpi.vsUsual),
-        sub: m.shop.usual(count(avg.visitors)),
-      },
-      {
-        key: 'capture-rate',
-        label: m.kpi.captureRate,
-        value: share(s.today.captureRate),
-        delta: deltaText(m, s.vsAverage.captureRate, m.kpi.vsUsual, { share: true }),
-        sub: m.shop.usual(share(avg.captureRate)),
-      },
-      {
-        key: 'dwell',
-        label: m.kpi.dwell,
-        value: dwell(s.today.dwellMeanS),
-        delta: deltaText(m, s.vsAverage.dwellMeanS, m.kpi.vsUsual),
-        sub: m.shop.usual(dwell(avg.dwellMeanS)),
-      },
-    ]),
+    createTiles(
+      doc,
+      metrics.map(([key, label, field, format]) => ({
+        key,
+        label,
+        value: format(s.today[field]),
+        delta: deltaText(m, s.vsAverage[field], m.kpi.vsUsual, {
+          share: field === 'captureRate',
+        }),
+        sub: m.shop.usual(format(s.sameWeekdayAverage[field])),
+      })),
+    ),
   )
 }

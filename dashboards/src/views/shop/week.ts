@@ -6,7 +6,7 @@ import type { Messages } from '../../i18n.ts'
 import { DAY_MS, localMidnight } from '../../ranges.ts'
 import type { Params } from '../panel.ts'
 import { drawColumns } from './columns.ts'
-import { shopSummary, type ShopParams, type ShopState } from './params.ts'
+import { shopFootfall, type ShopParams, type ShopState } from './params.ts'
 
 /** The last seven local days, today marked. */
 export const id = 'week'
@@ -14,17 +14,8 @@ export const redrawOn = ['resize'] as const
 
 export const title = (m: Messages) => m.shop.weekHeading
 
-export async function load(
-  api: ApiClient,
-  params: Params<ShopParams>,
-): Promise<FootfallDetailResponse> {
-  await shopSummary(api, params)
-  return api.footfallDetail({
-    from: localMidnight(params.now, params.timeZone, 6).toISOString(),
-    to: params.now.toISOString(),
-    bucket: '1d',
-    shop: params.shopId,
-  })
+export function load(api: ApiClient, params: Params<ShopParams>): Promise<FootfallDetailResponse> {
+  return shopFootfall(api, params, { daysBack: 6, bucket: '1d' })
 }
 
 export function render(
