@@ -23,7 +23,7 @@ export { sumByBucket } from './district/series.ts'
 export const DISTRICT_REFRESH_MS = 60_000
 
 /** The panels in page order, with the room each takes in the grid. */
-const layout: readonly [AnyPanel<DistrictParams>, string?][] = [
+const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [kpis, 'wide kpis'],
   [zoneMap, 'wide'],
   [zones],
@@ -40,7 +40,7 @@ const layout: readonly [AnyPanel<DistrictParams>, string?][] = [
 export function createDistrictView(ctx: ViewContext): View {
   return createPanelView<DistrictParams>(ctx, {
     params: initialDistrictParams,
-    panels: layout.map(([panel]) => panel),
+    panels: cards.map(([panel]) => panel),
     refreshMs: DISTRICT_REFRESH_MS,
     live: true,
     layout: (main, kit) => {
@@ -60,7 +60,7 @@ export function createDistrictView(ctx: ViewContext): View {
           doc,
           'div',
           { class: 'grid' },
-          layout.map(([panel, className]) => kit.card(panel, className)),
+          cards.map(([panel, className]) => kit.card(panel, className)),
         ),
       )
     },

@@ -23,7 +23,7 @@ export interface ShopViewOptions {
 }
 
 /** The cards in page order, with the room each takes in the grid. */
-const layout: readonly [AnyPanel<ShopParams>, string?][] = [
+const cards: readonly [AnyPanel<ShopParams>, string?][] = [
   [today, 'wide kpis'],
   [rank],
   [dwell],
@@ -36,7 +36,7 @@ const layout: readonly [AnyPanel<ShopParams>, string?][] = [
 export function createShopView(ctx: ViewContext, options: ShopViewOptions): View {
   return createPanelView<ShopParams>(ctx, {
     params: { shopId: options.shopId, chooser: options.onChooseShop !== undefined },
-    panels: [head, ...layout.map(([panel]) => panel)],
+    panels: [head, ...cards.map(([panel]) => panel)],
     refreshMs: SHOP_REFRESH_MS,
     live: true,
     // The summary answers 403/404 for a shop the key may not see: the page says so and stops.
@@ -63,7 +63,7 @@ export function createShopView(ctx: ViewContext, options: ShopViewOptions): View
           doc,
           'div',
           { class: 'grid' },
-          layout.map(([panel, className]) => kit.card(panel, className)),
+          cards.map(([panel, className]) => kit.card(panel, className)),
         ),
         h(doc, 'p', { class: 'note' }, [m.shop.repeatNote]),
       )
