@@ -134,3 +134,57 @@ function parse(data: unknown): LiveServerMessage | null {
   const parsed = LiveServerMessageSchema.safeParse(json)
   return parsed.success ? parsed.data : null
 }
+
+/** What a view shows of the live feed: its status and the latest counts. */
+export interface LiveState {
+  status: LiveStatus
+  /** When the latest counts were taken. */
+  at: Date | null
+  retryInMs: number | undefined
+  counts: LiveCounts | null
+}
+
+export const LIVE_CONNECTING: LiveState = {
+  status: 'connecting',
+  at: null,
+  retryInMs: undefined,
+  counts: null,
+}
+
+/** Opens a feed with the signed-in key (the app's job), or null when the app has no WebSocket. */
+export type OpenLiveFeed = (
+  handlers: Pick<LiveFeedDeps, 'onCounts' | 'onStatus'>,
+) => LiveFeed | null
+
+/**
+ * The one binding of a view to the live feed: opens and starts it, folds its status and counts into
+ * one `LiveState` and hands every change to `onChange`. Without a socket the state is 'stopped'.
+ * Stopping the returned feed closes the socket.
+ */
+export function bindLiveFeed(open: OpenLiveFeed, onChange: (live: LiveState) => void): LiveFeed {
+  let live = LIVE_CONNECTING
+  const set = (patch: Partial<LiveState>) => {
+    live = { ...live, ...patch }
+    onChange(live)
+  }
+  const feed = open({
+    onCounts: (counts) => set({ counts, at: new Date(counts.at) }),
+    onStatus: (status, detail) => set({ status, retryInMs: detail.retryInMs }),
+  })
+  if (!feed) {
+    set({ status: 'stopped' })
+    return { start: () => undefined, stop: () => undefined }
+  }
+  feed.start()
+  return feed
+}
+
+/** `ws(s)://host/api/v1/live` for the API at `baseUrl` (the page's origin when empty). */
+export function liveUrlOf(baseUrl: string, origin: string | undefined): string {
+  const base = new URL(baseUrl || origin || 'http://localhost')
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
+  base.pathname = '/api/v1/live'
+  base.search = ''
+  base.hash = ''
+  return base.toString()
+}

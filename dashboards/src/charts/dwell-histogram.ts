@@ -1,17 +1,7 @@
 import { max, scaleLinear } from 'd3'
 import { createCountFormat, createPercentFormat } from '../format.ts'
-import {
-  GRID_COLOUR,
-  MUTED_COLOUR,
-  TEXT_COLOUR,
-  chartWidth,
-  createSvg,
-  nodeOf,
-  okabeIto,
-  renderState,
-  round,
-  type StateLabels,
-} from './chart-kit.ts'
+import { TEXT_COLOUR, chartWidth, okabeIto, round, type StateLabels } from './chart-kit.ts'
+import { createFrame, drawChart, type Frame } from './frame.ts'
 
 export const DWELL_BINS = ['lt1m', 'm1to5', 'm5to15', 'm15to60', 'gt60m'] as const
 export type DwellBin = (typeof DWELL_BINS)[number]
@@ -29,6 +19,9 @@ export interface DwellHistogramOptions {
 
 export const dwellColour = okabeIto.bluishGreen
 
+const HEIGHT = 240
+const MARGIN = { top: 28, right: 8, bottom: 46, left: 48 }
+
 /** Visitors by time inside, five fixed bins (< 1, 1–5, 5–15, 15–60, > 60 min), count and share. */
 export function renderDwellHistogram(
   container: Element,
@@ -36,89 +29,94 @@ export function renderDwellHistogram(
   opts: DwellHistogramOptions,
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
+  return drawChart(
+    container,
+    data,
+    {
+      className: 'dwell-histogram',
+      width,
+      loadingHeight: HEIGHT,
+      labels: opts.labels,
+      isEmpty: (d) => DWELL_BINS.every((bin) => d.bins[bin] === 0),
+    },
+    (d) => drawHistogram(container, d, width, opts),
+  )
+}
+
+function drawHistogram(
+  container: Element,
+  data: DwellHistogramData,
+  width: number,
+  opts: DwellHistogramOptions,
+): SVGSVGElement {
   const { labels } = opts
-  const height = 240
-  if (!data) {
-    return renderState(container, {
-      className: 'dwell-histogram',
-      width,
-      height,
-      text: labels.loading,
-      loading: true,
-    })
-  }
   const values = DWELL_BINS.map((bin) => ({ bin, value: data.bins[bin] }))
-  const total = values.reduce((n, v) => n + v.value, 0)
-  if (total === 0) {
-    return renderState(container, {
-      className: 'dwell-histogram',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
   const count = createCountFormat(opts.locale)
-  const percent = createPercentFormat(opts.locale, 0)
-  const margin = { top: 28, right: 8, bottom: 46, left: 48 }
-  const innerWidth = width - margin.left - margin.right
-  const innerHeight = height - margin.top - margin.bottom
+  const plot = {
+    left: MARGIN.left,
+    top: MARGIN.top,
+    width: width - MARGIN.left - MARGIN.right,
+    height: HEIGHT - MARGIN.top - MARGIN.bottom,
+  }
+  const bottom = plot.top + plot.height
   const y = scaleLinear()
     .domain([0, max(values, (v) => v.value) ?? 1])
     .nice()
-    .range([margin.top + innerHeight, margin.top])
-  const band = innerWidth / DWELL_BINS.length
-  const barWidth = round(Math.min(band * 0.7, 90))
-
-  const svg = createSvg(container, {
+    .range([bottom, plot.top])
+  const frame = createFrame(container, {
     className: 'dwell-histogram',
     width,
-    height,
+    height: HEIGHT,
     label: `${labels.yAxis}: ${values.map((v) => `${labels.bins[v.bin]} ${count(v.value)}`).join(', ')}`,
   })
   const ticks = y.ticks(4).filter(Number.isInteger)
-  svg
-    .append('g')
-    .attr('class', 'grid')
-    .attr('aria-hidden', 'true')
-    .selectAll('line')
-    .data(ticks)
-    .join('line')
-    .attr('x1', margin.left)
-    .attr('x2', margin.left + innerWidth)
-    .attr('y1', (v) => round(y(v)))
-    .attr('y2', (v) => round(y(v)))
-    .attr('stroke', GRID_COLOUR)
-  svg
-    .append('g')
-    .attr('class', 'y-axis')
-    .selectAll('text')
-    .data(ticks)
-    .join('text')
-    .attr('x', margin.left - 6)
-    .attr('y', (v) => round(y(v)))
-    .attr('dy', '0.35em')
-    .attr('text-anchor', 'end')
-    .attr('fill', TEXT_COLOUR)
-    .text((v) => count(v))
-  svg
-    .append('text')
-    .attr('class', 'axis-label')
-    .attr('transform', `translate(12,${round(margin.top + innerHeight / 2)}) rotate(-90)`)
-    .attr('text-anchor', 'middle')
-    .attr('fill', MUTED_COLOUR)
-    .text(labels.yAxis)
+  frame
+    .grid(ticks, (v) => [plot.left, plot.left + plot.width, round(y(v)), round(y(v))])
+    .yTicks(ticks, { x: plot.left - 6, y: (v) => round(y(v)), format: count })
+    .yTitle(labels.yAxis, plot)
+  drawBins(frame, values, {
+    ...plot,
+    y,
+    count,
+    percent: createPercentFormat(opts.locale, 0),
+    labels,
+  })
+  return frame
+    .baseline({ x1: plot.left, x2: plot.left + plot.width, y: bottom })
+    .xTitle(labels.xAxis, { x: round(plot.left + plot.width / 2), y: HEIGHT - 8 })
+    .node()
+}
 
-  const bars = svg.append('g').attr('class', 'bins')
+function drawBins(
+  frame: Frame,
+  values: readonly { bin: DwellBin; value: number }[],
+  plot: {
+    left: number
+    top: number
+    width: number
+    height: number
+    y: (value: number) => number
+    count: (value: number) => string
+    percent: (share: number) => string
+    labels: DwellHistogramOptions['labels']
+  },
+): void {
+  const { count, percent, labels } = plot
+  const total = values.reduce((n, v) => n + v.value, 0)
+  const bottom = plot.top + plot.height
+  const band = plot.width / DWELL_BINS.length
+  const barWidth = round(Math.min(band * 0.7, 90))
+  const bars = frame.svg.append('g').attr('class', 'bins')
   values.forEach((v, i) => {
-    const cx = margin.left + band * (i + 0.5)
-    const top = round(y(v.value))
+    const cx = plot.left + band * (i + 0.5)
+    const top = round(plot.y(v.value))
     const g = bars.append('g').attr('class', 'bin').attr('data-bin', v.bin)
     g.append('title').text(`${labels.bins[v.bin]}: ${count(v.value)} (${percent(v.value / total)})`)
     g.append('rect')
       .attr('x', round(cx - barWidth / 2))
       .attr('y', top)
       .attr('width', barWidth)
-      .attr('height', round(margin.top + innerHeight - top))
+      .attr('height', round(bottom - top))
       .attr('fill', dwellColour)
     g.append('text')
       .attr('class', 'value')
@@ -130,25 +128,9 @@ export function renderDwellHistogram(
     g.append('text')
       .attr('class', 'bin-label')
       .attr('x', round(cx))
-      .attr('y', margin.top + innerHeight + 16)
+      .attr('y', bottom + 16)
       .attr('text-anchor', 'middle')
       .attr('fill', TEXT_COLOUR)
       .text(labels.bins[v.bin])
   })
-  svg
-    .append('line')
-    .attr('x1', margin.left)
-    .attr('x2', margin.left + innerWidth)
-    .attr('y1', margin.top + innerHeight)
-    .attr('y2', margin.top + innerHeight)
-    .attr('stroke', TEXT_COLOUR)
-  svg
-    .append('text')
-    .attr('class', 'axis-label')
-    .attr('x', round(margin.left + innerWidth / 2))
-    .attr('y', height - 8)
-    .attr('text-anchor', 'middle')
-    .attr('fill', MUTED_COLOUR)
-    .text(labels.xAxis)
-  return nodeOf(svg)
 }

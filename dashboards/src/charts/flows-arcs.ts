@@ -4,15 +4,12 @@ import {
   GRID_COLOUR,
   TEXT_COLOUR,
   chartWidth,
-  createSvg,
-  drawLegend,
-  nodeOf,
   okabeIto,
-  renderState,
   round,
   truncate,
   type StateLabels,
 } from './chart-kit.ts'
+import { createFrame, drawChart, type Frame, type LegendItem } from './frame.ts'
 
 export interface FlowsZone {
   id: string
@@ -59,6 +56,24 @@ export const flowColours = {
 
 const MAX_STROKE = 14
 const MIN_STROKE = 1.5
+const PAD_X = 20
+
+/** The zones that have flows, in street order, and the flows between two of them. */
+interface Street {
+  zones: FlowsZone[]
+  cells: FlowsCell[]
+  k: number
+}
+
+interface Arcs {
+  xOf: ReadonlyMap<string, number>
+  baseline: number
+  labelTop: number
+  innerWidth: number
+  arcRoom: number
+  labelChars: number
+  nameOf: (id: string) => string
+}
 
 /**
  * Flows between zones as an arc diagram along the street: zones in street order on a line, a flow
@@ -71,16 +86,26 @@ export function renderFlowsArcs(
   opts: FlowsOptions,
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
-  const { labels } = opts
-  if (!data) {
-    return renderState(container, {
+  return drawChart(
+    container,
+    data && street(data),
+    {
       className: 'flows-arcs',
       width,
-      height: 240,
-      text: labels.loading,
-      loading: true,
-    })
-  }
+      loadingHeight: 240,
+      labels: opts.labels,
+      isEmpty: (s) => s.cells.length === 0,
+    },
+    (s) =>
+      drawArcs(
+        createFrame(container, { className: 'flows-arcs', width, height: 10, label: '' }),
+        s,
+        opts,
+      ),
+  )
+}
+
+function street(data: FlowsData): Street {
   const inCells = new Set(data.cells.flatMap((c) => [c.originZoneId, c.destZoneId]))
   const zones = data.zones
     .filter((z) => inCells.has(z.id))
@@ -91,121 +116,134 @@ export function renderFlowsArcs(
       zones.some((z) => z.id === c.originZoneId) &&
       zones.some((z) => z.id === c.destZoneId),
   )
-  if (cells.length === 0) {
-    return renderState(container, {
-      className: 'flows-arcs',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
+  return { zones, cells, k: data.k }
+}
 
+function drawArcs(frame: Frame, data: Street, opts: FlowsOptions): SVGSVGElement {
+  const { labels } = opts
+  const { width } = frame
   const count = createCountFormat(opts.locale)
-  const minutes = createMinutesFormat(opts.locale)
-  const nameOf = new Map(zones.map((z) => [z.id, z.name]))
-  const suppressedCount = cells.filter((c) => c.suppressed).length
-  const legendItems = [
-    {
-      key: 'forward',
-      label: labels.forward,
-      swatch: { kind: 'line' as const, stroke: flowColours.forward, width: 4 },
-    },
-    {
-      key: 'backward',
-      label: labels.backward,
-      swatch: { kind: 'line' as const, stroke: flowColours.backward, width: 4 },
-    },
-    ...(suppressedCount > 0
-      ? [
-          {
-            key: 'suppressed',
-            label: labels.suppressed(data.k, suppressedCount),
-            swatch: {
-              kind: 'line' as const,
-              stroke: flowColours.suppressed,
-              dash: '3 3',
-              width: 1.5,
-            },
-          },
-        ]
-      : []),
-  ]
-
-  const padX = 20
+  const suppressedCount = data.cells.filter((c) => c.suppressed).length
   const labelChars = width < 520 ? 16 : 24
-  const longest = Math.max(...zones.map((z) => Math.min(z.name.length, labelChars)))
+  const longest = Math.max(...data.zones.map((z) => Math.min(z.name.length, labelChars)))
   const labelRun = Math.ceil(longest * 6.2 * Math.SQRT1_2)
-  const innerWidth = width - 2 * padX - Math.min(labelRun, width * 0.3)
-  const step = zones.length > 1 ? innerWidth / (zones.length - 1) : 0
-  const xOf = new Map(
-    zones.map((z, i) => [z.id, round(padX + (zones.length > 1 ? i * step : innerWidth / 2))]),
-  )
-  const maxFlows = max(cells, (c) => c.flows ?? 0) ?? 0
-  const stroke = scaleLinear()
-    .domain([0, Math.max(1, maxFlows)])
-    .range([MIN_STROKE, MAX_STROKE])
+  const innerWidth = width - 2 * PAD_X - Math.min(labelRun, width * 0.3)
+  const step = data.zones.length > 1 ? innerWidth / (data.zones.length - 1) : 0
   const arcRoom = Math.min(150, Math.max(70, width * 0.16))
-  const heightOf = (span: number) => round(Math.max(10, (span / innerWidth) * arcRoom * 1.9))
-
-  const svg = createSvg(container, { className: 'flows-arcs', width, height: 10, label: '' })
-  const legendHeight = drawLegend(svg, legendItems, { x: padX, y: 4, maxWidth: innerWidth })
+  const legendHeight = frame.legend(legendItems(labels, data.k, suppressedCount), {
+    x: PAD_X,
+    y: 4,
+    maxWidth: innerWidth,
+  })
   const baseline = legendHeight + 16 + arcRoom
-  const fontSize = width < 520 ? 11 : 12
   const labelTop = baseline + arcRoom + 10
-  const height = Math.ceil(labelTop + labelRun + 16)
-  svg.attr('height', height).attr('viewBox', `0 0 ${width} ${height}`)
-
-  const visible = cells.filter((c) => !c.suppressed).sort((a, b) => (b.flows ?? 0) - (a.flows ?? 0))
+  frame.size(Math.ceil(labelTop + labelRun + 16))
+  const nameOf = new Map(data.zones.map((z) => [z.id, z.name]))
+  const arcs: Arcs = {
+    xOf: new Map(
+      data.zones.map((z, i) => [
+        z.id,
+        round(PAD_X + (data.zones.length > 1 ? i * step : innerWidth / 2)),
+      ]),
+    ),
+    baseline,
+    labelTop,
+    innerWidth,
+    arcRoom,
+    labelChars,
+    nameOf: (id) => nameOf.get(id) ?? '',
+  }
+  const visible = data.cells
+    .filter((c) => !c.suppressed)
+    .sort((a, b) => (b.flows ?? 0) - (a.flows ?? 0))
   const top = visible
     .slice(0, 5)
     .map(
       (c) =>
-        `${labels.flow(nameOf.get(c.originZoneId) ?? '', nameOf.get(c.destZoneId) ?? '')}: ${count(c.flows ?? 0)}`,
+        `${labels.flow(arcs.nameOf(c.originZoneId), arcs.nameOf(c.destZoneId))}: ${count(c.flows ?? 0)}`,
     )
-  svg.attr(
-    'aria-label',
+  frame.label(
     [top.join('; '), suppressedCount > 0 ? labels.suppressed(data.k, suppressedCount) : '']
       .filter(Boolean)
       .join('. '),
   )
+  drawStreet(frame, data.zones, arcs)
+  drawFlows(frame, data, visible, arcs, opts)
+  drawZones(frame, data.zones, arcs)
+  return frame.node()
+}
 
-  const guides = svg.append('g').attr('class', 'guides').attr('aria-hidden', 'true')
+function legendItems(labels: FlowsOptions['labels'], k: number, suppressed: number): LegendItem[] {
+  const line = (key: string, label: string, stroke: string, dash?: string) => ({
+    key,
+    label,
+    swatch: {
+      kind: 'line' as const,
+      stroke,
+      ...(dash ? { dash } : {}),
+      width: dash ? 1.5 : 4,
+    },
+  })
+  return [
+    line('forward', labels.forward, flowColours.forward),
+    line('backward', labels.backward, flowColours.backward),
+    ...(suppressed > 0
+      ? [line('suppressed', labels.suppressed(k, suppressed), flowColours.suppressed, '3 3')]
+      : []),
+  ]
+}
+
+/** The street as a line, with a dashed guide down from each zone to its name. */
+function drawStreet(frame: Frame, zones: readonly FlowsZone[], arcs: Arcs): void {
+  const guides = frame.svg.append('g').attr('class', 'guides').attr('aria-hidden', 'true')
   for (const zone of zones) {
-    const x = xOf.get(zone.id) ?? 0
+    const x = arcs.xOf.get(zone.id) ?? 0
     guides
       .append('line')
       .attr('x1', x)
       .attr('x2', x)
-      .attr('y1', baseline)
-      .attr('y2', labelTop - 4)
+      .attr('y1', arcs.baseline)
+      .attr('y2', arcs.labelTop - 4)
       .attr('stroke', GRID_COLOUR)
       .attr('stroke-dasharray', '2 3')
   }
-  svg
+  frame.svg
     .append('line')
     .attr('class', 'street-line')
-    .attr('x1', padX)
-    .attr('x2', padX + innerWidth)
-    .attr('y1', baseline)
-    .attr('y2', baseline)
+    .attr('x1', PAD_X)
+    .attr('x2', PAD_X + arcs.innerWidth)
+    .attr('y1', arcs.baseline)
+    .attr('y2', arcs.baseline)
     .attr('stroke', TEXT_COLOUR)
     .attr('stroke-width', 1)
+}
 
-  const arcs = svg.append('g').attr('class', 'arcs').attr('fill', 'none')
+function drawFlows(
+  frame: Frame,
+  data: Street,
+  visible: readonly FlowsCell[],
+  arcs: Arcs,
+  opts: FlowsOptions,
+): void {
+  const { labels } = opts
+  const count = createCountFormat(opts.locale)
+  const minutes = createMinutesFormat(opts.locale)
+  const stroke = scaleLinear()
+    .domain([0, Math.max(1, max(data.cells, (c) => c.flows ?? 0) ?? 0)])
+    .range([MIN_STROKE, MAX_STROKE])
+  const heightOf = (span: number) =>
+    round(Math.max(10, (span / arcs.innerWidth) * arcs.arcRoom * 1.9))
+  const group = frame.svg.append('g').attr('class', 'arcs').attr('fill', 'none')
   // Suppressed first, then the widest underneath the thinner ones.
-  const ordered = [
-    ...cells.filter((c) => c.suppressed),
-    ...visible.slice().sort((a, b) => (b.flows ?? 0) - (a.flows ?? 0)),
-  ]
+  const ordered = [...data.cells.filter((c) => c.suppressed), ...visible]
   for (const cell of ordered) {
-    const x1 = xOf.get(cell.originZoneId) ?? 0
-    const x2 = xOf.get(cell.destZoneId) ?? 0
+    const x1 = arcs.xOf.get(cell.originZoneId) ?? 0
+    const x2 = arcs.xOf.get(cell.destZoneId) ?? 0
     const forward = x2 > x1
     const rx = round(Math.abs(x2 - x1) / 2)
     const ry = heightOf(Math.abs(x2 - x1))
     // Sweep 1 (clockwise on screen): left→right passes above the line, right→left below.
-    const d = `M${x1},${baseline}A${rx},${ry} 0 0,1 ${x2},${baseline}`
-    const path = arcs
+    const path = group
       .append('path')
       .attr(
         'class',
@@ -213,11 +251,8 @@ export function renderFlowsArcs(
       )
       .attr('data-origin', cell.originZoneId)
       .attr('data-dest', cell.destZoneId)
-      .attr('d', d)
-    const title = labels.flow(
-      nameOf.get(cell.originZoneId) ?? '',
-      nameOf.get(cell.destZoneId) ?? '',
-    )
+      .attr('d', `M${x1},${arcs.baseline}A${rx},${ry} 0 0,1 ${x2},${arcs.baseline}`)
+    const title = labels.flow(arcs.nameOf(cell.originZoneId), arcs.nameOf(cell.destZoneId))
     if (cell.suppressed) {
       path
         .attr('stroke', flowColours.suppressed)
@@ -225,34 +260,37 @@ export function renderFlowsArcs(
         .attr('stroke-dasharray', '3 3')
         .append('title')
         .text(`${title}: ${labels.suppressed(data.k, 1)}`)
-    } else {
-      path
-        .attr('stroke', forward ? flowColours.forward : flowColours.backward)
-        .attr('stroke-opacity', 0.75)
-        .attr('stroke-width', round(stroke(cell.flows ?? 0)))
-        .append('title')
-        .text(
-          `${title}: ${count(cell.flows ?? 0)} ${labels.flowsUnit}${cell.travelSMedian === null ? '' : `, ${labels.travel} ${minutes(cell.travelSMedian)}`}`,
-        )
+      continue
     }
+    const travel =
+      cell.travelSMedian === null ? '' : `, ${labels.travel} ${minutes(cell.travelSMedian)}`
+    path
+      .attr('stroke', forward ? flowColours.forward : flowColours.backward)
+      .attr('stroke-opacity', 0.75)
+      .attr('stroke-width', round(stroke(cell.flows ?? 0)))
+      .append('title')
+      .text(`${title}: ${count(cell.flows ?? 0)} ${labels.flowsUnit}${travel}`)
   }
+}
 
-  const nodes = svg.append('g').attr('class', 'nodes')
+/** A node per zone on the street line, its name slanted below. */
+function drawZones(frame: Frame, zones: readonly FlowsZone[], arcs: Arcs): void {
+  const fontSize = frame.width < 520 ? 11 : 12
+  const nodes = frame.svg.append('g').attr('class', 'nodes')
   for (const zone of zones) {
-    const x = xOf.get(zone.id) ?? 0
+    const x = arcs.xOf.get(zone.id) ?? 0
     const g = nodes.append('g').attr('class', 'node').attr('data-zone-id', zone.id)
     g.append('circle')
       .attr('cx', x)
-      .attr('cy', baseline)
+      .attr('cy', arcs.baseline)
       .attr('r', 4)
       .attr('fill', '#ffffff')
       .attr('stroke', TEXT_COLOUR)
       .attr('stroke-width', 1.5)
     g.append('text')
-      .attr('transform', `translate(${x},${labelTop}) rotate(45)`)
+      .attr('transform', `translate(${x},${arcs.labelTop}) rotate(45)`)
       .attr('font-size', fontSize)
       .attr('fill', TEXT_COLOUR)
-      .text(truncate(zone.name, labelChars))
+      .text(truncate(zone.name, arcs.labelChars))
   }
-  return nodeOf(svg)
 }

@@ -2,20 +2,17 @@ import { max } from 'd3'
 import { createDecimalFormat, hourRange } from '../format.ts'
 import {
   GRID_COLOUR,
-  MUTED_COLOUR,
   NO_DATA_COLOUR,
   TEXT_COLOUR,
   chartWidth,
   clamp,
-  createSvg,
-  nodeOf,
-  renderState,
   round,
   sequentialBlues,
   sequentialColour,
   textWidth,
   type StateLabels,
 } from './chart-kit.ts'
+import { createFrame, drawChart, drawRamp, type Frame } from './frame.ts'
 
 export interface HeatmapData {
   /** Weekday 1 = Monday … 7, local hour 0–23; `value` null when the range holds no such hour. */
@@ -36,8 +33,23 @@ export interface HeatmapOptions {
   }
 }
 
+type Cell = HeatmapData['cells'][number]
+
 const LEGEND_HEIGHT = 52
 const AXIS_HEIGHT = 40
+const GRID_TOP = 20
+const MARGIN_RIGHT = 8
+
+interface Grid {
+  left: number
+  cellWidth: number
+  cellHeight: number
+  axisY: number
+  maxValue: number
+  format: (value: number) => string
+  nameOf: (weekday: number) => string
+  describe: (cell: Cell) => string
+}
 
 /** Hour × weekday grid of one measure, on a light-to-dark blue ramp, busiest cell outlined. */
 export function renderHeatmap(
@@ -46,98 +58,111 @@ export function renderHeatmap(
   opts: HeatmapOptions,
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
-  const { labels } = opts
-  if (!data) {
-    return renderState(container, {
+  return drawChart(
+    container,
+    data,
+    {
       className: 'heatmap',
       width,
-      height: 200,
-      text: labels.loading,
-      loading: true,
-    })
-  }
-  const maxValue = max(data.cells, (cell) => cell.value ?? 0) ?? 0
-  if (maxValue === 0) {
-    return renderState(container, {
-      className: 'heatmap',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
+      loadingHeight: 200,
+      labels: opts.labels,
+      isEmpty: (d) => (max(d.cells, (cell) => cell.value ?? 0) ?? 0) === 0,
+    },
+    (d) => drawHeatmap(container, d, width, opts),
+  )
+}
 
-  const format = createDecimalFormat(opts.locale, 1)
-  const marginLeft = clamp(Math.max(...labels.weekdays.map((d) => textWidth(d))) + 10, 36, 120)
-  const marginRight = 8
-  const cellWidth = (width - marginLeft - marginRight) / 24
-  const cellHeight = round(clamp(cellWidth * 0.75, 18, 30))
-  const gridTop = 20
-  const gridHeight = cellHeight * 7
-  const axisY = gridTop + gridHeight
-  const height = Math.ceil(axisY + AXIS_HEIGHT + LEGEND_HEIGHT)
-  const busiest = data.cells.reduce<HeatmapData['cells'][number] | null>(
+function drawHeatmap(container: Element, data: HeatmapData, width: number, opts: HeatmapOptions) {
+  const { labels } = opts
+  const grid = layOut(width, data, opts)
+  const busiest = data.cells.reduce<Cell | null>(
     (best, cell) => ((cell.value ?? 0) > (best?.value ?? 0) ? cell : best),
     null,
   )
-  const nameOf = (weekday: number) => labels.weekdays[weekday - 1] ?? String(weekday)
-  const describe = (cell: HeatmapData['cells'][number]) =>
-    `${nameOf(cell.weekday)} ${hourRange(cell.hour)}: ${cell.value === null ? labels.noData : format(cell.value)}`
-
-  const svg = createSvg(container, {
+  const frame = createFrame(container, {
     className: 'heatmap',
     width,
-    height,
-    label: `${labels.value}. ${labels.busiest}: ${busiest ? describe(busiest) : ''}`,
+    height: Math.ceil(grid.axisY + AXIS_HEIGHT + LEGEND_HEIGHT),
+    label: `${labels.value}. ${labels.busiest}: ${busiest ? grid.describe(busiest) : ''}`,
   })
+  drawCells(frame, data, grid, busiest)
+  drawAxes(frame, grid, labels.hourAxis)
+  drawScale(frame, grid, labels)
+  return frame.node()
+}
 
-  const grid = svg.append('g').attr('class', 'cells')
+function layOut(width: number, data: HeatmapData, opts: HeatmapOptions): Grid {
+  const { labels } = opts
+  const format = createDecimalFormat(opts.locale, 1)
+  const left = clamp(Math.max(...labels.weekdays.map((d) => textWidth(d))) + 10, 36, 120)
+  const cellWidth = (width - left - MARGIN_RIGHT) / 24
+  const cellHeight = round(clamp(cellWidth * 0.75, 18, 30))
+  const nameOf = (weekday: number) => labels.weekdays[weekday - 1] ?? String(weekday)
+  return {
+    left,
+    cellWidth,
+    cellHeight,
+    axisY: GRID_TOP + cellHeight * 7,
+    maxValue: max(data.cells, (cell) => cell.value ?? 0) ?? 0,
+    format,
+    nameOf,
+    describe: (cell) =>
+      `${nameOf(cell.weekday)} ${hourRange(cell.hour)}: ${cell.value === null ? labels.noData : format(cell.value)}`,
+  }
+}
+
+function drawCells(frame: Frame, data: HeatmapData, grid: Grid, busiest: Cell | null): void {
+  const { left, cellWidth, cellHeight } = grid
+  const cells = frame.svg.append('g').attr('class', 'cells')
   const ordered = [...data.cells].sort((a, b) => a.weekday - b.weekday || a.hour - b.hour)
   for (const cell of ordered) {
-    const x = round(marginLeft + cell.hour * cellWidth)
-    const y = round(gridTop + (cell.weekday - 1) * cellHeight)
-    const fill = cell.value === null ? NO_DATA_COLOUR : sequentialColour(cell.value, maxValue)
-    const g = grid
+    const g = cells
       .append('g')
       .attr('class', 'cell')
       .attr('data-weekday', cell.weekday)
       .attr('data-hour', cell.hour)
-    g.append('title').text(describe(cell))
+    g.append('title').text(grid.describe(cell))
     g.append('rect')
-      .attr('x', x)
-      .attr('y', y)
+      .attr('x', round(left + cell.hour * cellWidth))
+      .attr('y', round(GRID_TOP + (cell.weekday - 1) * cellHeight))
       .attr('width', round(cellWidth - 1))
       .attr('height', round(cellHeight - 1))
-      .attr('fill', fill)
+      .attr(
+        'fill',
+        cell.value === null ? NO_DATA_COLOUR : sequentialColour(cell.value, grid.maxValue),
+      )
   }
-  if (busiest) {
-    svg
-      .append('rect')
-      .attr('class', 'busiest')
-      .attr('x', round(marginLeft + busiest.hour * cellWidth - 1))
-      .attr('y', round(gridTop + (busiest.weekday - 1) * cellHeight - 1))
-      .attr('width', round(cellWidth + 1))
-      .attr('height', round(cellHeight + 1))
-      .attr('fill', 'none')
-      .attr('stroke', TEXT_COLOUR)
-      .attr('stroke-width', 2)
-  }
+  if (!busiest) return
+  frame.svg
+    .append('rect')
+    .attr('class', 'busiest')
+    .attr('x', round(left + busiest.hour * cellWidth - 1))
+    .attr('y', round(GRID_TOP + (busiest.weekday - 1) * cellHeight - 1))
+    .attr('width', round(cellWidth + 1))
+    .attr('height', round(cellHeight + 1))
+    .attr('fill', 'none')
+    .attr('stroke', TEXT_COLOUR)
+    .attr('stroke-width', 2)
+}
 
-  const rows = svg.append('g').attr('class', 'y-axis')
+/** Weekdays down the side, hours along the bottom (every 2, 3 or 6 as room allows). */
+function drawAxes(frame: Frame, grid: Grid, hourAxis: string): void {
+  const { left, cellWidth, cellHeight, axisY } = grid
+  const rows = frame.svg.append('g').attr('class', 'y-axis')
   for (let weekday = 1; weekday <= 7; weekday += 1) {
     rows
       .append('text')
-      .attr('x', marginLeft - 6)
-      .attr('y', round(gridTop + (weekday - 0.5) * cellHeight))
+      .attr('x', left - 6)
+      .attr('y', round(GRID_TOP + (weekday - 0.5) * cellHeight))
       .attr('dy', '0.35em')
       .attr('text-anchor', 'end')
       .attr('fill', TEXT_COLOUR)
-      .text(nameOf(weekday))
+      .text(grid.nameOf(weekday))
   }
-
   const every = cellWidth >= 22 ? 2 : cellWidth >= 14 ? 3 : 6
-  const hours = svg.append('g').attr('class', 'x-axis')
+  const hours = frame.svg.append('g').attr('class', 'x-axis')
   for (let hour = 0; hour <= 24; hour += every) {
-    const x = round(marginLeft + hour * cellWidth)
+    const x = round(left + hour * cellWidth)
     hours
       .append('line')
       .attr('x1', x)
@@ -153,20 +178,15 @@ export function renderHeatmap(
       .attr('fill', TEXT_COLOUR)
       .text(String(hour % 24).padStart(2, '0'))
   }
-  svg
-    .append('text')
-    .attr('class', 'axis-label')
-    .attr('x', round(marginLeft + 12 * cellWidth))
-    .attr('y', axisY + 34)
-    .attr('text-anchor', 'middle')
-    .attr('fill', MUTED_COLOUR)
-    .text(labels.hourAxis)
+  frame.xTitle(hourAxis, { x: round(left + 12 * cellWidth), y: axisY + 34 })
+}
 
-  const legendY = axisY + AXIS_HEIGHT + 6
-  const legend = svg
+/** The ramp from 0 to the busiest value, and the swatch of hours the range does not hold. */
+function drawScale(frame: Frame, grid: Grid, labels: HeatmapOptions['labels']): void {
+  const legend = frame.svg
     .append('g')
     .attr('class', 'legend')
-    .attr('transform', `translate(${marginLeft},${legendY})`)
+    .attr('transform', `translate(${grid.left},${grid.axisY + AXIS_HEIGHT + 6})`)
   legend
     .append('text')
     .attr('x', 0)
@@ -174,25 +194,14 @@ export function renderHeatmap(
     .attr('dy', '0.35em')
     .attr('fill', TEXT_COLOUR)
     .text(labels.value)
-  const stepWidth = clamp((width - marginLeft - marginRight - 90) / sequentialBlues.length, 12, 28)
+  const room = frame.width - grid.left - MARGIN_RIGHT - 90
   const ramp = legend.append('g').attr('class', 'ramp').attr('transform', 'translate(0,16)')
-  sequentialBlues.slice(1).forEach((colour, i) => {
-    ramp
-      .append('rect')
-      .attr('x', round(i * stepWidth))
-      .attr('width', round(stepWidth))
-      .attr('height', 10)
-      .attr('fill', colour)
+  const rampWidth = drawRamp(ramp, {
+    x: 0,
+    step: clamp(room / sequentialBlues.length, 12, 28),
+    low: grid.format(0),
+    high: grid.format(grid.maxValue),
   })
-  const rampWidth = round(stepWidth * (sequentialBlues.length - 1))
-  ramp.append('text').attr('x', 0).attr('y', 24).attr('fill', TEXT_COLOUR).text(format(0))
-  ramp
-    .append('text')
-    .attr('x', rampWidth)
-    .attr('y', 24)
-    .attr('text-anchor', 'end')
-    .attr('fill', TEXT_COLOUR)
-    .text(format(maxValue))
   const noData = ramp
     .append('g')
     .attr('class', 'legend-no-data')
@@ -210,6 +219,4 @@ export function renderHeatmap(
     .attr('dy', '0.35em')
     .attr('fill', TEXT_COLOUR)
     .text(labels.noData)
-
-  return nodeOf(svg)
 }

@@ -6,17 +6,15 @@ import {
   TEXT_COLOUR,
   chartWidth,
   clamp,
-  createSvg,
   measureColours,
-  nodeOf,
   okabeIto,
-  renderState,
   round,
   textWidth,
   truncate,
   type Group,
   type StateLabels,
 } from './chart-kit.ts'
+import { createFrame, drawChart } from './frame.ts'
 
 export interface ShopMetric {
   id: string
@@ -55,25 +53,27 @@ export function renderShopMetrics(
   opts: ShopMetricsOptions,
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
+  return drawChart(
+    container,
+    data,
+    {
+      className: 'shop-metrics',
+      width,
+      loadingHeight: 220,
+      labels: opts.labels,
+      isEmpty: (d) => d.shops.every((s) => s.captureRate === null),
+    },
+    (d) => drawMetrics(container, d, width, opts),
+  )
+}
+
+function drawMetrics(
+  container: Element,
+  data: ShopMetricsData,
+  width: number,
+  opts: ShopMetricsOptions,
+): SVGSVGElement {
   const { labels } = opts
-  if (!data) {
-    return renderState(container, {
-      className: 'shop-metrics',
-      width,
-      height: 220,
-      text: labels.loading,
-      loading: true,
-    })
-  }
-  const hasAny = data.shops.some((s) => s.captureRate !== null)
-  if (!hasAny) {
-    return renderState(container, {
-      className: 'shop-metrics',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
   const percent = createPercentFormat(opts.locale, 1)
   const minutes = createMinutesFormat(opts.locale)
   const decimal = createDecimalFormat(opts.locale, 1)
@@ -95,7 +95,7 @@ export function renderShopMetrics(
   const panelHeight = PANEL_TITLE + rowsHeight + AXIS_HEIGHT
   const height = stacked ? panelHeight * 2 + PANEL_GAP : panelHeight
 
-  const svg = createSvg(container, {
+  const frame = createFrame(container, {
     className: 'shop-metrics',
     width,
     height,
@@ -141,7 +141,7 @@ export function renderShopMetrics(
   ]
 
   for (const panel of panels) {
-    const g = svg
+    const g = frame.svg
       .append('g')
       .attr('class', `panel panel-${panel.key}`)
       .attr('transform', `translate(0,${panel.y})`)
@@ -153,7 +153,7 @@ export function renderShopMetrics(
       showNames: panel.x === nameWidth,
     })
   }
-  return nodeOf(svg)
+  return frame.node()
 }
 
 function drawPanel(

@@ -1,20 +1,24 @@
-import { area, axisLeft, line, max, scaleLinear, scaleUtc } from 'd3'
-import { createCountFormat, createDateFormats } from '../format.ts'
 import {
-  GRID_COLOUR,
-  MUTED_COLOUR,
+  area,
+  axisLeft,
+  line,
+  max,
+  scaleLinear,
+  scaleUtc,
+  type ScaleLinear,
+  type ScaleTime,
+} from 'd3'
+import { createCountFormat, createDateFormats, type DateFormats } from '../format.ts'
+import {
   TEXT_COLOUR,
   chartWidth,
-  createSvg,
-  drawLegend,
-  nodeOf,
   okabeIto,
-  renderState,
   round,
   textWidth,
   tickCount,
   type StateLabels,
 } from './chart-kit.ts'
+import { createFrame, drawChart, type Frame } from './frame.ts'
 import { localTicks } from './time-axis.ts'
 
 export interface TimePoint {
@@ -44,6 +48,17 @@ export const seriesColours = { current: okabeIto.blue, baseline: '#3e4c59' } as 
 
 const MARGIN = { top: 34, right: 16, bottom: 30 }
 
+interface Plot {
+  left: number
+  top: number
+  width: number
+  height: number
+  x: ScaleTime<number, number>
+  y: ScaleLinear<number, number>
+  count: (value: number) => string
+  dates: DateFormats
+}
+
 /** A footfall line for the current period against a dashed line for the comparison period. */
 export function renderTimeSeries(
   container: Element,
@@ -52,115 +67,108 @@ export function renderTimeSeries(
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
   const height = Math.max(180, Math.round(opts.height ?? 260))
-  const { labels } = opts
-  if (!data) {
-    return renderState(container, {
+  return drawChart(
+    container,
+    data,
+    {
       className: 'time-series',
       width,
-      height,
-      text: labels.loading,
-      loading: true,
-    })
-  }
-  const all = [...data.current, ...data.baseline]
-  const maxValue = max(all, (p) => p.value) ?? 0
-  if (maxValue === 0) {
-    return renderState(container, {
-      className: 'time-series',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
+      loadingHeight: height,
+      labels: opts.labels,
+      isEmpty: (d) => (max([...d.current, ...d.baseline], (p) => p.value) ?? 0) === 0,
+    },
+    (d) =>
+      drawSeries(
+        createFrame(container, { className: 'time-series', width, height, label: '' }),
+        d,
+        height,
+        opts,
+      ),
+  )
+}
 
+function drawSeries(frame: Frame, data: TimeSeriesData, height: number, opts: TimeSeriesOptions) {
+  const { labels } = opts
   const count = createCountFormat(opts.locale)
-  const dates = createDateFormats(opts.locale, opts.timeZone)
-  const fromMs = Date.parse(data.from)
-  const toMs = Date.parse(data.to)
+  const maxValue = max([...data.current, ...data.baseline], (p) => p.value) ?? 0
   const y = scaleLinear().domain([0, maxValue]).nice().range([0, 1])
   const yTicks = y.ticks(Math.max(2, Math.floor((height - 90) / 40))).filter(Number.isInteger)
-  const marginLeft = 24 + Math.max(...yTicks.map((v) => textWidth(count(v))), 14)
-  const innerWidth = width - marginLeft - MARGIN.right
-
-  const legendItems = [
-    {
-      key: 'current',
-      label: labels.current,
-      swatch: { kind: 'line' as const, stroke: seriesColours.current },
-    },
-    {
-      key: 'baseline',
-      label: labels.baseline,
-      swatch: { kind: 'line' as const, stroke: seriesColours.baseline, dash: '6 4', width: 2 },
-    },
-  ]
-  const svg = createSvg(container, {
-    className: 'time-series',
-    width,
-    height,
-    label: '',
-  })
-  const legendHeight = drawLegend(svg, legendItems, { x: marginLeft, y: 4, maxWidth: innerWidth })
-  const top = Math.max(MARGIN.top, legendHeight + 14)
-  const innerHeight = height - top - MARGIN.bottom
-  y.range([top + innerHeight, top])
-  const x = scaleUtc()
-    .domain([fromMs, toMs])
-    .range([marginLeft, marginLeft + innerWidth])
-
-  const sumCurrent = data.current.reduce((n, p) => n + p.value, 0)
-  const sumBaseline = data.baseline.reduce((n, p) => n + p.value, 0)
-  svg.attr(
-    'aria-label',
-    `${labels.yAxis}. ${labels.current}: ${count(sumCurrent)}; ${labels.baseline}: ${count(sumBaseline)}`,
+  const left = 24 + Math.max(...yTicks.map((v) => textWidth(count(v))), 14)
+  const plotWidth = frame.width - left - MARGIN.right
+  const legendHeight = frame.legend(
+    [
+      {
+        key: 'current',
+        label: labels.current,
+        swatch: { kind: 'line', stroke: seriesColours.current },
+      },
+      {
+        key: 'baseline',
+        label: labels.baseline,
+        swatch: { kind: 'line', stroke: seriesColours.baseline, dash: '6 4', width: 2 },
+      },
+    ],
+    { x: left, y: 4, maxWidth: plotWidth },
   )
+  const top = Math.max(MARGIN.top, legendHeight + 14)
+  const plotHeight = height - top - MARGIN.bottom
+  y.range([top + plotHeight, top])
+  const plot: Plot = {
+    left,
+    top,
+    width: plotWidth,
+    height: plotHeight,
+    x: scaleUtc()
+      .domain([Date.parse(data.from), Date.parse(data.to)])
+      .range([left, left + plotWidth]),
+    y,
+    count,
+    dates: createDateFormats(opts.locale, opts.timeZone),
+  }
+  const sum = (points: readonly TimePoint[]) => count(points.reduce((n, p) => n + p.value, 0))
+  frame.label(
+    `${labels.yAxis}. ${labels.current}: ${sum(data.current)}; ${labels.baseline}: ${sum(data.baseline)}`,
+  )
+  frame.grid(yTicks, (v) => [left, left + plotWidth, round(y(v)), round(y(v))])
+  drawYAxis(frame, plot, yTicks, labels.yAxis)
+  drawXAxis(frame, plot, data, opts.timeZone)
+  drawLines(frame, plot, data)
+  return frame.node()
+}
 
-  svg
-    .append('g')
-    .attr('class', 'grid')
-    .attr('aria-hidden', 'true')
-    .selectAll('line')
-    .data(yTicks)
-    .join('line')
-    .attr('x1', marginLeft)
-    .attr('x2', marginLeft + innerWidth)
-    .attr('y1', (v) => round(y(v)))
-    .attr('y2', (v) => round(y(v)))
-    .attr('stroke', GRID_COLOUR)
-
-  const yAxis = svg
+function drawYAxis(frame: Frame, plot: Plot, ticks: readonly number[], title: string): void {
+  const yAxis = frame.svg
     .append('g')
     .attr('class', 'y-axis')
-    .attr('transform', `translate(${marginLeft},0)`)
+    .attr('transform', `translate(${plot.left},0)`)
     .call(
-      axisLeft(y)
-        .tickValues(yTicks)
+      axisLeft(plot.y)
+        .tickValues(ticks)
         .tickSize(0)
         .tickPadding(6)
-        .tickFormat((v) => count(v.valueOf())),
+        .tickFormat((v) => plot.count(v.valueOf())),
     )
   yAxis.attr('font-size', null).attr('font-family', null)
   yAxis.select('.domain').remove()
-  svg
-    .append('text')
-    .attr('class', 'axis-label')
-    .attr('transform', `translate(12,${round(top + innerHeight / 2)}) rotate(-90)`)
-    .attr('text-anchor', 'middle')
-    .attr('fill', MUTED_COLOUR)
-    .text(labels.yAxis)
+  frame.yTitle(title, plot)
+}
 
-  const { ticks, daily } = localTicks(fromMs, toMs, opts.timeZone, tickCount(innerWidth, 90))
-  const xAxis = svg
+/** Ticks on local wall-clock hours (or midnights over several days) in the district's zone. */
+function drawXAxis(frame: Frame, plot: Plot, data: TimeSeriesData, timeZone: string): void {
+  const fromMs = Date.parse(data.from)
+  const toMs = Date.parse(data.to)
+  const { ticks, daily } = localTicks(fromMs, toMs, timeZone, tickCount(plot.width, 90))
+  const xAxis = frame.svg
     .append('g')
     .attr('class', 'x-axis')
-    .attr('transform', `translate(0,${top + innerHeight})`)
+    .attr('transform', `translate(0,${plot.top + plot.height})`)
   xAxis
     .append('line')
-    .attr('x1', marginLeft)
-    .attr('x2', marginLeft + innerWidth)
+    .attr('x1', plot.left)
+    .attr('x2', plot.left + plot.width)
     .attr('stroke', TEXT_COLOUR)
   for (const tick of ticks) {
-    const tx = round(x(tick))
+    const tx = round(plot.x(tick))
     xAxis.append('line').attr('x1', tx).attr('x2', tx).attr('y2', 5).attr('stroke', TEXT_COLOUR)
     xAxis
       .append('text')
@@ -168,18 +176,23 @@ export function renderTimeSeries(
       .attr('y', 18)
       .attr('text-anchor', 'middle')
       .attr('fill', TEXT_COLOUR)
-      .text(daily ? dates.day(new Date(tick)) : dates.time(new Date(tick)))
+      .text(daily ? plot.dates.day(new Date(tick)) : plot.dates.time(new Date(tick)))
   }
+}
 
-  const toXY = (p: TimePoint): [number, number] => [round(x(Date.parse(p.t))), round(y(p.value))]
+function drawLines(frame: Frame, plot: Plot, data: TimeSeriesData): void {
+  const { svg } = frame
+  const toXY = (p: TimePoint): [number, number] => [
+    round(plot.x(Date.parse(p.t))),
+    round(plot.y(p.value)),
+  ]
   const path = line<TimePoint>()
     .x((p) => toXY(p)[0])
     .y((p) => toXY(p)[1])
   const fill = area<TimePoint>()
     .x((p) => toXY(p)[0])
-    .y0(top + innerHeight)
+    .y0(plot.top + plot.height)
     .y1((p) => toXY(p)[1])
-
   if (data.baseline.length > 0) {
     svg
       .append('path')
@@ -190,33 +203,29 @@ export function renderTimeSeries(
       .attr('stroke-width', 2)
       .attr('stroke-dasharray', '6 4')
   }
-  if (data.current.length > 0) {
-    svg
-      .append('path')
-      .attr('class', 'area-current')
-      .attr('d', fill([...data.current]) ?? '')
-      .attr('fill', seriesColours.current)
-      .attr('fill-opacity', 0.12)
-    svg
-      .append('path')
-      .attr('class', 'series series-current')
-      .attr('d', path([...data.current]) ?? '')
-      .attr('fill', 'none')
-      .attr('stroke', seriesColours.current)
-      .attr('stroke-width', 2.5)
-    const last = data.current[data.current.length - 1]
-    if (last) {
-      const [lx, ly] = toXY(last)
-      svg
-        .append('circle')
-        .attr('class', 'last-point')
-        .attr('cx', lx)
-        .attr('cy', ly)
-        .attr('r', 4)
-        .attr('fill', seriesColours.current)
-        .append('title')
-        .text(`${dates.dayTime(new Date(last.t))}: ${count(last.value)}`)
-    }
-  }
-  return nodeOf(svg)
+  const last = data.current[data.current.length - 1]
+  if (!last) return
+  svg
+    .append('path')
+    .attr('class', 'area-current')
+    .attr('d', fill([...data.current]) ?? '')
+    .attr('fill', seriesColours.current)
+    .attr('fill-opacity', 0.12)
+  svg
+    .append('path')
+    .attr('class', 'series series-current')
+    .attr('d', path([...data.current]) ?? '')
+    .attr('fill', 'none')
+    .attr('stroke', seriesColours.current)
+    .attr('stroke-width', 2.5)
+  const [lx, ly] = toXY(last)
+  svg
+    .append('circle')
+    .attr('class', 'last-point')
+    .attr('cx', lx)
+    .attr('cy', ly)
+    .attr('r', 4)
+    .attr('fill', seriesColours.current)
+    .append('title')
+    .text(`${plot.dates.dayTime(new Date(last.t))}: ${plot.count(last.value)}`)
 }

@@ -9,7 +9,9 @@ import {
   symbolDiamond,
   symbolSquare,
   symbolTriangle,
+  type GeoPath,
   type GeoPermissibleObjects,
+  type GeoProjection,
 } from 'd3'
 import { createCountFormat } from '../format.ts'
 import {
@@ -18,19 +20,22 @@ import {
   TEXT_COLOUR,
   chartWidth,
   clamp,
-  createSvg,
-  drawLegend,
-  nodeOf,
   okabeIto,
-  renderState,
   round,
-  sequentialBlues,
   sequentialColour,
   textWidth,
   truncate,
-  type LegendItem,
   type StateLabels,
+  type Svg,
 } from './chart-kit.ts'
+import {
+  createFrame,
+  drawChart,
+  drawLegend,
+  drawRamp,
+  type Frame,
+  type LegendItem,
+} from './frame.ts'
 
 export type GatewayHealth = 'ok' | 'silent' | 'offline' | 'unknown' | 'inactive'
 
@@ -88,6 +93,27 @@ type Feature = {
   properties: Record<string, never>
 }
 
+/** Where everything of the map goes: the projection and the bands above and below the street. */
+interface MapLayout {
+  zones: MapZone[]
+  streets: MapZone[]
+  shops: MapZone[]
+  features: Feature[]
+  fitted: GeoPermissibleObjects
+  projection: GeoProjection
+  path: GeoPath
+  centroidOf: ReadonlyMap<string, [number, number]>
+  fontSize: number
+  shopLabelMax: number
+  labelAngle: number
+  /** The top and bottom of the band the zones are drawn in. */
+  bandTop: number
+  bandBottom: number
+  count: (value: number) => string
+  fillOf: (id: string) => string
+  maxValue: number
+}
+
 /**
  * The district as a strip map: the street turned to run left to right (a north arrow shows the
  * turn), zones filled by footfall, shops as markers labelled at an angle, gateways as health marks
@@ -100,29 +126,54 @@ export function renderZoneMap(
   opts: ZoneMapOptions,
 ): SVGSVGElement {
   const width = chartWidth(opts.width)
-  const { labels } = opts
-  if (!data) {
-    return renderState(container, {
+  return drawChart(
+    container,
+    data,
+    {
       className: 'zone-map',
       width,
-      height: 260,
-      text: labels.loading,
-      loading: true,
-    })
-  }
-  if (data.zones.length === 0) {
-    return renderState(container, {
-      className: 'zone-map',
-      width,
-      text: labels.empty,
-      loading: false,
-    })
-  }
+      loadingHeight: 260,
+      labels: opts.labels,
+      isEmpty: (d) => d.zones.length === 0,
+    },
+    (d) => drawMap(container, d, width, opts),
+  )
+}
 
-  const count = createCountFormat(opts.locale)
+function drawMap(
+  container: Element,
+  data: ZoneMapData,
+  width: number,
+  opts: ZoneMapOptions,
+): SVGSVGElement {
+  const { labels } = opts
+  const layout = layOut(data, width, createCountFormat(opts.locale))
+  const frame = createFrame(container, {
+    className: 'zone-map',
+    width,
+    height: 10,
+    label: describeMap(layout.zones, data, labels, layout.count),
+  })
+  frame.svg.attr('font-size', layout.fontSize)
+  drawZones(frame, layout, data)
+  drawShops(frame, layout, data)
+  drawGateways(frame, layout, data, labels)
+  const legendTop = drawStreetLabels(frame, layout, data)
+  const centre = layout.projection.invert?.([width / 2, (layout.bandTop + layout.bandBottom) / 2])
+  const north = centre
+    ? [layout.projection(centre), layout.projection([centre[0], centre[1] + 0.001])]
+    : null
+  const northDegrees =
+    north?.[0] && north[1]
+      ? (Math.atan2(north[1][0] - north[0][0], north[0][1] - north[1][1]) * 180) / Math.PI
+      : 0
+  drawNorthArrow(frame.svg, width - PAD - 12, layout.bandTop + 4, round(northDegrees), labels.north)
+  return frame.size(drawMapLegend(frame, layout, data, labels, legendTop)).node()
+}
+
+function layOut(data: ZoneMapData, width: number, count: (value: number) => string): MapLayout {
   const zones = [...data.zones].sort((a, b) => a.streetFromM - b.streetFromM)
   const features: Feature[] = zones.map((zone) => rewound(zone))
-  const collection = { type: 'FeatureCollection' as const, features }
   // The map is fitted to the zones and the gateways, so a gateway just outside its zone stays in view.
   const fitted = {
     type: 'GeometryCollection' as const,
@@ -133,19 +184,56 @@ export function renderZoneMap(
   }
   const streets = zones.filter((z) => z.kind !== 'shop')
   const shops = zones.filter((z) => z.kind === 'shop')
-
-  const angle = alongStreetAngle(collection, streets.length > 0 ? streets : zones)
+  const angle = alongStreetAngle(
+    { type: 'FeatureCollection', features },
+    streets.length > 0 ? streets : zones,
+  )
   const fontSize = width < 520 ? 11 : 12
   const longestShop = max(shops, (s) => labelOf(s, data.live, count).length) ?? 0
   const shopLabelMax = Math.min(longestShop, width < 520 ? 16 : 28)
   const labelLength = shopLabelMax * fontSize * 0.55
-
-  // Shop labels lean just enough to clear each other: their perpendicular spacing is dx·sin(angle).
   const fit = (run: number) => {
     const projection = geoMercator().angle(angle)
     projection.fitWidth(width - 2 * PAD - Math.min(run, width * 0.25), fitted)
     return projection
   }
+  const labelAngle = shopLabelAngle(fit, features, shops, labelLength, fontSize)
+  const rad = (labelAngle * Math.PI) / 180
+  const projection = fit(Math.ceil(labelLength * Math.cos(rad)))
+  const path = geoPath(projection)
+  const [[, y0], [, y1]] = path.bounds(fitted)
+  const bandTop = Math.ceil(labelLength * Math.sin(rad)) + 18 + 8
+  const [tx, ty] = projection.translate()
+  projection.translate([tx + PAD, ty - y0 + bandTop])
+  const maxValue = max(zones, (z) => data.footfall[z.id] ?? 0) ?? 0
+  return {
+    zones,
+    streets,
+    shops,
+    features,
+    fitted,
+    projection,
+    path,
+    centroidOf: new Map(features.map((f) => [f.id, path.centroid(f as GeoPermissibleObjects)])),
+    fontSize,
+    shopLabelMax,
+    labelAngle,
+    bandTop,
+    bandBottom: bandTop + (y1 - y0),
+    count,
+    fillOf: (id) => sequentialColour(data.footfall[id] ?? 0, maxValue),
+    maxValue,
+  }
+}
+
+/** Shop labels lean just enough to clear each other: their perpendicular spacing is dx·sin(angle). */
+function shopLabelAngle(
+  fit: (run: number) => GeoProjection,
+  features: readonly Feature[],
+  shops: readonly MapZone[],
+  labelLength: number,
+  fontSize: number,
+): number {
   const draft = geoPath(fit(labelLength * Math.cos((40 * Math.PI) / 180)))
   const shopXs = shops
     .map(
@@ -154,51 +242,22 @@ export function renderZoneMap(
     .sort((a, b) => a - b)
   const minGap = Math.min(Infinity, ...shopXs.slice(1).map((x, i) => x - (shopXs[i] ?? x)))
   const needed = (fontSize + 3) / Math.max(1, minGap)
-  const labelAngle = needed >= 1 ? 90 : clamp((Math.asin(needed) * 180) / Math.PI, 35, 90)
-  const rad = (labelAngle * Math.PI) / 180
-  const labelRise = Math.ceil(labelLength * Math.sin(rad)) + 18
-  const labelRun = Math.ceil(labelLength * Math.cos(rad))
+  return needed >= 1 ? 90 : clamp((Math.asin(needed) * 180) / Math.PI, 35, 90)
+}
 
-  const projection = fit(labelRun)
-  const path = geoPath(projection)
-  const [[, y0], [, y1]] = path.bounds(fitted)
-  const bandTop = labelRise + 8
-  const [tx, ty] = projection.translate()
-  projection.translate([tx + PAD, ty - y0 + bandTop])
-  const bandBottom = bandTop + (y1 - y0)
-  const streetLabelTop = bandBottom + 24
-
-  const maxValue = max(zones, (z) => data.footfall[z.id] ?? 0) ?? 0
-  const fillOf = (id: string) => sequentialColour(data.footfall[id] ?? 0, maxValue)
-
-  const rampItems: LegendItem[] = (['ok', 'silent', 'offline', 'unknown', 'inactive'] as const)
-    .filter((h) => h === 'ok' || data.gateways.some((g) => g.health === h))
-    .map((h) => ({
-      key: `health-${h}`,
-      label: labels.health[h],
-      swatch: { kind: 'symbol', path: healthStyle[h].path, fill: healthStyle[h].fill },
-    }))
-
-  const svg = createSvg(container, {
-    className: 'zone-map',
-    width,
-    height: 10,
-    label: describeMap(zones, data, labels, count),
-  })
-  svg.attr('font-size', fontSize)
-
-  const centroidOf = new Map(features.map((f) => [f.id, path.centroid(f as GeoPermissibleObjects)]))
-
-  svg
+/** Street and square zones as shapes filled by footfall. */
+function drawZones(frame: Frame, layout: MapLayout, data: ZoneMapData): void {
+  const { zones, path, count } = layout
+  frame.svg
     .append('g')
     .attr('class', 'zones')
     .selectAll('path')
-    .data(features.filter((f) => streets.some((s) => s.id === f.id)))
+    .data(layout.features.filter((f) => layout.streets.some((s) => s.id === f.id)))
     .join('path')
     .attr('class', 'zone zone-street')
     .attr('data-zone-id', (f) => f.id)
     .attr('d', (f) => roundPath(path(f as GeoPermissibleObjects) ?? ''))
-    .attr('fill', (f) => fillOf(f.id))
+    .attr('fill', (f) => layout.fillOf(f.id))
     .attr('stroke', MUTED_COLOUR)
     .attr('stroke-width', 0.75)
     .append('title')
@@ -206,10 +265,14 @@ export function renderZoneMap(
       const zone = zones.find((z) => z.id === f.id)
       return zone ? `${zone.name}: ${count(data.footfall[zone.id] ?? 0)}` : f.id
     })
+}
 
-  const shopLayer = svg.append('g').attr('class', 'shops')
-  for (const shop of shops) {
-    const [cx, cy] = centroidOf.get(shop.id) ?? [0, 0]
+/** Shops as markers, their names leaning above the street with the live count after them. */
+function drawShops(frame: Frame, layout: MapLayout, data: ZoneMapData): void {
+  const { bandTop, count } = layout
+  const shopLayer = frame.svg.append('g').attr('class', 'shops')
+  for (const shop of layout.shops) {
+    const [cx, cy] = layout.centroidOf.get(shop.id) ?? [0, 0]
     const g = shopLayer
       .append('g')
       .attr('class', 'zone zone-shop')
@@ -218,7 +281,7 @@ export function renderZoneMap(
     g.append('title').text(`${shop.name}: ${count(data.footfall[shop.id] ?? 0)}`)
     g.append('circle')
       .attr('r', SHOP_MARKER_R)
-      .attr('fill', fillOf(shop.id))
+      .attr('fill', layout.fillOf(shop.id))
       .attr('stroke', TEXT_COLOUR)
       .attr('stroke-width', 1.25)
     g.append('line')
@@ -230,25 +293,34 @@ export function renderZoneMap(
     const label = g
       .append('text')
       .attr('class', 'shop-label')
-      .attr('transform', `translate(2,${round(bandTop - cy - 8)}) rotate(${-round(labelAngle)})`)
+      .attr(
+        'transform',
+        `translate(2,${round(bandTop - cy - 8)}) rotate(${-round(layout.labelAngle)})`,
+      )
       .attr('fill', TEXT_COLOUR)
-      .text(truncate(shop.name, shopLabelMax))
+      .text(truncate(shop.name, layout.shopLabelMax))
     const live = data.live?.[shop.id]
-    if (live !== undefined) {
-      label
-        .append('tspan')
-        .attr('class', 'live-value')
-        .attr('data-zone-id', shop.id)
-        .attr('fill', okabeIto.vermillion)
-        .attr('font-weight', 700)
-        .text(` ${count(live)}`)
-    }
+    if (live === undefined) continue
+    label
+      .append('tspan')
+      .attr('class', 'live-value')
+      .attr('data-zone-id', shop.id)
+      .attr('fill', okabeIto.vermillion)
+      .attr('font-weight', 700)
+      .text(` ${count(live)}`)
   }
+}
 
-  // Drawn over the shop markers: a shop's gateway sits inside the shop.
-  const gatewayLayer = svg.append('g').attr('class', 'gateways')
+/** Drawn over the shop markers: a shop's gateway sits inside the shop. */
+function drawGateways(
+  frame: Frame,
+  layout: MapLayout,
+  data: ZoneMapData,
+  labels: ZoneMapOptions['labels'],
+): void {
+  const gatewayLayer = frame.svg.append('g').attr('class', 'gateways')
   for (const gateway of data.gateways) {
-    const at = projection([gateway.position[0], gateway.position[1]])
+    const at = layout.projection([gateway.position[0], gateway.position[1]])
     if (!at) continue
     const style = healthStyle[gateway.health]
     gatewayLayer
@@ -263,51 +335,54 @@ export function renderZoneMap(
       .append('title')
       .text(`${gateway.id}: ${labels.health[gateway.health]}`)
   }
+}
 
-  const streetLabels = svg.append('g').attr('class', 'street-labels')
+/** Street and square names under the street, in as many rows as they need; returns the y below. */
+function drawStreetLabels(frame: Frame, layout: MapLayout, data: ZoneMapData): number {
+  const { fontSize, count } = layout
+  const streetLabelTop = layout.bandBottom + 24
+  const streetLabels = frame.svg.append('g').attr('class', 'street-labels')
   const rowEnds: number[] = []
   const rowHeight = data.live ? 32 : 18
-  for (const street of streets) {
-    const [cx] = centroidOf.get(street.id) ?? [0, 0]
+  for (const street of layout.streets) {
+    const [cx] = layout.centroidOf.get(street.id) ?? [0, 0]
     const half = (street.name.length * fontSize * 0.6) / 2 + 6
-    const x = round(clamp(cx, PAD + half, width - PAD - half))
+    const x = round(clamp(cx, PAD + half, frame.width - PAD - half))
     let row = rowEnds.findIndex((end) => end <= x - half)
     if (row === -1) row = rowEnds.length
     rowEnds[row] = x + half
-    const y = round(streetLabelTop + row * rowHeight)
     const text = streetLabels
       .append('text')
       .attr('x', x)
-      .attr('y', y)
+      .attr('y', round(streetLabelTop + row * rowHeight))
       .attr('text-anchor', 'middle')
       .attr('font-weight', 600)
       .attr('fill', TEXT_COLOUR)
       .text(street.name)
     const live = data.live?.[street.id]
-    if (live !== undefined) {
-      text
-        .append('tspan')
-        .attr('class', 'live-value')
-        .attr('data-zone-id', street.id)
-        .attr('x', x)
-        .attr('dy', '1.2em')
-        .attr('font-weight', 700)
-        .attr('fill', okabeIto.vermillion)
-        .text(count(live))
-    }
+    if (live === undefined) continue
+    text
+      .append('tspan')
+      .attr('class', 'live-value')
+      .attr('data-zone-id', street.id)
+      .attr('x', x)
+      .attr('dy', '1.2em')
+      .attr('font-weight', 700)
+      .attr('fill', okabeIto.vermillion)
+      .text(count(live))
   }
-  const legendTop = streetLabelTop + Math.max(1, rowEnds.length) * rowHeight + 4
+  return streetLabelTop + Math.max(1, rowEnds.length) * rowHeight + 4
+}
 
-  const centre = projection.invert?.([width / 2, (bandTop + bandBottom) / 2])
-  const north = centre ? [projection(centre), projection([centre[0], centre[1] + 0.001])] : null
-  const northDegrees =
-    north?.[0] && north[1]
-      ? (Math.atan2(north[1][0] - north[0][0], north[0][1] - north[1][1]) * 180) / Math.PI
-      : 0
-  drawNorthArrow(svg, width - PAD - 12, bandTop + 4, round(northDegrees), labels.north)
-
-  const legendY = legendTop
-  const legend = svg.append('g').attr('class', 'map-legend')
+/** The footfall ramp, the live key and the gateways' health marks; returns the map's height. */
+function drawMapLegend(
+  frame: Frame,
+  layout: MapLayout,
+  data: ZoneMapData,
+  labels: ZoneMapOptions['labels'],
+  legendY: number,
+): number {
+  const legend = frame.svg.append('g').attr('class', 'map-legend')
   legend
     .append('text')
     .attr('x', PAD)
@@ -315,30 +390,14 @@ export function renderZoneMap(
     .attr('dy', '0.35em')
     .attr('fill', TEXT_COLOUR)
     .text(labels.footfall)
-  const stepWidth = clamp((width - 2 * PAD) / 2 / 8, 12, 28)
   const rampY = legendY + 16
-  sequentialBlues.slice(1).forEach((colour, i) => {
-    legend
-      .append('rect')
-      .attr('x', round(PAD + i * stepWidth))
-      .attr('y', rampY)
-      .attr('width', round(stepWidth))
-      .attr('height', 10)
-      .attr('fill', colour)
+  drawRamp(legend, {
+    x: PAD,
+    y: rampY,
+    step: clamp((frame.width - 2 * PAD) / 2 / 8, 12, 28),
+    low: layout.count(0),
+    high: layout.count(layout.maxValue),
   })
-  legend
-    .append('text')
-    .attr('x', PAD)
-    .attr('y', rampY + 24)
-    .attr('fill', TEXT_COLOUR)
-    .text(count(0))
-  legend
-    .append('text')
-    .attr('x', round(PAD + stepWidth * 8))
-    .attr('y', rampY + 24)
-    .attr('text-anchor', 'end')
-    .attr('fill', TEXT_COLOUR)
-    .text(count(maxValue))
   let nextY = rampY + 36
   if (data.live) {
     const liveKey = legend
@@ -358,14 +417,19 @@ export function renderZoneMap(
     .attr('dy', '0.35em')
     .attr('fill', TEXT_COLOUR)
     .text(labels.gateways)
-  const healthHeight = drawLegend(legend, rampItems, {
+  const health: LegendItem[] = (['ok', 'silent', 'offline', 'unknown', 'inactive'] as const)
+    .filter((h) => h === 'ok' || data.gateways.some((g) => g.health === h))
+    .map((h) => ({
+      key: `health-${h}`,
+      label: labels.health[h],
+      swatch: { kind: 'symbol', path: healthStyle[h].path, fill: healthStyle[h].fill },
+    }))
+  const healthHeight = drawLegend(legend, health, {
     x: PAD + textWidth(labels.gateways) + 12,
     y: nextY - 7,
-    maxWidth: width - 2 * PAD - textWidth(labels.gateways) - 12,
+    maxWidth: frame.width - 2 * PAD - textWidth(labels.gateways) - 12,
   })
-  const height = Math.ceil(nextY - 7 + healthHeight + 8)
-  svg.attr('height', height).attr('viewBox', `0 0 ${width} ${height}`)
-  return nodeOf(svg)
+  return Math.ceil(nextY - 7 + healthHeight + 8)
 }
 
 function labelOf(
@@ -434,13 +498,7 @@ function alongStreetAngle(
   return Math.round(degrees * 10) / 10
 }
 
-function drawNorthArrow(
-  svg: ReturnType<typeof createSvg>,
-  x: number,
-  y: number,
-  northDegrees: number,
-  label: string,
-): void {
+function drawNorthArrow(svg: Svg, x: number, y: number, northDegrees: number, label: string): void {
   const g = svg
     .append('g')
     .attr('class', 'north-arrow')

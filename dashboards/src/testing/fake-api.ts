@@ -335,9 +335,26 @@ const error = (status: number, code: string, message: string): Reply => ({
   body: { error: { code, message } },
 })
 
-export function fakeApi(
-  overrides: Partial<Record<RouteName, (url: URL, body: unknown) => Reply | Promise<Reply>>> = {},
-): FakeApi {
+type Who = { role: string; shopId: string | null; label: string }
+type Handler = (url: URL, body: unknown) => Reply | Promise<Reply>
+
+/** One request as the fake's routes see it. */
+interface Request {
+  url: URL
+  /** The path under `/api/v1/`. */
+  path: string
+  method: string
+  body: unknown
+  who: Who
+  /** The shopkeeper's shop; null for other roles. */
+  own: string | null
+  /** The test's override of a route, else the fake's answer. */
+  named(name: RouteName, fallback: () => Reply): Reply | Promise<Reply>
+  /** The events the fake knows. */
+  events: (typeof event)[]
+}
+
+export function fakeApi(overrides: Partial<Record<RouteName, Handler>> = {}): FakeApi {
   const calls: string[] = []
   const events = [event]
   const posted: unknown[] = []
@@ -349,204 +366,211 @@ export function fakeApi(
     const who = key ? roles[key] : undefined
     const body: unknown = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
     if (method === 'POST') posted.push(body)
-    const reply = await answer(url, method, body, who ?? null)
+    const named = (name: RouteName, fallback: () => Reply) => {
+      const override = overrides[name]
+      return override ? override(url, body) : fallback()
+    }
+    const path = url.pathname.replace('/api/v1/', '')
+    const reply = await (path === 'public/crowd'
+      ? named('crowd', crowdReply)
+      : answer({ url, path, method, body, who: who ?? null, named, events }))
     const type = reply.contentType ?? 'application/json'
     if (reply.status === 204) return new Response(null, { status: 204 })
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
     return new Response(text, { status: reply.status, headers: { 'content-type': type } })
   }
-
-  function answer(
-    url: URL,
-    method: string,
-    body: unknown,
-    who: { role: string; shopId: string | null; label: string } | null,
-  ): Reply | Promise<Reply> {
-    const path = url.pathname.replace('/api/v1/', '')
-    const named = (name: RouteName, fallback: () => Reply): Reply | Promise<Reply> => {
-      const override = overrides[name]
-      return override ? override(url, body) : fallback()
-    }
-    if (path === 'public/crowd') {
-      return named('crowd', () => ({
-        status: 200,
-        body: {
-          at: NOW.toISOString(),
-          district: 'Miglio Digitale',
-          windowMinutes: 15,
-          zones: [
-            { zoneId: 'piazza-ferretto', name: 'Piazza Ferretto', kind: 'square', level: 'busy' },
-            { zoneId: 'via-palazzo', name: 'Via Palazzo', kind: 'street', level: 'quiet' },
-          ],
-        },
-      }))
-    }
-    if (!who) return error(401, 'unauthorised', 'unknown key')
-    const own = who.role === 'shopkeeper' ? who.shopId : null
-    const shopParam = url.searchParams.get('shop')
-    if (own && shopParam && shopParam !== own) {
-      return error(403, 'forbidden', `shop ${shopParam} is not your shop`)
-    }
-    if (url.searchParams.get('format') === 'csv') {
-      return named('csv', () => ({
-        status: 200,
-        body: 'zoneId,bucketStart,passersBy\r\nbar-al-ponte,2026-11-21T09:00:00.000Z,12\r\n',
-        contentType: 'text/csv; charset=utf-8',
-      }))
-    }
-    const summaryMatch = /^shops\/([a-z0-9-]+)\/summary$/.exec(path)
-    if (summaryMatch?.[1]) {
-      const shopId = summaryMatch[1]
-      return named('summary', () => {
-        if (!shops.some((s) => s.id === shopId))
-          return error(404, 'not_found', `shop ${shopId} does not exist`)
-        if (own && own !== shopId) return error(403, 'forbidden', `shop ${shopId} is not your shop`)
-        return { status: 200, body: summary(shopId) }
-      })
-    }
-    if (/^events\/[^/]+\/uplift$/.test(path))
-      return named('uplift', () => ({ status: 200, body: uplift }))
-    const eventMatch = /^events\/([^/]+)$/.exec(path)
-    if (method === 'DELETE' && eventMatch?.[1]) {
-      const id = eventMatch[1]
-      return named('deleteEvent', () => {
-        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
-        const index = events.findIndex((e) => e.id === id)
-        if (index === -1) return error(404, 'not_found', `event ${id} does not exist`)
-        events.splice(index, 1)
-        return { status: 204, body: null }
-      })
-    }
-    if (method === 'POST' && path === 'events') {
-      return named('createEvent', () => {
-        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
-        const b = body as { name?: string; zones?: string[]; from?: string; to?: string }
-        const problems: string[] = []
-        if (!b.name?.trim())
-          problems.push('body.name: Too small: expected string to have >=1 characters')
-        if (!b.zones?.length)
-          problems.push('body.zones: Too small: expected array to have >=1 items')
-        if (!b.from || Number.isNaN(Date.parse(b.from)))
-          problems.push('body.from: Invalid ISO datetime')
-        if (!b.to || Number.isNaN(Date.parse(b.to))) problems.push('body.to: Invalid ISO datetime')
-        if (problems.length > 0) return error(400, 'bad_request', problems.join('; '))
-        if (Date.parse(b.from ?? '') >= Date.parse(b.to ?? ''))
-          return error(400, 'bad_request', 'from: must be before to')
-        const created = {
-          id: `00000000-0000-4000-8000-${String(events.length + 100).padStart(12, '0')}`,
-          name: b.name?.trim() ?? '',
-          zones: b.zones ?? [],
-          from: new Date(b.from ?? '').toISOString(),
-          to: new Date(b.to ?? '').toISOString(),
-          createdAt: NOW.toISOString(),
-        }
-        events.push(created)
-        return { status: 201, body: created }
-      })
-    }
-    switch (path) {
-      case 'me':
-        return named('me', () => ({ status: 200, body: who }))
-      case 'district':
-        return named('district', () => ({
-          status: 200,
-          body: {
-            id: 'mestre',
-            name: 'Miglio Digitale — Mestre',
-            timezone: 'Europe/Rome',
-            streetLengthM: 1600,
-            loadedAt: NOW.toISOString(),
-            zones: zones.length,
-            shops: shops.length,
-            gateways: zones.length,
-          },
-        }))
-      case 'zones':
-        return named('zones', () => ({
-          status: 200,
-          body: { zones: own ? zones.filter((z) => z.shopId === own) : zones },
-        }))
-      case 'shops':
-        return named('shops', () => ({
-          status: 200,
-          body: { shops: own ? shops.filter((s) => s.id === own) : shops },
-        }))
-      case 'gateways':
-        return named('gateways', () => ({ status: 200, body: gatewaysBody(own) }))
-      case 'footfall':
-        return named('footfall', () => ({ status: 200, body: footfallBody(url) }))
-      case 'footfall/heatmap':
-        return named('heatmap', () => ({ status: 200, body: heatmapBody(url) }))
-      case 'footfall/compare':
-        return named('compare', () => ({ status: 200, body: compareBody(url) }))
-      case 'flows':
-        if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
-        return named('flows', () => ({
-          status: 200,
-          body: {
-            from: url.searchParams.get('from'),
-            to: url.searchParams.get('to'),
-            source: 'hourly',
-            k: 5,
-            cells: [
-              {
-                originZoneId: 'piazza-ferretto',
-                destZoneId: 'via-palazzo',
-                suppressed: false,
-                flows: 40,
-                travelSMedian: 300,
-              },
-              {
-                originZoneId: 'via-palazzo',
-                destZoneId: 'piazza-ferretto',
-                suppressed: true,
-                flows: null,
-                travelSMedian: null,
-              },
-            ],
-          },
-        }))
-      case 'events':
-        return named('events', () => ({ status: 200, body: { events } }))
-      case 'admin/dead-letters': {
-        if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
-        const page = Number(url.searchParams.get('page') ?? '1')
-        const pageSize = Number(url.searchParams.get('pageSize') ?? '50')
-        const total = 23
-        const items = Array.from({ length: total }, (_, i) => deadLetter(i)).slice(
-          (page - 1) * pageSize,
-          page * pageSize,
-        )
-        return named('deadLetters', () => ({
-          status: 200,
-          body: { page, pageSize, total, items },
-        }))
-      }
-      case 'admin/ingest-stats':
-        if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
-        return named('ingest', () => ({
-          status: 200,
-          body: {
-            from: url.searchParams.get('from'),
-            to: url.searchParams.get('to'),
-            rejects: [{ reason: 'malformed_json', count: 3 }],
-            hours: [
-              {
-                hour: NOW.toISOString(),
-                batches: 997,
-                sightings: 9000,
-                transits: 400,
-                rejected: 3,
-              },
-            ],
-          },
-        }))
-      default:
-        return error(404, 'not_found', `no route ${path}`)
-    }
-  }
-
   return { fetch, calls, events, posted }
+}
+
+function crowdReply(): Reply {
+  return {
+    status: 200,
+    body: {
+      at: NOW.toISOString(),
+      district: 'Miglio Digitale',
+      windowMinutes: 15,
+      zones: [
+        { zoneId: 'piazza-ferretto', name: 'Piazza Ferretto', kind: 'square', level: 'busy' },
+        { zoneId: 'via-palazzo', name: 'Via Palazzo', kind: 'street', level: 'quiet' },
+      ],
+    },
+  }
+}
+
+/** The keyed routes, checked in order: key, shop scope, CSV, a shop's summary, events, reads. */
+function answer(
+  request: Omit<Request, 'who' | 'own'> & { who: Who | null },
+): Reply | Promise<Reply> {
+  const { who, url } = request
+  if (!who) return error(401, 'unauthorised', 'unknown key')
+  const own = who.role === 'shopkeeper' ? who.shopId : null
+  const shopParam = url.searchParams.get('shop')
+  if (own && shopParam && shopParam !== own) {
+    return error(403, 'forbidden', `shop ${shopParam} is not your shop`)
+  }
+  const req: Request = { ...request, who, own }
+  if (url.searchParams.get('format') === 'csv') {
+    return req.named('csv', () => ({
+      status: 200,
+      body: 'zoneId,bucketStart,passersBy\r\nbar-al-ponte,2026-11-21T09:00:00.000Z,12\r\n',
+      contentType: 'text/csv; charset=utf-8',
+    }))
+  }
+  return summaryRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+}
+
+function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {
+  const shopId = /^shops\/([a-z0-9-]+)\/summary$/.exec(path)?.[1]
+  if (!shopId) return null
+  return named('summary', () => {
+    if (!shops.some((s) => s.id === shopId))
+      return error(404, 'not_found', `shop ${shopId} does not exist`)
+    if (own && own !== shopId) return error(403, 'forbidden', `shop ${shopId} is not your shop`)
+    return { status: 200, body: summary(shopId) }
+  })
+}
+
+function eventRoute(req: Request): Reply | Promise<Reply> | null {
+  const { path, method, own, named, events } = req
+  if (/^events\/[^/]+\/uplift$/.test(path)) {
+    return named('uplift', () => ({ status: 200, body: uplift }))
+  }
+  const id = /^events\/([^/]+)$/.exec(path)?.[1]
+  if (method === 'DELETE' && id) {
+    return named('deleteEvent', () => {
+      if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+      const index = events.findIndex((e) => e.id === id)
+      if (index === -1) return error(404, 'not_found', `event ${id} does not exist`)
+      events.splice(index, 1)
+      return { status: 204, body: null }
+    })
+  }
+  if (method === 'POST' && path === 'events') {
+    return named('createEvent', () =>
+      own ? error(403, 'forbidden', 'this needs the analyst or admin role') : createEvent(req),
+    )
+  }
+  return null
+}
+
+/** POST /events with the API's validation messages. */
+function createEvent({ body, events }: Request): Reply {
+  const b = body as { name?: string; zones?: string[]; from?: string; to?: string }
+  const problems: string[] = []
+  if (!b.name?.trim()) problems.push('body.name: Too small: expected string to have >=1 characters')
+  if (!b.zones?.length) problems.push('body.zones: Too small: expected array to have >=1 items')
+  if (!b.from || Number.isNaN(Date.parse(b.from))) problems.push('body.from: Invalid ISO datetime')
+  if (!b.to || Number.isNaN(Date.parse(b.to))) problems.push('body.to: Invalid ISO datetime')
+  if (problems.length > 0) return error(400, 'bad_request', problems.join('; '))
+  if (Date.parse(b.from ?? '') >= Date.parse(b.to ?? ''))
+    return error(400, 'bad_request', 'from: must be before to')
+  const created = {
+    id: `00000000-0000-4000-8000-${String(events.length + 100).padStart(12, '0')}`,
+    name: b.name?.trim() ?? '',
+    zones: b.zones ?? [],
+    from: new Date(b.from ?? '').toISOString(),
+    to: new Date(b.to ?? '').toISOString(),
+    createdAt: NOW.toISOString(),
+  }
+  events.push(created)
+  return { status: 201, body: created }
+}
+
+function readRoute({ path, url, who, own, named, events }: Request): Reply | Promise<Reply> | null {
+  switch (path) {
+    case 'me':
+      return named('me', () => ({ status: 200, body: who }))
+    case 'district':
+      return named('district', () => ({ status: 200, body: districtBody }))
+    case 'zones':
+      return named('zones', () => ({
+        status: 200,
+        body: { zones: own ? zones.filter((z) => z.shopId === own) : zones },
+      }))
+    case 'shops':
+      return named('shops', () => ({
+        status: 200,
+        body: { shops: own ? shops.filter((s) => s.id === own) : shops },
+      }))
+    case 'gateways':
+      return named('gateways', () => ({ status: 200, body: gatewaysBody(own) }))
+    case 'footfall':
+      return named('footfall', () => ({ status: 200, body: footfallBody(url) }))
+    case 'footfall/heatmap':
+      return named('heatmap', () => ({ status: 200, body: heatmapBody(url) }))
+    case 'footfall/compare':
+      return named('compare', () => ({ status: 200, body: compareBody(url) }))
+    case 'flows':
+      if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+      return named('flows', () => ({ status: 200, body: flowsBody(url) }))
+    case 'events':
+      return named('events', () => ({ status: 200, body: { events } }))
+    default:
+      return null
+  }
+}
+
+function adminRoute({ path, url, who, named }: Request): Reply | Promise<Reply> {
+  if (path !== 'admin/dead-letters' && path !== 'admin/ingest-stats') {
+    return error(404, 'not_found', `no route ${path}`)
+  }
+  if (who.role !== 'admin') return error(403, 'forbidden', 'this needs the admin role')
+  if (path === 'admin/ingest-stats') {
+    return named('ingest', () => ({ status: 200, body: ingestBody(url) }))
+  }
+  const page = Number(url.searchParams.get('page') ?? '1')
+  const pageSize = Number(url.searchParams.get('pageSize') ?? '50')
+  const total = 23
+  const items = Array.from({ length: total }, (_, i) => deadLetter(i)).slice(
+    (page - 1) * pageSize,
+    page * pageSize,
+  )
+  return named('deadLetters', () => ({ status: 200, body: { page, pageSize, total, items } }))
+}
+
+const districtBody = {
+  id: 'mestre',
+  name: 'Miglio Digitale — Mestre',
+  timezone: 'Europe/Rome',
+  streetLengthM: 1600,
+  loadedAt: NOW.toISOString(),
+  zones: zones.length,
+  shops: shops.length,
+  gateways: zones.length,
+}
+
+function flowsBody(url: URL) {
+  return {
+    from: url.searchParams.get('from'),
+    to: url.searchParams.get('to'),
+    source: 'hourly',
+    k: 5,
+    cells: [
+      {
+        originZoneId: 'piazza-ferretto',
+        destZoneId: 'via-palazzo',
+        suppressed: false,
+        flows: 40,
+        travelSMedian: 300,
+      },
+      {
+        originZoneId: 'via-palazzo',
+        destZoneId: 'piazza-ferretto',
+        suppressed: true,
+        flows: null,
+        travelSMedian: null,
+      },
+    ],
+  }
+}
+
+function ingestBody(url: URL) {
+  return {
+    from: url.searchParams.get('from'),
+    to: url.searchParams.get('to'),
+    rejects: [{ reason: 'malformed_json', count: 3 }],
+    hours: [{ hour: NOW.toISOString(), batches: 997, sightings: 9000, transits: 400, rejected: 3 }],
+  }
 }
 
 export function memoryStorage(initial: Record<string, string> = {}) {

@@ -4,7 +4,7 @@ import { ApiError } from '../api-client.ts'
 import { h } from '../dom.ts'
 import { createDeltaPercentFormat } from '../format.ts'
 import type { Messages } from '../i18n.ts'
-import type { LiveFeed, LiveFeedDeps, LiveStatus } from '../live-feed.ts'
+import type { LiveStatus, OpenLiveFeed } from '../live-feed.ts'
 
 /** What a view needs from the app shell; views never read globals. */
 export interface ViewContext {
@@ -17,7 +17,7 @@ export interface ViewContext {
   timeZone: string
   districtName: string
   /** A live feed with the signed-in key, or null when the app has no WebSocket. */
-  openLiveFeed: (handlers: Pick<LiveFeedDeps, 'onCounts' | 'onStatus'>) => LiveFeed | null
+  openLiveFeed: OpenLiveFeed
   /** The key was refused mid-session: back to sign-in with a message. */
   onUnauthorised: (message: string) => void
   setInterval: (callback: () => void, ms: number) => unknown
@@ -137,6 +137,38 @@ export function createChoice<T extends string>(
 }
 
 export type Tone = 'up' | 'down' | 'flat' | 'none'
+
+/** The placeholder of a panel whose data has not come yet (blank under an error). */
+export function loadingNote(doc: Document, m: Messages, error: string | null): HTMLElement {
+  return h(doc, 'p', { class: 'placeholder loading' }, [error ? '' : m.chart.loading])
+}
+
+export interface TileSpec {
+  key: string
+  label: string
+  value: string
+  delta: { text: string; tone: Tone }
+  sub?: string
+}
+
+/** A row of headline figures (the district's KPIs, a shop's today). */
+export function createTiles(doc: Document, tiles: readonly TileSpec[]): HTMLElement {
+  return h(
+    doc,
+    'div',
+    { class: 'tiles' },
+    tiles.map((tile) =>
+      createTile(doc, {
+        key: tile.key,
+        label: tile.label,
+        value: tile.value,
+        delta: tile.delta.text,
+        tone: tile.delta.tone,
+        ...(tile.sub ? { sub: tile.sub } : {}),
+      }),
+    ),
+  )
+}
 
 /** A headline figure with its comparison line. */
 export function createTile(
