@@ -93,6 +93,8 @@ export type MqttOptions = {
   clean: boolean
   protocolVersion: 4 | 5
   will?: mqtt.IClientOptions['will']
+  /** Broker user (the embedded broker's own users); otherwise whatever the URL carries. */
+  auth?: { username: string; password: string }
 }
 
 /**
@@ -116,6 +118,7 @@ export function createMqttClient(url: string, log: Logger, opts: MqttOptions): M
       ? { properties: { sessionExpiryInterval: 24 * 3600 } }
       : {}),
     ...(opts.will ? { will: opts.will } : {}),
+    ...(opts.auth ? { username: opts.auth.username, password: opts.auth.password } : {}),
   })
   const where = (() => {
     const u = new URL(url)

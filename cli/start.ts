@@ -22,9 +22,14 @@ import {
   openDatabase,
   type OpenedDatabase,
 } from './runtime.ts'
+import {
+  claimDemoBackfill,
+  finishDemoBackfill,
+} from '../services/shared/registry/demo-backfill-repository.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
-import { startSimulatorLoop } from './simulator-loop.ts'
+import { startSimulatorLoop, type BackfillLedger } from './simulator-loop.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
+import type { Db } from '../services/shared/db/create-db.ts'
 
 export type Running = { url: string; stop(): Promise<void> }
 
@@ -45,6 +50,23 @@ class Stack {
         log.error({ err: String(err) }, `failed to stop ${step.what}`)
       }
     }
+  }
+}
+
+/** The demo backfill recorded in the database, so that it is published once per database. */
+function demoBackfillLedger(db: Db, districtId: string): BackfillLedger {
+  return {
+    async claim({ fromMs, toMs }) {
+      const c = await claimDemoBackfill(db, {
+        districtId,
+        from: new Date(fromMs),
+        to: new Date(toMs),
+      })
+      return c.claimed
+        ? c
+        : { claimed: false, claimedAt: c.previous.claimedAt, finishedAt: c.previous.finishedAt }
+    },
+    finished: () => finishDemoBackfill(db, districtId),
   }
 }
 
@@ -144,10 +166,12 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
 
     if (config.simulator.enabled) {
+      const district = await readDistrict()
       const loop = await startSimulatorLoop({
         config,
-        district: await readDistrict(),
+        district,
         mqttUrl,
+        backfill: demoBackfillLedger(database.db, district.id),
         log: log.child({ service: 'simulator' }),
       })
       stack.push('simulator', () => loop.stop())
