@@ -3,7 +3,7 @@ import type { Logger } from '../services/shared/logger.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
-import { connectMqtt } from './runtime.ts'
+import { createMqttClient } from './runtime.ts'
 import { localDay, startOfLocalDay } from '../services/ingest/local-day.ts'
 
 export type SimulatorLoop = { stop(): Promise<void> }
@@ -28,7 +28,7 @@ export type BackfillLedger = {
  * on every later start, live traffic in real time. Timestamps stay within the live window (≤ 24 h
  * old), so it all flows through the live path.
  */
-export async function startSimulatorLoop(deps: {
+export function startSimulatorLoop(deps: {
   config: Config
   district: DistrictFile
   mqttUrl: string
@@ -36,23 +36,31 @@ export async function startSimulatorLoop(deps: {
   auth?: { username: string; password: string } | undefined
   backfill: BackfillLedger
   log: Logger
-}): Promise<SimulatorLoop> {
+}): SimulatorLoop {
   const { config, district, mqttUrl, log } = deps
-  const client = await connectMqtt(mqttUrl, log, {
+  // Connects in the background (retrying like every client): a stop must not wait for the broker.
+  const client = createMqttClient(mqttUrl, log, {
     clientId: `miglio-sim-${process.pid}`,
     clean: true,
     protocolVersion: 4,
     ...(deps.auth ? { auth: deps.auth } : {}),
   })
   const abort = new AbortController()
-  const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
-  const startMs = Date.now()
-  const backfillFromMs = earliestLiveTime(startMs, {
-    tz: config.tz,
-    keyGraceMs: config.ingest.keyGraceMs,
-    backfillMs: config.simulator.backfillMs,
+  const connected = new Promise<void>((resolve) => {
+    client.once('connect', () => resolve())
+    abort.signal.addEventListener('abort', () => resolve(), { once: true })
   })
+  client.connect()
+  const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
   const run = (async () => {
+    await connected
+    if (abort.signal.aborted) return
+    const startMs = Date.now()
+    const backfillFromMs = earliestLiveTime(startMs, {
+      tz: config.tz,
+      keyGraceMs: config.ingest.keyGraceMs,
+      backfillMs: config.simulator.backfillMs,
+    })
     const backfill = await decideBackfill(deps.backfill, backfillFromMs, startMs, log)
     if (backfill && backfillFromMs > startMs - config.simulator.backfillMs) {
       log.info(
@@ -105,7 +113,7 @@ export async function startSimulatorLoop(deps: {
     async stop() {
       abort.abort()
       await run
-      await client.endAsync()
+      await client.endAsync(!client.connected)
     },
   }
 }

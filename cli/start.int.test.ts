@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
+import { createServer, connect, type Server, type Socket } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadConfig } from '../services/shared/config.ts'
 import { createLogger } from '../services/shared/logger.ts'
@@ -192,6 +193,169 @@ describe('miglio start, restarted', () => {
       expect(await countedBefore(live1)).toBe(pastBefore)
     } finally {
       await observer.endAsync()
+    }
+  })
+})
+
+/**
+ * A TCP proxy in front of the test database that refuses every connection (reset at once) until
+ * `open()`, then forwards them.
+ */
+async function databaseProxy(target: URL): Promise<{
+  url: string
+  open(): void
+  close(): Promise<void>
+}> {
+  let forwarding = false
+  const sockets = new Set<Socket>()
+  const track = (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+    s.on('error', () => s.destroy())
+  }
+  const server: Server = createServer((client) => {
+    track(client)
+    if (!forwarding) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = connect(Number(target.port || 5432), target.hostname)
+    track(upstream)
+    client.pipe(upstream).pipe(client)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  const url = new URL(target.toString())
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.toString(),
+    open: () => {
+      forwarding = true
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** `p`, or a rejection naming `what` when it takes longer than `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+describe('miglio start with an unreachable database server', () => {
+  let target: TestDatabase
+  beforeAll(async () => {
+    // The database behind the proxy: a fresh one on the real server, or an embedded one.
+    target = await createTestDatabase({ migrate: false })
+  })
+  afterAll(async () => {
+    await target?.close()
+  })
+
+  const envFor = (databaseUrl: string, extra: Record<string, string> = {}) => {
+    const prefix = `unreachable-${randomBytes(4).toString('hex')}`
+    return {
+      MIGLIO_DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      MQTT_URL: broker.url,
+      MQTT_TOPIC_PREFIX: prefix,
+      MQTT_CLIENT_ID: `${prefix}-ingest`,
+      PORT: '0',
+      SIMULATOR: 'false',
+      DEMO_KEYS: 'false',
+      LOG_LEVEL: 'silent',
+      ...extra,
+    }
+  }
+
+  it('serves HTTP at once, answers 503 until the database answers, then starts', async () => {
+    const proxy = await databaseProxy(new URL(target.url))
+    const { log, lines } = capturedLogger()
+    try {
+      const run = await within(
+        runStart(loadConfig(envFor(proxy.url)), log),
+        20_000,
+        'HTTP with the database unreachable',
+      )
+      try {
+        const health = await fetch(new URL('api/v1/health', run.url))
+        expect(health.status).toBe(503)
+        const body = (await health.json()) as {
+          status: string
+          database: { up: boolean; error?: string }
+        }
+        expect(body.status).toBe('starting')
+        expect(body.database.up).toBe(false)
+        expect(body.database.error).toBeTruthy()
+
+        const zones = await fetch(new URL('api/v1/zones', run.url))
+        expect(zones.status).toBe(503)
+        const error = (await zones.json()) as { error: { code: string; message: string } }
+        expect(error.error.code).toBe('starting')
+        expect(error.error.message).toMatch(
+          /^waiting for the database postgres(ql)?:\/\/127\.0\.0\.1:\d+\//,
+        )
+        // The URL is named without its credentials.
+        expect(error.error.message).not.toContain('@')
+        expect(lines.some((l) => l.msg === 'database unreachable; retrying')).toBe(true)
+
+        proxy.open()
+        // Start-up goes on by itself; no request meanwhile (the embedded database serves one
+        // session: a health check during the migrations' transaction could interleave with it).
+        await within(run.ready, 90_000, 'start-up once the database answers')
+        await waitFor(
+          async () => (await fetch(new URL('api/v1/health', run.url))).status,
+          (status) => status === 200,
+          { what: 'health 200 once the database answers', timeoutMs: 30_000, intervalMs: 250 },
+        )
+        // Past the start-up gate: an API route now wants a key.
+        expect((await fetch(new URL('api/v1/zones', run.url))).status).toBe(401)
+      } finally {
+        await run.stop()
+      }
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('still fails fast on a busy port, and stops promptly while waiting', async () => {
+    const proxy = await databaseProxy(new URL(target.url))
+    const blocker: Server = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
+    const address = blocker.address()
+    const busy = typeof address === 'object' && address ? address.port : 0
+    const { log } = capturedLogger()
+    try {
+      await expect(
+        within(
+          runStart(loadConfig(envFor(proxy.url, { PORT: String(busy) })), log),
+          20_000,
+          'the busy port reported',
+        ),
+      ).rejects.toThrow(`port ${busy} on 127.0.0.1 is already in use`)
+
+      const run = await within(
+        runStart(loadConfig(envFor(proxy.url)), log),
+        20_000,
+        'HTTP with the database unreachable',
+      )
+      await within(run.stop(), 5_000, 'stop while waiting for the database')
+      await expect(run.ready).rejects.toThrow()
+    } finally {
+      blocker.close()
+      await proxy.close()
     }
   })
 })

@@ -53,6 +53,12 @@ export type ApiDeps = {
    * then polls at once instead of at its next interval. Without it the feed only polls.
    */
   onTransitsChanged?: (listener: () => void) => () => void
+  /**
+   * What the process is still waiting for before it can serve (e.g. the database), or null once it
+   * serves. While it returns a string every `/api/v1` route answers 503 `starting` with it as the
+   * message, and `/api/v1/health` answers 503 with status `starting`. Absent: always serving.
+   */
+  starting?: () => string | null
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -148,7 +154,26 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => off())
   }
 
-  await app.register(healthRoutes, { prefix: '/api/v1', db, checks: deps.checks })
+  if (deps.starting) {
+    const starting = deps.starting
+    // Before authentication and every other hook: nothing behind /api/v1 can answer yet.
+    app.addHook('onRequest', async (req, reply) => {
+      const why = starting()
+      if (why === null) return
+      const path = req.url.split('?')[0] ?? ''
+      if (!path.startsWith('/api/v1/') || path === '/api/v1/health') return
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: { code: 'starting', message: why } })
+    })
+  }
+  await app.register(healthRoutes, {
+    prefix: '/api/v1',
+    db,
+    checks: deps.checks,
+    ...(deps.starting ? { starting: deps.starting } : {}),
+  })
   const registries = [registry, ...(deps.metricsRegistries ?? [])]
   const metricsRoute = async (scope: FastifyInstance, admin: boolean) => {
     scope.get('/metrics', { schema: { hide: true } }, async (req, reply) => {

@@ -64,7 +64,7 @@ export type ZonesResponse = z.infer<typeof ZonesResponseSchema>
 
 /** `GET /api/v1/health`: 200 when every dependency is up, 503 otherwise. */
 export const HealthResponseSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
+  status: z.enum(['ok', 'degraded', 'starting']),
   database: z.object({ up: z.boolean(), error: z.string().optional() }),
   broker: z.object({ up: z.boolean(), error: z.string().optional() }),
 })

@@ -25,7 +25,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export default async function healthRoutes(
   app: FastifyInstance,
-  opts: { db: Db; checks: HealthChecks },
+  opts: { db: Db; checks: HealthChecks; starting?: () => string | null },
 ) {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/health',
@@ -46,8 +46,11 @@ export default async function healthRoutes(
         database = { up: false, error: (err as Error).message.slice(0, 200) }
       }
       const broker = opts.checks.broker()
-      const ok = database.up && broker.up
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', database, broker })
+      // Still starting (e.g. waiting for the database, then migrating): 503 whatever the checks say.
+      const starting = opts.starting?.() ?? null
+      const ok = database.up && broker.up && starting === null
+      const status = starting !== null ? 'starting' : ok ? 'ok' : 'degraded'
+      return reply.code(ok ? 200 : 503).send({ status, database, broker })
     },
   )
 }
