@@ -3,6 +3,8 @@ import type { MqttClient } from 'mqtt'
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
 import { startEmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
+import { loadBrokerCredentials } from '../services/shared/broker/broker-credentials.ts'
+import { SERVICE_USERS, type ServiceUser } from '../services/shared/broker/broker-acl.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
 import { createJobRunner } from '../services/shared/db/job-runner.ts'
 import {
@@ -81,6 +83,9 @@ function demoBackfillLedger(db: Db, districtId: string): BackfillLedger {
   }
 }
 
+const withAuth = (auth: { username: string; password: string } | undefined) =>
+  auth ? { auth } : {}
+
 /** Resolves with `p`, or rejects as soon as `signal` aborts (p is left to settle on its own). */
 function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason)
@@ -120,16 +125,32 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
   let mqttUrl: string
   const ingestMetrics = createIngestMetrics()
   let ingestMqtt: MqttClient
+  // Set for the embedded broker: its URL and each service's credentials. A broker of MQTT_URL
+  // takes whatever credentials the URL carries.
+  let embeddedBroker: { url: string; credentialsPath: string } | null = null
+  let brokerUser: (user: ServiceUser) => { username: string; password: string } | undefined = () =>
+    undefined
   try {
     const dashboardsDir = resolve(config.db.dataDir, 'dashboards')
     await buildDashboards(dashboardsDir)
 
     let brokerUrl = config.mqtt.url
     if (!brokerUrl) {
-      const embedded = await startEmbeddedBroker()
+      // Users with random passwords kept in the data directory, and the ACL of infra/mosquitto.
+      const credentials = await loadBrokerCredentials(config.db.dataDir)
+      const embedded = await startEmbeddedBroker({
+        auth: { accounts: credentials.accounts, topicPrefix: config.mqtt.topicPrefix },
+        log: log.child({ service: 'broker' }),
+      })
       brokerUrl = embedded.url
       stack.push('embedded MQTT broker', () => embedded.stop())
-      log.info({ url: brokerUrl }, 'embedded MQTT broker (Aedes) listening')
+      log.info(
+        { url: brokerUrl, users: credentials.path, created: credentials.created },
+        'embedded MQTT broker (Aedes) listening',
+      )
+      embeddedBroker = { url: embedded.url, credentialsPath: credentials.path }
+      const services = credentials.accounts.services
+      brokerUser = (user) => ({ username: user, password: services[user] })
     }
     mqttUrl = brokerUrl
 
@@ -147,6 +168,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       clientId: config.mqtt.clientId,
       clean: false,
       protocolVersion: config.mqtt.protocolVersion,
+      ...withAuth(brokerUser(SERVICE_USERS.ingest)),
     })
     ingestMqtt = ingestClient
     // The API's own connection (clean session): ingest's treats every message as gateway traffic.
@@ -154,6 +176,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       clientId: `miglio-api-${process.pid}`,
       clean: true,
       protocolVersion: config.mqtt.protocolVersion,
+      ...withAuth(brokerUser(SERVICE_USERS.api)),
     })
     const app = await buildApp({
       db: database.db,
@@ -250,12 +273,16 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
           config,
           district,
           mqttUrl,
+          auth: brokerUser(SERVICE_USERS.simulator),
           backfill: demoBackfillLedger(database.db, district.id),
           log: log.child({ service: 'simulator' }),
         })
         stack.push('simulator', () => loop.stop())
       }
 
+      const brokerLine = embeddedBroker
+        ? `Embedded MQTT broker: ${embeddedBroker.url} (users and passwords in ${embeddedBroker.credentialsPath})\n`
+        : ''
       if (config.demoKeys) {
         const { keys, path } = await ensureDemoKeys(
           database.db,
@@ -266,10 +293,10 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
           (k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`,
         )
         process.stdout.write(
-          `\nMiglio is running: ${url}\nDemo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`,
+          `\nMiglio is running: ${url}\n${brokerLine}Demo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`,
         )
       } else {
-        process.stdout.write(`\nMiglio is running: ${url}\nPress Ctrl-C to stop.\n\n`)
+        process.stdout.write(`\nMiglio is running: ${url}\n${brokerLine}Press Ctrl-C to stop.\n\n`)
       }
     } catch (err) {
       if (!signal.aborted) log.error({ err: String(err) }, 'start-up failed; stopping')
