@@ -2,7 +2,10 @@ import { resolve } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
-import { startEmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
+import {
+  MAX_PACKET_REMAINING_LENGTH,
+  startEmbeddedBroker,
+} from '../services/shared/broker/embedded-broker.ts'
 import { loadBrokerCredentials } from '../services/shared/broker/broker-credentials.ts'
 import { SERVICE_USERS, type ServiceUser } from '../services/shared/broker/broker-acl.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
@@ -140,6 +143,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       const credentials = await loadBrokerCredentials(config.db.dataDir)
       const embedded = await startEmbeddedBroker({
         auth: { accounts: credentials.accounts, topicPrefix: config.mqtt.topicPrefix },
+        maxPacketRemainingLength: MAX_PACKET_REMAINING_LENGTH,
         log: log.child({ service: 'broker' }),
       })
       brokerUrl = embedded.url

@@ -5,7 +5,11 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { waitFor } from '../testing/engines.ts'
-import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts'
+import {
+  MAX_PACKET_REMAINING_LENGTH,
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+} from './embedded-broker.ts'
 import { loadBrokerCredentials } from './broker-credentials.ts'
 import { SERVICE_USERS, type BrokerAccounts } from './broker-acl.ts'
 
@@ -28,7 +32,10 @@ beforeAll(async () => {
     ...loaded.accounts,
     gateways: { 'gw-a': 'password-of-gateway-a', 'gw-b': 'password-of-gateway-b' },
   }
-  broker = await startEmbeddedBroker({ auth: { accounts, topicPrefix: PREFIX } })
+  broker = await startEmbeddedBroker({
+    auth: { accounts, topicPrefix: PREFIX },
+    maxPacketRemainingLength: MAX_PACKET_REMAINING_LENGTH,
+  })
 })
 
 afterAll(async () => {

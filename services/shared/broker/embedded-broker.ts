@@ -24,7 +24,11 @@ export type EmbeddedBrokerOptions = {
    * broker).
    */
   auth?: { accounts: BrokerAccounts; topicPrefix?: string | undefined }
-  /** Largest MQTT remaining length accepted; a larger packet closes its connection. */
+  /**
+   * Largest MQTT remaining length accepted (`miglio start`: MAX_PACKET_REMAINING_LENGTH); a larger
+   * packet closes its connection before its body is buffered. Absent: no limit (the test suites'
+   * broker, whose fuzz tests send oversized batches for ingest to dead-letter).
+   */
   maxPacketRemainingLength?: number
   log?: Logger
 }
@@ -36,15 +40,15 @@ function refused(returnCode: 4 | 5, message: string): AuthenticateError {
 /**
  * Aedes on a loopback port (a free one unless `port` is given). It speaks MQTT 3.1.1 only and
  * accepts `$share/…` subscriptions without delivering to them, so shared-subscription scale-out needs
- * a real broker. Every connection's inbound bytes pass a framing guard that drops the connection
- * when a packet's fixed header announces more than `maxPacketRemainingLength` bytes, before the body
- * is buffered (neither Aedes 1.2 nor mqtt-packet has a packet size limit: moscajs/aedes#831).
+ * a real broker. With `maxPacketRemainingLength`, every connection's inbound bytes pass a framing
+ * guard that drops the connection when a packet's fixed header announces more, before the body is
+ * buffered (neither Aedes 1.2 nor mqtt-packet has a packet size limit: moscajs/aedes#831).
  */
 export async function startEmbeddedBroker(
   options: EmbeddedBrokerOptions = {},
 ): Promise<EmbeddedBroker> {
   const { log } = options
-  const maxRemaining = options.maxPacketRemainingLength ?? MAX_PACKET_REMAINING_LENGTH
+  const maxRemaining = options.maxPacketRemainingLength
   const broker = await Aedes.createBroker()
   if (options.auth) {
     const acl = createBrokerAcl(options.auth.accounts, options.auth.topicPrefix)
@@ -87,6 +91,10 @@ export async function startEmbeddedBroker(
   }
   // Without noDelay QoS 1 throughput collapses (Nagle + delayed ACK).
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
+    if (maxRemaining === undefined) {
+      broker.handle(socket)
+      return
+    }
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     const conn = guardPacketSize(socket, maxRemaining, (violation) => {
       log?.warn(
