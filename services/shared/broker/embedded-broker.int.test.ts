@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
@@ -110,6 +110,29 @@ describe('embedded broker credentials file', () => {
     const again = await loadBrokerCredentials(dataDir)
     expect(again.created).toBe(false)
     expect(again.accounts.services).toEqual(first.services)
+  })
+
+  it('refuses a broken file, naming the fields and never a password', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'miglio-broker-bad-'))
+    try {
+      const { accounts: generated } = await loadBrokerCredentials(dir)
+      const path = join(dir, 'broker-credentials.json')
+      await writeFile(
+        path,
+        JSON.stringify({
+          services: { ...generated.services, 'miglio-api': 'short' },
+          gateways: { 'miglio-ingest': 'a-long-enough-password', 'GW 1': 'another-long-password' },
+        }),
+      )
+      const err = (await loadBrokerCredentials(dir).catch((e: unknown) => e)) as Error
+      expect(err.message).toContain('services.miglio-api')
+      expect(err.message).toContain('gateways.miglio-ingest')
+      expect(err.message).toContain('gateways.GW 1')
+      for (const secret of ['short', 'a-long-enough-password', generated.services['miglio-ingest']])
+        expect(err.message).not.toContain(secret)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 
