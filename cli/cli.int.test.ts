@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import mqtt from 'mqtt'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,6 +67,31 @@ describe('miglio start', () => {
       })
       expect((await fetch(url)).headers.get('content-type')).toContain('text/html')
 
+      // The embedded broker refuses anonymous clients; its users are in a private file.
+      const brokerUrl = /Embedded MQTT broker: (mqtt:\/\/\S+)/.exec(first.stdout())?.[1]
+      expect(brokerUrl).toBeDefined()
+      const credentialsFile = join(dataDir, 'broker-credentials.json')
+      expect((await stat(credentialsFile)).mode & 0o777).toBe(0o600)
+      const credentials = await readFile(credentialsFile, 'utf8')
+      const simulatorPassword = (JSON.parse(credentials) as { services: Record<string, string> })
+        .services['miglio-simulator']
+      await expect(
+        mqtt.connectAsync(brokerUrl!, { reconnectPeriod: 0, connectTimeout: 5000 }),
+      ).rejects.toMatchObject({ code: 5 })
+      const sim = await mqtt.connectAsync(brokerUrl!, {
+        reconnectPeriod: 0,
+        username: 'miglio-simulator',
+        password: simulatorPassword!,
+      })
+      try {
+        // Not even the simulator may read what gateways send.
+        await expect(sim.subscribeAsync('#', { qos: 1 })).rejects.toMatchObject({
+          packet: { granted: [128] },
+        })
+      } finally {
+        await sim.endAsync(true)
+      }
+
       const keysFile = join(dataDir, 'demo-keys.json')
       const saved = JSON.parse(await readFile(keysFile, 'utf8')) as {
         keys: { role: string; key: string }[]
@@ -108,6 +134,8 @@ describe('miglio start', () => {
           body.totals.reduce((n, t) => n + t.passersBy + t.visitors, 0),
         ).toBeGreaterThanOrEqual(before)
         expect(JSON.parse(await readFile(keysFile, 'utf8'))).toEqual(saved)
+        // The broker's users are reused, so a configured gateway keeps working.
+        expect(await readFile(credentialsFile, 'utf8')).toBe(credentials)
       } finally {
         again.child.kill('SIGTERM')
         expect(await exitCode(again, 30_000)).toBe(0)

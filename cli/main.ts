@@ -23,14 +23,29 @@ function preflight(needsDataDir: boolean): { config: Config; log: Logger } {
   return { config, log }
 }
 
-/** Runs until SIGINT/SIGTERM, then stops what `start` returned within a grace period. */
-async function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void> {
-  await new Promise<void>((resolve) => {
-    closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
+/**
+ * Runs until SIGINT/SIGTERM, then stops what `start` returned within a grace period; or until
+ * `failed` rejects (a start-up that failed in the background, already stopped), with its error.
+ */
+async function untilSignal(
+  log: Logger,
+  stop: () => Promise<void>,
+  failed?: Promise<unknown>,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let stopping = false
+    const handlers = closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
+      stopping = true
       if (err) log.error({ err: String(err) }, 'stopping after an unexpected error')
       else log.info({ signal }, 'stopping')
       await stop()
       resolve()
+    })
+    failed?.catch((err: unknown) => {
+      // A stop during start-up rejects it too: that is not a failure.
+      if (stopping) return
+      handlers.uninstall()
+      reject(err)
     })
   })
 }
@@ -52,7 +67,7 @@ export function buildCli(): Command {
     .action(async () => {
       const { config, log } = preflight(true)
       const running = await runStart(config, log)
-      await untilSignal(log, running.stop)
+      await untilSignal(log, running.stop, running.ready)
     })
 
   program

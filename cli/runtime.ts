@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import mqtt, { type MqttClient } from 'mqtt'
 import { sql } from 'kysely'
 import type { Config } from '../services/shared/config.ts'
@@ -15,6 +16,13 @@ import { loadDeviceList } from './device-list.ts'
 export type OpenedDatabase = {
   db: Db
   embedded: EmbeddedTimescale | null
+  /** Where it is, without credentials: `postgres://db.example:5432/miglio`, or `embedded`. */
+  where: string
+  /**
+   * Resolves once the database has answered (at once for the embedded one, and when openDatabase
+   * waited); rejects when the wait is aborted or the database closed first.
+   */
+  reachable: Promise<void>
   close(): Promise<void>
 }
 
@@ -23,7 +31,10 @@ function describeUrl(url: string): string {
   return `${u.protocol}//${u.hostname}:${u.port || '(default)'}${u.pathname}`
 }
 
-/** Retries `SELECT 1` with capped exponential backoff until the server answers or `signal` aborts. */
+/**
+ * Retries `SELECT 1` with capped exponential backoff until the server answers; rejects as soon as
+ * `signal` aborts, even in the middle of a backoff.
+ */
 export async function waitForDatabase(
   db: Db,
   log: Logger,
@@ -36,13 +47,13 @@ export async function waitForDatabase(
       if (attempt > 1) log.info({ database: what }, 'database reachable')
       return
     } catch (err) {
-      if (signal?.aborted) throw err
+      if (signal?.aborted) throw signal.reason
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
       log.warn(
         { database: what, attempt, retryInMs: delay, err: (err as Error).message },
         'database unreachable; retrying',
       )
-      await new Promise((r) => setTimeout(r, delay))
+      await sleep(delay, undefined, signal ? { signal } : {})
     }
   }
 }
@@ -63,10 +74,25 @@ export async function openDatabase(
 ): Promise<OpenedDatabase> {
   if (config.db.url) {
     const { db } = createDb({ url: config.db.url, maxConnections: 10 })
-    const reachable = waitForDatabase(db, log, describeUrl(config.db.url), opts.signal)
+    const where = describeUrl(config.db.url)
+    // Closing stops the retries too (a pool that was ended would otherwise be retried forever).
+    const closing = new AbortController()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal
+    const reachable = waitForDatabase(db, log, where, signal)
+    const close = async () => {
+      closing.abort(new Error('database closed'))
+      await db.destroy()
+    }
     if (opts.waitUntilReachable === false) reachable.catch(() => undefined)
-    else await reachable
-    return { db, embedded: null, close: () => db.destroy() }
+    else {
+      try {
+        await reachable
+      } catch (err) {
+        await close()
+        throw err
+      }
+    }
+    return { db, embedded: null, where, reachable, close }
   }
   if (!opts.allowEmbedded) {
     throw new AppError(
@@ -81,6 +107,8 @@ export async function openDatabase(
   return {
     db,
     embedded,
+    where: 'embedded',
+    reachable: Promise.resolve(),
     async close() {
       await db.destroy()
       await embedded.stop()
@@ -93,6 +121,8 @@ export type MqttOptions = {
   clean: boolean
   protocolVersion: 4 | 5
   will?: mqtt.IClientOptions['will']
+  /** Broker user (the embedded broker's own users); otherwise whatever the URL carries. */
+  auth?: { username: string; password: string }
 }
 
 /**
@@ -116,6 +146,7 @@ export function createMqttClient(url: string, log: Logger, opts: MqttOptions): M
       ? { properties: { sessionExpiryInterval: 24 * 3600 } }
       : {}),
     ...(opts.will ? { will: opts.will } : {}),
+    ...(opts.auth ? { username: opts.auth.username, password: opts.auth.password } : {}),
   })
   const where = (() => {
     const u = new URL(url)

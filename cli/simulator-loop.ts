@@ -3,43 +3,71 @@ import type { Logger } from '../services/shared/logger.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
-import { connectMqtt } from './runtime.ts'
+import { createMqttClient } from './runtime.ts'
 import { localDay, startOfLocalDay } from '../services/ingest/local-day.ts'
 
 export type SimulatorLoop = { stop(): Promise<void> }
 
 /**
- * The demo traffic of `miglio start`: the last SIM_BACKFILL of the demo district as fast as the
- * pipeline takes it (so the dashboard has history at once), then live traffic in real time.
- * Timestamps stay within the live window (≤ 24 h old), so it all flows through the live path.
+ * Where the demo backfill is recorded (the database: demo-backfill-repository.ts), so that it is
+ * published once per database and never again over hours already counted.
  */
-export async function startSimulatorLoop(deps: {
+export type BackfillLedger = {
+  /** Claims the backfill of this window before anything is published; false if already claimed. */
+  claim(window: {
+    fromMs: number
+    toMs: number
+  }): Promise<{ claimed: true } | { claimed: false; claimedAt: Date; finishedAt: Date | null }>
+  /** The claimed backfill was published to its end. */
+  finished(): Promise<void>
+}
+
+/**
+ * The demo traffic of `miglio start`: on the first start of a database, the last SIM_BACKFILL of the
+ * demo district as fast as the pipeline takes it (so the dashboard has history at once); then, and
+ * on every later start, live traffic in real time. Timestamps stay within the live window (≤ 24 h
+ * old), so it all flows through the live path.
+ */
+export function startSimulatorLoop(deps: {
   config: Config
   district: DistrictFile
   mqttUrl: string
+  /** Credentials of the simulator's broker user (the embedded broker's miglio-simulator). */
+  auth?: { username: string; password: string } | undefined
+  backfill: BackfillLedger
   log: Logger
-}): Promise<SimulatorLoop> {
+}): SimulatorLoop {
   const { config, district, mqttUrl, log } = deps
-  const client = await connectMqtt(mqttUrl, log, {
+  // Connects in the background (retrying like every client): a stop must not wait for the broker.
+  const client = createMqttClient(mqttUrl, log, {
     clientId: `miglio-sim-${process.pid}`,
     clean: true,
     protocolVersion: 4,
+    ...(deps.auth ? { auth: deps.auth } : {}),
   })
   const abort = new AbortController()
-  const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
-  const startMs = Date.now()
-  const backfillFromMs = earliestLiveTime(startMs, {
-    tz: config.tz,
-    keyGraceMs: config.ingest.keyGraceMs,
-    backfillMs: config.simulator.backfillMs,
+  const connected = new Promise<void>((resolve) => {
+    client.once('connect', () => resolve())
+    abort.signal.addEventListener('abort', () => resolve(), { once: true })
   })
-  if (backfillFromMs > startMs - config.simulator.backfillMs) {
-    log.info(
-      { from: new Date(backfillFromMs).toISOString() },
-      'backfill starts later than SIM_BACKFILL asks: the keys of earlier days are destroyed, so ingest would reject them',
-    )
-  }
+  client.connect()
+  const say = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) }
   const run = (async () => {
+    await connected
+    if (abort.signal.aborted) return
+    const startMs = Date.now()
+    const backfillFromMs = earliestLiveTime(startMs, {
+      tz: config.tz,
+      keyGraceMs: config.ingest.keyGraceMs,
+      backfillMs: config.simulator.backfillMs,
+    })
+    const backfill = await decideBackfill(deps.backfill, backfillFromMs, startMs, log)
+    if (backfill && backfillFromMs > startMs - config.simulator.backfillMs) {
+      log.info(
+        { from: new Date(backfillFromMs).toISOString() },
+        'backfill starts later than SIM_BACKFILL asks: the keys of earlier days are destroyed, so ingest would reject them',
+      )
+    }
     const phases = [
       {
         name: 'backfill',
@@ -52,6 +80,7 @@ export async function startSimulatorLoop(deps: {
     ]
     for (const phase of phases) {
       if (abort.signal.aborted || phase.fromMs >= phase.toMs) continue
+      if (phase.name === 'backfill' && !backfill) continue
       const simulation = createSimulation({
         district,
         seed: phase.seed,
@@ -77,15 +106,55 @@ export async function startSimulatorLoop(deps: {
         ...(config.mqtt.topicPrefix ? { topicPrefix: config.mqtt.topicPrefix } : {}),
       })
       log.info({ phase: phase.name, ...result }, 'simulator phase ended')
+      if (phase.name === 'backfill' && !result.aborted) await deps.backfill.finished()
     }
   })().catch((err: unknown) => log.error({ err: String(err) }, 'simulator stopped on an error'))
   return {
     async stop() {
       abort.abort()
       await run
-      await client.endAsync()
+      await client.endAsync(!client.connected)
     },
   }
+}
+
+/**
+ * Whether this start publishes the backfill: only if the window is not empty and this database has
+ * never had it (the claim is recorded before the first message, so an interrupted backfill is not
+ * published again either). Logs the decision.
+ */
+async function decideBackfill(
+  ledger: BackfillLedger,
+  fromMs: number,
+  toMs: number,
+  log: Logger,
+): Promise<boolean> {
+  if (fromMs >= toMs) return false
+  let claim: Awaited<ReturnType<BackfillLedger['claim']>>
+  try {
+    claim = await ledger.claim({ fromMs, toMs })
+  } catch (err) {
+    log.warn(
+      { err: String(err) },
+      'demo backfill skipped: it could not be recorded in the database; resuming live traffic',
+    )
+    return false
+  }
+  if (claim.claimed) {
+    log.info(
+      { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
+      'demo backfill: publishing past traffic once for this database',
+    )
+    return true
+  }
+  const on = claim.claimedAt.toISOString()
+  log.info(
+    { claimedAt: on, finishedAt: claim.finishedAt?.toISOString() ?? null },
+    claim.finishedAt
+      ? `demo backfill already published on ${on}; resuming live traffic`
+      : `demo backfill already published on ${on} (interrupted, not replayed); resuming live traffic`,
+  )
+  return false
 }
 
 /**

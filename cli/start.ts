@@ -2,15 +2,22 @@ import { resolve } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import type { Config } from '../services/shared/config.ts'
 import type { Logger } from '../services/shared/logger.ts'
-import { startEmbeddedBroker } from '../services/shared/broker/embedded-broker.ts'
+import {
+  MAX_PACKET_REMAINING_LENGTH,
+  startEmbeddedBroker,
+} from '../services/shared/broker/embedded-broker.ts'
+import { loadBrokerCredentials } from '../services/shared/broker/broker-credentials.ts'
+import { SERVICE_USERS, type ServiceUser } from '../services/shared/broker/broker-acl.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
 import { createJobRunner } from '../services/shared/db/job-runner.ts'
 import {
   countDistricts,
+  firstShopId,
   loadDistrict,
   readDistrictFile,
 } from '../services/shared/registry/district-repository.ts'
-import { createIngestService, type IngestService } from '../services/ingest/ingest-service.ts'
+import { createIngestService } from '../services/ingest/ingest-service.ts'
+import { createIngestMetrics } from '../services/ingest/ingest-metrics.ts'
 import { buildApp } from '../services/api/app.ts'
 import { onTransitsChanged } from '../services/shared/transits-changed.ts'
 import { buildDashboards } from '../dashboards/build.ts'
@@ -22,11 +29,25 @@ import {
   openDatabase,
   type OpenedDatabase,
 } from './runtime.ts'
+import {
+  claimDemoBackfill,
+  finishDemoBackfill,
+} from '../services/shared/registry/demo-backfill-repository.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
-import { startSimulatorLoop } from './simulator-loop.ts'
+import { startSimulatorLoop, type BackfillLedger } from './simulator-loop.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
+import type { Db } from '../services/shared/db/create-db.ts'
 
-export type Running = { url: string; stop(): Promise<void> }
+export type Running = {
+  /** The dashboard's URL; HTTP serves from the moment runStart resolves. */
+  url: string
+  /**
+   * Resolves once everything runs (database reachable, migrations, district, ingest, jobs,
+   * simulator); rejects when start-up failed, after stopping what had started.
+   */
+  ready: Promise<void>
+  stop(): Promise<void>
+}
 
 /** Steps taken so far, undone in reverse on stop or on a failed start. */
 class Stack {
@@ -48,66 +69,118 @@ class Stack {
   }
 }
 
+/** The demo backfill recorded in the database, so that it is published once per database. */
+function demoBackfillLedger(db: Db, districtId: string): BackfillLedger {
+  return {
+    async claim({ fromMs, toMs }) {
+      const c = await claimDemoBackfill(db, {
+        districtId,
+        from: new Date(fromMs),
+        to: new Date(toMs),
+      })
+      return c.claimed
+        ? c
+        : { claimed: false, claimedAt: c.previous.claimedAt, finishedAt: c.previous.finishedAt }
+    },
+    finished: () => finishDemoBackfill(db, districtId),
+  }
+}
+
+const withAuth = (auth: { username: string; password: string } | undefined) =>
+  auth ? { auth } : {}
+
+/** Resolves with `p`, or rejects as soon as `signal` aborts (p is left to settle on its own). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
 /**
  * The whole pipeline in one process: database (embedded unless DATABASE_URL), broker (embedded
  * unless MQTT_URL), migrations, district, ingest, TimescaleDB jobs (embedded only), API + dashboard,
- * and the simulator. Shutdown order: simulator, intake, ingest MQTT, API, jobs, database, broker.
+ * and the simulator.
+ *
+ * HTTP listens as soon as the database is opened — for DATABASE_URL before it answers — so a busy
+ * port fails at once and `/api/v1/health` reports what start-up waits for: until the database
+ * answers and the migrations ran, every `/api/v1` route answers 503 `starting`. Resolves once HTTP
+ * listens; the rest continues in the background (`ready`). Shutdown order: simulator, ingest intake,
+ * ingest MQTT, jobs, API MQTT, HTTP, database, broker.
  */
 export async function runStart(config: Config, log: Logger): Promise<Running> {
   const stack = new Stack()
+  const abort = new AbortController()
+  let starting: string | null = 'starting'
+  let database: OpenedDatabase
+  let url: string
+  let mqttUrl: string
+  const ingestMetrics = createIngestMetrics()
+  let ingestMqtt: MqttClient
+  // Set for the embedded broker: its URL and each service's credentials. A broker of MQTT_URL
+  // takes whatever credentials the URL carries.
+  let embeddedBroker: { url: string; credentialsPath: string } | null = null
+  let brokerUser: (user: ServiceUser) => { username: string; password: string } | undefined = () =>
+    undefined
   try {
     const dashboardsDir = resolve(config.db.dataDir, 'dashboards')
     await buildDashboards(dashboardsDir)
 
-    let mqttUrl = config.mqtt.url
-    if (!mqttUrl) {
-      const embedded = await startEmbeddedBroker()
-      mqttUrl = embedded.url
+    let brokerUrl = config.mqtt.url
+    if (!brokerUrl) {
+      // Users with random passwords kept in the data directory, and the ACL of infra/mosquitto.
+      const credentials = await loadBrokerCredentials(config.db.dataDir)
+      const embedded = await startEmbeddedBroker({
+        auth: { accounts: credentials.accounts, topicPrefix: config.mqtt.topicPrefix },
+        maxPacketRemainingLength: MAX_PACKET_REMAINING_LENGTH,
+        log: log.child({ service: 'broker' }),
+      })
+      brokerUrl = embedded.url
       stack.push('embedded MQTT broker', () => embedded.stop())
-      log.info({ url: mqttUrl }, 'embedded MQTT broker (Aedes) listening')
+      log.info(
+        { url: brokerUrl, users: credentials.path, created: credentials.created },
+        'embedded MQTT broker (Aedes) listening',
+      )
+      embeddedBroker = { url: embedded.url, credentialsPath: credentials.path }
+      const services = credentials.accounts.services
+      brokerUser = (user) => ({ username: user, password: services[user] })
     }
+    mqttUrl = brokerUrl
 
-    const database: OpenedDatabase = await openDatabase(config, log, { allowEmbedded: true })
-    stack.push(database.embedded ? 'embedded TimescaleDB' : 'database pool', () => database.close())
-    const { applied } = await runMigrations(database.db)
-    log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date')
+    // The embedded database is started here (seconds); a server is retried in the background.
+    database = await openDatabase(config, log, {
+      allowEmbedded: true,
+      waitUntilReachable: false,
+      signal: abort.signal,
+    })
+    const db = database
+    stack.push(db.embedded ? 'embedded TimescaleDB' : 'database pool', () => db.close())
 
-    // Read at most once: to load an empty database and to drive the simulator.
-    let districtFile: Promise<DistrictFile> | undefined
-    const readDistrict = () => (districtFile ??= readDistrictFile(config.districtFile))
-    if ((await countDistricts(database.db)) === 0) {
-      const report = await loadDistrict(database.db, await readDistrict())
-      log.info({ file: config.districtFile, ...report }, 'district loaded')
-    }
-
-    const embeddedJobs =
-      config.jobs.mode === 'embedded' || (config.jobs.mode === 'auto' && database.embedded !== null)
-    if (embeddedJobs) {
-      const runner = createJobRunner(database.db, log)
-      runner.start(10_000)
-      stack.push('TimescaleDB job runner', () => runner.stop())
-    }
-
-    const ingestMqtt: MqttClient = createMqttClient(mqttUrl, log, {
+    // Created unconnected: ingest connects it once it can write (health reports it meanwhile).
+    const ingestClient = createMqttClient(mqttUrl, log, {
       clientId: config.mqtt.clientId,
       clean: false,
       protocolVersion: config.mqtt.protocolVersion,
+      ...withAuth(brokerUser(SERVICE_USERS.ingest)),
     })
-    stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
-    const ingest: IngestService = createIngestService({
-      config: await ingestConfigOf(config, log),
-      db: database.db,
-      mqtt: ingestMqtt,
-      log: log.child({ service: 'ingest' }),
-    })
-    await ingest.start()
-    stack.push('ingest intake', () => ingest.stop())
-
+    ingestMqtt = ingestClient
     // The API's own connection (clean session): ingest's treats every message as gateway traffic.
     const apiMqtt: MqttClient = createMqttClient(mqttUrl, log, {
       clientId: `miglio-api-${process.pid}`,
       clean: true,
       protocolVersion: config.mqtt.protocolVersion,
+      ...withAuth(brokerUser(SERVICE_USERS.api)),
     })
     const app = await buildApp({
       db: database.db,
@@ -115,17 +188,19 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       onTransitsChanged: onTransitsChanged(apiMqtt, config.mqtt.topicPrefix, log),
       checks: {
         broker: () => ({
-          up: ingestMqtt.connected,
-          ...(ingestMqtt.connected ? {} : { error: 'not connected' }),
+          up: ingestClient.connected,
+          ...(ingestClient.connected ? {} : { error: 'not connected' }),
         }),
       },
+      starting: () => starting,
       dashboardsDir,
-      metricsRegistries: [ingest.metrics.registry],
+      metricsRegistries: [ingestMetrics.registry],
       options: apiOptionsOf(config),
     })
     try {
       await app.listen({ host: config.http.host, port: config.http.port })
     } catch (err) {
+      await app.close()
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new AppError(
           'port_in_use',
@@ -141,37 +216,107 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
     stack.push('API MQTT connection', () => apiMqtt.endAsync(true))
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.http.port
-    const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
-
-    if (config.simulator.enabled) {
-      const loop = await startSimulatorLoop({
-        config,
-        district: await readDistrict(),
-        mqttUrl,
-        log: log.child({ service: 'simulator' }),
-      })
-      stack.push('simulator', () => loop.stop())
-    }
-
-    if (config.demoKeys) {
-      const shop = await database.db
-        .selectFrom('shops')
-        .select('id')
-        .orderBy('street_offset_m')
-        .executeTakeFirst()
-      const { keys, path } = await ensureDemoKeys(database.db, config.db.dataDir, shop?.id ?? null)
-      const lines = keys.map(
-        (k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`,
-      )
-      process.stdout.write(
-        `\nMiglio is running: ${url}\nDemo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`,
-      )
-    } else {
-      process.stdout.write(`\nMiglio is running: ${url}\nPress Ctrl-C to stop.\n\n`)
-    }
-    return { url, stop: () => stack.unwind(log) }
+    url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`
   } catch (err) {
     await stack.unwind(log)
     throw err
+  }
+
+  const signal = abort.signal
+  const ready = (async () => {
+    try {
+      if (!database.embedded) {
+        starting = `waiting for the database ${database.where}`
+        log.info(
+          { url, database: database.where },
+          'HTTP serving; /api/v1 answers 503 until the database answers and is migrated',
+        )
+      }
+      await unlessAborted(database.reachable, signal)
+      starting = 'applying database migrations'
+      const { applied } = await runMigrations(database.db)
+      log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date')
+      signal.throwIfAborted()
+
+      // Read at most once: to load an empty database and to drive the simulator.
+      let districtFile: Promise<DistrictFile> | undefined
+      const readDistrict = () => (districtFile ??= readDistrictFile(config.districtFile))
+      starting = 'loading the district'
+      if ((await countDistricts(database.db)) === 0) {
+        const report = await loadDistrict(database.db, await readDistrict())
+        log.info({ file: config.districtFile, ...report }, 'district loaded')
+      }
+      signal.throwIfAborted()
+      // The API can answer from here on; /health stays 503 until ingest is connected.
+      starting = null
+
+      const embeddedJobs =
+        config.jobs.mode === 'embedded' ||
+        (config.jobs.mode === 'auto' && database.embedded !== null)
+      if (embeddedJobs) {
+        const runner = createJobRunner(database.db, log)
+        runner.start(10_000)
+        stack.push('TimescaleDB job runner', () => runner.stop())
+      }
+
+      stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
+      const ingest = createIngestService({
+        config: await ingestConfigOf(config, log),
+        db: database.db,
+        mqtt: ingestMqtt,
+        log: log.child({ service: 'ingest' }),
+        metrics: ingestMetrics,
+      })
+      stack.push('ingest intake', () => ingest.stop())
+      // Waits for the broker; a stop meanwhile must not wait with it.
+      await unlessAborted(ingest.start(), signal)
+
+      if (config.simulator.enabled) {
+        const district = await readDistrict()
+        const loop = startSimulatorLoop({
+          config,
+          district,
+          mqttUrl,
+          auth: brokerUser(SERVICE_USERS.simulator),
+          backfill: demoBackfillLedger(database.db, district.id),
+          log: log.child({ service: 'simulator' }),
+        })
+        stack.push('simulator', () => loop.stop())
+      }
+
+      const brokerLine = embeddedBroker
+        ? `Embedded MQTT broker: ${embeddedBroker.url} (users and passwords in ${embeddedBroker.credentialsPath})\n`
+        : ''
+      if (config.demoKeys) {
+        const { keys, path } = await ensureDemoKeys(
+          database.db,
+          config.db.dataDir,
+          await firstShopId(database.db),
+        )
+        const lines = keys.map(
+          (k) => `  ${k.role.padEnd(10)} ${k.key}${k.shopId ? `  (shop ${k.shopId})` : ''}`,
+        )
+        process.stdout.write(
+          `\nMiglio is running: ${url}\n${brokerLine}Demo API keys (also in ${path}):\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`,
+        )
+      } else {
+        process.stdout.write(`\nMiglio is running: ${url}\n${brokerLine}Press Ctrl-C to stop.\n\n`)
+      }
+    } catch (err) {
+      if (!signal.aborted) log.error({ err: String(err) }, 'start-up failed; stopping')
+      await stack.unwind(log)
+      throw err
+    }
+  })()
+  // Observed by whoever awaits `ready`; a stop during start-up rejects it on purpose.
+  ready.catch(() => undefined)
+  return {
+    url,
+    ready,
+    async stop() {
+      abort.abort(new Error('stopped during start-up'))
+      await ready.catch(() => undefined)
+      await stack.unwind(log)
+    },
   }
 }

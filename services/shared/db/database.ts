@@ -199,6 +199,15 @@ export interface EventsTable {
   created_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
+/** One row per demo district whose simulator backfill `miglio start` has published (0014). */
+export interface DemoBackfillTable {
+  district_id: string
+  claimed_at: ColumnType<Date, Date | string | undefined, Date | string>
+  from_ts: Timestamp
+  to_ts: Timestamp
+  finished_at: Timestamp | null
+}
+
 export interface Database {
   districts: DistrictsTable
   zones: ZonesTable
@@ -222,6 +231,7 @@ export interface Database {
   footfall_1d: FootfallAggregateView
   api_keys: ApiKeysTable
   events: EventsTable
+  demo_backfill: DemoBackfillTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>

@@ -174,3 +174,13 @@ export async function countDistricts(db: Db): Promise<number> {
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
+
+/** The shop nearest the start of the street (the demo shopkeeper key's), or null without shops. */
+export async function firstShopId(db: Db): Promise<string | null> {
+  const row = await db
+    .selectFrom('shops')
+    .select('id')
+    .orderBy('street_offset_m')
+    .executeTakeFirst()
+  return row?.id ?? null
+}
