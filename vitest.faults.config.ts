@@ -9,7 +9,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**'],
     fileParallelism: false,
     sequence: { shuffle: false },
-    testTimeout: 300_000,
+    testTimeout: 420_000,
     hookTimeout: 180_000,
     env: { TZ: 'UTC' },
   },

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
+import * as prettier from 'prettier'
 import type { TransitComparison } from './compare.ts'
 
 // The suite's result table: printed at the end of a run and, with FAULTS_DOC=1, written into
@@ -65,11 +66,14 @@ export function machine(): string {
 const START = '<!-- faults-table:start -->'
 const END = '<!-- faults-table:end -->'
 
-/** Replaces the text between the table markers of `docFile`. */
+/** Replaces the text between the table markers of `docFile`, and formats the file. */
 export async function writeIntoDoc(docFile: string, text: string): Promise<void> {
   const doc = await readFile(docFile, 'utf8')
   const a = doc.indexOf(START)
   const b = doc.indexOf(END)
   if (a < 0 || b < a) throw new Error(`${docFile} has no ${START} … ${END} markers`)
-  await writeFile(docFile, `${doc.slice(0, a + START.length)}\n${text}\n${doc.slice(b)}`)
+  const updated = `${doc.slice(0, a + START.length)}\n${text}\n${doc.slice(b)}`
+  // Formatted as `npm run lint` expects (prettier aligns the table's columns).
+  const options = await prettier.resolveConfig(docFile)
+  await writeFile(docFile, await prettier.format(updated, { ...options, filepath: docFile }))
 }
