@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadConfig } from '../services/shared/config.ts'
 import { createLogger } from '../services/shared/logger.ts'
@@ -18,6 +18,7 @@ import {
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
 import { runStart } from './start.ts'
+import { startDatabaseProxy } from '../services/shared/testing/database-proxy.ts'
 
 // `miglio start` in-process (runStart), on the suite's engines: the database URL of a real server
 // when there is one, else the embedded database in a data directory; the suite's broker.
@@ -197,52 +198,6 @@ describe('miglio start, restarted', () => {
   })
 })
 
-/**
- * A TCP proxy in front of the test database that refuses every connection (reset at once) until
- * `open()`, then forwards them.
- */
-async function databaseProxy(target: URL): Promise<{
-  url: string
-  open(): void
-  close(): Promise<void>
-}> {
-  let forwarding = false
-  const sockets = new Set<Socket>()
-  const track = (s: Socket) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-    s.on('error', () => s.destroy())
-  }
-  const server: Server = createServer((client) => {
-    track(client)
-    if (!forwarding) {
-      client.resetAndDestroy()
-      return
-    }
-    const upstream = connect(Number(target.port || 5432), target.hostname)
-    track(upstream)
-    client.pipe(upstream).pipe(client)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  const url = new URL(target.toString())
-  url.hostname = '127.0.0.1'
-  url.port = String(port)
-  return {
-    url: url.toString(),
-    open: () => {
-      forwarding = true
-    },
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
-}
-
 /** `p`, or a rejection naming `what` when it takes longer than `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -281,7 +236,7 @@ describe('miglio start with an unreachable database server', () => {
   }
 
   it('serves HTTP at once, answers 503 until the database answers, then starts', async () => {
-    const proxy = await databaseProxy(new URL(target.url))
+    const proxy = await startDatabaseProxy(target.url, 'refuse')
     const { log, lines } = capturedLogger()
     try {
       const run = await within(
@@ -311,7 +266,7 @@ describe('miglio start with an unreachable database server', () => {
         expect(error.error.message).not.toContain('@')
         expect(lines.some((l) => l.msg === 'database unreachable; retrying')).toBe(true)
 
-        proxy.open()
+        proxy.set('forward')
         // Start-up goes on by itself; no request meanwhile (the embedded database serves one
         // session: a health check during the migrations' transaction could interleave with it).
         await within(run.ready, 90_000, 'start-up once the database answers')
@@ -331,7 +286,7 @@ describe('miglio start with an unreachable database server', () => {
   })
 
   it('still fails fast on a busy port, and stops promptly while waiting', async () => {
-    const proxy = await databaseProxy(new URL(target.url))
+    const proxy = await startDatabaseProxy(target.url, 'refuse')
     const blocker: Server = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
     const address = blocker.address()

@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { redactMacs } from '../shared/contracts/mac.ts'
+import { isTransientDatabaseError } from '../shared/db/database-errors.ts'
 import { createLogSampler } from '../shared/log-sampler.ts'
 import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
 import { announceTransitsChanged } from '../shared/transits-changed.ts'
@@ -80,22 +81,6 @@ export type IngestService = {
   metrics: IngestMetrics
 }
 
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string }
-  if (
-    typeof e?.code === 'string' &&
-    (e.code.startsWith('08') || e.code === '57P01' || e.code.startsWith('E'))
-  )
-    return true
-  return /connect|terminated|timeout|closed|ECONN/i.test(e?.message ?? '')
-}
-
-/** Deadlocks and serialisation failures (class 40) succeed when retried, like a lost connection. */
-function isTransientError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code
-  return isConnectionError(err) || (typeof code === 'string' && code.startsWith('40'))
-}
-
 /** Messages committed in one transaction at most; more wait for the next one. */
 const MAX_GROUP_MESSAGES = 250
 /** Sightings committed in one transaction at most (a group closes early when it reaches this). */
@@ -172,19 +157,29 @@ export function createIngestService(deps: {
   let roomWaiters: (() => void)[] = []
   const timers: NodeJS.Timeout[] = []
 
+  /**
+   * Runs `fn` until it succeeds. While the database cannot be reached — refused, shutting down,
+   * starting up again (57P03), connection lost — or a transaction loses a race (class 40), it
+   * retries without end, every 5 s at most: those failures never count against the limit, so an
+   * outage of any length ends with the write done. A statement that fails for another reason is
+   * tried three times in all, then thrown. While stopping, it gives up after three attempts (the
+   * messages stay unacknowledged and are redelivered).
+   */
   async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let attempt = 0
+    let failures = 0
     for (;;) {
       try {
         return await fn()
       } catch (err) {
         attempt++
-        if (!isTransientError(err) && attempt >= 3) throw err
+        const transient = isTransientDatabaseError(err)
+        if (!transient && ++failures >= 3) throw err
         if (!running && attempt >= 3) throw err
         metrics.dbRetries.inc()
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))
+        const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
         log.warn(
-          { what, attempt, delayMs: delay, err: redactMacs(String(err)) },
+          { what, attempt, transient, delayMs: delay, err: redactMacs(String(err)) },
           'database write failed; retrying',
         )
         await new Promise((r) => setTimeout(r, delay))
@@ -486,11 +481,19 @@ export function createIngestService(deps: {
       )
       try {
         await withRetry('dead letter', () => commitGroup([{ ...w, ...letter }]))
-      } catch (deadLetterErr) {
-        log.error(
-          { err: redactMacs(String(deadLetterErr)) },
-          'dead letter could not be stored either; message acknowledged and counted as write_failed',
-        )
+      } catch {
+        // Not an outage (that is retried without end): the rendering itself is refused. Keep the
+        // facts without it; only if even that is refused is the message acknowledged unrecorded,
+        // so that one message cannot stall the district.
+        const bare = { ...letter.letter, payloadRedacted: '(not stored: the write was refused)' }
+        try {
+          await withRetry('dead letter', () => commitGroup([{ ...w, ...letter, letter: bare }]))
+        } catch (deadLetterErr) {
+          log.error(
+            { err: redactMacs(String(deadLetterErr)) },
+            'dead letter could not be stored either; message acknowledged and counted as write_failed',
+          )
+        }
       }
       return [{ kind: 'failed' }]
     }

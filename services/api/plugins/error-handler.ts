@@ -6,7 +6,8 @@ import { AppError } from '../../shared/errors.ts'
 import { redactMacs } from '../../shared/contracts/mac.ts'
 import { redactUrl } from './request-log.ts'
 import { errorCodeOf, SECURITY_HEADERS, shortMessage } from '../lib/http-errors.ts'
-import { isDatabaseUnavailable, type OutageLog } from '../lib/database-outage.ts'
+import type { OutageLog } from '../lib/database-outage.ts'
+import { isDatabaseUnavailable } from '../../shared/db/database-errors.ts'
 
 /** Retry-After of a 503 while the database is unreachable. */
 export const DATABASE_RETRY_AFTER_S = 5

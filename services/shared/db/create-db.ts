@@ -22,8 +22,12 @@ export function createDb(options: DbOptions): { db: Db; pool: pg.Pool } {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 0,
   })
-  // A pool with no error listener crashes the process when an idle connection drops.
+  // A pool with no error listener crashes the process when an idle connection drops; so does a
+  // connection lost while a client is checked out between two statements (a server restarting
+  // ends every session): pg emits 'error' on that client, which has no listener of its own. The
+  // loss reaches the caller anyway, as the next statement's error, and is retried there.
   pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, pool }
 }

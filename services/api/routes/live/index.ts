@@ -9,7 +9,7 @@ import type { LiveClient } from '../../plugins/live-feed.ts'
 import { listZoneOwners } from '../../queries/zone-queries.ts'
 import { TokenBuckets } from '../../lib/token-bucket.ts'
 import type { AuthGuard } from '../../lib/auth-guard.ts'
-import { isDatabaseUnavailable } from '../../lib/database-outage.ts'
+import { isDatabaseUnavailable } from '../../../shared/db/database-errors.ts'
 
 /** The subprotocol a browser offers next to its key, and the one the server answers with. */
 export const LIVE_PROTOCOL = 'miglio.v1'
