@@ -17,8 +17,10 @@ export default defineConfig({
             'dashboards/**/*.test.ts',
             'cli/**/*.test.ts',
             'bench/**/*.test.ts',
+            'test/**/*.test.ts',
           ],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          // *.fault.test.ts is the fault suite (npm run test:faults, vitest.faults.config.ts).
+          exclude: ['**/*.int.test.ts', '**/*.fault.test.ts', '**/node_modules/**'],
           env: { TZ: 'UTC' },
           // Some simulator tests generate hours of traffic: give them room on a loaded 2-core machine.
           testTimeout: 20_000,

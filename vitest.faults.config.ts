@@ -2,10 +2,10 @@ import { defineConfig } from 'vitest/config'
 
 // The fault-injection suite (`npm run test:faults`, docs/faults.md): not part of `npm test`, because
 // it needs root, PostgreSQL 15 and Mosquitto, starts and stops its own TimescaleDB server and broker,
-// and takes minutes. The MAC scanner's own unit tests run first; then the faults, one file, in order.
+// and takes minutes. Its helpers' unit tests (compare.test.ts) also run in `npm test`'s unit project.
 export default defineConfig({
   test: {
-    include: ['test/faults/**/*.test.ts'],
+    include: ['test/faults/**/*.fault.test.ts'],
     exclude: ['**/node_modules/**'],
     fileParallelism: false,
     sequence: { shuffle: false },

@@ -33,7 +33,7 @@ import {
   type Window,
 } from './scenario.ts'
 import { compareTransits, multisetDiff, openKey, snapshot, type Snapshot } from './compare.ts'
-import { createMacScanner, type MacFinding } from './mac-scan.ts'
+import { createMacScanner, type MacFinding } from '../../services/shared/testing/mac-scan.ts'
 import { evidenceOf, machine, tableOf, writeIntoDoc, type FaultRow } from './report.ts'
 
 // Fault injection on the production engines (docs/faults.md): a native TimescaleDB 2.28.3 server and

@@ -50,7 +50,7 @@ export type MacScanner = {
 
 const TWO_POW_40 = 2 ** 40
 const TWO_POW_44 = 2 ** 44
-const SEPARATORS = new Set([':', '-', '.'].map((c) => c.charCodeAt(0)))
+const SEPARATORS = new Set([':', '-', '.', '_'].map((c) => c.charCodeAt(0)))
 
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48
@@ -61,7 +61,7 @@ function hexValue(c: number): number {
 
 /** `'7E-FD-7A-E4-31-66'`, `'7efd7ae43166'`, … → its 48-bit value; null when it is not a MAC. */
 export function macValue(mac: string): number | null {
-  const digits = mac.replace(/[:.-]/g, '')
+  const digits = mac.replace(/[:._-]/g, '')
   return /^[0-9a-f]{12}$/i.test(digits) ? parseInt(digits, 16) : null
 }
 
@@ -80,7 +80,7 @@ export function createMacScanner(macs: Iterable<string>): MacScanner {
 
   /**
    * Every hex digit extends a rolling 48-bit value of the last 12 digits; one separator (`:`, `-`,
-   * `.`) may sit between two digits; anything else starts over. So a MAC is found inside longer hex
+   * `.`, `_`) may sit between two digits; anything else starts over. So a MAC is found inside longer hex
    * runs and with any separators. `toOffset` maps a view index back to a byte offset.
    */
   function scanView(
