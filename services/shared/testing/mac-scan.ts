@@ -193,7 +193,7 @@ export function createMacScanner(macs: Iterable<string>): MacScanner {
     // 4. The raw 6 bytes.
     let value = 0
     for (let i = 0; i < bytes.length && out.length < limit; i++) {
-      value = (value % TWO_POW_40) * 256 + bytes[i]!
+      value = (value % TWO_POW_40) * 256 + (bytes[i] ?? 0)
       if (i >= 5) {
         const at = index.get(value)
         if (at !== undefined)
