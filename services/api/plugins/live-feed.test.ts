@@ -304,6 +304,34 @@ describe(createLiveHub.name, () => {
       await sut.stop()
     })
 
+    it('does not judge a client that connected while the check was out by that check', async () => {
+      let release: (active: Set<string>) => void = () => undefined
+      const sut = createLiveHub({
+        poll,
+        pollMs: 60_000,
+        pingMs: 60_000,
+        maxBufferedBytes: 1000,
+        log: createLogger({ level: 'silent' }),
+        metrics: metrics(),
+        recheckKeysMs: 500,
+        activeKeys: (ids) =>
+          new Promise((resolve) => {
+            release = (active) => resolve(new Set(ids.filter((id) => active.has(id))))
+          }),
+      })
+      const [a, late] = [new FakeSocket(), new FakeSocket()]
+      sut.add(client(a, ['a'], 'k1'))
+      await vi.advanceTimersByTimeAsync(500)
+      // The check for k1 is out; a client with key k2 connects before it answers.
+      sut.add(client(late, ['a'], 'k2'))
+      release(new Set(['k1', 'k2']))
+      await vi.advanceTimersByTimeAsync(0)
+      expect(late.closedWith).toBeNull()
+      expect(a.closedWith).toBeNull()
+      expect(sut.size).toBe(2)
+      await sut.stop()
+    })
+
     it('keeps the clients when the check fails (database down), and reports the error', async () => {
       const errors: string[] = []
       const sut = createLiveHub({

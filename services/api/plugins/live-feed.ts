@@ -195,11 +195,14 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   }
 
   async function checkKeys() {
-    const ids = [...new Set([...clients].map((c) => c.principal.keyId))]
-    if (!ids.length || !o.activeKeys) return
+    const ids = new Set([...clients].map((c) => c.principal.keyId))
+    if (!ids.size || !o.activeKeys) return
     try {
-      const active = await o.activeKeys(ids)
-      for (const c of [...clients]) if (!active.has(c.principal.keyId)) revoked(c)
+      const active = await o.activeKeys([...ids])
+      // Only the keys asked about: a client that connected during the query (with a key not in
+      // the snapshot) is not judged by it.
+      for (const c of [...clients])
+        if (ids.has(c.principal.keyId) && !active.has(c.principal.keyId)) revoked(c)
     } catch (err) {
       onError(err, 'key check')
     }
