@@ -77,6 +77,18 @@ describe('local days across DST changes', () => {
     expect(localDateOf(t(at), ROME)).toBe(date)
   })
 
+  it.each([
+    ['2026-03-30', '2026-03-29T22:00:00.000Z'],
+    ['2026-10-26', '2026-10-25T23:00:00.000Z'],
+    ['2027-01-01', '2026-12-31T23:00:00.000Z'],
+  ])('starts the Rome date %s at local midnight, %s', (date, start) => {
+    expect(iso(startOfLocalDate(date, ROME))).toBe(start)
+  })
+
+  it('starts a UTC day at UTC midnight', () => {
+    expect(startOfLocalDate('2026-03-29', 'UTC')).toBe(t('2026-03-29T00:00:00.000Z'))
+  })
+
   it('starts the local day of an instant, and the next one, on change days', () => {
     expect(iso(startOfLocalDay(t('2026-03-29T12:00:00Z'), ROME))).toBe('2026-03-28T23:00:00.000Z')
     expect(iso(startOfLocalDay(t('2026-03-29T22:30:00Z'), ROME))).toBe('2026-03-29T22:00:00.000Z')
