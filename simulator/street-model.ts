@@ -17,6 +17,7 @@ import { createRng, deriveSeed, type Rng } from './rng.ts'
 import {
   assertTimeZone,
   isoWeekdayOf,
+  localDateOf,
   localHourOf,
   startOfLocalDay,
   startOfNextLocalDay,
@@ -810,7 +811,7 @@ export function createStreetModel(
     if (staff.length === 0) return
     const { startHour, hours } = options.staffShift
     for (let day = startOfLocalDay(fromMs, district.timezone); day < toMs;) {
-      const dayKey = new Date(day + 12 * 3_600_000).toISOString().slice(0, 10)
+      const dayKey = localDateOf(day, district.timezone)
       const shifts: Array<{ shop: Shop; k: number; from: number; to: number }> = []
       for (const { shop, k } of staff) {
         const rng = createRng(deriveSeed(seed, `staff-${shop.id}-${k}-${dayKey}`))
