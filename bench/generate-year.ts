@@ -1,7 +1,7 @@
 /**
  * Synthetic footfall history for the query and storage benchmarks: `days` days × 96 fifteen-minute
  * cells × `zones` zones (365 × 96 × 50 = 1.75 M cells), each cell with 1–5 transits shaped like a
- * shopping day (Europe/Rome local hours), inserted as transits with INSERT … SELECT FROM unnest in
+ * shopping day (local hours of the district's time zone), inserted as transits with INSERT … SELECT FROM unnest in
  * chunks; hourly flows between neighbouring zones; then the continuous aggregates are refreshed
  * (15 min, 1 h, 1 day, each its own statement) and chunks past each compression policy's age are
  * compressed (footfall_15m > 7 days, footfall_1h > 30 days, footfall_1d > 90 days, transits > 3 days).
@@ -24,6 +24,7 @@ import { createDb } from '../services/shared/db/create-db.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
 import { startEmbeddedTimescale } from '../services/shared/db/embedded/embedded-timescale.ts'
 import { loadDistrict } from '../services/shared/registry/district-repository.ts'
+import { localHourOf } from '../services/shared/contracts/local-time.ts'
 import { SHOPPING_DAY_HOURS } from '../simulator/street-model.ts'
 import { createRng } from '../simulator/rng.ts'
 import { buildBenchDistrict, gatewayIdOf, zoneIdOf } from './lib/district.ts'
@@ -63,13 +64,6 @@ export type GenerateYearResult = {
   compressedChunks: Record<string, number>
 }
 
-const hourFormatter = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Rome',
-  hour: 'numeric',
-  hourCycle: 'h23',
-})
-const localHour = (ms: number) => Number(hourFormatter.format(new Date(ms)))
-
 export async function generateYear(o: GenerateYearOptions): Promise<GenerateYearResult> {
   const say = o.onProgress ?? (() => undefined)
   const { db, zones, days } = o
@@ -78,6 +72,7 @@ export async function generateYear(o: GenerateYearOptions): Promise<GenerateYear
   const fromMs = toMs - days * DAY_MS
   const district = buildBenchDistrict({ zones, id: YEAR_DISTRICT_ID, shopEvery: 4 })
   await loadDistrict(db, district)
+  const localHour = (ms: number) => localHourOf(ms, district.timezone)
   const shopOf = new Map(district.gateways.map((g) => [g.id, g.shopId ?? null]))
   const seconds = { transits: 0, flows: 0, refresh15m: 0, refresh1h: 0, refresh1d: 0, compress: 0 }
   const timed = async <T>(key: keyof typeof seconds, fn: () => Promise<T>): Promise<T> => {

@@ -27,6 +27,8 @@ import { withTopicPrefix } from '../services/shared/contracts/topics.ts'
 import { createMqttClient } from '../cli/runtime.ts'
 import { onTransitsChanged } from '../services/shared/transits-changed.ts'
 import { loadDeviceList } from '../cli/device-list.ts'
+import { findDistrictTimeZone } from '../services/shared/registry/district-repository.ts'
+import { DEFAULT_TIME_ZONE } from '../services/shared/contracts/district.ts'
 
 export type ChildConfig = {
   mode: 'miglio' | 'naive'
@@ -159,7 +161,8 @@ async function main() {
   if (cfg.mode === 'miglio') {
     service = createIngestService({
       config: {
-        tz: 'Europe/Rome',
+        // The loaded district's zone, as `miglio ingest` takes it.
+        tz: (await findDistrictTimeZone(db)) ?? DEFAULT_TIME_ZONE,
         gapMs: cfg.gapMs,
         idleCloseMs: cfg.idleCloseMs,
         keyGraceMs: cfg.keyGraceMs,

@@ -87,7 +87,7 @@ export function buildCli(): Command {
         protocolVersion: config.mqtt.protocolVersion,
       })
       const ingest = createIngestService({
-        config: await ingestConfigOf(config, log),
+        config: await ingestConfigOf(config, log, database.db),
         db: database.db,
         mqtt: client,
         log,
@@ -177,7 +177,7 @@ export function buildCli(): Command {
     .description('validate a district file and load it (zones, shops, gateways, thresholds)')
     .action(async (file: string) => {
       const { config, log } = preflight(true)
-      const parsed = await readDistrictFile(file)
+      const parsed = await readDistrictFile(file, config.tz)
       const database = await openDatabase(config, log, { allowEmbedded: true })
       try {
         await runMigrations(database.db)

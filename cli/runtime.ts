@@ -12,6 +12,7 @@ import { AppError } from '../services/shared/errors.ts'
 import type { IngestConfig } from '../services/ingest/ingest-service.ts'
 import type { ApiOptionsInput } from '../services/api/config.ts'
 import { loadDeviceList } from './device-list.ts'
+import { findDistrictTimeZone } from '../services/shared/registry/district-repository.ts'
 
 export type OpenedDatabase = {
   db: Db
@@ -184,11 +185,28 @@ export async function connectMqtt(
   return client
 }
 
-/** The ingest service's config from the process config, with the device list file loaded. */
-export async function ingestConfigOf(config: Config, log: Logger): Promise<IngestConfig> {
+/**
+ * The time zone of the loaded district (its daily keys and local days); MIGLIO_TZ while the
+ * database holds no district yet (logged: loading one later takes effect when ingest restarts).
+ */
+export async function districtTimeZoneOf(db: Db, config: Config, log: Logger): Promise<string> {
+  const tz = await findDistrictTimeZone(db)
+  if (tz) return tz
+  log.warn(
+    { tz: config.tz },
+    'no district loaded yet: local days follow MIGLIO_TZ until ingest restarts with a district',
+  )
+  return config.tz
+}
+
+/**
+ * The ingest service's config from the process config and the loaded district's time zone, with
+ * the device list file loaded.
+ */
+export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promise<IngestConfig> {
   const { gapMs, idleCloseMs, keyGraceMs, staticAfterMs, deviceListFile } = config.ingest
   return {
-    tz: config.tz,
+    tz: await districtTimeZoneOf(db, config, log),
     gapMs,
     idleCloseMs,
     keyGraceMs,
@@ -199,7 +217,10 @@ export async function ingestConfigOf(config: Config, log: Logger): Promise<Inges
   }
 }
 
-/** The API's options from the process config. */
+/**
+ * The API's options from the process config. The API reads the district's time zone itself (it
+ * serves before the database answers); `tz` (MIGLIO_TZ) is only its zone while none is loaded.
+ */
 export function apiOptionsOf(config: Config): ApiOptionsInput {
   return { tz: config.tz, ...config.api }
 }

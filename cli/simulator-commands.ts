@@ -117,6 +117,7 @@ the run is moved back so that no timestamp is in the future. See simulator/READM
           : runSimulate(
               {
                 district: str(o.district) ?? config.districtFile,
+                defaultTimeZone: config.tz,
                 seed: str(o.seed),
                 speed: str(o.speed),
                 from: str(o.from),
@@ -151,7 +152,7 @@ the run is moved back so that no timestamp is in the future. See simulator/READM
       '--keep-time',
       'keep the recorded dates instead of shifting them to now (ingest rejects data older than 24 h)',
     )
-    .option('--tz <zone>', 'time zone of the CSV wall-clock times', 'Europe/Rome')
+    .option('--tz <zone>', 'time zone of the CSV wall-clock times (default: MIGLIO_TZ)')
     .option('--batch-interval <s>', 'CSV: seconds of capture per published batch', '5')
     .option(
       '--topic-prefix <prefix>',
@@ -179,7 +180,7 @@ Example: miglio replay ../shared/datasets/brno-probe-requests/position_1_2022-10
             ...(str(o.gateway) ? { gateway: str(o.gateway) } : {}),
             speed: str(o.speed),
             keepTime: o.keepTime === true,
-            tz: str(o.tz),
+            tz: str(o.tz) ?? config.tz,
             batchIntervalS: str(o.batchInterval),
             ...(topicPrefix ? { topicPrefix } : {}),
             mqttUrl: str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',

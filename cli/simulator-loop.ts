@@ -4,7 +4,7 @@ import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
 import { createMqttClient } from './runtime.ts'
-import { localDay, startOfLocalDay } from '../services/ingest/local-day.ts'
+import { startOfLocalDay } from '../services/shared/contracts/local-time.ts'
 
 export type SimulatorLoop = { stop(): Promise<void> }
 
@@ -35,6 +35,8 @@ export function startSimulatorLoop(deps: {
   /** Credentials of the simulator's broker user (the embedded broker's miglio-simulator). */
   auth?: { username: string; password: string } | undefined
   backfill: BackfillLedger
+  /** The time zone of ingest's daily keys (the district's): the backfill stays within live keys. */
+  timeZone: string
   log: Logger
 }): SimulatorLoop {
   const { config, district, mqttUrl, log } = deps
@@ -57,7 +59,7 @@ export function startSimulatorLoop(deps: {
     if (abort.signal.aborted) return
     const startMs = Date.now()
     const backfillFromMs = earliestLiveTime(startMs, {
-      tz: config.tz,
+      tz: deps.timeZone,
       keyGraceMs: config.ingest.keyGraceMs,
       backfillMs: config.simulator.backfillMs,
     })
@@ -165,8 +167,7 @@ export function earliestLiveTime(
   nowMs: number,
   o: { tz: string; keyGraceMs: number; backfillMs: number },
 ): number {
-  const today = startOfLocalDay(localDay(nowMs, o.tz), o.tz)
-  const dayFloor =
-    nowMs < today + o.keyGraceMs ? startOfLocalDay(localDay(today - 1, o.tz), o.tz) : today
+  const today = startOfLocalDay(nowMs, o.tz)
+  const dayFloor = nowMs < today + o.keyGraceMs ? startOfLocalDay(today - 1, o.tz) : today
   return Math.max(nowMs - o.backfillMs, dayFloor, nowMs - 23 * 3_600_000)
 }

@@ -240,7 +240,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
 
       // Read at most once: to load an empty database and to drive the simulator.
       let districtFile: Promise<DistrictFile> | undefined
-      const readDistrict = () => (districtFile ??= readDistrictFile(config.districtFile))
+      const readDistrict = () => (districtFile ??= readDistrictFile(config.districtFile, config.tz))
       starting = 'loading the district'
       if ((await countDistricts(database.db)) === 0) {
         const report = await loadDistrict(database.db, await readDistrict())
@@ -260,8 +260,10 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       }
 
       stack.push('ingest MQTT connection', () => ingestMqtt.endAsync(true))
+      // The loaded district's zone: the daily keys, and the backfill that must stay within them.
+      const ingestConfig = await ingestConfigOf(config, log, database.db)
       const ingest = createIngestService({
-        config: await ingestConfigOf(config, log),
+        config: ingestConfig,
         db: database.db,
         mqtt: ingestMqtt,
         log: log.child({ service: 'ingest' }),
@@ -279,6 +281,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
           mqttUrl,
           auth: brokerUser(SERVICE_USERS.simulator),
           backfill: demoBackfillLedger(database.db, district.id),
+          timeZone: ingestConfig.tz,
           log: log.child({ service: 'simulator' }),
         })
         stack.push('simulator', () => loop.stop())

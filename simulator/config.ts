@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { GATEWAY_ID_PATTERN, TOPIC_PREFIX_PATTERN } from '../services/shared/contracts/topics.ts'
 import { parseFaults } from './faults.ts'
 import type { StreetEvent } from './street-model.ts'
-import { assertTimeZone } from './time-zone.ts'
+import { DEFAULT_TIME_ZONE, TimeZoneSchema } from '../services/shared/contracts/district.ts'
 
 const RELATIVE_TIME = /^([+-])(\d+(?:\.\d+)?)(s|m|h|d)$/
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
@@ -70,6 +70,11 @@ export const SimulateOptionsSchema = z.object({
   events: z
     .array(z.string().refine((e) => parseEventSpec(e, 0, 0) !== null, EVENT_HELP))
     .optional(),
+  /**
+   * The time zone of a district file that names none (the CLI passes MIGLIO_TZ; unset: MIGLIO_TZ's
+   * default); the district's own `timezone` sets the local hours and weekdays of the traffic.
+   */
+  defaultTimeZone: TimeZoneSchema.optional(),
   topicPrefix: TopicPrefixSchema,
   mqttUrl: MqttUrlSchema,
 })
@@ -191,17 +196,8 @@ export const ReplayOptionsSchema = z.object({
     .optional(),
   speed: SpeedSchema,
   keepTime: z.boolean().default(false),
-  tz: z
-    .string()
-    .refine((tz) => {
-      try {
-        assertTimeZone(tz)
-        return true
-      } catch {
-        return false
-      }
-    }, 'must be an IANA time zone such as Europe/Rome')
-    .default('Europe/Rome'),
+  /** Time zone of the CSV's wall-clock times (the CLI's default: MIGLIO_TZ). */
+  tz: TimeZoneSchema.default(DEFAULT_TIME_ZONE),
   batchIntervalS: z.coerce
     .number({ error: 'must be a number of seconds' })
     .positive('must be > 0')

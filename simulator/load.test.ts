@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DistrictFileSchema } from '../services/shared/contracts/district.ts'
+import { DEFAULT_TIME_ZONE, districtFileSchema } from '../services/shared/contracts/district.ts'
 import {
   GatewayStatusSchema,
   MAX_PAYLOAD_BYTES,
@@ -136,7 +136,7 @@ describe(createLoadGenerator.name, () => {
 
 describe(buildLoadDistrict.name, () => {
   it('is a valid district holding exactly the load gateways', () => {
-    const sut = DistrictFileSchema.parse(buildLoadDistrict(250))
+    const sut = districtFileSchema(DEFAULT_TIME_ZONE).parse(buildLoadDistrict(250))
     expect(sut.gateways.map((g) => g.id)).toEqual(
       Array.from({ length: 250 }, (_, i) => loadGatewayId(i)),
     )

@@ -1,4 +1,4 @@
-import type { DistrictFile } from '../services/shared/contracts/district.ts'
+import { DEFAULT_TIME_ZONE, type DistrictFile } from '../services/shared/contracts/district.ts'
 import type { GatewayStatus, Sighting } from '../services/shared/contracts/gateway-messages.ts'
 import { buildSightingsTopic, buildStatusTopic } from '../services/shared/contracts/topics.ts'
 import { formatMac } from './device.ts'
@@ -183,7 +183,11 @@ export function createLoadGenerator(options: LoadGeneratorOptions): LoadGenerato
  * A district holding the load gateways (street gateways 20 m apart, each in its own street zone), so
  * that `miglio district load` tells ingest about them.
  */
-export function buildLoadDistrict(gateways: number, id = 'load-district'): DistrictFile {
+export function buildLoadDistrict(
+  gateways: number,
+  id = 'load-district',
+  timeZone = DEFAULT_TIME_ZONE,
+): DistrictFile {
   const spacingM = 20
   const lon0 = 12.24
   const lat0 = 45.49
@@ -203,7 +207,7 @@ export function buildLoadDistrict(gateways: number, id = 'load-district'): Distr
     v: 1,
     id,
     name: `Load test district (${gateways} gateways)`,
-    timezone: 'Europe/Rome',
+    timezone: timeZone,
     streetLengthM: gateways * spacingM,
     zones: Array.from({ length: gateways }, (_, i) => ({
       id: `load-zone-${String(i + 1).padStart(4, '0')}`,

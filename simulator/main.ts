@@ -1,5 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { parseDistrictFile, type DistrictFile } from '../services/shared/contracts/district.ts'
+import {
+  DEFAULT_TIME_ZONE,
+  parseDistrictFile,
+  type DistrictFile,
+} from '../services/shared/contracts/district.ts'
 import { connectBroker } from './broker.ts'
 import {
   parseEventSpec,
@@ -58,7 +62,10 @@ export async function runSimulate(
   const { log, signal } = deps
   const now = deps.now ?? Date.now
   const options = parseSimulateOptions(input)
-  const district = await loadDistrictFile(options.district)
+  const district = await loadDistrictFile(
+    options.district,
+    options.defaultTimeZone ?? DEFAULT_TIME_ZONE,
+  )
   const nowMs = now()
   const { fromMs, toMs } = resolveWindow(options, nowMs)
   const events = (options.events ?? []).map((spec) => {
@@ -271,8 +278,14 @@ export function createProgressLine(
   }
 }
 
-/** Reads and validates a district file; errors name the file and every invalid field. */
-export async function loadDistrictFile(path: string): Promise<DistrictFile> {
+/**
+ * Reads and validates a district file; errors name the file and every invalid field. A file that
+ * names no time zone gets `defaultTimeZone` (MIGLIO_TZ).
+ */
+export async function loadDistrictFile(
+  path: string,
+  defaultTimeZone: string = DEFAULT_TIME_ZONE,
+): Promise<DistrictFile> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -281,7 +294,7 @@ export async function loadDistrictFile(path: string): Promise<DistrictFile> {
     const why = code === 'ENOENT' ? 'not found' : `unreadable (${code ?? String(err)})`
     throw new Error(`district file ${path}: ${why}`, { cause: err })
   }
-  const parsed = parseDistrictFile(text, path)
+  const parsed = parseDistrictFile(text, path, defaultTimeZone)
   if (!parsed.ok) throw new Error(parsed.problem)
   return parsed.district
 }

@@ -11,7 +11,7 @@ import {
 } from '../services/shared/contracts/gateway-messages.ts'
 import { normaliseMac } from '../services/shared/contracts/mac.ts'
 import { chunkSightings } from './gateway.ts'
-import { localToEpochMs } from './time-zone.ts'
+import { instantOfLocalTime } from '../services/shared/contracts/local-time.ts'
 
 /**
  * Recorded sightings for `miglio replay`, in two formats:
@@ -89,16 +89,16 @@ export function parseCaptureTime(text: string, timeZone: string): number | null 
     hour: Number(h),
     minute: Number(mi),
     second: Number(s),
-    ms: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
+    millisecond: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
   }
   if (fields.month < 1 || fields.month > 12 || fields.day < 1 || fields.day > 31) return null
   if (fields.hour > 23 || fields.minute > 59 || fields.second > 60) return null
   if (zone) {
-    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(fields.ms).padStart(3, '0')}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`
+    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(fields.millisecond).padStart(3, '0')}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`
     const ms = Date.parse(iso)
     return Number.isNaN(ms) ? null : ms
   }
-  return localToEpochMs(fields, timeZone)
+  return instantOfLocalTime(fields, timeZone)
 }
 
 /**

@@ -44,11 +44,11 @@ describe('weekday × hour profiles', () => {
   it('multiplies the hour shape by the weekday factor, with the weekend shape on Saturday and Sunday', () => {
     for (let day = 0; day < 7; day++) {
       const dayMs = WEDNESDAY_MS + day * 24 * HOUR_MS
-      const weekday = (2 + day) % 7 // Monday = 0
-      const hours = weekday >= 5 ? SHOPPING_WEEKEND_HOURS : SHOPPING_DAY_HOURS
+      const weekday = ((2 + day) % 7) + 1 // ISO: 1 = Monday … 7 = Sunday
+      const hours = weekday >= 6 ? SHOPPING_WEEKEND_HOURS : SHOPPING_DAY_HOURS
       for (const hour of [3, 11, 18])
         expect(model.shapeAt(dayMs + hour * HOUR_MS + 30 * MIN_MS), `day ${day} ${hour}h`).toBe(
-          (SHOPPING_WEEK[weekday] ?? 0) * (hours[hour] ?? 0),
+          (SHOPPING_WEEK[weekday - 1] ?? 0) * (hours[hour] ?? 0),
         )
     }
   })

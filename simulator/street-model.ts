@@ -14,7 +14,14 @@ import {
   type RadioParams,
 } from './radio.ts'
 import { createRng, deriveSeed, type Rng } from './rng.ts'
-import { createZonedClock, startOfLocalDayMs } from './time-zone.ts'
+import {
+  assertTimeZone,
+  isoWeekdayOf,
+  localDateOf,
+  localHourOf,
+  startOfLocalDay,
+  startOfNextLocalDay,
+} from '../services/shared/contracts/local-time.ts'
 
 export type ShopCategory = Shop['category']
 export type ScenarioName = 'simple' | 'demo' | 'realistic'
@@ -455,12 +462,14 @@ export function createStreetModel(
   const arrivalsUntilMs =
     options.leaveStreetByEnd && Number.isFinite(toMs) ? Math.max(fromMs, toMs - maxStayMs) : toMs
 
-  const clock = createZonedClock(district.timezone)
+  const tz = district.timezone
+  assertTimeZone(tz)
   const weekendShape = options.weekendHourShape
   const shapeAt = (tMs: number) => {
-    const local = clock.slot(tMs)
-    const hours = weekendShape && local.weekday >= 5 ? weekendShape : options.hourShape
-    return (options.weekShape[local.weekday] ?? 0) * (hours[local.hour] ?? 0)
+    // ISO weekday: 1 = Monday … 6 = Saturday, 7 = Sunday; weekShape is Monday first.
+    const weekday = isoWeekdayOf(tMs, tz)
+    const hours = weekendShape && weekday >= 6 ? weekendShape : options.hourShape
+    return (options.weekShape[weekday - 1] ?? 0) * (hours[localHourOf(tMs, tz)] ?? 0)
   }
   const maxShape =
     Math.max(...options.weekShape) * Math.max(...options.hourShape, ...(weekendShape ?? []))
@@ -801,8 +810,8 @@ export function createStreetModel(
     })
     if (staff.length === 0) return
     const { startHour, hours } = options.staffShift
-    for (let day = startOfLocalDayMs(fromMs, district.timezone); day < toMs;) {
-      const dayKey = new Date(day + 12 * 3_600_000).toISOString().slice(0, 10)
+    for (let day = startOfLocalDay(fromMs, district.timezone); day < toMs;) {
+      const dayKey = localDateOf(day, district.timezone)
       const shifts: Array<{ shop: Shop; k: number; from: number; to: number }> = []
       for (const { shop, k } of staff) {
         const rng = createRng(deriveSeed(seed, `staff-${shop.id}-${k}-${dayKey}`))
@@ -818,7 +827,7 @@ export function createStreetModel(
         const place = createRng(deriveSeed(seed, `staff-${shop.id}-${k}-${dayKey}-place`))
         yield resident(`staff-${shop.id}-${k}-${dayKey}`, 'staff', shop, place, from, to, devices)
       }
-      day = startOfLocalDayMs(day + 26 * 3_600_000, district.timezone)
+      day = startOfNextLocalDay(day, district.timezone)
     }
   }
 

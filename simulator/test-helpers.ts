@@ -1,5 +1,9 @@
 import mestreJson from './districts/mestre.json' with { type: 'json' }
-import { DistrictFileSchema, type DistrictFile } from '../services/shared/contracts/district.ts'
+import {
+  DEFAULT_TIME_ZONE,
+  districtFileSchema,
+  type DistrictFile,
+} from '../services/shared/contracts/district.ts'
 import {
   SightingsBatchSchema,
   type SightingsBatch,
@@ -8,7 +12,7 @@ import type { OutboundMessage } from './simulation.ts'
 
 /** The Mestre district, parsed like `miglio district load` would. */
 export function mestreDistrict(): DistrictFile {
-  return DistrictFileSchema.parse(mestreJson)
+  return districtFileSchema(DEFAULT_TIME_ZONE).parse(mestreJson)
 }
 
 export const SATURDAY_9AM_MS = Date.parse('2026-11-21T09:00:00Z')

@@ -17,6 +17,7 @@ import {
 } from '../services/shared/testing/ingest-harness.ts'
 import { createLogger } from '../services/shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
+import { DEFAULT_TIME_ZONE } from '../services/shared/contracts/district.ts'
 import { createApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { buildApp } from '../services/api/app.ts'
 import { FootfallResponseSchema } from '../services/shared/contracts/api.ts'
@@ -38,7 +39,10 @@ const topicPrefix = randomTopicPrefix('e2e-')
 
 beforeAll(async () => {
   ;[database, broker] = await Promise.all([createTestDatabase(), createTestBroker()])
-  await loadDistrict(database.db, await readDistrictFile('simulator/districts/mestre.json'))
+  await loadDistrict(
+    database.db,
+    await readDistrictFile('simulator/districts/mestre.json', DEFAULT_TIME_ZONE),
+  )
   ingest = await startTestIngest({
     brokerUrl: broker.url,
     db: database.db,
@@ -62,7 +66,7 @@ afterAll(async () => {
 
 describe('pipeline', () => {
   it('reports exactly the ground truth of a deterministic scenario per zone', async () => {
-    const district = await readDistrictFile('simulator/districts/mestre.json')
+    const district = await readDistrictFile('simulator/districts/mestre.json', DEFAULT_TIME_ZONE)
     // Inside one local day: a pedestrian crossing local midnight gets a new pseudonym (by design).
     const toMs = Math.floor(oneDayWindowEnd(62 * MINUTE) / MINUTE) * MINUTE - MINUTE
     const fromMs = toMs - 60 * MINUTE

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
-import type { DistrictFile } from '../../services/shared/contracts/district.ts'
+import { DEFAULT_TIME_ZONE, type DistrictFile } from '../../services/shared/contracts/district.ts'
 import {
   loadDistrict,
   readDistrictFile,
@@ -235,7 +235,7 @@ async function withPipeline<T>(
 
 export async function runAccuracy(ctx: BenchContext): Promise<BenchResult> {
   const hours = ctx.quick ? 1 : 2
-  const district = await readDistrictFile(DISTRICT)
+  const district = await readDistrictFile(DISTRICT, DEFAULT_TIME_ZONE)
   const notes = ['Brno captures: see the brno benchmark (npm run bench -- --only brno)']
   const results: Record<
     string,

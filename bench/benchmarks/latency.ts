@@ -20,7 +20,7 @@ import {
   summarise,
 } from '../lib/report.ts'
 import { openStack, TZ } from '../lib/stack.ts'
-import { localDay, nextDay, startOfLocalDay } from '../../services/ingest/local-day.ts'
+import { startOfNextLocalDay } from '../../services/shared/contracts/local-time.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
 
 const WHAT = 'latency'
@@ -330,7 +330,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
           const label = `${name} r${rep + 1}`
           // The feed counts "today" (local day): do not let a condition straddle local midnight.
           const needMs = GAP_MS * 3 + probes * PROBE_EVERY_MS * 1.5 + 30_000
-          const midnight = startOfLocalDay(nextDay(localDay(Date.now(), TZ)), TZ)
+          const midnight = startOfNextLocalDay(Date.now(), TZ)
           if (viaFeed && midnight - Date.now() < needMs) {
             progress(
               WHAT,

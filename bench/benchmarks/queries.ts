@@ -62,7 +62,7 @@ export async function runQueries(ctx: BenchContext): Promise<BenchResult> {
   const cases: QueryCase[] = [
     {
       name: 'API heatmap, all zones',
-      what: 'sumFootfallByWeekdayHour (services/api/queries/footfall-queries.ts, what GET /api/v1/footfall/heatmap runs): footfall_1h, 50 zones summed per hour, then ISO weekday × local hour (Europe/Rome) over the whole range',
+      what: `sumFootfallByWeekdayHour (services/api/queries/footfall-queries.ts, what GET /api/v1/footfall/heatmap runs): footfall_1h, 50 zones summed per hour, then ISO weekday × local hour (${TZ}) over the whole range`,
       run: async () => (await sumFootfallByWeekdayHour(db, { from, to, tz: TZ })).length,
     },
     {

@@ -22,13 +22,8 @@ import {
   sleep,
   summarise,
 } from '../lib/report.ts'
-import {
-  localMidnights,
-  midnightFreeWindow,
-  openStack,
-  serverVersions,
-  type Stack,
-} from '../lib/stack.ts'
+import { midnightFreeWindow, openStack, serverVersions, TZ, type Stack } from '../lib/stack.ts'
+import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
 
 type Mode = 'miglio' | 'naive'
@@ -111,7 +106,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
     // pseudonym per device) and within ingest's 24 h staleness bound for the whole run.
     const window = midnightFreeWindow(Date.now(), 21 * 3_600_000, 10 * 60_000)
     const t0 = Math.ceil(window.fromMs / BATCH_INTERVAL_MS) * BATCH_INTERVAL_MS
-    const midnights = localMidnights(window.fromMs, window.toMs)
+    const midnights = localMidnightsIn(window.fromMs, window.toMs, TZ)
     const bootOf = (mode: Mode) => `${mode}-${ctx.target.runId}`.slice(0, 64)
     const streamsOf = (mode: Mode, salt: number) =>
       Array.from(

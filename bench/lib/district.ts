@@ -1,4 +1,4 @@
-import type { DistrictFile } from '../../services/shared/contracts/district.ts'
+import { DEFAULT_TIME_ZONE, type DistrictFile } from '../../services/shared/contracts/district.ts'
 
 const SHOP_CATEGORIES = [
   'shoes',
@@ -111,7 +111,7 @@ export function buildBenchDistrict(o: BenchDistrictOptions): DistrictFile {
     v: 1,
     id: o.id ?? 'bench-district',
     name: 'Benchmark district',
-    timezone: 'Europe/Rome',
+    timezone: DEFAULT_TIME_ZONE,
     streetLengthM: Math.max(1, (o.zones + (o.probe ? 1 : 0)) * 50),
     zones,
     shops,

@@ -22,10 +22,12 @@ import {
   startEmbeddedBroker,
   type EmbeddedBroker,
 } from '../../services/shared/broker/embedded-broker.ts'
-import { localDay, nextDay, startOfLocalDay } from '../../services/ingest/local-day.ts'
+import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
+import { DEFAULT_TIME_ZONE } from '../../services/shared/contracts/district.ts'
 import { progress } from './report.ts'
 
-export const TZ = 'Europe/Rome'
+/** The benchmark districts' time zone (`buildBenchDistrict` names MIGLIO_TZ's default). */
+export const TZ = DEFAULT_TIME_ZONE
 
 export type Target = {
   /** DATABASE_URL when set: a fresh database is created on that server per stack. */
@@ -256,13 +258,7 @@ export function midnightFreeWindow(
 ): { fromMs: number; toMs: number } {
   const from = nowMs - maxAgeMs
   const to = nowMs - marginMs
-  const cuts = [from]
-  for (let day = nextDay(localDay(from, tz)); ; day = nextDay(day)) {
-    const m = startOfLocalDay(day, tz)
-    if (m >= to) break
-    cuts.push(m)
-  }
-  cuts.push(to)
+  const cuts = [from, ...localMidnightsIn(from, to, tz), to]
   let best = { fromMs: from, toMs: from }
   for (let i = 0; i + 1 < cuts.length; i++) {
     const a = cuts[i] ?? from
@@ -270,15 +266,4 @@ export function midnightFreeWindow(
     if (b - a > best.toMs - best.fromMs) best = { fromMs: a, toMs: b }
   }
   return best
-}
-
-/** Instants of local midnight in [fromMs, toMs]. */
-export function localMidnights(fromMs: number, toMs: number, tz = TZ): number[] {
-  const out: number[] = []
-  for (let day = nextDay(localDay(fromMs, tz)); ; day = nextDay(day)) {
-    const m = startOfLocalDay(day, tz)
-    if (m > toMs) break
-    out.push(m)
-  }
-  return out
 }

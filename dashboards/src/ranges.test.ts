@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { footfallRequestFor, instantOfLocal, localInputValue } from './ranges.ts'
+import { footfallRequestFor, instantOfInputValue, localInputValue } from './ranges.ts'
 
 describe(footfallRequestFor.name, () => {
   const now = new Date('2026-11-21T10:17:42.000Z')
@@ -29,28 +29,28 @@ describe(footfallRequestFor.name, () => {
   })
 })
 
-describe(instantOfLocal.name, () => {
+describe(instantOfInputValue.name, () => {
   it('reads a datetime-local value as wall-clock time of the district, not of the browser', () => {
-    expect(instantOfLocal('2026-11-21T18:30', 'Europe/Rome')?.toISOString()).toBe(
+    expect(instantOfInputValue('2026-11-21T18:30', 'Europe/Rome')?.toISOString()).toBe(
       '2026-11-21T17:30:00.000Z',
     )
-    expect(instantOfLocal('2026-07-01T00:00', 'Europe/Rome')?.toISOString()).toBe(
+    expect(instantOfInputValue('2026-07-01T00:00', 'Europe/Rome')?.toISOString()).toBe(
       '2026-06-30T22:00:00.000Z',
     )
-    expect(instantOfLocal('2026-03-29T03:30', 'Europe/Rome')?.toISOString()).toBe(
+    expect(instantOfInputValue('2026-03-29T03:30', 'Europe/Rome')?.toISOString()).toBe(
       '2026-03-29T01:30:00.000Z',
     )
   })
 
   it('refuses what is not a date and time', () => {
-    expect(instantOfLocal('', 'Europe/Rome')).toBeNull()
-    expect(instantOfLocal('2026-02-30T10:00', 'Europe/Rome')).toBeNull()
-    expect(instantOfLocal('2026-11-21 10:00', 'Europe/Rome')).toBeNull()
+    expect(instantOfInputValue('', 'Europe/Rome')).toBeNull()
+    expect(instantOfInputValue('2026-02-30T10:00', 'Europe/Rome')).toBeNull()
+    expect(instantOfInputValue('2026-11-21 10:00', 'Europe/Rome')).toBeNull()
   })
 
   it('round-trips with localInputValue', () => {
     const at = new Date('2026-10-25T09:45:00.000Z')
     expect(localInputValue(at, 'Europe/Rome')).toBe('2026-10-25T10:45')
-    expect(instantOfLocal(localInputValue(at, 'Europe/Rome'), 'Europe/Rome')).toEqual(at)
+    expect(instantOfInputValue(localInputValue(at, 'Europe/Rome'), 'Europe/Rome')).toEqual(at)
   })
 })

@@ -8,7 +8,7 @@ import { createApiKey, revokeApiKey } from '../shared/registry/api-key-repositor
 import { createDb } from '../shared/db/create-db.ts'
 import { createLogger } from '../shared/logger.ts'
 import type { HealthChecks } from './routes/health/index.ts'
-import { localParts } from './lib/local-time.ts'
+import { localTimeOf } from '../shared/contracts/local-time.ts'
 import {
   ErrorBodySchema,
   FootfallDetailResponseSchema,
@@ -380,7 +380,7 @@ describe(buildApp.name, () => {
         ['street-a', 4, 1],
       ])
       for (const r of body.rows) {
-        expect(localParts(Date.parse(r.bucketStart), 'Europe/Rome')).toMatchObject({
+        expect(localTimeOf(Date.parse(r.bucketStart), 'Europe/Rome')).toMatchObject({
           weekday: 1,
           hour: 0,
           minute: 0,

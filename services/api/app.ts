@@ -32,7 +32,9 @@ import { findNul } from './lib/nul.ts'
 import { AppError } from '../shared/errors.ts'
 import { findPrincipalByKey } from '../shared/registry/api-key-repository.ts'
 import { activeKeyIds } from './queries/api-key-queries.ts'
-import { localDate, localMidnight } from './lib/local-time.ts'
+import { localDateOf, startOfLocalDay } from '../shared/contracts/local-time.ts'
+import { createDistrictTimeZone } from './lib/district-time-zone.ts'
+import { findDistrictTimeZone } from '../shared/registry/district-repository.ts'
 import { liveZoneCounts } from './queries/live-queries.ts'
 import healthRoutes, { type HealthChecks } from './routes/health/index.ts'
 import docsRoutes from './routes/docs/index.ts'
@@ -88,6 +90,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now
   const starting = deps.starting ?? (() => null)
   const { db, log } = deps
+  // The district's zone from the database; the tz option only while no district is loaded.
+  const timeZone = createDistrictTimeZone(() => findDistrictTimeZone(db), options.tz)
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
@@ -185,9 +189,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(csvPlugin)
   await app.register(liveFeedPlugin, {
     poll: async (nowMs: number) => {
-      const dayStart = localMidnight(nowMs, options.tz)
+      const tz = await timeZone()
+      const dayStart = startOfLocalDay(nowMs, tz)
       const zones = await liveZoneCounts(db, new Date(dayStart), new Date(nowMs - QUARTER_MS))
-      return { at: new Date(nowMs).toISOString(), day: localDate(nowMs, options.tz), zones }
+      return { at: new Date(nowMs).toISOString(), day: localDateOf(nowMs, tz), zones }
     },
     pollMs: options.live.pollMs,
     pingMs: options.live.pingMs,
@@ -240,14 +245,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(publicRoutes, {
       prefix: '/api/v1',
       db,
-      tz: options.tz,
+      timeZone,
       k: options.flowsK,
       now,
     })
   }
 
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null
-  const common = { db, tz: options.tz, now }
+  const common = { db, timeZone, now }
   await app.register(
     async (api) => {
       await api.register(authPlugin, { guard })
@@ -258,7 +263,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(shopRoutes, common)
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
       await api.register(footfallRoutes, common)
-      await api.register(flowRoutes, { db, tz: options.tz, k: options.flowsK })
+      await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })
     },

@@ -1,9 +1,13 @@
 import { z } from 'zod'
+import { DEFAULT_TIME_ZONE, TimeZoneSchema } from '../shared/contracts/district.ts'
 
 /** Options of the API process; every one has a default, so `buildApp` works with none. */
 export const ApiOptionsSchema = z.object({
-  /** Time zone of local days, weeks and the heatmap (the aggregates' daily buckets use Europe/Rome). */
-  tz: z.string().default('Europe/Rome'),
+  /**
+   * Time zone of local days, weeks, hours and weekdays while the database holds no district (MIGLIO_TZ);
+   * once one is loaded, the API follows the district's `timezone`.
+   */
+  tz: TimeZoneSchema.default(DEFAULT_TIME_ZONE),
   /** `/metrics` without a key (true) or for admin keys only. */
   metricsPublic: z.boolean().default(true),
   /** Flow cells with fewer devices than this are published as suppressed. */

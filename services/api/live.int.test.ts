@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
-import { localMidnight } from './lib/local-time.ts'
+import { startOfLocalDay } from '../shared/contracts/local-time.ts'
 import mqtt, { type MqttClient } from 'mqtt'
 import {
   createTestBroker,
@@ -91,7 +91,7 @@ class Client {
 }
 
 /** A moment a few seconds ago, but never before today's local midnight (the feed's "today"). */
-const recent = () => Math.max(Date.now() - 2000, localMidnight(Date.now(), 'Europe/Rome'))
+const recent = () => Math.max(Date.now() - 2000, startOfLocalDay(Date.now(), 'Europe/Rome'))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const isReady = (m: LiveServerMessage): m is Extract<LiveServerMessage, { type: 'ready' }> =>
   m.type === 'ready'

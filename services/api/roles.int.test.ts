@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from './app.ts'
-import { localMidnight } from './lib/local-time.ts'
+import { startOfLocalDay } from '../shared/contracts/local-time.ts'
 import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
@@ -29,7 +29,7 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const NOW = Date.now()
 /** Within the local day of NOW (the app's pinned clock), so "today" holds the fixtures. */
-const TODAY_AT = Math.max(NOW - HOUR, localMidnight(NOW, 'Europe/Rome'))
+const TODAY_AT = Math.max(NOW - HOUR, startOfLocalDay(NOW, 'Europe/Rome'))
 const FROM = new Date(NOW - 2 * DAY).toISOString()
 const TO = new Date(NOW + HOUR).toISOString()
 const RANGE = `from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}`

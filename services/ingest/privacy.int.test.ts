@@ -20,6 +20,7 @@ import {
   type TestIngest,
 } from '../shared/testing/ingest-harness.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
+import { DEFAULT_TIME_ZONE } from '../shared/contracts/district.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { createJobRunner } from '../shared/db/job-runner.ts'
 import { pauseBackgroundJobs, refreshAggregate } from '../shared/testing/background-jobs.ts'
@@ -259,7 +260,7 @@ describe('daily pseudonymisation keys', () => {
 
 describe('a realistic run', () => {
   it('leaves no MAC anywhere: every table of every schema, the metrics and the logs', async () => {
-    const district = await readDistrictFile('simulator/districts/mestre.json')
+    const district = await readDistrictFile('simulator/districts/mestre.json', DEFAULT_TIME_ZONE)
     await loadDistrict(database.db, district)
     const ingest = await startIngest()
     const started = performance.now()

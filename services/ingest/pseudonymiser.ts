@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto'
-import { createDayResolver, nextDay, startOfLocalDay } from './local-day.ts'
+import {
+  addDays,
+  createLocalDateResolver,
+  startOfLocalDate,
+} from '../shared/contracts/local-time.ts'
 
 /** Where daily keys live so that every ingest replica uses the same one (the database). */
 export interface DailyKeyStore {
@@ -50,9 +54,10 @@ export function createPseudonymiser(options: {
   graceMs: number
 }): Pseudonymiser {
   const days = new Map<string, DayState>()
-  const dayOf = createDayResolver(options.tz)
+  const dayOf = createLocalDateResolver(options.tz)
   const destroyed = new Set<string>()
-  const destroyAfter = (day: string) => startOfLocalDay(nextDay(day), options.tz) + options.graceMs
+  const destroyAfter = (day: string) =>
+    startOfLocalDate(addDays(day, 1), options.tz) + options.graceMs
 
   function stateOf(tMs: number): DayState {
     const day = dayOf(tMs)

@@ -17,6 +17,7 @@ import {
 import type { Db } from '../shared/db/create-db.ts'
 import { createLogger } from '../shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
+import { DEFAULT_TIME_ZONE } from '../shared/contracts/district.ts'
 import type { IngestService } from './ingest-service.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
@@ -97,7 +98,7 @@ async function run(opts: {
   window: { fromMs: number; toMs: number }
 }): Promise<RunResult> {
   const { db, replicas, prefix, window } = opts
-  const district = await readDistrictFile(DISTRICT_FILE)
+  const district = await readDistrictFile(DISTRICT_FILE, DEFAULT_TIME_ZONE)
   const log = createLogger({ level: 'warn' })
   const replicaIngests: TestIngest[] = []
   let publisher: MqttClient | undefined
@@ -172,7 +173,7 @@ describe('ingest scale-out', () => {
       process.stderr.write(`ingest scale-out skipped: ${SKIP_NOTE}\n`)
       ctx.skip(SKIP_NOTE)
     }
-    const district = await readDistrictFile(DISTRICT_FILE)
+    const district = await readDistrictFile(DISTRICT_FILE, DEFAULT_TIME_ZONE)
     const [a, b] = await Promise.all([createTestDatabase(), createTestDatabase()])
     databases.push(a, b)
     await Promise.all([loadDistrict(a.db, district), loadDistrict(b.db, district)])

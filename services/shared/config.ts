@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
 import { TOPIC_PREFIX_PATTERN } from './contracts/topics.ts'
+import { DEFAULT_TIME_ZONE, TimeZoneSchema } from './contracts/district.ts'
 
 const UrlWithScheme = (schemes: string[]) =>
   z
@@ -59,18 +60,8 @@ export const EnvSchema = z.object({
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   MIGLIO_DATA_DIR: z.string().trim().min(1).default('./.miglio'),
-  MIGLIO_TZ: z
-    .string()
-    .trim()
-    .default('Europe/Rome')
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz })
-        return true
-      } catch {
-        return false
-      }
-    }, 'must be an IANA time zone such as Europe/Rome'),
+  /** The time zone of a district file that names none (the district's `timezone` wins). */
+  MIGLIO_TZ: TimeZoneSchema.default(DEFAULT_TIME_ZONE),
   MIGLIO_DISTRICT_FILE: z.string().trim().min(1).default('simulator/districts/mestre.json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MQTT_CLIENT_ID: z
@@ -167,6 +158,10 @@ export type Config = Readonly<{
     rateLimit: { enabled: boolean; capacity: number; refillPerSecond: number }
     live: { pollMs: number; maxBufferedBytes: number }
   }
+  /**
+   * MIGLIO_TZ: the time zone of a district file that names none. Ingest, the API and the simulator
+   * follow the loaded district's zone (`districts.timezone`); this is only its default.
+   */
   tz: string
   districtFile: string
   log: { level: string }

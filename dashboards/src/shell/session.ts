@@ -1,7 +1,6 @@
 import type { MeResponse } from '../../../services/shared/contracts/api.ts'
+import { DEFAULT_TIME_ZONE } from '../../../services/shared/contracts/district.ts'
 import type { ApiClient } from '../api-client.ts'
-
-export const DEFAULT_TIME_ZONE = 'Europe/Rome'
 
 export interface Session {
   me: MeResponse

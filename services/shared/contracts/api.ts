@@ -196,7 +196,7 @@ export const HeatmapCellSchema = z.object({
 })
 export type HeatmapCell = z.infer<typeof HeatmapCellSchema>
 
-/** `{ "from": "…", "to": "…", "timezone": "Europe/Rome", "zoneId": null, "shopId": null, "cells": [HeatmapCell × 168] }` */
+/** `{ "from": "…", "to": "…", "timezone": "America/New_York", "zoneId": null, "shopId": null, "cells": [HeatmapCell × 168] }` */
 export const HeatmapResponseSchema = z.object({
   from: InstantSchema,
   to: InstantSchema,

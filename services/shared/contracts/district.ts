@@ -1,5 +1,15 @@
 import { z } from 'zod'
 import { GATEWAY_ID_PATTERN } from './topics.ts'
+import { isTimeZone, TIME_ZONE_PROBLEM } from './local-time.ts'
+
+/**
+ * MIGLIO_TZ's default: the time zone of a district whose file names none, when MIGLIO_TZ is unset.
+ * The one place a zone is written into the code; everything else reads the district's.
+ */
+export const DEFAULT_TIME_ZONE = 'Europe/Rome'
+
+/** An IANA time zone name this runtime knows (`America/New_York`); offsets like `+01:00` are refused. */
+export const TimeZoneSchema = z.string().trim().refine(isTimeZone, TIME_ZONE_PROBLEM)
 
 const IdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, 'lowercase letters, digits and dashes')
 const LonLatSchema = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])
@@ -61,54 +71,64 @@ export const GatewaySchema = z.object({
   calibrationFactor: z.number().positive().max(10).default(1),
 })
 
-/** The district file loaded by `miglio district load <file>`: zones, shops and gateways. */
-export const DistrictFileSchema = z
-  .object({
-    v: z.literal(1),
-    id: IdSchema,
-    name: z.string().min(1).max(120),
-    timezone: z.string().min(1).default('Europe/Rome'),
-    streetLengthM: z.number().positive(),
-    zones: z.array(ZoneSchema).min(1),
-    shops: z.array(ShopSchema),
-    gateways: z.array(GatewaySchema).min(1),
-  })
-  .superRefine((d, ctx) => {
-    const zoneIds = new Set(d.zones.map((z) => z.id))
-    const shopIds = new Set(d.shops.map((s) => s.id))
-    const dup = (ids: string[]) => ids.find((id, i) => ids.indexOf(id) !== i)
-    for (const [what, ids] of [
-      ['zone', d.zones.map((z) => z.id)],
-      ['shop', d.shops.map((s) => s.id)],
-      ['gateway', d.gateways.map((g) => g.id)],
-    ] as const) {
-      const id = dup(ids)
-      if (id) ctx.addIssue({ code: 'custom', message: `duplicate ${what} id ${id}` })
-    }
-    d.shops.forEach((s, i) => {
-      if (!zoneIds.has(s.zoneId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['shops', i, 'zoneId'],
-          message: `unknown zone ${s.zoneId}`,
-        })
+/**
+ * The district file loaded by `miglio district load <file>`: zones, shops and gateways, and the
+ * district's time zone (`timezone`, an IANA name), which sets its local days (daily keys, daily
+ * buckets, "today"), hours and weekdays. A file that names no zone gets `defaultTimeZone`, which
+ * the CLI takes from MIGLIO_TZ.
+ */
+export function districtFileSchema(defaultTimeZone: string) {
+  return z
+    .object({
+      v: z.literal(1),
+      id: IdSchema,
+      name: z.string().min(1).max(120),
+      timezone: TimeZoneSchema.default(defaultTimeZone),
+      streetLengthM: z.number().positive(),
+      zones: z.array(ZoneSchema).min(1),
+      shops: z.array(ShopSchema),
+      gateways: z.array(GatewaySchema).min(1),
     })
-    d.gateways.forEach((g, i) => {
-      if (!zoneIds.has(g.zoneId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['gateways', i, 'zoneId'],
-          message: `unknown zone ${g.zoneId}`,
-        })
-      if (g.shopId && !shopIds.has(g.shopId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['gateways', i, 'shopId'],
-          message: `unknown shop ${g.shopId}`,
-        })
+    .superRefine((d, ctx) => {
+      const zoneIds = new Set(d.zones.map((z) => z.id))
+      const shopIds = new Set(d.shops.map((s) => s.id))
+      const dup = (ids: string[]) => ids.find((id, i) => ids.indexOf(id) !== i)
+      for (const [what, ids] of [
+        ['zone', d.zones.map((z) => z.id)],
+        ['shop', d.shops.map((s) => s.id)],
+        ['gateway', d.gateways.map((g) => g.id)],
+      ] as const) {
+        const id = dup(ids)
+        if (id) ctx.addIssue({ code: 'custom', message: `duplicate ${what} id ${id}` })
+      }
+      d.shops.forEach((s, i) => {
+        if (!zoneIds.has(s.zoneId))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['shops', i, 'zoneId'],
+            message: `unknown zone ${s.zoneId}`,
+          })
+      })
+      d.gateways.forEach((g, i) => {
+        if (!zoneIds.has(g.zoneId))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['gateways', i, 'zoneId'],
+            message: `unknown zone ${g.zoneId}`,
+          })
+        if (g.shopId && !shopIds.has(g.shopId))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['gateways', i, 'shopId'],
+            message: `unknown shop ${g.shopId}`,
+          })
+      })
     })
-  })
-export type DistrictFile = z.infer<typeof DistrictFileSchema>
+}
+/** A district file as loaded: its time zone resolved. */
+export type DistrictFile = z.output<ReturnType<typeof districtFileSchema>>
+/** A district file as written: `timezone` may be left out. */
+export type DistrictFileInput = z.input<ReturnType<typeof districtFileSchema>>
 export type Zone = z.infer<typeof ZoneSchema>
 export type Shop = z.infer<typeof ShopSchema>
 export type Gateway = z.infer<typeof GatewaySchema>
@@ -125,13 +145,15 @@ export const DeviceListFileSchema = z.object({
 export type DeviceListFile = z.infer<typeof DeviceListFileSchema>
 
 /**
- * Parses and validates a district file's text; `source` (usually the path) names it in the problem.
- * `parseDistrictFile('{…}', 'mestre.json')` → `{ ok: true, district }` or `{ ok: false, problem }` with
- * one line per bad field.
+ * Parses and validates a district file's text; `source` (usually the path) names it in the problem,
+ * `defaultTimeZone` (MIGLIO_TZ) is the zone of a file that names none.
+ * `parseDistrictFile('{…}', 'mestre.json', tz)` → `{ ok: true, district }` or `{ ok: false, problem }`
+ * with one line per bad field.
  */
 export function parseDistrictFile(
   text: string,
   source: string,
+  defaultTimeZone: string,
 ): { ok: true; district: DistrictFile } | { ok: false; problem: string } {
   let json: unknown
   try {
@@ -142,7 +164,7 @@ export function parseDistrictFile(
       problem: `district file ${source} is not valid JSON: ${(err as Error).message}`,
     }
   }
-  const parsed = DistrictFileSchema.safeParse(json)
+  const parsed = districtFileSchema(defaultTimeZone).safeParse(json)
   if (parsed.success) return { ok: true, district: parsed.data }
   const lines = parsed.error.issues
     .slice(0, 20)

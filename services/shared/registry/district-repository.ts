@@ -4,8 +4,14 @@ import type { Db } from '../db/create-db.ts'
 import { parseDistrictFile, type DistrictFile } from '../contracts/district.ts'
 import { AppError } from '../errors.ts'
 
-/** Reads and validates a district file; errors name the file and every bad field. */
-export async function readDistrictFile(path: string): Promise<DistrictFile> {
+/**
+ * Reads and validates a district file; errors name the file and every bad field. A file that names
+ * no time zone gets `defaultTimeZone` (MIGLIO_TZ).
+ */
+export async function readDistrictFile(
+  path: string,
+  defaultTimeZone: string,
+): Promise<DistrictFile> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -18,7 +24,7 @@ export async function readDistrictFile(path: string): Promise<DistrictFile> {
       },
     )
   }
-  const parsed = parseDistrictFile(text, path)
+  const parsed = parseDistrictFile(text, path, defaultTimeZone)
   if (!parsed.ok) throw new AppError('district_invalid', parsed.problem)
   return parsed.district
 }
@@ -165,6 +171,21 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
       deactivated: Number(deactivated.numUpdatedRows),
     }
   })
+}
+
+/**
+ * The district's time zone as loaded (`districts.timezone`): the one ingest's daily keys, the API's
+ * local days and the simulator follow. With several districts in one database, the one loaded last
+ * (as `GET /api/v1/district` answers); null when none is loaded yet.
+ */
+export async function findDistrictTimeZone(db: Db): Promise<string | null> {
+  const row = await db
+    .selectFrom('districts')
+    .select('timezone')
+    .orderBy(sql`loaded_at`, 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row?.timezone ?? null
 }
 
 export async function countDistricts(db: Db): Promise<number> {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
-import { localDay, startOfLocalDay } from '../../ingest/local-day.ts'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Db } from '../db/create-db.ts'
+import { startOfLocalDay } from '../contracts/local-time.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import {
   createIngestService,
@@ -149,6 +149,6 @@ export function acceptedBatches(service: Pick<IngestService, 'metrics'>): Promis
  */
 export function oneDayWindowEnd(spanMs: number, tz = 'Europe/Rome', nowMs = Date.now()): number {
   const end = nowMs - 60_000
-  const dayStart = startOfLocalDay(localDay(end, tz), tz)
+  const dayStart = startOfLocalDay(end, tz)
   return end - spanMs >= dayStart ? end : dayStart - 60_000
 }

@@ -1,5 +1,5 @@
 import type { Messages } from '../../i18n.ts'
-import { localInputValue } from '../../ranges.ts'
+import { localDateOf } from '../../../../services/shared/contracts/local-time.ts'
 import { downloadsUi, renderDownloads, type DownloadFile, type DownloadsUi } from '../downloads.ts'
 import { heatmapWindow } from './heatmap.ts'
 import { rangeRequest, type DistrictState } from './params.ts'
@@ -14,7 +14,7 @@ export const note = (m: Messages) => m.downloads.note
 
 export function render(body: HTMLElement, state: DistrictState<never, DownloadsUi>) {
   const { m, params } = state
-  const day = localInputValue(params.now, params.timeZone).slice(0, 10)
+  const day = localDateOf(params.now.getTime(), params.timeZone)
   const range = rangeRequest(params)
   const rangeName = m.footfall.ranges[params.range]
   const file = (kind: string, label: string, path: string, query: Record<string, string>) => {

@@ -2,7 +2,7 @@ import type { ZoneDto } from '../../../../services/shared/contracts/api.ts'
 import { ApiError } from '../../api-client.ts'
 import { h } from '../../dom.ts'
 import type { Messages } from '../../i18n.ts'
-import { HOUR_MS, instantOfLocal, localInputValue } from '../../ranges.ts'
+import { HOUR_MS, instantOfInputValue, localInputValue } from '../../ranges.ts'
 import { messageFor } from '../view-kit.ts'
 import type { EventsState } from './events.ts'
 import { orderedZones } from './params.ts'
@@ -81,7 +81,7 @@ async function addEvent(state: EventsState, { fields, error, submit }: FormParts
   const { m, act } = state
   const boxes = () => [...fields.zones.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')]
   const instant = (value: string) =>
-    instantOfLocal(value, state.params.timeZone)?.toISOString() ?? value
+    instantOfInputValue(value, state.params.timeZone)?.toISOString() ?? value
   const request = {
     name: fields.name.value ?? '',
     zones: boxes()

@@ -3,7 +3,8 @@ import type { ApiClient } from '../../api-client.ts'
 import type { Column } from '../../charts/stacked-columns.ts'
 import { createDateFormats, hourRange } from '../../format.ts'
 import type { Messages } from '../../i18n.ts'
-import { localMidnight, localWeekday } from '../../ranges.ts'
+import { localMidnight } from '../../ranges.ts'
+import { isoWeekdayOf } from '../../../../services/shared/contracts/local-time.ts'
 import type { Params } from '../panel.ts'
 import { drawColumns } from './columns.ts'
 import { shopSummary, type ShopParams, type ShopState } from './params.ts'
@@ -14,7 +15,9 @@ export const redrawOn = ['resize'] as const
 
 export function title(m: Messages, params: Params<ShopParams>): string {
   const weekdays = createDateFormats(m.locale, params.timeZone).weekdaysLong
-  return m.shop.busiestHeading(weekdays[localWeekday(params.now, params.timeZone) - 1] ?? '')
+  return m.shop.busiestHeading(
+    weekdays[isoWeekdayOf(params.now.getTime(), params.timeZone) - 1] ?? '',
+  )
 }
 export const note = (m: Messages) => m.shop.busiestNote
 
@@ -31,7 +34,7 @@ export function render(body: HTMLElement, { m, params, data, width }: ShopState<
   let columns: Column[] | null = null
   let highlight: string[] = []
   if (data) {
-    const weekday = localWeekday(params.now, params.timeZone)
+    const weekday = isoWeekdayOf(params.now.getTime(), params.timeZone)
     columns = data.cells
       .filter((cell) => cell.weekday === weekday)
       .sort((a, b) => a.hour - b.hour)

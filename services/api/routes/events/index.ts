@@ -27,7 +27,7 @@ import {
   listEvents,
 } from '../../queries/event-queries.ts'
 import { sumFootfallByZone, type ZoneSums } from '../../queries/footfall-queries.ts'
-import { shiftLocalDays } from '../../lib/local-time.ts'
+import { shiftLocalDays } from '../../../shared/contracts/local-time.ts'
 import { DAY_MS, optionalRangeOf, rangeOf } from '../../lib/range.ts'
 import { upliftRows } from '../../lib/uplift.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
@@ -36,7 +36,12 @@ const MAX_EVENT_MS = 92 * DAY_MS
 const WEEK_MS = 7 * DAY_MS
 const QUARTER_MS = 15 * 60_000
 
-export type EventRouteOptions = { db: Db; tz: string; now: () => number }
+export type EventRouteOptions = {
+  db: Db
+  /** The district's time zone (read from the database; MIGLIO_TZ while none is loaded). */
+  timeZone: () => Promise<string>
+  now: () => number
+}
 
 async function eventOr404(db: Db, id: string): Promise<EventDto> {
   const e = await findEvent(db, id)
@@ -184,6 +189,7 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
       const from = Date.parse(event.from)
       const to = Date.parse(event.to)
       const now = opts.now()
+      const tz = await opts.timeZone()
       const status = now < from ? 'upcoming' : now >= to ? 'finished' : 'running'
       const end = status === 'finished' ? to : Math.floor(now / QUARTER_MS) * QUARTER_MS
       const measuredTo = status !== 'upcoming' && end > from ? end : null
@@ -192,8 +198,8 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
         const days = -7 * stepWeeks * (i + 1)
         return {
           weeksBefore: stepWeeks * (i + 1),
-          from: shiftLocalDays(from, days, opts.tz),
-          to: shiftLocalDays(measuredTo ?? to, days, opts.tz),
+          from: shiftLocalDays(from, days, tz),
+          to: shiftLocalDays(measuredTo ?? to, days, tz),
         }
       })
       const earliest = Math.min(...windows.map((w) => w.from))

@@ -12,7 +12,7 @@ import { requireRole } from '../../plugins/auth.ts'
 import { csvOf } from '../../plugins/csv.ts'
 import { sumFlows } from '../../queries/flow-queries.ts'
 import { findZoneShop } from '../../queries/zone-queries.ts'
-import { isLocalMidnight } from '../../lib/local-time.ts'
+import { isLocalMidnight } from '../../../shared/contracts/local-time.ts'
 import { DAY_MS, rangeOf } from '../../lib/range.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
 
@@ -20,7 +20,7 @@ const MAX_RANGE_MS = { hourly: 92 * DAY_MS, daily: 3 * 366 * DAY_MS }
 
 export default async function flowRoutes(
   app: FastifyInstance,
-  opts: { db: Db; tz: string; k: number },
+  opts: { db: Db; timeZone: () => Promise<string>; k: number },
 ) {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/flows',
@@ -50,9 +50,9 @@ export default async function flowRoutes(
       requireRole(req, 'admin', 'analyst')
       const q = req.query
       const range = rangeOf(q, MAX_RANGE_MS.daily)
+      const tz = await opts.timeZone()
       const wholeDays =
-        isLocalMidnight(range.from.getTime(), opts.tz) &&
-        isLocalMidnight(range.to.getTime(), opts.tz)
+        isLocalMidnight(range.from.getTime(), tz) && isLocalMidnight(range.to.getTime(), tz)
       const source = q.source === 'auto' ? (wholeDays ? 'daily' : 'hourly') : q.source
       const { from, to } = rangeOf(q, MAX_RANGE_MS[source])
       if (q.zone && !(await findZoneShop(opts.db, q.zone)).exists)

@@ -27,7 +27,7 @@ import {
 import { captureRate, deltaOf, dwellMean, estimateBand } from '../../lib/measures.ts'
 import { DAY_MS, rangeOf } from '../../lib/range.ts'
 import { resolveScope } from '../../lib/scope.ts'
-import { shiftLocalDays, weekdayHourOccurrences } from '../../lib/local-time.ts'
+import { shiftLocalDays, weekdayHourOccurrences } from '../../../shared/contracts/local-time.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
 
 /** Longest range per bucket width, so one request cannot ask for millions of cells. */
@@ -40,7 +40,11 @@ export const MAX_RANGE_MS = {
 const MAX_HEATMAP_MS = 366 * DAY_MS
 const MAX_COMPARE_MS = 366 * DAY_MS
 
-export type FootfallRouteOptions = { db: Db; tz: string }
+export type FootfallRouteOptions = {
+  db: Db
+  /** The district's time zone (read from the database; MIGLIO_TZ while none is loaded). */
+  timeZone: () => Promise<string>
+}
 
 function totalsOf(rows: FootfallDetailRow[]): FootfallDetailTotal[] {
   const byZone = new Map<string, FootfallDetailTotal>()
@@ -178,12 +182,13 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
       const { bucket } = req.query
       const { from, to } = rangeOf(req.query, MAX_RANGE_MS[bucket])
       const scope = await resolveScope(opts.db, p, req.query)
-      const rows = await listFootfall(opts.db, { from, to, bucket, tz: opts.tz, ...scope })
+      const tz = await opts.timeZone()
+      const rows = await listFootfall(opts.db, { from, to, bucket, tz, ...scope })
       return {
         from: from.toISOString(),
         to: to.toISOString(),
         bucket,
-        timezone: opts.tz,
+        timezone: tz,
         zoneId: scope.zoneId ?? null,
         shopId: scope.shopId ?? null,
         rows,
@@ -199,7 +204,7 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
         tags: ['footfall'],
         summary: 'Footfall by local weekday × hour over a range (shopkeeper: its shop only)',
         description:
-          'Sums of the hourly aggregate per local (Europe/Rome) ISO weekday and hour, with the number of such hours in the range and the means per hour. At most 366 days.',
+          "Sums of the hourly aggregate per ISO weekday (1 = Monday … 7 = Sunday) and hour in the district's time zone, with the number of such hours in the range and the means per hour. At most 366 days.",
         querystring: HeatmapQuerySchema,
         response: { 200: HeatmapResponseSchema, ...AUTH_ERRORS, ...NOT_FOUND },
       },
@@ -232,8 +237,9 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
       const p = requirePrincipal(req)
       const { from, to } = rangeOf(req.query, MAX_HEATMAP_MS)
       const scope = await resolveScope(opts.db, p, req.query)
-      const sums = await sumFootfallByWeekdayHour(opts.db, { from, to, tz: opts.tz, ...scope })
-      const occurrences = weekdayHourOccurrences(from.getTime(), to.getTime(), opts.tz)
+      const tz = await opts.timeZone()
+      const sums = await sumFootfallByWeekdayHour(opts.db, { from, to, tz, ...scope })
+      const occurrences = weekdayHourOccurrences(from.getTime(), to.getTime(), tz)
       const byKey = new Map(sums.map((s) => [s.weekday * 100 + s.hour, s]))
       const cells = []
       for (let weekday = 1; weekday <= 7; weekday++) {
@@ -257,7 +263,7 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
       return {
         from: from.toISOString(),
         to: to.toISOString(),
-        timezone: opts.tz,
+        timezone: tz,
         zoneId: scope.zoneId ?? null,
         shopId: scope.shopId ?? null,
         cells,
@@ -319,9 +325,10 @@ export default async function footfallRoutes(app: FastifyInstance, opts: Footfal
             },
           )
         const days = q.mode === 'wow' ? -7 : -364
+        const tz = await opts.timeZone()
         base = {
-          from: new Date(shiftLocalDays(cur.from.getTime(), days, opts.tz)),
-          to: new Date(shiftLocalDays(cur.to.getTime(), days, opts.tz)),
+          from: new Date(shiftLocalDays(cur.from.getTime(), days, tz)),
+          to: new Date(shiftLocalDays(cur.to.getTime(), days, tz)),
         }
       }
       const scope = await resolveScope(opts.db, p, q)

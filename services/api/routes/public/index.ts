@@ -9,7 +9,7 @@ import type { Db } from '../../../shared/db/create-db.ts'
 import { findDistrict } from '../../queries/district-queries.ts'
 import { liveZoneCounts } from '../../queries/live-queries.ts'
 import { listZones } from '../../queries/zone-queries.ts'
-import { localMidnight } from '../../lib/local-time.ts'
+import { startOfLocalDay } from '../../../shared/contracts/local-time.ts'
 
 const WINDOW_MS = 15 * 60_000
 const CACHE_MS = 5_000
@@ -30,7 +30,13 @@ export function crowdLevel(
   return transits < thresholds.busyFrom ? 'moderate' : 'busy'
 }
 
-export type PublicRouteOptions = { db: Db; tz: string; k: number; now: () => number }
+export type PublicRouteOptions = {
+  db: Db
+  /** The district's time zone (read from the database; MIGLIO_TZ while none is loaded). */
+  timeZone: () => Promise<string>
+  k: number
+  now: () => number
+}
 
 /**
  * The public street view's only data: a crowd level per street or square zone, no key needed.
@@ -41,9 +47,10 @@ export default async function publicRoutes(app: FastifyInstance, opts: PublicRou
   let cached: { at: number; body: Promise<PublicCrowdResponse> } | null = null
 
   async function read(nowMs: number): Promise<PublicCrowdResponse> {
+    const dayStart = startOfLocalDay(nowMs, await opts.timeZone())
     const [zones, counts, district] = await Promise.all([
       listZones(opts.db),
-      liveZoneCounts(opts.db, new Date(localMidnight(nowMs, opts.tz)), new Date(nowMs - WINDOW_MS)),
+      liveZoneCounts(opts.db, new Date(dayStart), new Date(nowMs - WINDOW_MS)),
       findDistrict(opts.db),
     ])
     const recent = new Map(

@@ -21,12 +21,21 @@ import {
   type ShopMeasures,
 } from '../../queries/shop-queries.ts'
 import { captureRate, deltaOf, dwellMean } from '../../lib/measures.ts'
-import { localDate, localMidnight, shiftLocalDays } from '../../lib/local-time.ts'
+import {
+  localDateOf,
+  shiftLocalDays,
+  startOfLocalDay,
+} from '../../../shared/contracts/local-time.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
 
 const SUMMARY_WEEKS = 4
 
-export type ShopRouteOptions = { db: Db; tz: string; now: () => number }
+export type ShopRouteOptions = {
+  db: Db
+  /** The district's time zone (read from the database; MIGLIO_TZ while none is loaded). */
+  timeZone: () => Promise<string>
+  now: () => number
+}
 
 async function shopFor(db: Db, p: ApiPrincipal, shopId: string) {
   const shop = await findShop(db, shopId)
@@ -103,7 +112,8 @@ export default async function shopRoutes(app: FastifyInstance, opts: ShopRouteOp
       const p = requirePrincipal(req)
       const shop = await shopFor(opts.db, p, req.params.shopId)
       const now = opts.now()
-      const dayStart = localMidnight(now, opts.tz)
+      const tz = await opts.timeZone()
+      const dayStart = startOfLocalDay(now, tz)
       const today = await sumShopTransits(opts.db, shop.id, new Date(dayStart), new Date(now))
       const past: ShopMeasures[] = []
       for (let w = 1; w <= SUMMARY_WEEKS; w++) {
@@ -111,8 +121,8 @@ export default async function shopRoutes(app: FastifyInstance, opts: ShopRouteOp
           await sumShopTransits(
             opts.db,
             shop.id,
-            new Date(shiftLocalDays(dayStart, -7 * w, opts.tz)),
-            new Date(shiftLocalDays(now, -7 * w, opts.tz)),
+            new Date(shiftLocalDays(dayStart, -7 * w, tz)),
+            new Date(shiftLocalDays(now, -7 * w, tz)),
           ),
         )
       }
@@ -133,8 +143,8 @@ export default async function shopRoutes(app: FastifyInstance, opts: ShopRouteOp
       return {
         shopId: shop.id,
         zoneId: shop.zoneId,
-        timezone: opts.tz,
-        day: localDate(now, opts.tz),
+        timezone: tz,
+        day: localDateOf(now, tz),
         from: new Date(dayStart).toISOString(),
         asOf: new Date(now).toISOString(),
         today: t,
