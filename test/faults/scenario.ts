@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { normaliseMac } from '../../services/shared/contracts/mac.ts'
 import { readDistrictFile } from '../../services/shared/registry/district-repository.ts'
+import { DEFAULT_TIME_ZONE } from '../../services/shared/contracts/district.ts'
+import { localTimeOf } from '../../services/shared/contracts/local-time.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { REALISTIC_SCENARIO } from '../../simulator/street-model.ts'
-import { createZonedClock } from '../../simulator/time-zone.ts'
 import { isPedestrianEvent, type TruthEvent } from '../../simulator/ground-truth.ts'
 
 // The suite's traffic: the realistic scenario over a window of the last day chosen for its volume,
@@ -19,16 +20,15 @@ export type Window = { fromMs: number; toMs: number; minutes: number; label: str
  * at least 3 min ago and starts at most 22 h ago (ingest refuses sightings older than 24 h), on
  * 5-minute boundaries; the latest of equally busy ones.
  */
-export function chooseWindow(nowMs: number, minutes: number, tz = 'Europe/Rome'): Window {
-  const clock = createZonedClock(tz)
+export function chooseWindow(nowMs: number, minutes: number, tz = DEFAULT_TIME_ZONE): Window {
   const lengthMs = minutes * 60_000
   const shape = (tMs: number) => {
-    const local = clock.slot(tMs)
-    const weekend = local.weekday >= 5
+    const local = localTimeOf(tMs, tz)
+    const weekend = local.weekday >= 6
     const hours = weekend
       ? (REALISTIC_SCENARIO.weekendHourShape ?? REALISTIC_SCENARIO.hourShape)
       : REALISTIC_SCENARIO.hourShape
-    return (REALISTIC_SCENARIO.weekShape[local.weekday] ?? 1) * (hours[local.hour] ?? 0)
+    return (REALISTIC_SCENARIO.weekShape[local.weekday - 1] ?? 1) * (hours[local.hour] ?? 0)
   }
   let best: { fromMs: number; score: number } | null = null
   const latest = Math.floor((nowMs - 3 * 60_000 - lengthMs) / STEP_MS) * STEP_MS
@@ -38,7 +38,7 @@ export function chooseWindow(nowMs: number, minutes: number, tz = 'Europe/Rome')
     if (!best || score > best.score + 1e-9) best = { fromMs: from, score }
   }
   if (!best) throw new Error('no window fits in the last 22 hours')
-  const local = clock.slot(best.fromMs)
+  const local = localTimeOf(best.fromMs, tz)
   const pad = (n: number) => String(n).padStart(2, '0')
   return {
     fromMs: best.fromMs,
@@ -67,7 +67,7 @@ export async function expectedTraffic(
   seed: number,
   window: Window,
 ): Promise<Traffic> {
-  const district = await readDistrictFile(districtFile)
+  const district = await readDistrictFile(districtFile, DEFAULT_TIME_ZONE)
   const simulation = createSimulation({
     district,
     seed,
