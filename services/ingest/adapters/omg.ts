@@ -65,7 +65,8 @@ type OmgTopic =
   | { kind: 'lwt'; source: SourceIdentity }
   | { kind: 'settings'; source: SourceIdentity }
 
-const LEAF_PATTERN = /^[0-9A-Fa-f]{12}$|^[0-9A-Fa-f]{32}$/
+/** A device address (12 hex digits, any case) or iBeacon UUID (32); shorter hex leaves reach the MAC check. */
+const LEAF_PATTERN = /^[0-9A-Fa-f]{6,32}$/
 
 /** The topic's meaning, or null when it is none of the OMG / Theengs topics. */
 export function parseOmgTopic(topic: string): OmgTopic | null {
