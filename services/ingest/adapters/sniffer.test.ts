@@ -34,6 +34,10 @@ describe(decodeSnifferMessage.name, () => {
   })
 
   it('reads local time in the given zone, across a DST change', () => {
+    // 02:30 happens twice on 30 October: the earlier instant, as the simulator's clock reads it.
+    expect(parseCaptureTime('2022-10-30 02:30:00', 'Europe/Rome')).toBe(
+      Date.parse('2022-10-30T00:30:00Z'),
+    )
     expect(parseCaptureTime('2022-10-29 12:00:00', 'Europe/Rome')).toBe(
       Date.parse('2022-10-29T10:00:00Z'),
     )

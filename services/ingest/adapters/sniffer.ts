@@ -202,13 +202,18 @@ export function parseCaptureTime(text: string, timeZone: string): number | null 
   return wallToEpochMs(wall, timeZone)
 }
 
-/** The instant whose wall time in `timeZone` reads `wall` (ms as if UTC); DST-aware. */
+/**
+ * The instant whose wall time in `timeZone` reads `wall` (ms as if UTC). In the hour a DST change
+ * repeats, the earlier instant; in the hour it skips, the offset in force just before the change
+ * (as the simulator's and replay's clocks read it).
+ */
 function wallToEpochMs(wall: number, timeZone: string): number | null {
   const offset = zoneOffset(timeZone)
   if (!offset) return null
-  let t = wall - offset(wall)
-  t = wall - offset(t)
-  return t
+  const candidates = [...new Set([-1, 0, 1].map((d) => offset(wall + d * 86_400_000)))]
+    .map((o) => wall - o)
+    .filter((t) => t + offset(t) === wall)
+  return candidates.length > 0 ? Math.min(...candidates) : wall - offset(wall - 86_400_000)
 }
 
 const offsetFns = new Map<string, ((ms: number) => number) | null>()
