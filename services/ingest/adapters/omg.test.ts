@@ -73,6 +73,23 @@ describe(decodeOmgMessage.name, () => {
     expect(r.ok ? 'ok' : r.reason).toBe(reason)
   })
 
+  it('reads the undecoded topics, ignores the settings echo', () => {
+    const adv = json({
+      id: '54:94:5E:9F:64:C4',
+      mac_type: 1,
+      manufacturerdata: '4c0010060319247bbc68',
+      rssi: -74,
+    })
+    for (const topic of ['home/gw/BTtoMQTT/undecoded', 'home/gw/BTtoMQTT'])
+      expect(only(decodeOmgMessage(topic, adv, NOW)).mac).toBe('54945e9f64c4')
+    const settings = decodeOmgMessage(
+      'home/gw/BTtoMQTT',
+      json({ interval: 55555, minrssi: -100 }),
+      NOW,
+    )
+    expect(settings.ok && settings.kind).toBe('ignored')
+  })
+
   it('names the gateway by base topic and name', () => {
     const r = decodeOmgMessage(
       'district/home/Shop_12/BTtoMQTT/45E174126E00',

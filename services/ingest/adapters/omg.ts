@@ -30,7 +30,10 @@ import {
  *   address moves to `mac`;
  * - `<base>/<name>/SYStoMQTT` system state (`uptime`, `version`, `freemem`, Wi-Fi `rssi`, …);
  * - `<base>/<name>/LWT` `online` / `offline` (retained last will);
- * - `<base>/<name>/BTtoMQTT` without a device level: the BT module's settings echo (ignored).
+ * - `<base>/<name>/BTtoMQTT/undecoded` (external decoder) and, on the `…-undecoded` build,
+ *   `<base>/<name>/BTtoMQTT` itself: the same JSON, undecoded;
+ * - `<base>/<name>/BTtoMQTT` without a device level and without `id`: the BT module's settings
+ *   echo (ignored).
  *
  * `t` is the arrival time (`nowMs`): the formats carry none.
  */
@@ -81,6 +84,8 @@ export function parseOmgTopic(topic: string): OmgTopic | null {
   if (n >= 4 && parts[n - 2] === 'BTtoMQTT') {
     const s = source(parts.slice(0, n - 3), parts[n - 3] ?? '')
     const suffix = parts[n - 1] ?? ''
+    // `undecoded`: the external-decoder topic (extDecoderTopic), same JSON, decoded elsewhere.
+    if (s && suffix === 'undecoded') return { kind: 'device', source: s, suffix: '' }
     return s && LEAF_PATTERN.test(suffix) ? { kind: 'device', source: s, suffix } : null
   }
   if (n >= 3) {
@@ -130,7 +135,9 @@ export function decodeOmgMessage(
   if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value))
     return reject('bad_omg_payload', 'payload is not a JSON object', source)
 
-  if (parsed.kind === 'settings')
+  // The bare BTtoMQTT topic carries the BT module's settings echo, except on the
+  // esp32dev-ble-mqtt-undecoded build, which publishes advertisements there (with an `id`).
+  if (parsed.kind === 'settings' && !('id' in json.value))
     return { ok: true, kind: 'ignored', format: OMG_FORMAT, source, why: 'BT module settings' }
 
   if (parsed.kind === 'system') {
