@@ -57,6 +57,79 @@ export const VisitorThresholdsSchema = z.object({
   minDwellS: z.number().int().nonnegative().default(60),
 })
 
+/** A topic level a gateway format names itself with: no wildcard, no separator, 1–64 characters. */
+const SourceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, '1–64 of A–Z a–z 0–9 _ . : - (no / + #)')
+/** A whole MQTT topic (levels of SourceNameSchema), for formats whose gateway is its topic. */
+const SourceTopicSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.:-]{1,64}(\/[A-Za-z0-9_.:-]{1,64}){0,15}$/,
+    'an MQTT topic of 1–16 levels of A–Z a–z 0–9 _ . : - (no wildcards)',
+  )
+
+/**
+ * How a gateway talks to Miglio and how its messages are recognised (docs/gateway-formats.md).
+ * Absent means `native` (Miglio's own protocol, the gateway id is in the topic).
+ */
+export const GatewaySourceSchema = z.discriminatedUnion('format', [
+  z.object({ format: z.literal('native') }),
+  /** OpenMQTTGateway / Theengs Gateway: `<baseTopic>/<name>/BTtoMQTT/…` (base `home` by default). */
+  z.object({
+    format: z.literal('omg'),
+    name: SourceNameSchema,
+    baseTopic: SourceTopicSchema.default('home'),
+  }),
+  /** ESPresense: the room slug of `espresense/devices/<id>/<room>`. */
+  z.object({ format: z.literal('espresense'), room: SourceNameSchema }),
+  /** ESP32 probe sniffer CSV bridged to MQTT: the topic it is published on. */
+  z.object({ format: z.literal('sniffer'), topic: SourceTopicSchema }),
+  /** Cisco Meraki Scanning API v3: the network and the access point (its MAC is configuration). */
+  z.object({
+    format: z.literal('meraki'),
+    networkId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 of A–Z a–z 0–9 _ -'),
+    apMac: z
+      .string()
+      .regex(
+        /^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/,
+        'a MAC address: 12 hex digits, optionally separated by : or -',
+      ),
+  }),
+  /** ESP32-Paxcounter: its MQTT out-topic; `encoding` is its PAYLOAD_ENCODER (packed by default). */
+  z.object({
+    format: z.literal('paxcounter'),
+    deviceId: SourceNameSchema,
+    encoding: z.enum(['packed', 'plain']).default('packed'),
+  }),
+])
+export type GatewaySource = z.infer<typeof GatewaySourceSchema>
+export type GatewayFormat = GatewaySource['format']
+
+/**
+ * The canonical key of a non-native source, unique per district: what a registry table would store
+ * (`omg:home/OpenMQTTGateway`, `meraki:L_123/a8469d275663`). Null for native gateways.
+ */
+export function gatewaySourceKey(source: GatewaySource): string | null {
+  switch (source.format) {
+    case 'native':
+      return null
+    case 'omg':
+      return `omg:${source.baseTopic}/${source.name}`
+    case 'espresense':
+      return `espresense:${source.room}`
+    case 'sniffer':
+      return `sniffer:${source.topic}`
+    case 'meraki':
+      return `meraki:${source.networkId}/${source.apMac.replace(/[:-]/g, '').toLowerCase()}`
+    case 'paxcounter':
+      return `paxcounter:${source.deviceId}`
+  }
+}
+
+/** Topics that belong to a format Miglio decodes itself: a sniffer topic must not look like one. */
+const RESERVED_TOPIC = /^miglio\/|^espresense\/|\/(BTtoMQTT|SYStoMQTT|LWT)(\/|$)/
+
 export const GatewaySchema = z.object({
   id: z.string().regex(GATEWAY_ID_PATTERN),
   zoneId: IdSchema,
@@ -69,6 +142,8 @@ export const GatewaySchema = z.object({
   visitor: VisitorThresholdsSchema.prefault({}),
   /** People per device seen (from manual counts); 1 until calibrated. */
   calibrationFactor: z.number().positive().max(10).default(1),
+  /** The gateway's format and identity; native when absent. */
+  source: GatewaySourceSchema.optional(),
 })
 
 /**
@@ -109,6 +184,7 @@ export function districtFileSchema(defaultTimeZone: string) {
             message: `unknown zone ${s.zoneId}`,
           })
       })
+      checkGatewaySources(d.gateways, ctx)
       d.gateways.forEach((g, i) => {
         if (!zoneIds.has(g.zoneId))
           ctx.addIssue({
@@ -129,6 +205,65 @@ export function districtFileSchema(defaultTimeZone: string) {
 export type DistrictFile = z.output<ReturnType<typeof districtFileSchema>>
 /** A district file as written: `timezone` may be left out. */
 export type DistrictFileInput = z.input<ReturnType<typeof districtFileSchema>>
+
+/**
+ * A source must name one gateway: two gateways declaring the same source would make its messages
+ * ambiguous. Messages name gateways by id and never quote the source (an AP MAC is configuration,
+ * but it stays out of error text).
+ */
+function checkGatewaySources(
+  gateways: ReadonlyArray<{ id: string; source?: GatewaySource | undefined }>,
+  ctx: z.RefinementCtx,
+): void {
+  const owner = new Map<string, string>()
+  gateways.forEach((g, i) => {
+    if (!g.source) return
+    const key = gatewaySourceKey(g.source)
+    if (key === null) return
+    const first = owner.get(key)
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateways', i, 'source'],
+        message: `gateway ${g.id} declares the same ${g.source.format} source as gateway ${first}: a source must name one gateway`,
+      })
+    } else owner.set(key, g.id)
+    if (g.source.format === 'sniffer' && RESERVED_TOPIC.test(g.source.topic))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateways', i, 'source', 'topic'],
+        message: `gateway ${g.id}: a sniffer topic must not be a native, OpenMQTTGateway or ESPresense topic`,
+      })
+  })
+  // A sniffer topic inside another declared gateway's topics would be claimed by two formats.
+  gateways.forEach((g, i) => {
+    if (g.source?.format !== 'sniffer') return
+    const topic = g.source.topic
+    const other = gateways.find((o) => o !== g && o.source && claimsTopic(o.source, topic))
+    if (other)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateways', i, 'source', 'topic'],
+        message: `gateway ${g.id}: its sniffer topic is also a topic of gateway ${other.id} (${other.source?.format}); the messages would be ambiguous`,
+      })
+  })
+}
+
+/** True when `topic` is one that `source` publishes on (sniffer topics are checked against it). */
+function claimsTopic(source: GatewaySource, topic: string): boolean {
+  switch (source.format) {
+    case 'paxcounter':
+      return topic === source.deviceId || topic.startsWith(`${source.deviceId}/`)
+    case 'omg':
+      return (
+        topic.startsWith(`${source.baseTopic}/${source.name}/`) ||
+        topic === `${source.baseTopic}/presence/${source.name}`
+      )
+    default:
+      return false
+  }
+}
+
 export type Zone = z.infer<typeof ZoneSchema>
 export type Shop = z.infer<typeof ShopSchema>
 export type Gateway = z.infer<typeof GatewaySchema>
