@@ -14,15 +14,14 @@ import { replayShiftMs } from './replay-run.ts'
 import {
   createCaptureBatcher,
   detectFormat,
-  parseCaptureTime,
   parseEsp32CsvHeader,
   parseEsp32CsvLine,
   parseJsonlBatchLine,
   readRecording,
   shiftBatch,
-  type Esp32CsvHeader,
   type RecordedSighting,
 } from './replay.ts'
+import { parseCaptureTime, type SnifferHeader } from '../services/shared/contracts/sniffer-csv.ts'
 
 // A few lines of ../shared/datasets/brno-probe-requests (position_1_2022-10-18.csv and -25.csv).
 const HEADER =
@@ -36,7 +35,7 @@ const ROWS = [
 const TZ = 'Europe/Prague'
 const BRNO = '../shared/datasets/brno-probe-requests'
 
-function header(): Esp32CsvHeader {
+function header(): SnifferHeader {
   const h = parseEsp32CsvHeader(HEADER)
   if (!h.ok) throw new Error(h.reason)
   return h.value
@@ -46,7 +45,13 @@ describe('ESP32 sniffer CSV', () => {
   it('reads the header by column name', () => {
     const h = header()
     expect(h.columns).toHaveLength(14)
-    expect(h.index).toMatchObject({ datetime: 0, src: 2, rssi: 5, seq_num: 7, dot11elt: 11 })
+    expect(Object.fromEntries(h.index)).toMatchObject({
+      datetime: 0,
+      src: 2,
+      rssi: 5,
+      seq_num: 7,
+      dot11elt: 11,
+    })
     const bad = parseEsp32CsvHeader('time;mac;signal')
     expect(bad).toEqual({
       ok: false,

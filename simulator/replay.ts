@@ -11,7 +11,11 @@ import {
 } from '../services/shared/contracts/gateway-messages.ts'
 import { normaliseMac } from '../services/shared/contracts/mac.ts'
 import { chunkSightings } from './gateway.ts'
-import { instantOfLocalTime } from '../services/shared/contracts/local-time.ts'
+import {
+  parseSnifferHeader,
+  parseSnifferLine,
+  type SnifferHeader,
+} from '../services/shared/contracts/sniffer-csv.ts'
 
 /**
  * Recorded sightings for `miglio replay`, in two formats:
@@ -34,14 +38,6 @@ export interface RecordedSighting {
 
 export type LineResult<T> = { ok: true; value: T } | { ok: false; reason: string }
 
-/** The columns the ESP32 sniffer CSV must have (others, like `occupancy`, are optional). */
-export const ESP32_REQUIRED_COLUMNS = ['datetime', 'src', 'rssi'] as const
-
-export interface Esp32CsvHeader {
-  columns: readonly string[]
-  index: Readonly<Record<string, number>>
-}
-
 /** Format from the file name (.jsonl/.ndjson/.json, .csv), else from its first non-empty line. */
 export function detectFormat(path: string, firstLine: string | null): RecordingFormat | null {
   const lower = path.toLowerCase()
@@ -53,114 +49,38 @@ export function detectFormat(path: string, firstLine: string | null): RecordingF
   return null
 }
 
-export function parseEsp32CsvHeader(line: string): LineResult<Esp32CsvHeader> {
-  const columns = stripBom(line)
-    .trim()
-    .split(';')
-    .map((c) => c.trim())
-  const index: Record<string, number> = {}
-  columns.forEach((c, i) => {
-    if (!(c in index)) index[c] = i
-  })
-  const missing = ESP32_REQUIRED_COLUMNS.filter((c) => !(c in index))
-  if (missing.length > 0)
+export function parseEsp32CsvHeader(line: string): LineResult<SnifferHeader> {
+  const parsed = parseSnifferHeader(line)
+  if (!parsed.ok)
     return {
       ok: false,
-      reason: `not an ESP32 sniffer header: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (expected datetime;dst;src;…;rssi;…)`,
+      reason: `not an ESP32 sniffer header: missing column${parsed.missing.length > 1 ? 's' : ''} ${parsed.missing.join(', ')} (expected datetime;dst;src;…;rssi;…)`,
     }
-  return { ok: true, value: { columns, index } }
-}
-
-const LOCAL_DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/
-
-/**
- * A timestamp of the capture: local wall time in `timeZone` (`2022-10-18 10:53:42.597864`, fraction
- * truncated to ms), or an absolute one when it carries `Z` or an offset.
- */
-export function parseCaptureTime(text: string, timeZone: string): number | null {
-  const m = LOCAL_DATETIME.exec(text.trim())
-  if (!m) return null
-  const [, y, mo, d, h, mi, s, frac, zone] = m
-  const fields = {
-    year: Number(y),
-    month: Number(mo),
-    day: Number(d),
-    hour: Number(h),
-    minute: Number(mi),
-    second: Number(s),
-    millisecond: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
-  }
-  if (fields.month < 1 || fields.month > 12 || fields.day < 1 || fields.day > 31) return null
-  if (fields.hour > 23 || fields.minute > 59 || fields.second > 60) return null
-  if (zone) {
-    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(fields.millisecond).padStart(3, '0')}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`
-    const ms = Date.parse(iso)
-    return Number.isNaN(ms) ? null : ms
-  }
-  return instantOfLocalTime(fields, timeZone)
+  return { ok: true, value: parsed.header }
 }
 
 /**
- * One data row of the ESP32 sniffer CSV: `src` is the device, `rssi` its signal, `datetime` local
- * time in `timeZone`, `seq_num` → seqNum, `dot11elt` (`[0, 1, 50, …]`) → ie (`0,1,50,…`). The
- * reason of a bad row never quotes its values (they hold MAC addresses).
+ * One data row of the ESP32 sniffer CSV (contracts/sniffer-csv.ts reads it, as ingest's sniffer
+ * adapter does): the device as `aa:bb:…`, with `occupancy` when the capture has it. The reason of a
+ * bad row never quotes its values (they hold MAC addresses).
  */
 export function parseEsp32CsvLine(
   line: string,
-  header: Esp32CsvHeader,
+  header: SnifferHeader,
   timeZone: string,
 ): LineResult<RecordedSighting & { occupancy?: number }> {
-  const fields = line.split(';')
-  if (fields.length !== header.columns.length)
-    return {
-      ok: false,
-      reason: `expected ${header.columns.length} fields, got ${fields.length}`,
-    }
-  const get = (name: string) => {
-    const i = header.index[name]
-    return i === undefined ? undefined : (fields[i] ?? '').trim()
-  }
-  const tMs = parseCaptureTime(get('datetime') ?? '', timeZone)
-  if (tMs === null) return { ok: false, reason: 'datetime is not YYYY-MM-DD hh:mm:ss[.ffffff]' }
-  const normalised = normaliseMac(get('src') ?? '')
-  if (normalised === null) return { ok: false, reason: 'src is not a MAC address' }
-  const rssiText = get('rssi') ?? ''
-  const rssi = Number(rssiText)
-  if (rssiText === '' || !Number.isInteger(rssi) || rssi < -127 || rssi > 0)
-    return { ok: false, reason: 'rssi is not an integer dBm in [-127, 0]' }
+  const parsed = parseSnifferLine(line, header, timeZone)
+  if (!parsed.ok) return { ok: false, reason: parsed.detail }
+  const { row } = parsed
   const out: RecordedSighting & { occupancy?: number } = {
-    tMs,
-    mac: normalised.replace(/(..)(?!$)/g, '$1:'),
-    rssi,
+    tMs: row.tMs,
+    mac: row.mac.replace(/(..)(?!$)/g, '$1:'),
+    rssi: row.rssi,
     radio: 'wifi',
   }
-  const seqText = get('seq_num')
-  if (seqText) {
-    const seqNum = Number(seqText)
-    if (!Number.isInteger(seqNum) || seqNum < 0 || seqNum > 4095)
-      return { ok: false, reason: 'seq_num is not an integer in [0, 4095]' }
-    out.seqNum = seqNum
-  }
-  const ieText = get('dot11elt')
-  if (ieText) {
-    const inner = /^\[(.*)\]$/.exec(ieText)?.[1]
-    if (inner === undefined) return { ok: false, reason: 'dot11elt is not a list like [0, 1, 50]' }
-    const ids = inner
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x !== '')
-    if (ids.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255))
-      return { ok: false, reason: 'dot11elt holds something other than element ids 0-255' }
-    let ie = ids.join(',')
-    if (ie.length > 512) ie = ie.slice(0, ie.lastIndexOf(',', 512))
-    if (ie) out.ie = ie
-  }
-  const occupancyText = get('occupancy')
-  if (occupancyText) {
-    const occupancy = Number(occupancyText)
-    if (Number.isFinite(occupancy)) out.occupancy = occupancy
-  }
+  if (row.seqNum !== undefined) out.seqNum = row.seqNum
+  if (row.ie !== undefined) out.ie = row.ie
+  if (row.occupancy !== undefined) out.occupancy = row.occupancy
   return { ok: true, value: out }
 }
 
@@ -415,7 +335,7 @@ export function readRecording(
         bootId: captureBootId(path.split(/[\\/]/).pop() ?? path, gatewayId),
         intervalS: options.batchIntervalS,
       })
-      let header: Esp32CsvHeader | null = null
+      let header: SnifferHeader | null = null
       for await (const raw of lines) {
         const n = ++stats.lines
         if (raw.trim() === '') continue

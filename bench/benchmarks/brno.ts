@@ -21,9 +21,9 @@ import {
   parseEsp32CsvLine,
   readRecording,
   shiftBatch,
-  type Esp32CsvHeader,
   type RecordingStats,
 } from '../../simulator/replay.ts'
+import type { SnifferHeader } from '../../services/shared/contracts/sniffer-csv.ts'
 import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { buildBenchDistrict, gatewayIdOf, zoneIdOf } from '../lib/district.ts'
 import { connectPublishers } from '../lib/load.ts'
@@ -132,7 +132,7 @@ async function readCapture(file: string): Promise<Capture> {
   // The ground truth, from the same parser (readRecording only keeps occupancy's min/mean/max).
   const truth = createMinuteTruth()
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
-  let header: Esp32CsvHeader | null = null
+  let header: SnifferHeader | null = null
   for await (const raw of lines) {
     if (raw.trim() === '') continue
     if (!header) {

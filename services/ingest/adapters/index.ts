@@ -6,12 +6,7 @@
 export * from './common.ts'
 export { decodeOmgMessage, parseOmgTopic } from './omg.ts'
 export { decodeEspresenseMessage, parseEspresenseTopic } from './espresense.ts'
-export {
-  decodeSnifferMessage,
-  parseCaptureTime,
-  SNIFFER_COLUMNS,
-  type SnifferOptions,
-} from './sniffer.ts'
+export { decodeSnifferMessage, type SnifferOptions } from './sniffer.ts'
 export { decodeMerakiPost, type MerakiOptions, type MerakiRequest } from './meraki.ts'
 export {
   decodePaxcounterMessage,

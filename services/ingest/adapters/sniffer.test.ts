@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decodeSnifferMessage, parseCaptureTime } from './sniffer.ts'
+import { decodeSnifferMessage } from './sniffer.ts'
+import { parseCaptureTime } from '../../shared/contracts/sniffer-csv.ts'
 import { describeGoldenAndFuzz } from './golden-suite.ts'
 
 const TOPIC = 'sniffers/sc6-61/position_1'

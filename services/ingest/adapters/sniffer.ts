@@ -1,5 +1,11 @@
 import type { DecodedSighting } from '../decode-message.ts'
-import { isRandomisedMac, normaliseMac } from '../../shared/contracts/mac.ts'
+import { isRandomisedMac } from '../../shared/contracts/mac.ts'
+import {
+  DEFAULT_SNIFFER_HEADER,
+  parseSnifferHeader,
+  parseSnifferLine,
+  type SnifferHeader,
+} from '../../shared/contracts/sniffer-csv.ts'
 import {
   DEFAULT_DECODE_LIMITS_FOR_ADAPTERS,
   futureDetail,
@@ -29,23 +35,6 @@ import {
 const FORMAT = 'sniffer'
 const reject = rejectWith(FORMAT)
 
-export const SNIFFER_COLUMNS = [
-  'datetime',
-  'dst',
-  'src',
-  'src_vendor',
-  'randomized',
-  'rssi',
-  'idx',
-  'seq_num',
-  'ch_freq',
-  'FCfield',
-  'ssid',
-  'dot11elt',
-  'oui',
-  'occupancy',
-] as const
-
 export type SnifferOptions = {
   /** IANA zone of the sniffer's clock (the district's `timezone`). */
   timeZone: string
@@ -68,12 +57,12 @@ export function decodeSnifferMessage(
   const text = payload.toString('utf8').replace(/^\uFEFF/, '')
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '')
   if (lines.length === 0) return reject('bad_sniffer_line', 'no CSV line', source)
-  let columns: readonly string[] = SNIFFER_COLUMNS
+  let header: SnifferHeader = DEFAULT_SNIFFER_HEADER
   if (/^\s*datetime\s*;/.test(lines[0] ?? '')) {
-    columns = (lines.shift() ?? '').split(';').map((c) => c.trim())
-    for (const required of ['datetime', 'src', 'rssi'])
-      if (!columns.includes(required))
-        return reject('bad_sniffer_line', `header: missing column ${required}`, source)
+    const parsed = parseSnifferHeader(lines.shift() ?? '')
+    if (!parsed.ok)
+      return reject('bad_sniffer_line', `header: missing column ${parsed.missing[0]}`, source)
+    header = parsed.header
   }
   if (lines.length > sightingLimit(limits))
     return reject(
@@ -81,173 +70,29 @@ export function decodeSnifferMessage(
       `${lines.length} lines exceed ${sightingLimit(limits)}`,
       source,
     )
-  const index = new Map<string, number>()
-  columns.forEach((c, i) => {
-    if (!index.has(c)) index.set(c, i)
-  })
   const sightings: DecodedSighting[] = []
   for (const [i, line] of lines.entries()) {
-    const row = parseLine(line, columns.length, index, options.timeZone)
-    if (!row.ok) {
-      const reason = row.reason === 'bad_mac' ? 'bad_mac' : 'bad_sniffer_line'
-      return reject(reason, `line ${i + 1}: ${row.detail}`, source)
+    const parsed = parseSnifferLine(line, header, options.timeZone)
+    if (!parsed.ok) {
+      const reason = parsed.reason === 'bad_mac' ? 'bad_mac' : 'bad_sniffer_line'
+      return reject(reason, `line ${i + 1}: ${parsed.detail}`, source)
     }
-    const problem = timeWindowProblem(row.sighting.tMs, nowMs, limits)
+    const { row } = parsed
+    const problem = timeWindowProblem(row.tMs, nowMs, limits)
     if (problem === 'stale')
       return reject('stale_timestamp', staleDetail(`line ${i + 1}: datetime`, limits), source)
     if (problem === 'future')
       return reject('future_timestamp', futureDetail(`line ${i + 1}: datetime`, limits), source)
-    sightings.push(row.sighting)
+    const sighting: DecodedSighting = {
+      tMs: row.tMs,
+      mac: row.mac,
+      rssi: row.rssi,
+      radio: 'wifi',
+      randomised: row.randomised ?? isRandomisedMac(row.mac),
+    }
+    if (row.seqNum !== undefined) sighting.seqNum = row.seqNum
+    if (row.ie !== undefined) sighting.ie = row.ie
+    sightings.push(sighting)
   }
   return { ok: true, kind: 'sightings', format: FORMAT, groups: [{ source, sightings }] }
-}
-
-type Row =
-  | { ok: true; sighting: DecodedSighting }
-  | { ok: false; reason: 'bad_mac' | 'bad_line'; detail: string }
-
-function parseLine(
-  line: string,
-  width: number,
-  index: ReadonlyMap<string, number>,
-  timeZone: string,
-): Row {
-  const fields = line.split(';')
-  if (fields.length !== width)
-    return {
-      ok: false,
-      reason: 'bad_line',
-      detail: `expected ${width} fields, got ${fields.length}`,
-    }
-  const get = (name: string) => {
-    const i = index.get(name)
-    return i === undefined ? '' : (fields[i] ?? '').trim()
-  }
-  const tMs = parseCaptureTime(get('datetime'), timeZone)
-  if (tMs === null)
-    return { ok: false, reason: 'bad_line', detail: 'datetime is not YYYY-MM-DD hh:mm:ss[.ffffff]' }
-  const mac = normaliseMac(get('src'))
-  if (mac === null) return { ok: false, reason: 'bad_mac', detail: 'src is not a MAC address' }
-  const rssiText = get('rssi')
-  const rssi = Number(rssiText)
-  if (rssiText === '' || !Number.isInteger(rssi) || rssi < -127 || rssi > 0)
-    return { ok: false, reason: 'bad_line', detail: 'rssi is not an integer dBm in [-127, 0]' }
-  const randomizedText = get('randomized')
-  let randomised = isRandomisedMac(mac)
-  if (randomizedText === '1' || randomizedText === '0') randomised = randomizedText === '1'
-  else if (randomizedText !== '')
-    return { ok: false, reason: 'bad_line', detail: 'randomized is not 0 or 1' }
-  const s: DecodedSighting = { tMs, mac, rssi, radio: 'wifi', randomised }
-  const seqText = get('seq_num')
-  if (seqText !== '') {
-    const seqNum = Number(seqText)
-    if (!Number.isInteger(seqNum) || seqNum < 0 || seqNum > 4095)
-      return { ok: false, reason: 'bad_line', detail: 'seq_num is not an integer in [0, 4095]' }
-    s.seqNum = seqNum
-  }
-  const ieText = get('dot11elt')
-  if (ieText !== '') {
-    const inner = /^\[(.*)\]$/.exec(ieText)?.[1]
-    if (inner === undefined)
-      return { ok: false, reason: 'bad_line', detail: 'dot11elt is not a list like [0, 1, 50]' }
-    const ids = inner
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x !== '')
-    if (ids.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255))
-      return {
-        ok: false,
-        reason: 'bad_line',
-        detail: 'dot11elt holds something other than ids 0-255',
-      }
-    let ie = ids.join(',')
-    // The native protocol caps the IE list at 512 characters; keep whole ids.
-    if (ie.length > 512) ie = ie.slice(0, ie.lastIndexOf(',', 512))
-    if (ie !== '') s.ie = ie
-  }
-  return { ok: true, sighting: s }
-}
-
-const CAPTURE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/
-
-/**
- * Epoch ms of a capture timestamp: local wall time in `timeZone` (fraction truncated to ms), or an
- * absolute time when it carries `Z` or an offset. Null when it is not a valid time.
- */
-export function parseCaptureTime(text: string, timeZone: string): number | null {
-  const m = CAPTURE_TIME.exec(text)
-  if (!m) return null
-  const [, y, mo, d, h, mi, s, frac, zone] = m
-  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0
-  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms)
-  const check = new Date(wall)
-  // Date.UTC rolls 2022-02-30 over into March: a field out of range is not a time.
-  if (
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    Number(h) > 23 ||
-    Number(mi) > 59 ||
-    Number(s) > 59
-  )
-    return null
-  if (zone === 'Z') return wall
-  if (zone) {
-    const sign = zone.startsWith('-') ? -1 : 1
-    const digits = zone.slice(1).replace(':', '')
-    const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000
-    return wall - sign * offset
-  }
-  return wallToEpochMs(wall, timeZone)
-}
-
-/**
- * The instant whose wall time in `timeZone` reads `wall` (ms as if UTC). In the hour a DST change
- * repeats, the earlier instant; in the hour it skips, the offset in force just before the change
- * (as the simulator's and replay's clocks read it).
- */
-function wallToEpochMs(wall: number, timeZone: string): number | null {
-  const offset = zoneOffset(timeZone)
-  if (!offset) return null
-  const candidates = [...new Set([-1, 0, 1].map((d) => offset(wall + d * 86_400_000)))]
-    .map((o) => wall - o)
-    .filter((t) => t + offset(t) === wall)
-  return candidates.length > 0 ? Math.min(...candidates) : wall - offset(wall - 86_400_000)
-}
-
-const offsetFns = new Map<string, ((ms: number) => number) | null>()
-
-function zoneOffset(timeZone: string): ((ms: number) => number) | null {
-  if (offsetFns.has(timeZone)) return offsetFns.get(timeZone) ?? null
-  let fn: ((ms: number) => number) | null
-  try {
-    const format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-    fn = (ms: number) => {
-      const parts = format.formatToParts(new Date(ms))
-      const get = (type: string) => Number(parts.find((p) => p.type === type)?.value)
-      const asUtc = Date.UTC(
-        get('year'),
-        get('month') - 1,
-        get('day'),
-        get('hour'),
-        get('minute'),
-        get('second'),
-      )
-      return asUtc - Math.floor(ms / 1000) * 1000
-    }
-  } catch {
-    fn = null
-  }
-  offsetFns.set(timeZone, fn)
-  return fn
 }
