@@ -1,5 +1,8 @@
 import type { TestProject } from 'vitest/node'
-import { createTemplateDatabase } from '../services/shared/testing/template-database.ts'
+import {
+  createTemplateDatabase,
+  embeddedTemplate,
+} from '../services/shared/testing/template-database.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,6 +11,8 @@ declare module 'vitest' {
     databaseKind: 'env' | 'container' | 'embedded'
     /** On a real server: the database migrated once for this run, which test databases copy. */
     databaseTemplate: string | null
+    /** Embedded engine: a migrated data directory (tarball) each test database starts from. */
+    embeddedTemplate: string | null
     /** TEST_MQTT_URL, or null → each test file starts an embedded Aedes broker. */
     mqttUrl: string | null
   }
@@ -18,7 +23,8 @@ const TIMESCALE_IMAGE = 'timescale/timescaledb:2.23.0-pg17'
 /**
  * Resolves the engines once for the whole run: TEST_DATABASE_URL → testcontainers (when a container
  * runtime answers) → embedded TimescaleDB; TEST_MQTT_URL → embedded Aedes. On a real server it
- * migrates one template database, which every test file's database is cloned from.
+ * migrates one template database, which every test file's database is cloned from; embedded, each
+ * test file's TimescaleDB starts from a migrated data directory kept between runs.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let teardown = async (): Promise<void> => undefined
@@ -58,9 +64,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       `template database ${template.name} migrated in ${Date.now() - started} ms\n`,
     )
   }
+  let embedded: string | null = null
+  if (!databaseAdminUrl) {
+    const started = Date.now()
+    embedded = await embeddedTemplate()
+    process.stdout.write(`embedded template ${embedded} ready in ${Date.now() - started} ms\n`)
+  }
   const mqttUrl = process.env.TEST_MQTT_URL || null
   project.provide('databaseAdminUrl', databaseAdminUrl)
   project.provide('databaseTemplate', databaseTemplate)
+  project.provide('embeddedTemplate', embedded)
   project.provide('databaseKind', databaseKind)
   project.provide('mqttUrl', mqttUrl)
   process.stdout.write(

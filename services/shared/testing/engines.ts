@@ -16,12 +16,13 @@ export type TestDatabase = {
 
 /**
  * A migrated database of this test file's own: on the real server when the global setup found one, a
- * copy of the run's migrated template database (dropped on close); else a fresh in-memory embedded
- * TimescaleDB, migrated. `migrate: false` gives an empty database (on the server: a new one).
+ * copy of the run's migrated template database (dropped on close); else an in-memory embedded
+ * TimescaleDB started from the migrated embedded template. `migrate: false` gives an empty one.
  */
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('databaseAdminUrl')
   const template = inject('databaseTemplate')
+  const embeddedTemplate = inject('embeddedTemplate')
   const kind = inject('databaseKind')
   const migrate = opts.migrate !== false
   let url: string
@@ -47,7 +48,9 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
       await c.end()
     }
   } else {
-    const embedded = await startEmbeddedTimescale({ dataDir: null })
+    const loadDataDir = migrate ? embeddedTemplate : null
+    const embedded = await startEmbeddedTimescale({ dataDir: null, loadDataDir })
+    migrated = loadDataDir !== null
     url = embedded.url
     maxConnections = 1
     cleanup = () => embedded.stop()
