@@ -1,4 +1,5 @@
 // @ts-check
+/* global Blob */
 // Worker thread that owns the embedded TimescaleDB (PGlite + TimescaleDB in WASM) and serves it over
 // the Postgres wire protocol on loopback. It is plain JavaScript on purpose: worker threads do not
 // inherit the TypeScript loader of the parent, and this file must start the same way under `tsx`,
@@ -8,7 +9,6 @@
 //                    | { type: 'dumped' }
 //   parent → worker: { type: 'stop' } | { type: 'dump', path }
 import { parentPort, workerData } from 'node:worker_threads'
-import { Blob } from 'node:buffer'
 import { readFile, writeFile } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { timescaledb } from '@electric-sql/pglite/timescaledb'
