@@ -17,7 +17,8 @@ export type TestDatabase = {
 /**
  * A migrated database of this test file's own: on the real server when the global setup found one, a
  * copy of the run's migrated template database (dropped on close); else an in-memory embedded
- * TimescaleDB started from the migrated embedded template. `migrate: false` gives an empty one.
+ * TimescaleDB started from the migrated embedded template (migrated here when a vitest config
+ * without test/global-setup.ts provides none). `migrate: false` gives an empty one.
  */
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('databaseAdminUrl')
@@ -48,7 +49,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
       await c.end()
     }
   } else {
-    const loadDataDir = migrate ? embeddedTemplate : null
+    const loadDataDir = (migrate && embeddedTemplate) || null
     const embedded = await startEmbeddedTimescale({ dataDir: null, loadDataDir })
     migrated = loadDataDir !== null
     url = embedded.url
