@@ -368,28 +368,33 @@ SELECT add_retention_policy('footfall_15m', drop_after => INTERVAL '2 years');
 SELECT add_retention_policy('footfall_1h', drop_after => INTERVAL '5 years');
 
 -- The zone footfall_1d buckets its days in (a continuous aggregate's time zone is a constant of its
--- definition). One row, written only by miglio_ensure_daily_aggregate().
+-- definition), and whether its refill from footfall_1h after the last (re)creation finished. One row,
+-- written by miglio_ensure_daily_aggregate() and the district loader.
 CREATE TABLE footfall_1d_zone (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
-  timezone text NOT NULL
+  timezone text NOT NULL,
+  refilled boolean NOT NULL DEFAULT false
 );
 
 -- Creates footfall_1d for the local days of `tz`, or recreates it when it was made for another zone
 -- (then it is empty: the caller refreshes it over all time, outside any transaction, to rebuild its
--- days from footfall_1h — kept 5 years, so a zone change loses daily rows older than that). Returns
--- whether it (re)created the aggregate. Raises for a zone PostgreSQL does not know. Called by the
--- district loader with the district's zone; the baseline creates it in UTC until a district is loaded.
+-- days from footfall_1h — kept 5 years, so a zone change loses daily rows older than that — and then
+-- sets footfall_1d_zone.refilled). Returns whether footfall_1d needs that refill: just (re)created, or
+-- a refill that did not finish (the process stopped between the commit and the refresh). Raises for
+-- a zone PostgreSQL does not know. Called by the district loader with the district's zone; the
+-- baseline creates it in UTC until a district is loaded.
 CREATE FUNCTION miglio_ensure_daily_aggregate(tz text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
   current_zone text;
+  current_refilled boolean;
 BEGIN
   PERFORM now() AT TIME ZONE tz; -- "time zone … not recognized" before anything is dropped
   -- Two loaders at once: the second waits for the first to commit, then finds the zone in place.
   PERFORM pg_advisory_xact_lock(hashtext('miglio-ddl:footfall_1d'));
-  SELECT timezone INTO current_zone FROM footfall_1d_zone;
+  SELECT timezone, refilled INTO current_zone, current_refilled FROM footfall_1d_zone;
   IF current_zone = tz AND to_regclass('footfall_1d') IS NOT NULL THEN
-    RETURN false;
+    RETURN NOT current_refilled;
   END IF;
   -- Dynamic, like the CREATE: the embedded TimescaleDB (2.23) rewrites a cached DROP statement, and
   -- the second run of a cached one fails with "cannot drop continuous aggregate using DROP VIEW".
@@ -420,8 +425,8 @@ BEGIN
     schedule_interval => INTERVAL '1 hour');
   ALTER MATERIALIZED VIEW footfall_1d SET (timescaledb.compress = true, timescaledb.compress_segmentby = 'gateway_id');
   PERFORM add_compression_policy('footfall_1d', compress_after => INTERVAL '90 days');
-  INSERT INTO footfall_1d_zone (id, timezone) VALUES (true, tz)
-  ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone;
+  INSERT INTO footfall_1d_zone (id, timezone, refilled) VALUES (true, tz, false)
+  ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone, refilled = false;
   RETURN true;
 END
 $$;

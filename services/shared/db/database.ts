@@ -218,6 +218,8 @@ export interface MiglioSettingsTable {
 export interface Footfall1dZoneTable {
   id: Generated<boolean>
   timezone: string
+  /** Its refill from footfall_1h after the last (re)creation finished. */
+  refilled: Generated<boolean>
 }
 
 export interface Database {

@@ -185,6 +185,35 @@ describe('changing the district time zone', () => {
     expect((await loadDistrict(db, tinyDistrict())).dailyAggregateRebuilt).toBe(false)
   })
 
+  it('finishes a refill the previous load did not (stopped between its commit and the refresh)', async () => {
+    const refilled = async () =>
+      (await sql<{ refilled: boolean }>`SELECT refilled FROM footfall_1d_zone`.execute(db)).rows[0]
+        ?.refilled
+    expect(await refilled()).toBe(true)
+    // What a load that recreated footfall_1d and stopped before refreshing it leaves behind: the
+    // aggregate recreated (committed) and empty, its refill not done.
+    await sql`UPDATE footfall_1d_zone SET timezone = 'UTC'`.execute(db)
+    await sql`SELECT miglio_ensure_daily_aggregate(${ROME})`.execute(db)
+    expect(await refilled()).toBe(false)
+    const romeDay = await dayStart(D, ROME)
+    const mat = await sql<{ name: string }>`
+      SELECT materialization_hypertable_name AS name FROM timescaledb_information.continuous_aggregates
+      WHERE view_name = 'footfall_1d'`.execute(db)
+    const materialised = async () =>
+      (
+        await sql<{ n: number }>`
+          SELECT coalesce(sum(passers_by), 0)::int AS n
+          FROM ${sql.table(`_timescaledb_internal.${mat.rows[0]!.name}`)}`.execute(db)
+      ).rows[0]!.n
+    expect(await materialised()).toBe(0)
+    expect((await loadDistrict(db, tinyDistrict())).dailyAggregateRebuilt).toBe(true)
+    expect(await refilled()).toBe(true)
+    expect(await materialised()).toBe(9)
+    expect(await daily(romeDay - DAY, romeDay + 2 * DAY, ROME)).toEqual([
+      { bucket: localTime(romeDay, ROME), passersBy: 6 },
+    ])
+  })
+
   it('refuses a second district in another zone, and a zone the database does not know', async () => {
     await expect(
       loadDistrict(db, { ...tinyDistrict(), id: 'other-district', timezone: NY }),

@@ -31,7 +31,10 @@ export type DistrictLoadReport = {
   thresholdVersionsAdded: number
   calibrationVersionsAdded: number
   deactivated: number
-  /** footfall_1d was (re)created for the district's time zone and refilled from footfall_1h. */
+  /**
+   * footfall_1d was refilled from footfall_1h: (re)created for the district's time zone, or its
+   * refill after an earlier (re)creation had not finished.
+   */
   dailyAggregateRebuilt: boolean
 }
 

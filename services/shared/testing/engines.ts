@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { inject } from 'vitest'
 import pg from 'pg'
 import { createDb, type Db } from '../db/create-db.ts'
@@ -17,8 +18,7 @@ export type TestDatabase = {
 /**
  * A migrated database of this test file's own: on the real server when the global setup found one, a
  * copy of the run's migrated template database (dropped on close); else an in-memory embedded
- * TimescaleDB started from the migrated embedded template (migrated here when a vitest config
- * without test/global-setup.ts provides none). `migrate: false` gives an empty one.
+ * TimescaleDB started from the migrated embedded template. `migrate: false` gives an empty one.
  */
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('databaseAdminUrl')
@@ -49,7 +49,9 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
       await c.end()
     }
   } else {
-    const loadDataDir = (migrate && embeddedTemplate) || null
+    // Migrated here when there is no template (a config without test/global-setup.ts).
+    const loadDataDir =
+      migrate && embeddedTemplate && existsSync(embeddedTemplate) ? embeddedTemplate : null
     const embedded = await startEmbeddedTimescale({ dataDir: null, loadDataDir })
     migrated = loadDataDir !== null
     url = embedded.url

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -114,13 +114,23 @@ async function embeddedTemplateKey(): Promise<string> {
  * 1.7–1.9 s instead of 2.9–3.2 s to start one and migrate it (measured here, loaded machine).
  * Making it costs ~3.5 s, more than one file saves, so it is kept between runs in the system temp
  * directory, named by a hash of what it depends on, and written atomically (runs in other
- * worktrees may share it). Returns its path.
+ * worktrees may share it). Each use marks it used; templates unused for a day (older migrations)
+ * are deleted when a new one is made. Returns its path.
  */
 export async function embeddedTemplate(): Promise<string> {
   const dir = join(tmpdir(), 'miglio-test-templates')
   const path = join(dir, `embedded-${await embeddedTemplateKey()}.tar`)
-  if (existsSync(path)) return path
+  const now = new Date()
+  if (existsSync(path)) {
+    await utimes(path, now, now)
+    return path
+  }
   await mkdir(dir, { recursive: true })
+  for (const old of await readdir(dir)) {
+    const file = join(dir, old)
+    const { mtimeMs } = await stat(file).catch(() => ({ mtimeMs: now.getTime() }))
+    if (now.getTime() - mtimeMs > 24 * 3_600_000) await rm(file, { force: true })
+  }
   const partial = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`
   const embedded = await startEmbeddedTimescale({ dataDir: null })
   try {
