@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../services/shared/logger.ts'
 import { AppError } from '../services/shared/errors.ts'
 import { ensureWritableDir } from '../services/shared/db/embedded/data-dir-lock.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
+import { publishFlowsK } from '../services/shared/db/settings.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
 import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { createIngestService } from '../services/ingest/ingest-service.ts'
@@ -119,6 +120,10 @@ export function buildCli(): Command {
         allowEmbedded: false,
         waitUntilReachable: false,
       })
+      // The SQL views suppress the cells the API suppresses: they read the k published here.
+      database.reachable
+        .then(() => publishFlowsK(database.db, config.api.flowsK))
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'could not publish API_FLOWS_K'))
       const client = config.mqtt.url
         ? createMqttClient(config.mqtt.url, log, {
             clientId: `miglio-api-${process.pid}`,

@@ -10,6 +10,7 @@ import { loadBrokerCredentials } from '../services/shared/broker/broker-credenti
 import { SERVICE_USERS, type ServiceUser } from '../services/shared/broker/broker-acl.ts'
 import { runMigrations } from '../services/shared/db/migrate.ts'
 import { createJobRunner } from '../services/shared/db/job-runner.ts'
+import { publishFlowsK } from '../services/shared/db/settings.ts'
 import {
   countDistricts,
   firstShopId,
@@ -236,6 +237,7 @@ export async function runStart(config: Config, log: Logger): Promise<Running> {
       starting = 'applying database migrations'
       const { applied } = await runMigrations(database.db)
       log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date')
+      await publishFlowsK(database.db, config.api.flowsK)
       signal.throwIfAborted()
 
       // Read at most once: to load an empty database and to drive the simulator.

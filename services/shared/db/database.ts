@@ -107,7 +107,7 @@ export interface OpenTransitsTable {
   samples: number
   radio: string
   randomised: boolean
-  /** Keyed hash of the IE fingerprint of a randomised Wi-Fi session (0012), null otherwise. */
+  /** Keyed hash of the IE fingerprint of a randomised Wi-Fi session, null otherwise. */
   ie_fp: ColumnType<string | null, string | null | undefined, string | null>
   /** 802.11 sequence number of the session's latest probe, when the gateway reported it. */
   last_seq_num: ColumnType<number | null, number | null | undefined, number | null>
@@ -199,13 +199,27 @@ export interface EventsTable {
   created_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
-/** One row per demo district whose simulator backfill `miglio start` has published (0014). */
+/** One row per demo district whose simulator backfill `miglio start` has published. */
 export interface DemoBackfillTable {
   district_id: string
   claimed_at: ColumnType<Date, Date | string | undefined, Date | string>
   from_ts: Timestamp
   to_ts: Timestamp
   finished_at: Timestamp | null
+}
+
+/** One row: settings the API and the SQL views share (k of k-suppression). */
+export interface MiglioSettingsTable {
+  id: Generated<boolean>
+  flows_k: number
+}
+
+/** One row: the time zone footfall_1d buckets its days in (miglio_ensure_daily_aggregate). */
+export interface Footfall1dZoneTable {
+  id: Generated<boolean>
+  timezone: string
+  /** Its refill from footfall_1h after the last (re)creation finished. */
+  refilled: Generated<boolean>
 }
 
 export interface Database {
@@ -232,6 +246,8 @@ export interface Database {
   api_keys: ApiKeysTable
   events: EventsTable
   demo_backfill: DemoBackfillTable
+  miglio_settings: MiglioSettingsTable
+  footfall_1d_zone: Footfall1dZoneTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>

@@ -27,8 +27,28 @@ export class SqlFolderMigrationProvider implements MigrationProvider {
 
 export type MigrationReport = { applied: string[] }
 
+/**
+ * The migrations 0001_timescaledb … 0015_demo_backfill were squashed into 0001_baseline before the
+ * first deployment. A database migrated with them (a development data directory of that time) has no
+ * upgrade path: say so instead of kysely's "corrupted migrations".
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function refuseSquashedHistory(db: Kysely<any>): Promise<void> {
+  const table = await sql<{ t: string | null }>`
+    SELECT to_regclass('kysely_migration')::text AS t`.execute(db)
+  if (!table.rows[0]?.t) return
+  const old = await sql<{ name: string }>`
+    SELECT name FROM kysely_migration WHERE name = '0001_timescaledb'`.execute(db)
+  if (old.rows.length)
+    throw new AppError(
+      'migration_failed',
+      'this database was migrated with the migrations squashed into 0001_baseline (0001_timescaledb … 0015_demo_backfill) and cannot be upgraded: recreate it (embedded: move the data directory away)',
+    )
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function runMigrations(db: Kysely<any>, dir?: string): Promise<MigrationReport> {
+  await refuseSquashedHistory(db)
   const migrator = new Migrator({ db, provider: new SqlFolderMigrationProvider(dir) })
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')

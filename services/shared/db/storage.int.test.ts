@@ -9,8 +9,8 @@ import { createLogger } from '../logger.ts'
 import { createJobRunner } from './job-runner.ts'
 import type { Db } from './create-db.ts'
 
-// Storage behaviour on a real (or embedded) TimescaleDB: the flows and privacy procedures of 0009,
-// the compression/retention policies of 0003/0006/0008 and the Grafana views of 0010. `now()` cannot
+// Storage behaviour on a real (or embedded) TimescaleDB: the flows and privacy procedures, the
+// compression/retention policies and the Grafana views of the baseline migration. `now()` cannot
 // be moved, so every row is placed in the past relative to the database's clock. The describe blocks
 // share one database and run in order; each one keeps to its own time range or pseudonyms.
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/create-db.ts'
 
-/** A demo backfill already claimed in this database (migration 0014). */
+/** A demo backfill already claimed in this database (table demo_backfill). */
 export type DemoBackfillRecord = {
   districtId: string
   claimedAt: Date

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/create-db.ts'
 import { parseDistrictFile, type DistrictFile } from '../contracts/district.ts'
 import { AppError } from '../errors.ts'
+import { ensureDailyAggregate, refreshDailyAggregate } from '../db/daily-aggregate.ts'
 
 /**
  * Reads and validates a district file; errors name the file and every bad field. A file that names
@@ -36,15 +37,36 @@ export type DistrictLoadReport = {
   thresholdVersionsAdded: number
   calibrationVersionsAdded: number
   deactivated: number
+  /**
+   * footfall_1d was refilled from footfall_1h: (re)created for the district's time zone, or its
+   * refill after an earlier (re)creation had not finished.
+   */
+  dailyAggregateRebuilt: boolean
 }
 
 /**
  * Upserts a district in one transaction. Gateways missing from the file are deactivated (their
  * history stays); a gateway whose visitor thresholds changed gets a new threshold version, so
  * transits already written keep the version they were classified with.
+ *
+ * The district's time zone drives the database's local days: one database serves one zone (a
+ * district in another zone than the others is refused), and footfall_1d is (re)created for it in
+ * the same transaction (`miglio_ensure_daily_aggregate`), then refilled from footfall_1h after the
+ * commit (a refresh cannot run in a transaction). The jobs read the zone from `districts`.
  */
 export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoadReport> {
-  return db.transaction().execute(async (trx) => {
+  const report = await db.transaction().execute(async (trx) => {
+    const other = await trx
+      .selectFrom('districts')
+      .select(['id', 'timezone'])
+      .where('id', '<>', d.id)
+      .where('timezone', '<>', d.timezone)
+      .executeTakeFirst()
+    if (other)
+      throw new AppError(
+        'district_invalid',
+        `district ${d.id} is in time zone ${d.timezone} but district ${other.id} of this database is in ${other.timezone}: one database keeps the local days of one time zone`,
+      )
     await trx
       .insertInto('districts')
       .values({ id: d.id, name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM })
@@ -57,6 +79,17 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         }),
       )
       .execute()
+    const dailyAggregateRebuilt = await ensureDailyAggregate(trx, d.timezone).catch(
+      (err: unknown) => {
+        throw /time zone .* not recognized/i.test(String(err))
+          ? new AppError(
+              'district_invalid',
+              `district ${d.id}: time zone ${d.timezone} is not known to the database`,
+              { cause: err },
+            )
+          : err
+      },
+    )
     for (const z of d.zones) {
       const row = {
         id: z.id,
@@ -169,8 +202,11 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
       thresholdVersionsAdded,
       calibrationVersionsAdded,
       deactivated: Number(deactivated.numUpdatedRows),
+      dailyAggregateRebuilt,
     }
   })
+  if (report.dailyAggregateRebuilt) await refreshDailyAggregate(db)
+  return report
 }
 
 /**

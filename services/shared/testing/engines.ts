@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { inject } from 'vitest'
 import pg from 'pg'
 import { createDb, type Db } from '../db/create-db.ts'
 import { runMigrations } from '../db/migrate.ts'
 import { startEmbeddedTimescale } from '../db/embedded/embedded-timescale.ts'
 import { startEmbeddedBroker } from '../broker/embedded-broker.ts'
+import { cloneDatabase, databaseUrl } from './template-database.ts'
 
 export type TestDatabase = {
   db: Db
@@ -14,24 +16,32 @@ export type TestDatabase = {
 }
 
 /**
- * A migrated database of this test file's own: a fresh database on the real server when the global
- * setup found one (dropped on close), else a fresh in-memory embedded TimescaleDB.
+ * A migrated database of this test file's own: on the real server when the global setup found one, a
+ * copy of the run's migrated template database (dropped on close); else an in-memory embedded
+ * TimescaleDB started from the migrated embedded template. `migrate: false` gives an empty one.
  */
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('databaseAdminUrl')
+  const template = inject('databaseTemplate')
+  const embeddedTemplate = inject('embeddedTemplate')
   const kind = inject('databaseKind')
+  const migrate = opts.migrate !== false
   let url: string
   let cleanup: () => Promise<void>
   let maxConnections = 4
+  let migrated = false
   if (adminUrl) {
     const name = `miglio_test_${randomBytes(6).toString('hex')}`
-    const admin = new pg.Client({ connectionString: adminUrl })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    const u = new URL(adminUrl)
-    u.pathname = `/${name}`
-    url = u.toString()
+    if (migrate && template) {
+      await cloneDatabase(adminUrl, template, name)
+      migrated = true
+    } else {
+      const admin = new pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      await admin.query(`CREATE DATABASE ${name}`)
+      await admin.end()
+    }
+    url = databaseUrl(adminUrl, name)
     cleanup = async () => {
       const c = new pg.Client({ connectionString: adminUrl })
       await c.connect()
@@ -39,13 +49,17 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
       await c.end()
     }
   } else {
-    const embedded = await startEmbeddedTimescale({ dataDir: null })
+    // Migrated here when there is no template (a config without test/global-setup.ts).
+    const loadDataDir =
+      migrate && embeddedTemplate && existsSync(embeddedTemplate) ? embeddedTemplate : null
+    const embedded = await startEmbeddedTimescale({ dataDir: null, loadDataDir })
+    migrated = loadDataDir !== null
     url = embedded.url
     maxConnections = 1
     cleanup = () => embedded.stop()
   }
   const { db } = createDb({ url, maxConnections })
-  if (opts.migrate !== false) await runMigrations(db)
+  if (migrate && !migrated) await runMigrations(db)
   return {
     db,
     url,

@@ -7,11 +7,16 @@ export type EmbeddedTimescale = {
   /** postgres:// URL of the loopback wire-protocol server. Use a pool of one connection. */
   url: string
   port: number
+  /** Writes the data directory as a tarball (`loadDataDir` starts a copy of it). */
+  dumpDataDir(path: string): Promise<void>
   stop(): Promise<void>
 }
 
 type WorkerMessage =
-  { type: 'ready'; port: number } | { type: 'error'; message: string } | { type: 'stopped' }
+  | { type: 'ready'; port: number }
+  | { type: 'error'; message: string }
+  | { type: 'stopped' }
+  | { type: 'dumped' }
 
 /**
  * Starts PGlite + TimescaleDB in a worker thread (big statements would otherwise stall the event
@@ -20,6 +25,8 @@ type WorkerMessage =
  */
 export async function startEmbeddedTimescale(options: {
   dataDir: string | null
+  /** With `dataDir: null`: start as a copy of a tarball written by `dumpDataDir` (tests). */
+  loadDataDir?: string | null
   /** Loopback port; 0 (default) picks a free one. */
   port?: number
   startTimeoutMs?: number
@@ -28,6 +35,7 @@ export async function startEmbeddedTimescale(options: {
   const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
     workerData: {
       dataDir: options.dataDir ? join(options.dataDir, 'pgdata') : null,
+      loadDataDir: options.loadDataDir ?? null,
       host: '127.0.0.1',
       port: options.port ?? 0,
     },
@@ -58,6 +66,18 @@ export async function startEmbeddedTimescale(options: {
       port,
       // PGlite ignores the password, but pg's SCRAM/MD5 path needs one to be set.
       url: `postgres://postgres:miglio@127.0.0.1:${port}/postgres?sslmode=disable`,
+      dumpDataDir(path) {
+        return new Promise<void>((resolve, reject) => {
+          const onMessage = (msg: WorkerMessage) => {
+            if (msg.type !== 'dumped' && msg.type !== 'error') return
+            worker.off('message', onMessage)
+            if (msg.type === 'dumped') resolve()
+            else reject(new Error(`embedded TimescaleDB dump failed: ${msg.message}`))
+          }
+          worker.on('message', onMessage)
+          worker.postMessage({ type: 'dump', path })
+        })
+      },
       stop() {
         stopping ??= (async () => {
           if (!exited) {

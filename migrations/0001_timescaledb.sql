@@ -1,2 +1,0 @@
--- Intent: enable TimescaleDB. Irreversible in practice (every later table depends on it).
-CREATE EXTENSION IF NOT EXISTS timescaledb;
