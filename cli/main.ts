@@ -9,7 +9,7 @@ import { loadDistrict, readDistrictFile } from '../services/shared/registry/dist
 import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { buildApp } from '../services/api/app.ts'
-import { onTransitsChanged } from '../services/shared/transits-changed.ts'
+import { onTransitsChanged } from '../services/api/lib/transits-changed.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { apiOptionsOf, createMqttClient, ingestConfigOf, openDatabase } from './runtime.ts'
 import { serveMetrics } from './metrics-server.ts'

@@ -19,7 +19,7 @@ import {
 import { createIngestService } from '../services/ingest/ingest-service.ts'
 import { createIngestMetrics } from '../services/ingest/ingest-metrics.ts'
 import { buildApp } from '../services/api/app.ts'
-import { onTransitsChanged } from '../services/shared/transits-changed.ts'
+import { onTransitsChanged } from '../services/api/lib/transits-changed.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { AppError } from '../services/shared/errors.ts'
 import {

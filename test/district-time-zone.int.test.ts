@@ -13,12 +13,8 @@ import {
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../services/shared/testing/fixtures.ts'
-import {
-  acceptedBatches,
-  createLogCapture,
-  randomTopicPrefix,
-  startTestIngest,
-} from '../services/shared/testing/ingest-harness.ts'
+import { createLogCapture, randomTopicPrefix } from '../services/shared/testing/helpers.ts'
+import { acceptedBatches, startTestIngest } from '../services/ingest/testing/ingest-harness.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
 import { createApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { loadConfig } from '../services/shared/config.ts'
