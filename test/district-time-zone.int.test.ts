@@ -31,7 +31,7 @@ import { createPseudonymiser } from '../services/ingest/pseudonymiser.ts'
 import { createDbKeyStore } from '../services/ingest/ingest-repository.ts'
 import { buildApp } from '../services/api/app.ts'
 import { insertTransits } from '../services/api/api-test-helpers.ts'
-import { ingestConfigOf } from '../cli/runtime.ts'
+import { ingestConfigOf } from '../services/ingest/main.ts'
 
 // A district file that says America/New_York, in a process whose MIGLIO_TZ is the default (Rome,
 // six hours ahead): ingest's daily keys and the API's local days follow New York.

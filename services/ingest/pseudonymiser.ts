@@ -1,9 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
-import {
-  addDays,
-  createLocalDateResolver,
-  startOfLocalDate,
-} from '../shared/contracts/local-time.ts'
+import { createLocalDateResolver } from '../shared/contracts/local-time.ts'
+import { keyDestroyAfter } from './key-lifetime.ts'
 
 /** Where daily keys live so that every ingest replica uses the same one (the database). */
 export interface DailyKeyStore {
@@ -62,8 +59,7 @@ export function createPseudonymiser(options: {
   const days = new Map<string, DayState>()
   const dayOf = createLocalDateResolver(options.tz)
   const destroyed = new Set<string>()
-  const destroyAfter = (day: string) =>
-    startOfLocalDate(addDays(day, 1), options.tz) + options.graceMs
+  const destroyAfter = (day: string) => keyDestroyAfter(day, options.tz, options.graceMs)
 
   function stateOf(tMs: number): DayState {
     const day = dayOf(tMs)
