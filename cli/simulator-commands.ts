@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { loadConfig } from '../services/shared/config.ts'
-import { runLoad, runSimulate } from '../simulator/main.ts'
-import { runReplay } from '../simulator/replay-run.ts'
+import { runLoadProcess, runReplayProcess, runSimulateProcess } from '../simulator/main.ts'
 
 const FAULTS_HELP = `
 Faults (--faults, comma-separated; times are offsets from --from: 90s, 10m, 1.5h):
@@ -16,32 +15,18 @@ Faults (--faults, comma-separated; times are offsets from --from: 90s, 10m, 1.5h
   e.g. --faults offline:gw-via-carducci@10m-20m,reboot:gw-via-palazzo@15m,duplicates=0.02
 Rates are shares (0.02) or percentages (2%); the same --seed injects the same faults.`
 
-const log = {
-  info: (m: string) => process.stderr.write(`${m}\n`),
-  warn: (m: string) => process.stderr.write(`warning: ${m}\n`),
-}
-
-/** Runs `fn` with an AbortSignal that SIGINT/SIGTERM trigger, so runs stop cleanly. */
-async function withStopSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController()
-  const onSignal = () => abort.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    return await fn(abort.signal)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /**
  * `miglio simulate` and `miglio replay`: the simulator as a device on any broker; it never touches
- * the database.
+ * the database. The options are read here; simulator/main.ts runs them.
  */
 export function registerSimulatorCommands(program: Command): void {
+  registerSimulate(program)
+  registerReplay(program)
+}
+
+function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description(
@@ -96,46 +81,40 @@ the run is moved back so that no timestamp is in the future. See simulator/READM
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
       const topicPrefix = str(o.topicPrefix) ?? config.mqtt.topicPrefix
       const mqttUrl = str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883'
-      const r = await withStopSignal<object>((signal) =>
-        o.load
-          ? runLoad(
-              {
-                gateways: str(o.gateways),
-                sightingsPerSecond: str(o.rate),
-                devices: str(o.devices),
-                durationS: str(o.duration),
-                batchIntervalS: str(o.batchInterval),
-                seed: str(o.seed),
-                speed: str(o.speed),
-                from: str(o.from),
-                ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
-                ...(topicPrefix ? { topicPrefix } : {}),
-                mqttUrl,
-              },
-              { log, signal },
-            )
-          : runSimulate(
-              {
-                district: str(o.district) ?? config.districtFile,
-                defaultTimeZone: config.tz,
-                seed: str(o.seed),
-                speed: str(o.speed),
-                from: str(o.from),
-                to: str(o.to),
-                scenario: str(o.scenario) as 'demo' | 'simple' | 'realistic',
-                ...(Array.isArray(o.event) ? { events: o.event } : {}),
-                ...(str(o.faults) ? { faults: str(o.faults) } : {}),
-                ...(str(o.truthOut) ? { truthOut: str(o.truthOut) } : {}),
-                ...(str(o.faultsOut) ? { faultsOut: str(o.faultsOut) } : {}),
-                ...(topicPrefix ? { topicPrefix } : {}),
-                mqttUrl,
-              },
-              { log, signal },
-            ),
-      )
+      const r = o.load
+        ? await runLoadProcess({
+            gateways: str(o.gateways),
+            sightingsPerSecond: str(o.rate),
+            devices: str(o.devices),
+            durationS: str(o.duration),
+            batchIntervalS: str(o.batchInterval),
+            seed: str(o.seed),
+            speed: str(o.speed),
+            from: str(o.from),
+            ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
+            ...(topicPrefix ? { topicPrefix } : {}),
+            mqttUrl,
+          })
+        : await runSimulateProcess({
+            district: str(o.district) ?? config.districtFile,
+            defaultTimeZone: config.tz,
+            seed: str(o.seed),
+            speed: str(o.speed),
+            from: str(o.from),
+            to: str(o.to),
+            scenario: str(o.scenario) as 'demo' | 'simple' | 'realistic',
+            ...(Array.isArray(o.event) ? { events: o.event } : {}),
+            ...(str(o.faults) ? { faults: str(o.faults) } : {}),
+            ...(str(o.truthOut) ? { truthOut: str(o.truthOut) } : {}),
+            ...(str(o.faultsOut) ? { faultsOut: str(o.faultsOut) } : {}),
+            ...(topicPrefix ? { topicPrefix } : {}),
+            mqttUrl,
+          })
       process.stdout.write(`${JSON.stringify(r)}\n`)
     })
+}
 
+function registerReplay(program: Command): void {
   program
     .command('replay')
     .argument('<file>', 'recording: native v1 JSONL (one batch per line) or ESP32 sniffer CSV')
@@ -172,22 +151,17 @@ Example: miglio replay ../shared/datasets/brno-probe-requests/position_1_2022-10
       const config = loadConfig(process.env)
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
       const topicPrefix = str(o.topicPrefix) ?? config.mqtt.topicPrefix
-      const r = await withStopSignal((signal) =>
-        runReplay(
-          {
-            file,
-            format: str(o.format) as 'auto' | 'jsonl' | 'csv',
-            ...(str(o.gateway) ? { gateway: str(o.gateway) } : {}),
-            speed: str(o.speed),
-            keepTime: o.keepTime === true,
-            tz: str(o.tz) ?? config.tz,
-            batchIntervalS: str(o.batchInterval),
-            ...(topicPrefix ? { topicPrefix } : {}),
-            mqttUrl: str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',
-          },
-          { log, signal },
-        ),
-      )
+      const r = await runReplayProcess({
+        file,
+        format: str(o.format) as 'auto' | 'jsonl' | 'csv',
+        ...(str(o.gateway) ? { gateway: str(o.gateway) } : {}),
+        speed: str(o.speed),
+        keepTime: o.keepTime === true,
+        tz: str(o.tz) ?? config.tz,
+        batchIntervalS: str(o.batchInterval),
+        ...(topicPrefix ? { topicPrefix } : {}),
+        mqttUrl: str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',
+      })
       process.stdout.write(`${JSON.stringify(r)}\n`)
     })
 }

@@ -9,7 +9,7 @@ import {
 } from '../services/shared/contracts/gateway-messages.ts'
 import { parseGatewayTopic, withoutTopicPrefix } from '../services/shared/contracts/topics.ts'
 import { createTestBroker, waitFor, type TestBroker } from '../services/shared/testing/engines.ts'
-import { loadDistrictFile, runLoad, runSimulate } from './main.ts'
+import { loadDistrictFile, runLoad, runSimulate } from './simulate-run.ts'
 import { runReplay } from './replay-run.ts'
 import { createSimulation } from './simulation.ts'
 

@@ -13,13 +13,11 @@ import { createMacScanner } from '../shared/testing/mac-scan.ts'
 import { dumpDatabase } from '../shared/testing/database-dump.ts'
 import {
   MAC_PATTERN,
-  TEST_INGEST_CONFIG,
   counterValue,
   createLogCapture,
   randomTopicPrefix,
-  startTestIngest,
-  type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from '../shared/testing/helpers.ts'
+import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
-import { randomTopicPrefix } from '../shared/testing/ingest-harness.ts'
+import { randomTopicPrefix } from '../shared/testing/helpers.ts'
 import { createOrderedAcks, DEFERRED_ACK } from './ordered-acks.ts'
 
 // Pins the MQTT.js behaviour the ingest's group commit relies on (see ordered-acks.ts), against the

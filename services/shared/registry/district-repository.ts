@@ -241,3 +241,9 @@ export async function firstShopId(db: Db): Promise<string | null> {
     .executeTakeFirst()
   return row?.id ?? null
 }
+
+/** Whether the registry holds a shop with this id. */
+export async function shopExists(db: Db, id: string): Promise<boolean> {
+  const row = await db.selectFrom('shops').select('id').where('id', '=', id).executeTakeFirst()
+  return row !== undefined
+}
