@@ -34,6 +34,12 @@ export function createIngestMetrics(registry = new Registry()) {
       help: 'Devices learned as static at a gateway (heard without a break for hours) and excluded',
       registers: [registry],
     }),
+    formatMessages: new Counter({
+      name: 'miglio_ingest_format_messages_total',
+      help: 'Messages of the gateway formats (omg, espresense, sniffer, meraki, paxcounter) committed or recognised as redelivered, by format and outcome (accepted, duplicate); rejects are in miglio_ingest_rejects_total',
+      labelNames: ['format', 'outcome'] as const,
+      registers: [registry],
+    }),
     duplicates: new Counter({
       name: 'miglio_ingest_duplicate_batches_total',
       help: 'Redelivered batches recognised by gateway, boot id and seq and ignored',
