@@ -6,6 +6,11 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>
 export function createIngestMetrics(registry = new Registry()) {
   return {
     registry,
+    received: new Counter({
+      name: 'miglio_ingest_received_messages_total',
+      help: 'MQTT messages received (before anything is decided about them)',
+      registers: [registry],
+    }),
     messages: new Counter({
       name: 'miglio_ingest_messages_total',
       help: 'MQTT messages handled, by kind and outcome',

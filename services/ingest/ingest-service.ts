@@ -815,6 +815,7 @@ export function createIngestService(deps: {
           ? packet.payload
           : Buffer.from(packet.payload)
         metrics.inFlight.inc()
+        metrics.received.inc()
         const topic = withoutTopicPrefix(config.topicPrefix, packet.topic) ?? ''
         const route = foreign.route(topic)
         const taking: Promise<Work[]> =
