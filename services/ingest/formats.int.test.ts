@@ -26,6 +26,7 @@ import {
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
 import { formatStream, sourceForFormat } from '../../simulator/formats/stream.ts'
+import { encodeBatchForSource } from '../../simulator/formats/index.ts'
 import type { OutboundMessage } from '../../simulator/simulation.ts'
 import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import type { IngestConfig } from './ingest-service.ts'
@@ -39,7 +40,6 @@ import type { IngestConfig } from './ingest-service.ts'
  * its sighting was heard, as a gateway publishing at once would be.
  */
 const FORMATS = ['omg', 'espresense', 'sniffer', 'meraki', 'paxcounter'] as const
-type Format = (typeof FORMATS)[number]
 
 let database: TestDatabase
 let broker: TestBroker
@@ -371,5 +371,164 @@ describe('every gateway format end to end', () => {
   it('carries randomised addresses as native does', async () => {
     expect(DEVICES.filter((d) => isRandomisedMac(d.mac.replaceAll(':', ''))).length).toBe(2)
     expect((await transitsOf('gw-omg')).filter((t) => t.randomised)).toHaveLength(1)
+  })
+})
+
+/** `n` one-sighting messages of a gateway (OpenMQTTGateway or ESPresense), distinct devices, at `atMs`. */
+function perDeviceMessages(
+  gatewayId: string,
+  source: GatewaySource | undefined,
+  n: number,
+  atMs: number,
+) {
+  const batch: SightingsBatch = {
+    v: 1,
+    gatewayId,
+    bootId: 'b00710d1',
+    seq: 1,
+    sentAt: new Date(atMs).toISOString(),
+    sightings: Array.from({ length: n }, (_, i) => ({
+      t: new Date(atMs).toISOString(),
+      mac: `3c:22:fb:20:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+      rssi: -60,
+      radio: 'ble' as const,
+    })),
+  }
+  return (encodeBatchForSource(batch, source, { timeZone: 'Europe/Rome' }) ?? []).map(
+    (f): OutboundMessage => ({
+      topic: f.transport === 'mqtt' ? f.topic : '',
+      payload: f.transport === 'mqtt' ? f.payload : f.body,
+      simTimeMs: atMs,
+      gatewayId,
+      kind: 'sightings',
+      sightings: 1,
+    }),
+  )
+}
+
+async function openSamples(gatewayId: string): Promise<number> {
+  const r = await database.db
+    .selectFrom('open_transits')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('samples'), eb.lit(0)).as('n'))
+    .where('gateway_id', '=', gatewayId)
+    .executeTakeFirstOrThrow()
+  return Number(r.n)
+}
+
+async function digestsOf(gatewayId: string): Promise<number> {
+  const r = await database.db
+    .selectFrom('message_digests')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('gateway_id', '=', gatewayId)
+    .executeTakeFirstOrThrow()
+  return Number(r.n)
+}
+
+describe('redelivery of a gateway format’s messages', () => {
+  it('does not count twice a message committed whose PUBACK was lost (redelivered after a reconnect)', async () => {
+    simNow = from + 20 * MINUTE
+    const ingest = await startIngest('dup', { microBatch: { windowMs: 50 } })
+    // The commits happen, their PUBACKs never reach the broker.
+    const writer = ingest.client as unknown as {
+      _sendPacket: (p: { cmd: string }, cb: () => void) => void
+    }
+    const send = writer._sendPacket.bind(ingest.client)
+    let dropAcks = true
+    writer._sendPacket = (packet, cb) =>
+      dropAcks && packet.cmd === 'puback' ? cb() : send(packet, cb)
+    try {
+      const messages = perDeviceMessages('gw-omg-dup', EXTRA.dup, 12, simNow)
+      await publishInTime(ingest, messages)
+      await drained(ingest)
+      expect(await openSamples('gw-omg-dup')).toBe(12)
+      expect(await digestsOf('gw-omg-dup')).toBe(12)
+      // The connection drops: the broker sends the 12 unacknowledged messages again.
+      dropAcks = false
+      ingest.client.stream.destroy()
+      await waitFor(
+        () => counterValue(ingest.service.metrics.received),
+        (n) => n >= 24,
+        { what: 'the redeliveries' },
+      )
+      await drained(ingest)
+      const m = ingest.service.metrics
+      expect(await counterValue(m.formatMessages, { format: 'omg', outcome: 'duplicate' })).toBe(12)
+      expect(await counterValue(m.formatMessages, { format: 'omg', outcome: 'accepted' })).toBe(12)
+      expect(await openSamples('gw-omg-dup')).toBe(12)
+      expect(await digestsOf('gw-omg-dup')).toBe(12)
+    } finally {
+      await ingest.stop()
+    }
+  })
+
+  it('loses nothing of a micro-batch held when ingest stops, and counts it once', async () => {
+    simNow = from + 25 * MINUTE
+    const held = await startIngest('restart', {
+      microBatch: { windowMs: 600_000, maxSightings: 10_000 },
+    })
+    const messages = perDeviceMessages('gw-esp-restart', EXTRA.restart, 9, simNow)
+    try {
+      await publishInTime(held, messages)
+      // Held in the micro-batch: received, not committed, not acknowledged.
+      expect(await counterValue(held.service.metrics.inFlight)).toBe(9)
+      expect(await counterValue(held.service.metrics.sightings)).toBe(0)
+    } finally {
+      await held.stop()
+    }
+    expect(await openSamples('gw-esp-restart')).toBe(0)
+    const next = await startIngest('restart', { microBatch: { windowMs: 50 } })
+    try {
+      await waitFor(
+        () => counterValue(next.service.metrics.sightings),
+        (n) => n >= 9,
+        { what: 'the held messages redelivered and committed' },
+      )
+      await drained(next)
+      expect(await counterValue(next.service.metrics.sightings)).toBe(9)
+      expect(await openSamples('gw-esp-restart')).toBe(9)
+      expect(await digestsOf('gw-esp-restart')).toBe(9)
+    } finally {
+      await next.stop()
+    }
+  })
+})
+
+describe('flood control', () => {
+  it('refuses a gateway’s excess, dead-letters it once, and lets the other gateways through', async () => {
+    simNow = from + 30 * MINUTE
+    const ingest = await startIngest('flood', {
+      // 2 messages/s with 10 s of burst: 20 messages at one instant, no more.
+      flood: { messagesPerS: 2, sightingsPerS: 1000 },
+      microBatch: { windowMs: 50 },
+    })
+    try {
+      const flood = perDeviceMessages('gw-omg-flood', EXTRA.flood, 60, simNow)
+      const calm = perDeviceMessages('gw-omg-calm', EXTRA.calm, 10, simNow)
+      // The calm gateway's messages interleaved with the flood (the clock stands still).
+      const mixed = flood.flatMap((m, i) =>
+        i % 6 === 0 && calm[i / 6] ? [m, calm[i / 6] as OutboundMessage] : [m],
+      )
+      await publishInTime(ingest, mixed)
+      await drained(ingest)
+      const m = ingest.service.metrics
+      expect(await rejects('flood', ingest)).toBe(40)
+      expect(await counterValue(m.formatMessages, { format: 'omg', outcome: 'accepted' })).toBe(30)
+      expect(await openSamples('gw-omg-flood')).toBe(20)
+      expect(await openSamples('gw-omg-calm')).toBe(10)
+      const letters = await database.db
+        .selectFrom('dead_letters')
+        .select(['gateway_id', 'detail'])
+        .where('reason', '=', 'flood')
+        .execute()
+      expect(letters.map((l) => l.gateway_id)).toEqual(['gw-omg-flood'])
+      // A second later the bucket holds two more messages.
+      simNow += 1_000
+      await publishInTime(ingest, perDeviceMessages('gw-omg-flood', EXTRA.flood, 3, simNow))
+      await drained(ingest)
+      expect(await openSamples('gw-omg-flood')).toBe(22)
+      expect(await rejects('flood', ingest)).toBe(41)
+    } finally {
+      await ingest.stop()
+    }
   })
 })

@@ -803,6 +803,9 @@ export function createIngestService(deps: {
         // The arrival time, stamped before any queue: the time of formats that carry none.
         const receivedAtMs = clock.now()
         lastMessageAt = receivedAtMs
+        // A redelivery (DUP, or a resent packet id at the start of a new connection: not every
+        // broker sets DUP) of a gateway format's message is checked against the committed digests.
+        const dup = acks.mayBeRedelivery(packet) || packet.dup === true
         const tracked = acks.track(packet)
         let acknowledged = false
         const ack = () => {
@@ -824,7 +827,7 @@ export function createIngestService(deps: {
                 topic,
                 rawTopic: packet.topic,
                 payload,
-                dup: packet.dup === true,
+                dup,
                 receivedAtMs,
                 ack,
               })
