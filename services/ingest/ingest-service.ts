@@ -213,6 +213,8 @@ export function createIngestService(deps: {
     reason: RejectReason,
     detail: string,
     gatewayId: string | null,
+    /** The payload as an operator may see it, when it is not the bytes (a Meraki post's secret). */
+    shown: Buffer = payload,
   ): Extract<Taken, { kind: 'dead' }> {
     // Postgres text cannot hold NUL characters.
     const storable = (text: string) => redactMacs(text).replaceAll('\u0000', '\ufffd')
@@ -231,7 +233,7 @@ export function createIngestService(deps: {
         reason,
         detail: storable(detail),
         payloadBytes: payload.length,
-        payloadRedacted: renderPayload(payload),
+        payloadRedacted: renderPayload(shown),
       },
     }
   }

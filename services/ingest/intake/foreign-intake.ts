@@ -55,6 +55,7 @@ export type ForeignIntakeDeps = {
     reason: RejectReason,
     detail: string,
     gatewayId: string | null,
+    shown?: Buffer,
   ): Extract<Taken, { kind: 'dead' }>
   /** Queues a work for the committer (micro-batches arrive here when they are handed on). */
   enqueue(work: Work): void
@@ -94,6 +95,27 @@ export function messageDigest(topic: string, payload: Buffer): string {
 
 type Out = { taken: Taken; hold: boolean; sightings: number }
 
+/** The `data.networkId` of a Meraki post, or null when the body does not say (the adapter decides). */
+function merakiNetworkOf(payload: Buffer): string | null {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as { data?: { networkId?: unknown } } | null
+    return typeof v?.data?.networkId === 'string' ? v.data.networkId : null
+  } catch {
+    return null
+  }
+}
+
+/** A Meraki post with its `secret` withheld (or the bytes as they are when it is not JSON). */
+export function withoutSecret(payload: Buffer): Buffer {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'))
+    if (value === null || typeof value !== 'object' || !('secret' in value)) return payload
+    return Buffer.from(JSON.stringify({ ...value, secret: '(withheld)' }))
+  } catch {
+    return Buffer.from('(not JSON: not shown, it may hold the shared secret)')
+  }
+}
+
 export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
   const batcher = createMicroBatcher<ForeignWork>({
     windowMs: deps.microBatch.windowMs,
@@ -120,25 +142,23 @@ export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
         return decodePaxcounterMessage(topic, payload, nowMs, undefined, { encoding })
       }
       case 'meraki': {
+        // The post's network must be the topic's (a post is published under its own network).
+        if (merakiNetworkOf(payload) !== route.networkId && merakiNetworkOf(payload) !== null)
+          return {
+            ok: false,
+            format: 'meraki',
+            reason: 'bad_meraki_post',
+            detail: 'data.networkId differs from the network of the topic',
+            source: null,
+          }
         // The API checked the secret before it published the post (the ACL lets only it write).
-        const r = decodeMerakiPost(
+        return decodeMerakiPost(
           { method: 'POST', contentType: 'application/json' },
           payload,
           nowMs,
           undefined,
           { secret: null },
         )
-        if (r.ok && r.kind === 'sightings')
-          for (const g of r.groups)
-            if (g.source.format === 'meraki' && g.source.networkId !== route.networkId)
-              return {
-                ok: false,
-                format: 'meraki',
-                reason: 'bad_meraki_post',
-                detail: 'data.networkId differs from the network of the topic',
-                source: null,
-              }
-        return r
       }
       case 'native':
         throw new Error('native messages are not taken here')
@@ -176,12 +196,14 @@ export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
     receivedAtMs: number
   }): Promise<Out[]> {
     const { topic, rawTopic, payload, dup, receivedAtMs } = m
+    const route = routeTopic(topic, deps.sources())
+    // A Meraki post carries the receiver's shared secret: a dead letter never shows it.
+    const shown = route?.format === 'meraki' ? withoutSecret(payload) : payload
     const dead = (reason: RejectReason, detail: string, gatewayId: string | null): Out => ({
-      taken: deps.deadLetter(rawTopic, payload, reason, detail, gatewayId),
+      taken: deps.deadLetter(rawTopic, payload, reason, detail, gatewayId, shown),
       hold: false,
       sightings: 0,
     })
-    const route = routeTopic(topic, deps.sources())
     if (!route || route.format === 'native')
       return [dead('unknown_topic', 'the topic is not one of a declared gateway format', null)]
     const result = decode(route, topic, payload, receivedAtMs)
