@@ -532,3 +532,41 @@ describe('flood control', () => {
     }
   })
 })
+
+describe('subscriptions follow the registry', () => {
+  it('subscribes to a format’s topics when a district load adds its gateway, and drops them after', async () => {
+    simNow = from + 40 * MINUTE
+    const ingest = await startIngest('refresh', { registryRefreshMs: 200 })
+    try {
+      const late = sourceForFormat('pax-late', 'paxcounter')
+      const withLate = district()
+      const template = withLate.gateways[0]
+      if (!template || !late) throw new Error('fixture')
+      withLate.gateways.push({ ...template, id: 'pax-late', source: late })
+      await loadDistrict(database.db, withLate)
+      const count = Buffer.from([3, 0, 1, 0]).toString('base64')
+      // Published until the refreshed subscription takes it (before, the broker has no subscriber).
+      await waitFor(
+        async () => {
+          await publisher.publishAsync(withTopicPrefix(prefix, 'pax-late/1'), count, { qos: 1 })
+          const r = await database.db
+            .selectFrom('device_counts')
+            .select(['wifi', 'ble'])
+            .where('gateway_id', '=', 'pax-late')
+            .execute()
+          return r
+        },
+        (r) => r.length > 0,
+        { what: 'the new gateway’s counts', intervalMs: 100 },
+      )
+      await loadDistrict(database.db, district())
+      await waitFor(
+        () => Promise.resolve(logs.text()),
+        (text) => /"unsubscribed":\[[^\]]*pax-late\/1/.test(text),
+        { what: 'the gateway’s topics unsubscribed' },
+      )
+    } finally {
+      await ingest.stop()
+    }
+  })
+})
