@@ -55,7 +55,7 @@ import {
 } from './plan-group.ts'
 import { createOrderedAcks, DEFERRED_ACK } from './ordered-acks.ts'
 import { filterAndPseudonymise } from './intake/pseudonymise-sightings.ts'
-import { createFloodControl, type FloodLimits } from './intake/flood-control.ts'
+import { createFloodControl, floodDetail, type FloodLimits } from './intake/flood-control.ts'
 import {
   indexForeignSources,
   subscriptionFilters,
@@ -65,7 +65,7 @@ import { createForeignIntake, type MicroBatchConfig } from './intake/foreign-int
 import { createFormatSubscriptions } from './intake/subscriptions.ts'
 import { commitForeign } from './intake/commit-foreign.ts'
 import { touchGateways } from './intake/foreign-repository.ts'
-import type { ForeignWork, Taken, Work } from './intake/work.ts'
+import { countForeign, type Taken, type Work } from './intake/work.ts'
 
 export type IngestConfig = {
   tz: string
@@ -332,8 +332,7 @@ export function createIngestService(deps: {
     const verdict = flood.admit(gatewayId, sightings, atMs)
     if (verdict.admitted) return null
     if (!verdict.deadLetter) return { kind: 'dropped', reason: 'flood' }
-    const more = verdict.refusedSinceLastLetter
-    const detail = `gateway ${gatewayId} sends more than its ceiling of messages or sightings per second; excess is counted (miglio_ingest_rejects_total{reason="flood"}) and dead-lettered once a minute${more ? ` (${more} more refused since the last dead letter)` : ''}`
+    const detail = floodDetail(gatewayId, verdict.refusedSinceLastLetter)
     return deadLetter(topic, payload, 'flood', detail, gatewayId)
   }
 
@@ -603,7 +602,7 @@ export function createIngestService(deps: {
         if (o.outcome?.learned) metrics.staticDevices.inc(o.outcome.learned)
         break
       case 'foreign':
-        if (w.kind === 'foreign') settleForeign(w, o.fresh, o.outcome)
+        if (w.kind === 'foreign') countForeign(metrics, w, o.fresh, o.outcome)
         break
       case 'status':
         metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
@@ -632,27 +631,6 @@ export function createIngestService(deps: {
         break
     }
     w.ack()
-  }
-
-  /** Metrics of a gateway format's work: one count per message, by what it carried. */
-  function settleForeign(w: ForeignWork, fresh: readonly boolean[], outcome: BatchOutcome | null) {
-    w.parts.forEach((p, i) => {
-      const kind = p.effect.kind
-      if (!fresh[i]) {
-        metrics.messages.inc({ kind, outcome: 'duplicate' })
-        metrics.formatMessages.inc({ format: w.format, outcome: 'duplicate' })
-        return
-      }
-      metrics.messages.inc({ kind, outcome: 'accepted' })
-      metrics.formatMessages.inc({ format: w.format, outcome: 'accepted' })
-      if (p.effect.kind !== 'sightings') return
-      metrics.sightings.inc(p.effect.total)
-      if (p.effect.belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, p.effect.belowFloor)
-      if (p.effect.denied) metrics.filtered.inc({ reason: 'deny_list' }, p.effect.denied)
-    })
-    if (outcome?.staticSightings)
-      metrics.filtered.inc({ reason: 'static_device' }, outcome.staticSightings)
-    if (outcome?.learned) metrics.staticDevices.inc(outcome.learned)
   }
 
   /** The next group: the queue's head, up to the message and sighting limits. */

@@ -68,3 +68,11 @@ export function createFloodControl(limits: FloodLimits): FloodControl {
     },
   }
 }
+
+/** A flood dead letter's detail: who, what happens to the excess, how many since the last one. */
+export function floodDetail(gatewayId: string, refusedSinceLastLetter: number): string {
+  const more = refusedSinceLastLetter
+    ? ` (${refusedSinceLastLetter} more refused since the last dead letter)`
+    : ''
+  return `gateway ${gatewayId} sends more than its ceiling of messages or sightings per second; excess is counted (miglio_ingest_rejects_total{reason="flood"}) and dead-lettered once a minute${more}`
+}

@@ -8,7 +8,7 @@ import { decodePaxcounterMessage } from '../adapters/paxcounter.ts'
 import { decodeSnifferMessage } from '../adapters/sniffer.ts'
 import type { DecodedSighting, RejectReason } from '../decode-message.ts'
 import type { RegisteredGateway } from '../ingest-repository.ts'
-import type { FloodControl } from './flood-control.ts'
+import { floodDetail, type FloodControl } from './flood-control.ts'
 import type { ForeignSources } from './foreign-sources.ts'
 import { createMicroBatcher, type MicroBatcher } from './micro-batcher.ts'
 import type { FilteredSightings } from './pseudonymise-sightings.ts'
@@ -236,12 +236,7 @@ export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
       if (verdict.admitted) return null
       if (!verdict.deadLetter)
         return { taken: { kind: 'dropped', reason: 'flood' }, hold: false, sightings: 0 }
-      const more = verdict.refusedSinceLastLetter
-      return dead(
-        'flood',
-        `gateway ${gateway.id} sends more than its ceiling of messages or sightings per second; excess is counted (miglio_ingest_rejects_total{reason="flood"}) and dead-lettered once a minute${more ? ` (${more} more refused since the last dead letter)` : ''}`,
-        gateway.id,
-      )
+      return dead('flood', floodDetail(gateway.id, verdict.refusedSinceLastLetter), gateway.id)
     }
 
     switch (result.kind) {

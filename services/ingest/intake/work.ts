@@ -1,7 +1,8 @@
 import type { AdapterFormat, DeviceCounts, GatewayHealth } from '../adapters/common.ts'
 import type { RejectReason } from '../decode-message.ts'
 import type { DeadLetterWrite, RegisteredGateway, StatusWrite } from '../ingest-repository.ts'
-import type { BatchWork } from '../plan-group.ts'
+import type { BatchOutcome, BatchWork } from '../plan-group.ts'
+import type { IngestMetrics } from '../ingest-metrics.ts'
 import type { PseudoSighting } from '../sessionise.ts'
 
 /** A native batch taken in: what it will write once committed. */
@@ -91,4 +92,30 @@ export function mergeForeignWorks(works: readonly ForeignWork[]): ForeignWork | 
       for (const w of works) w.ack()
     },
   }
+}
+
+/** Metrics of a gateway format's work once committed: one count per message, by what it carried. */
+export function countForeign(
+  metrics: IngestMetrics,
+  w: ForeignWork,
+  fresh: readonly boolean[],
+  outcome: BatchOutcome | null,
+): void {
+  w.parts.forEach((p, i) => {
+    const kind = p.effect.kind
+    if (!fresh[i]) {
+      metrics.messages.inc({ kind, outcome: 'duplicate' })
+      metrics.formatMessages.inc({ format: w.format, outcome: 'duplicate' })
+      return
+    }
+    metrics.messages.inc({ kind, outcome: 'accepted' })
+    metrics.formatMessages.inc({ format: w.format, outcome: 'accepted' })
+    if (p.effect.kind !== 'sightings') return
+    metrics.sightings.inc(p.effect.total)
+    if (p.effect.belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, p.effect.belowFloor)
+    if (p.effect.denied) metrics.filtered.inc({ reason: 'deny_list' }, p.effect.denied)
+  })
+  if (outcome?.staticSightings)
+    metrics.filtered.inc({ reason: 'static_device' }, outcome.staticSightings)
+  if (outcome?.learned) metrics.staticDevices.inc(outcome.learned)
 }
