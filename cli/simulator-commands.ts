@@ -30,7 +30,7 @@ function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description(
-      'publish simulated street traffic (native v1 protocol) with optional ground truth and faults; --load for benchmark traffic',
+      'publish simulated street traffic (native v1 or a gateway format) with optional ground truth and faults; --load for benchmark traffic',
     )
     .option('--district <file>', 'district JSON file (default: MIGLIO_DISTRICT_FILE)')
     .option('--seed <n>', 'random seed (same seed, same traffic, same faults)', '1')
@@ -46,6 +46,14 @@ function registerSimulate(program: Command): void {
       '--event <zone,from,to,factor>',
       'an event raising arrivals in a zone, e.g. piazza-ferretto,+1h,+3h,2.5 (times ISO or offsets from --from); repeatable',
       collect,
+    )
+    .option(
+      '--format <f>',
+      "every gateway speaks native|omg|espresense|sniffer|meraki|paxcounter (default: each gateway as its district entry's source says)",
+    )
+    .option(
+      '--meraki-secret <s>',
+      'the shared secret in simulated Meraki posts (published on the internal topic, as the API would)',
     )
     .option('--faults <list>', 'faults to inject, comma-separated (see below)')
     .option('--truth-out <file>', 'write the ground truth as JSONL (one transit per line)')
@@ -66,12 +74,15 @@ function registerSimulate(program: Command): void {
     .option('--batch-interval <s>', 'load mode: seconds between a gateway’s batches', '5')
     .option(
       '--district-out <file>',
-      "load mode: write a district file with the load gateways (then 'miglio district load' it)",
+      "write the district as simulated — with the --format sources, or the load gateways — then 'miglio district load' it",
     )
     .addHelpText(
       'after',
       `${FAULTS_HELP}
 
+Gateway formats: OpenMQTTGateway and ESPresense publish one message per BLE sighting when heard,
+the sniffer one CSV message per batch, Paxcounter the counts of each batch, Meraki one post per
+radio and batch on miglio/v1/internal/meraki/<networkId> (as the API's receiver publishes it).
 Prints a JSON summary on stdout; progress goes to stderr every 5 s.
 Load mode uses --seed, --speed, --from, --topic-prefix and --mqtt-url; from 'now' at a speed above 1
 the run is moved back so that no timestamp is in the future. See simulator/README.md.`,
@@ -107,6 +118,9 @@ the run is moved back so that no timestamp is in the future. See simulator/READM
             ...(str(o.faults) ? { faults: str(o.faults) } : {}),
             ...(str(o.truthOut) ? { truthOut: str(o.truthOut) } : {}),
             ...(str(o.faultsOut) ? { faultsOut: str(o.faultsOut) } : {}),
+            ...(str(o.format) ? { format: str(o.format) as 'native' } : {}),
+            ...(str(o.merakiSecret) ? { merakiSecret: str(o.merakiSecret) } : {}),
+            ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
             ...(topicPrefix ? { topicPrefix } : {}),
             mqttUrl,
           })

@@ -23,7 +23,9 @@ import {
   type PublishLog,
   type PublishProgress,
 } from './publisher.ts'
-import { createSimulation } from './simulation.ts'
+import { createSimulation, type Simulation } from './simulation.ts'
+import { districtWithFormat, formatStream } from './formats/stream.ts'
+import type { GatewaySource } from '../services/shared/contracts/district.ts'
 
 const PROGRESS_EVERY_MS = 5_000
 
@@ -62,10 +64,17 @@ export async function runSimulate(
   const { log, signal } = deps
   const now = deps.now ?? Date.now
   const options = parseSimulateOptions(input)
-  const district = await loadDistrictFile(
+  const fileDistrict = await loadDistrictFile(
     options.district,
     options.defaultTimeZone ?? DEFAULT_TIME_ZONE,
   )
+  const district = options.format ? districtWithFormat(fileDistrict, options.format) : fileDistrict
+  if (options.districtOut !== undefined) {
+    await writeFile(options.districtOut, `${JSON.stringify(district, null, 2)}\n`)
+    log.info(
+      `wrote the district as simulated to ${options.districtOut}: load it with 'miglio district load ${options.districtOut}' so ingest knows the gateways' sources`,
+    )
+  }
   const nowMs = now()
   const { fromMs, toMs } = resolveWindow(options, nowMs)
   const events = (options.events ?? []).map((spec) => {
@@ -111,7 +120,7 @@ export async function runSimulate(
   try {
     const published = await publishSimulation({
       client,
-      simulation,
+      simulation: onTheWire(simulation, district, options.merakiSecret),
       speed: options.speed,
       log,
       ...(signal ? { signal } : {}),
@@ -150,6 +159,29 @@ export async function runSimulate(
   } finally {
     progress.stop()
     await client.endAsync()
+  }
+}
+
+/**
+ * The simulation as its gateways put it on the wire: each gateway with a `source` in its format
+ * (formats/stream.ts), a Meraki post on the internal topic the API would publish it on.
+ */
+export function onTheWire(simulation: Simulation, district: DistrictFile, merakiSecret: string) {
+  const sources = new Map<string, GatewaySource>()
+  for (const g of district.gateways) if (g.source) sources.set(g.id, g.source)
+  if (sources.size === 0) return simulation
+  const options = {
+    timeZone: district.timezone,
+    merakiSecret,
+    // A batch interval: sightings of one-message-per-device formats go out when heard, before it.
+    lagMs: simulation.model.options.batchIntervalS * 1000,
+  }
+  return {
+    model: simulation.model,
+    statusMessages: (state: 'online' | 'offline', atMs: number) => [
+      ...formatStream(simulation.statusMessages(state, atMs), sources, { ...options, lagMs: 0 }),
+    ],
+    [Symbol.iterator]: () => formatStream(simulation, sources, options),
   }
 }
 

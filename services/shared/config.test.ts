@@ -43,6 +43,8 @@ describe(loadConfig.name, () => {
         metricsPort: 9464,
         staticAfterMs: 4 * 3_600_000,
         deviceListFile: undefined,
+        microBatch: { windowMs: 1000, maxSightings: 500 },
+        flood: { messagesPerS: 100, sightingsPerS: 2000 },
       })
     })
 

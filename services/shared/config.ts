@@ -92,6 +92,10 @@ export const EnvSchema = z.object({
   STATIC_DEVICE_AFTER_H: z.coerce.number().min(0).max(24).default(4),
   MIGLIO_DEVICE_LIST_FILE: z.string().trim().min(1).optional(),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
+  INGEST_MICROBATCH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  INGEST_MICROBATCH_SIGHTINGS: z.coerce.number().int().min(1).max(20_000).default(500),
+  INGEST_FLOOD_MESSAGES_PER_S: z.coerce.number().min(0).max(1_000_000).default(100),
+  INGEST_FLOOD_SIGHTINGS_PER_S: z.coerce.number().min(0).max(10_000_000).default(2000),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
@@ -172,6 +176,10 @@ export type Config = Readonly<{
     metricsPort: number
     staticAfterMs: number
     deviceListFile: string | undefined
+    /** One-message-per-device formats held per gateway at most this long (0: off) or this many sightings. */
+    microBatch: { windowMs: number; maxSightings: number }
+    /** Per gateway ceilings (0: off); see services/ingest/intake/flood-control.ts. */
+    flood: { messagesPerS: number; sightingsPerS: number }
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
@@ -246,6 +254,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsPort: e.INGEST_METRICS_PORT,
       staticAfterMs: e.STATIC_DEVICE_AFTER_H * 3_600_000,
       deviceListFile: e.MIGLIO_DEVICE_LIST_FILE,
+      microBatch: { windowMs: e.INGEST_MICROBATCH_MS, maxSightings: e.INGEST_MICROBATCH_SIGHTINGS },
+      flood: {
+        messagesPerS: e.INGEST_FLOOD_MESSAGES_PER_S,
+        sightingsPerS: e.INGEST_FLOOD_SIGHTINGS_PER_S,
+      },
     },
     jobs: { mode: e.JOBS_MODE },
     simulator: {
