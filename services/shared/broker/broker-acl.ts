@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import {
+  buildMerakiTopic,
   GATEWAY_ID_PATTERN,
   TOPIC_ROOT,
   TRANSITS_CHANGED_TOPIC,
@@ -69,7 +70,7 @@ function digest(value: string | Buffer): Buffer {
  * The access rules of infra/mosquitto/acl, under MQTT_TOPIC_PREFIX when one is set:
  * - every user (the username is the gateway id): write `miglio/v1/gw/<username>/sightings|status`;
  * - miglio-ingest: read `miglio/v1/gw/#` (also as `$share/<group>/…`), write the transit announcements;
- * - miglio-api: read the transit announcements;
+ * - miglio-api: read the transit announcements, write Meraki posts (`miglio/v1/internal/meraki/+`);
  * - miglio-simulator: write `miglio/v1/gw/#` (it stands for every gateway of a simulated district).
  * Anything else is refused: nobody subscribes to `#` or `$SYS/#`, nobody but ingest reads gateways.
  */
@@ -79,7 +80,7 @@ export function createBrokerAcl(accounts: BrokerAccounts, topicPrefix?: string):
   const announcements = t(TRANSITS_CHANGED_TOPIC)
   const rules: Record<ServiceUser, Rules> = {
     [SERVICE_USERS.ingest]: { read: [gatewayTopics], write: [announcements] },
-    [SERVICE_USERS.api]: { read: [announcements], write: [] },
+    [SERVICE_USERS.api]: { read: [announcements], write: [t(buildMerakiTopic('+'))] },
     [SERVICE_USERS.simulator]: { read: [], write: [gatewayTopics] },
   }
   const ownTopics = (username: string) =>

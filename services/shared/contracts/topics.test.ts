@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import {
+  buildMerakiTopic,
   buildSightingsTopic,
   buildStatusTopic,
   ingestSubscriptions,
   parseGatewayTopic,
+  parseMerakiTopic,
   TOPIC_PREFIX_PATTERN,
   withoutTopicPrefix,
   withTopicPrefix,
@@ -120,5 +122,27 @@ describe(withTopicPrefix.name, () => {
 
   it.each(['', '/a', 'a/', 'a//b', 'a+b', 'a/#', 'spa ce'])('rejects %j as a prefix', (p) => {
     expect(TOPIC_PREFIX_PATTERN.test(p)).toBe(false)
+  })
+})
+
+describe(buildMerakiTopic.name, () => {
+  it('builds the internal topic of a Meraki network, and parses it back', () => {
+    expect(buildMerakiTopic('L_674976994152158449')).toBe(
+      'miglio/v1/internal/meraki/L_674976994152158449',
+    )
+    for (const id of ['L_674976994152158449', 'N_24329156', 'a', 'x'.repeat(64), 'a-b_C'])
+      expect(parseMerakiTopic(buildMerakiTopic(id))).toEqual({ networkId: id })
+  })
+
+  it.each([
+    ['another root', 'miglio/v1/internal/transits-changed'],
+    ['no network', 'miglio/v1/internal/meraki/'],
+    ['an extra level', 'miglio/v1/internal/meraki/L_1/x'],
+    ['a wildcard', 'miglio/v1/internal/meraki/+'],
+    ['65 characters', `miglio/v1/internal/meraki/${'x'.repeat(65)}`],
+    ['a dot', 'miglio/v1/internal/meraki/L.1'],
+    ['a gateway topic', 'miglio/v1/gw/gw-1/sightings'],
+  ])('refuses %s', (_case, topic) => {
+    expect(parseMerakiTopic(topic)).toBeNull()
   })
 })

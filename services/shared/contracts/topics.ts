@@ -59,3 +59,26 @@ export function parseGatewayTopic(topic: string): ParsedGatewayTopic | null {
  * instead of at its next poll. Carries zone ids, never device data.
  */
 export const TRANSITS_CHANGED_TOPIC = 'miglio/v1/internal/transits-changed'
+
+/** Meraki network ids as the topic carries them (`L_674976994152158449`): one topic level. */
+export const MERAKI_NETWORK_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+export const MERAKI_TOPIC_ROOT = 'miglio/v1/internal/meraki'
+
+/**
+ * API → ingest: a Cisco Meraki Scanning API v3 post, raw (the JSON Meraki sent, its `secret`
+ * included, so ingest checks it again), published at QoS 1 by the API's receiver
+ * (`POST /api/v1/ingest/meraki`) once per post of at most MAX_PAYLOAD_BYTES; a larger post is
+ * published as several complete posts of the same envelope, each with a share of the observations.
+ * `buildMerakiTopic('L_674976994152158449')` → `miglio/v1/internal/meraki/L_674976994152158449`.
+ */
+export function buildMerakiTopic(networkId: string): string {
+  return `${MERAKI_TOPIC_ROOT}/${networkId}`
+}
+
+/** `parseMerakiTopic('miglio/v1/internal/meraki/L_1')` → `{ networkId: 'L_1' }`; null when not one. */
+export function parseMerakiTopic(topic: string): { networkId: string } | null {
+  if (!topic.startsWith(`${MERAKI_TOPIC_ROOT}/`)) return null
+  const networkId = topic.slice(MERAKI_TOPIC_ROOT.length + 1)
+  return MERAKI_NETWORK_ID_PATTERN.test(networkId) ? { networkId } : null
+}
