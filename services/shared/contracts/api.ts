@@ -626,3 +626,14 @@ export const PublicCrowdResponseSchema = z.object({
   ),
 })
 export type PublicCrowdResponse = z.infer<typeof PublicCrowdResponseSchema>
+
+/**
+ * `POST /api/v1/ingest/meraki` (Cisco Meraki Scanning API v3 receiver): the post was taken — the
+ * broker acknowledged every part of it. `messages` is how many MQTT messages it became (1 unless
+ * it was over 256 KiB). `{ "accepted": true, "messages": 1 }`
+ */
+export const MerakiAcceptedSchema = z.object({
+  accepted: z.literal(true),
+  messages: z.number().int().positive(),
+})
+export type MerakiAccepted = z.infer<typeof MerakiAcceptedSchema>
