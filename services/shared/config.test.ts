@@ -252,11 +252,7 @@ describe('the Meraki receiver', () => {
 
   it.each([
     [{ MERAKI_VALIDATOR: 'v4lidator', MERAKI_SECRET: 'short' }, 'MERAKI_SECRET', 'short'],
-    [
-      { MERAKI_VALIDATOR: 'has space', MERAKI_SECRET: secret },
-      'MERAKI_VALIDATOR',
-      'has space',
-    ],
+    [{ MERAKI_VALIDATOR: 'has space', MERAKI_SECRET: secret }, 'MERAKI_VALIDATOR', 'has space'],
     [
       { MERAKI_VALIDATOR: 'v4lidator', MERAKI_SECRET: secret, MERAKI_BODY_LIMIT_BYTES: '1000' },
       'MERAKI_BODY_LIMIT_BYTES',
