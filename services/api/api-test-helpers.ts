@@ -4,7 +4,11 @@ import { expect } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Db } from '../shared/db/create-db.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
-import type { DistrictFile } from '../shared/contracts/district.ts'
+import {
+  gatewaySourceKey,
+  type DistrictFile,
+  type GatewaySource,
+} from '../shared/contracts/district.ts'
 import { ErrorBodySchema } from '../shared/contracts/api.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
 
@@ -85,6 +89,50 @@ export async function insertTransits(db: Db, fixtures: TransitFixture[]): Promis
           calibration_version: f.calibrationVersion ?? 1,
         }
       }),
+    )
+    .execute()
+}
+
+/**
+ * Declares what a gateway speaks, as the district loader stores it (`format`, `source`,
+ * `source_key`): the API's tests set it directly. Not for Meraki sources (the loader stores an AP
+ * MAC only as a digest).
+ */
+export async function setGatewaySource(
+  db: Db,
+  gatewayId: string,
+  source: Exclude<GatewaySource, { format: 'meraki' }>,
+): Promise<void> {
+  await db
+    .updateTable('gateways')
+    .set({
+      format: source.format,
+      source: JSON.stringify(source),
+      source_key: gatewaySourceKey(source),
+    })
+    .where('id', '=', gatewayId)
+    .execute()
+}
+
+export type DeviceCountFixture = {
+  gateway: string
+  at: Date | string
+  wifi: number | null
+  ble?: number | null
+}
+
+/** Inserts Paxcounter reports into `device_counts` directly. */
+export async function insertDeviceCounts(db: Db, fixtures: DeviceCountFixture[]): Promise<void> {
+  if (!fixtures.length) return
+  await db
+    .insertInto('device_counts')
+    .values(
+      fixtures.map((f) => ({
+        gateway_id: f.gateway,
+        at: new Date(f.at),
+        wifi: f.wifi,
+        ble: f.ble ?? null,
+      })),
     )
     .execute()
 }

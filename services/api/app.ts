@@ -44,6 +44,7 @@ import zoneRoutes from './routes/zones/index.ts'
 import shopRoutes from './routes/shops/index.ts'
 import gatewayRoutes from './routes/gateways/index.ts'
 import footfallRoutes from './routes/footfall/index.ts'
+import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import adminRoutes from './routes/admin/index.ts'
@@ -284,6 +285,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(shopRoutes, common)
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
       await api.register(footfallRoutes, common)
+      await api.register(deviceCountRoutes, { db, timeZone })
       await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })
