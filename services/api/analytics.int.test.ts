@@ -749,7 +749,7 @@ describe('CSV export', () => {
   const TABULAR: [string, string, string][] = [
     ['/api/v1/zones', 'id,name,kind,shopId,streetFromM,streetToM', keys.analyst],
     ['/api/v1/shops', 'id,name,category,zoneId,streetOffsetM', keys.analyst],
-    ['/api/v1/gateways', 'id,zoneId,shopId,placement,active,health', keys.analyst],
+    ['/api/v1/gateways', 'id,zoneId,shopId,placement,format,active,health', keys.analyst],
     [`/api/v1/footfall?${september}`, 'zoneId,bucketStart,passersBy,visitors,captureRate', ''],
     [`/api/v1/footfall/heatmap?${september}`, 'weekday,hour,passersBy,visitors', ''],
     [`/api/v1/footfall/compare?${september}`, 'zoneId,metric,current,baseline,delta,deltaPct', ''],

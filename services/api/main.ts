@@ -14,13 +14,17 @@ import { buildApp } from './app.ts'
 import type { ApiOptionsInput } from './config.ts'
 import type { HealthChecks } from './routes/health/index.ts'
 import { onTransitsChanged } from './lib/transits-changed.ts'
+import { createDurablePublisher } from './lib/mqtt-publisher.ts'
+
+/** How long the Meraki receiver waits for the broker's PUBACK before it answers 503. */
+const MERAKI_ACK_TIMEOUT_MS = 3000
 
 /**
  * The API's options from the process config. The API reads the district's time zone itself (it
  * serves before the database answers); `tz` (MIGLIO_TZ) is only its zone while none is loaded.
  */
 export function apiOptionsOf(config: Config): ApiOptionsInput {
-  return { tz: config.tz, ...config.api }
+  return { tz: config.tz, ...config.api, ...(config.meraki ? { meraki: config.meraki } : {}) }
 }
 
 /**
@@ -61,6 +65,11 @@ export function buildApiApp(deps: {
     log,
     dashboardsDir: deps.dashboardsDir,
     ...(mqtt ? { onTransitsChanged: onTransitsChanged(mqtt, config.mqtt.topicPrefix, log) } : {}),
+    // The Meraki receiver publishes on the same connection (its posts for ingest).
+    ...(mqtt && config.meraki
+      ? { publisher: createDurablePublisher(mqtt, { ackTimeoutMs: MERAKI_ACK_TIMEOUT_MS }) }
+      : {}),
+    topicPrefix: config.mqtt.topicPrefix,
     checks: deps.checks,
     ...(deps.starting ? { starting: deps.starting } : {}),
     ...(deps.metricsRegistries ? { metricsRegistries: deps.metricsRegistries } : {}),
@@ -83,6 +92,8 @@ export async function runApi(config: Config, log: Logger): Promise<void> {
     .then(() => publishFlowsK(database.db, config.api.flowsK))
     .catch((err: unknown) => log.warn({ err: String(err) }, 'could not publish API_FLOWS_K'))
   const client = config.mqtt.url ? createApiMqttClient(config, config.mqtt.url, log) : null
+  if (config.meraki && !client)
+    log.warn('MERAKI_VALIDATOR and MERAKI_SECRET are set but MQTT_URL is not: Meraki posts get 503')
   client?.connect()
   const dashboardsDir = `${config.db.dataDir}/dashboards`
   await buildDashboards(dashboardsDir)

@@ -130,6 +130,26 @@ export const EnvSchema = z.object({
     .int()
     .min(0)
     .default(256 * 1024),
+  /**
+   * Cisco Meraki Scanning API receiver (`/api/v1/ingest/meraki`), on only when both are set: the
+   * validator Meraki's GET must read back, and the shared secret every POST carries. Neither is
+   * trimmed (a secret is taken as it is) and neither is ever echoed or logged.
+   */
+  MERAKI_VALIDATOR: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1–256 printable characters without spaces')
+    .optional(),
+  MERAKI_SECRET: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .max(256, 'must be at most 256 characters')
+    .optional(),
+  MERAKI_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
   SIMULATOR: z.stringbool().default(true),
   SIM_SEED: z.coerce.number().int().default(42),
@@ -182,9 +202,13 @@ export type Config = Readonly<{
     flood: { messagesPerS: number; sightingsPerS: number }
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
+  /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
+  meraki: MerakiConfig | null
   simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
   demoKeys: boolean
 }>
+
+export type MerakiConfig = { validator: string; secret: string; bodyLimitBytes: number }
 
 /** `parseDuration('2h')` → 7 200 000 ms. */
 export function parseDuration(text: string): number {
@@ -209,6 +233,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new AppError('config_invalid', `invalid configuration:\n${lines.join('\n')}`)
   }
   const e = parsed.data
+  if ((e.MERAKI_VALIDATOR === undefined) !== (e.MERAKI_SECRET === undefined)) {
+    const missing = e.MERAKI_VALIDATOR === undefined ? 'MERAKI_VALIDATOR' : 'MERAKI_SECRET'
+    throw new AppError(
+      'config_invalid',
+      `invalid configuration:\n  ${missing}: needed as well (the Meraki receiver takes both MERAKI_VALIDATOR and MERAKI_SECRET)`,
+    )
+  }
   if (e.INGEST_SHARE_GROUP && e.MQTT_PROTOCOL_VERSION !== '5') {
     throw new AppError(
       'config_invalid',
@@ -261,6 +292,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       },
     },
     jobs: { mode: e.JOBS_MODE },
+    meraki:
+      e.MERAKI_VALIDATOR !== undefined && e.MERAKI_SECRET !== undefined
+        ? {
+            validator: e.MERAKI_VALIDATOR,
+            secret: e.MERAKI_SECRET,
+            bodyLimitBytes: e.MERAKI_BODY_LIMIT_BYTES,
+          }
+        : null,
     simulator: {
       enabled: e.SIMULATOR,
       seed: e.SIM_SEED,

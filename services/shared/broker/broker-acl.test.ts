@@ -79,6 +79,15 @@ describe(createBrokerAcl.name, () => {
     expect(acl.canSubscribe('miglio-api', announce)).toBe(true)
     expect(acl.canRead('miglio-api', gw('gw-a'))).toBe(false)
     expect(acl.canPublish('miglio-api', announce)).toBe(false)
+    expect(acl.canPublish('miglio-api', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(true)
+    expect(acl.canPublish('miglio-api', 'miglio/v1/internal/meraki/L_1')).toBe(false)
+    expect(acl.canPublish('miglio-api', 'district-a/miglio/v1/internal/meraki/L_1/x')).toBe(false)
+    expect(acl.canPublish('miglio-api', gw('gw-a'))).toBe(false)
+    expect(acl.canSubscribe('miglio-api', 'district-a/miglio/v1/internal/meraki/+')).toBe(false)
+    expect(acl.canPublish('gw-a', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(false)
+    expect(acl.canPublish('miglio-simulator', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(
+      true,
+    )
 
     expect(acl.canPublish('miglio-simulator', gw('any-gateway', 'status'))).toBe(true)
     expect(acl.canSubscribe('miglio-simulator', gw('+'))).toBe(false)

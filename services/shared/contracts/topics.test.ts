@@ -144,3 +144,25 @@ describe('the internal Meraki topic', () => {
     )
   })
 })
+
+describe(buildMerakiInternalTopic.name, () => {
+  it('builds the internal topic of a Meraki network, and parses it back', () => {
+    expect(buildMerakiInternalTopic('L_674976994152158449')).toBe(
+      'miglio/v1/internal/meraki/L_674976994152158449',
+    )
+    for (const id of ['L_674976994152158449', 'N_24329156', 'a', 'x'.repeat(64), 'a-b_C'])
+      expect(parseMerakiInternalTopic(buildMerakiInternalTopic(id))).toEqual({ networkId: id })
+  })
+
+  it.each([
+    ['another root', 'miglio/v1/internal/transits-changed'],
+    ['no network', 'miglio/v1/internal/meraki/'],
+    ['an extra level', 'miglio/v1/internal/meraki/L_1/x'],
+    ['a wildcard', 'miglio/v1/internal/meraki/+'],
+    ['65 characters', `miglio/v1/internal/meraki/${'x'.repeat(65)}`],
+    ['a dot', 'miglio/v1/internal/meraki/L.1'],
+    ['a gateway topic', 'miglio/v1/gw/gw-1/sightings'],
+  ])('refuses %s', (_case, topic) => {
+    expect(parseMerakiInternalTopic(topic)).toBeNull()
+  })
+})
