@@ -3,7 +3,7 @@ import { DeviceListFileSchema } from '../shared/contracts/district.ts'
 import { normaliseMac } from '../shared/contracts/mac.ts'
 import { AppError } from '../shared/errors.ts'
 import type { Logger } from '../shared/logger.ts'
-import type { DeviceList } from './ingest-service.ts'
+import type { DeviceList } from './model.ts'
 
 /**
  * Reads MIGLIO_DEVICE_LIST_FILE. Errors name the file and the entry's position, never a MAC; a file

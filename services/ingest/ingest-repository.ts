@@ -2,26 +2,25 @@ import { randomBytes } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
 import type { Database, OpenTransitRow } from '../shared/db/database.ts'
 import type { Db } from '../shared/db/create-db.ts'
-import type { GatewayStatus } from '../shared/contracts/gateway-messages.ts'
-import type { DailyKeyStore } from './pseudonymiser.ts'
-import type { ClassifiedTransit, Session, VisitorThresholds } from './sessionise.ts'
 import type { StoredGatewaySource } from '../shared/registry/gateway-source-key.ts'
+import type { DailyKeyStore } from './pseudonymiser.ts'
+import type { Session } from './sessionise.ts'
+import {
+  sessionKey,
+  type RegisteredGateway,
+  type DeviceRef,
+  type GatewaySession,
+  type BatchRecord,
+  type BatchVerdict,
+  type GatewayTransit,
+  type StoredTransits,
+  type GatewayProgress,
+  type GatewayProgressWrite,
+  type StatusWrite,
+  type DeadLetterWrite,
+} from './model.ts'
 
 type Trx = Transaction<Database>
-
-export type RegisteredGateway = {
-  id: string
-  zoneId: string
-  shopId: string | null
-  rssiFloor: number
-  thresholds: VisitorThresholds
-  /** People per device in force (from manual counts); stored with each transit, never retroactive. */
-  calibration: { version: number; factor: number }
-  /** How the gateway's messages are recognised (gateways.source; native when none is stored). */
-  source: StoredGatewaySource
-  /** gateways.source_key: what a decoded message's source identity is looked up by (null: native). */
-  sourceKey: string | null
-}
 
 /** Active gateways with the newest version of their visitor thresholds. */
 export async function loadGatewayRegistry(db: Db): Promise<Map<string, RegisteredGateway>> {
@@ -89,14 +88,6 @@ function storedSourceFromRow(format: string, source: unknown): StoredGatewaySour
   return { format: 'native' }
 }
 
-/** `gateway_id` and pseudonym as one key of the ingest's in-memory maps. */
-export function sessionKey(gatewayId: string, pseudonym: string): string {
-  return `${gatewayId}\u0000${pseudonym}`
-}
-
-export type DeviceRef = { gatewayId: string; pseudonym: string }
-export type GatewaySession = { gatewayId: string; session: Session }
-
 /**
  * Serialises every writer of these gateways' sessions across ingest replicas for this transaction.
  * Locks are taken in one order (by lock key) so two replicas holding overlapping groups cannot
@@ -111,23 +102,6 @@ export async function lockGateways(trx: Trx, gatewayIds: readonly string[]): Pro
         SELECT DISTINCT hashtext('miglio-gw:' || g) AS k FROM unnest(${[...gatewayIds]}::text[]) AS g
         ORDER BY k) AS ordered) AS locked`.execute(trx)
 }
-
-export type BatchRecord = {
-  gatewayId: string
-  bootId: string
-  seq: number
-  sentAt: Date
-  sightingsCount: number
-  /** 64-bit digest of the batch's content, as a decimal string (see `batchDigest`). */
-  digest: string
-}
-
-/**
- * What a batch is to the database: `fresh` (recorded now), a `duplicate` (the same content recorded
- * before, or earlier in the same call: a QoS 1 redelivery) or a `conflict` (the same gateway, boot id
- * and seq with other content: a replay, never counted).
- */
-export type BatchVerdict = 'fresh' | 'duplicate' | 'conflict'
 
 function identity(gatewayId: string, bootId: string, seq: number | string): string {
   return `${gatewayId}\u0000${bootId}\u0000${seq}`
@@ -330,11 +304,6 @@ export async function takeSessionsEndedBeforeCutoffs(
   return rows.rows.map((r) => ({ gatewayId: r.gateway_id, session: toSession(r) }))
 }
 
-export type GatewayTransit = { gateway: RegisteredGateway; transit: ClassifiedTransit }
-
-/** What was stored of the transits given to `insertTransits`: what metrics and announcements count. */
-export type StoredTransits = { visitors: number; passersBy: number; zones: Set<string> }
-
 /**
  * Writes closed sessions as transits, each with its gateway's zone, shop and calibration in force,
  * and returns what was actually stored (a transit already there — the `transits_once` guard — is not).
@@ -377,14 +346,6 @@ export async function insertTransits(
   return stored
 }
 
-/** Where a gateway's batches stand: event-time watermark, boot, last sequence number, gaps. */
-export type GatewayProgress = {
-  watermarkMs: number | null
-  bootId: string | null
-  lastSeq: number | null
-  seqGaps: number
-}
-
 export async function loadGatewayProgress(
   trx: Trx,
   gatewayIds: readonly string[],
@@ -408,13 +369,6 @@ export async function loadGatewayProgress(
   )
 }
 
-export type GatewayProgressWrite = GatewayProgress & {
-  gatewayId: string
-  lastBatchAt: Date
-  /** Null keeps the stored one (a format that carries no clock of the gateway's). */
-  clockSkewMs: number | null
-}
-
 /** Saves the batch columns of gateway_state (status columns are left as they are). */
 export async function saveGatewayProgress(
   trx: Trx,
@@ -436,8 +390,6 @@ export async function saveGatewayProgress(
       boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
       clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms)`.execute(trx)
 }
-
-export type StatusWrite = { gatewayId: string; status: GatewayStatus; at: Date }
 
 /**
  * Saves gateway statuses, several of one gateway folded into its last (keeping the last firmware
@@ -485,15 +437,6 @@ export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): 
     .where((eb) => eb.or([eb('s.last_batch_at', '<', before), eb('s.last_batch_at', 'is', null)]))
     .execute()
   return rows.map((r) => r.gateway_id)
-}
-
-export type DeadLetterWrite = {
-  topic: string
-  gatewayId: string | null
-  reason: string
-  detail: string
-  payloadBytes: number
-  payloadRedacted: string
 }
 
 /** Stores dead letters; every text in them must already be redacted by the caller. */

@@ -6,7 +6,7 @@ import {
   type GatewayProgress,
   type GatewayTransit,
   type RegisteredGateway,
-} from './ingest-repository.ts'
+} from './model.ts'
 
 const GAP_MS = 120_000
 const STATIC_AFTER_MS = 30 * 60_000

@@ -14,7 +14,7 @@ import {
   type GatewaySession,
   type GatewayTransit,
   type RegisteredGateway,
-} from './ingest-repository.ts'
+} from './model.ts'
 
 /**
  * The largest forward step of the 802.11 sequence number from a session's last probe to a

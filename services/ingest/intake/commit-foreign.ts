@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely'
 import type { Database } from '../../shared/db/database.ts'
-import type { StatusWrite } from '../ingest-repository.ts'
+import type { StatusWrite } from '../model.ts'
 import type { BatchWork } from '../plan-group.ts'
 import type { PseudoSighting } from '../sessionise.ts'
 import {

@@ -1,7 +1,7 @@
 import { withTopicPrefix } from '../../shared/contracts/topics.ts'
 import { apMacDigest } from '../../shared/registry/gateway-source-key.ts'
 import type { AdapterFormat, SourceIdentity } from '../adapters/common.ts'
-import type { RegisteredGateway } from '../ingest-repository.ts'
+import type { RegisteredGateway } from '../model.ts'
 
 /**
  * The registry's gateway sources indexed for intake: which topics to subscribe to, which adapter a

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { RegisteredGateway } from '../ingest-repository.ts'
+import type { RegisteredGateway } from '../model.ts'
 import { storedSourceKey, storedSourceOf } from '../../shared/registry/gateway-source-key.ts'
 import type { GatewaySource } from '../../shared/contracts/district.ts'
 import { advanceProgress } from '../plan-group.ts'

@@ -1,6 +1,6 @@
 import type { DecodedSighting } from '../decode-message.ts'
-import type { DeviceList } from '../ingest-service.ts'
-import type { RegisteredGateway } from '../ingest-repository.ts'
+import type { DeviceList } from '../model.ts'
+import type { RegisteredGateway } from '../model.ts'
 import type { Pseudonymiser } from '../pseudonymiser.ts'
 import type { PseudoSighting } from '../sessionise.ts'
 

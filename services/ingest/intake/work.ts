@@ -1,6 +1,6 @@
 import type { AdapterFormat, DeviceCounts, GatewayHealth } from '../adapters/common.ts'
 import type { RejectReason } from '../decode-message.ts'
-import type { DeadLetterWrite, RegisteredGateway, StatusWrite } from '../ingest-repository.ts'
+import type { DeadLetterWrite, RegisteredGateway, StatusWrite } from '../model.ts'
 import type { BatchOutcome, BatchWork } from '../plan-group.ts'
 import type { IngestMetrics } from '../ingest-metrics.ts'
 import type { PseudoSighting } from '../sessionise.ts'

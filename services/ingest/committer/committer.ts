@@ -1,0 +1,204 @@
+import type { Logger } from '../../shared/logger.ts'
+import { redactMacs } from '../../shared/contracts/mac.ts'
+import type { IngestMetrics } from '../ingest-metrics.ts'
+import type { StoredTransits } from '../model.ts'
+import type { WithRetry } from '../retry.ts'
+import type { DeadLetterFn } from '../intake/dead-letter.ts'
+import type { Work } from '../intake/work.ts'
+import {
+  commitGroup,
+  type CommitGroupDeps,
+  type GroupCommit,
+  type Outcome,
+} from './commit-group.ts'
+import { countOutcome } from './settle.ts'
+
+/** Messages committed in one transaction at most; more wait for the next one. */
+const MAX_GROUP_MESSAGES = 250
+/** Sightings committed in one transaction at most (a group closes early when it reaches this). */
+const MAX_GROUP_SIGHTINGS = 20_000
+/** Messages taken from MQTT and not yet committed at most; beyond it MQTT.js stops reading. */
+const MAX_QUEUED_MESSAGES = 500
+
+export type Committer = {
+  /**
+   * Queues a work; a message refused without a dead letter (flood control past its first one) is
+   * settled at once, so it waits for nothing (its PUBACK still goes out in order).
+   */
+  enqueue(work: Work): void
+  /** Resolves when the queue has room (backpressure: intake waits before taking the next message). */
+  room(): Promise<void>
+  /** Nothing queued and nothing being committed. */
+  idle(): boolean
+  /** Wakes intake waiting for room and waits for the group in hand (stop). */
+  stop(): Promise<void>
+}
+
+/** Sightings a queued work carries (the group size limit). */
+function sightingsOf(w: Work): number {
+  if (w.kind === 'batch') return w.work.sightings.length
+  if (w.kind !== 'foreign') return 0
+  return w.parts.reduce((n, p) => n + (p.effect.kind === 'sightings' ? p.effect.total : 0), 0)
+}
+
+/**
+ * The committer: a queue of taken messages, written in groups (up to 250 messages or 20 000
+ * sightings per transaction under load; idle, a message is committed alone at once), then
+ * acknowledged in arrival order (PUBACK). Nothing is acknowledged before it is durable, so a crash
+ * loses nothing: the broker redelivers. A database outage is retried without end while the queue
+ * fills and then holds intake (backpressure); a group that fails for another reason is split and
+ * committed message by message, so one poisonous message cannot hold the others.
+ */
+export function createCommitter(
+  deps: CommitGroupDeps & {
+    log: Logger
+    metrics: IngestMetrics
+    withRetry: WithRetry
+    running: () => boolean
+    /** Tells API processes these zones' transits changed (after the commit). */
+    announce: (zones: ReadonlySet<string>) => void
+  },
+): Committer {
+  const { log, metrics, withRetry, running, deadLetter } = deps
+  const queue: Work[] = []
+  let roomWaiters: (() => void)[] = []
+  let committing: Promise<void> | null = null
+
+  /** Counts what a commit stored, once it is durable: metrics, the learned-statics log, announcements. */
+  function published(commit: GroupCommit) {
+    countStored(metrics, commit.stored)
+    const learned = new Map<string, number>()
+    for (const id of commit.learned) learned.set(id, (learned.get(id) ?? 0) + 1)
+    for (const [gatewayId, devices] of learned)
+      log.info({ gatewayId, devices }, 'learned static devices')
+    deps.announce(commit.stored.zones)
+  }
+
+  async function commitWithFallback(group: readonly Work[]): Promise<Outcome[]> {
+    try {
+      const commit = await withRetry('batch', () => commitGroup(deps, group))
+      published(commit)
+      return commit.outcomes
+    } catch (err) {
+      if (!running()) throw err
+      if (group.length > 1) {
+        const outcomes: Outcome[] = []
+        for (const w of group) outcomes.push(...(await commitWithFallback([w])))
+        return outcomes
+      }
+      const w = group[0]
+      if (!w) return []
+      log.error({ err: redactMacs(String(err)) }, 'message could not be written')
+      await keepAsWriteFailed(w, err, deadLetter)
+      return [{ kind: 'failed' }]
+    }
+  }
+
+  /**
+   * A message that cannot be written is kept as a `write_failed` dead letter (counted, visible) and
+   * acknowledged. If even the rendering is refused, the facts are kept without it; only if that is
+   * refused too is the message acknowledged unrecorded, so that one message cannot stall a district.
+   */
+  async function keepAsWriteFailed(w: Work, err: unknown, letterOf: DeadLetterFn) {
+    const gatewayId =
+      w.kind === 'batch'
+        ? w.work.gateway.id
+        : w.kind === 'status'
+          ? w.write.gatewayId
+          : w.kind === 'foreign'
+            ? w.gateway.id
+            : null
+    const letter = letterOf(w.topic, w.payload, 'write_failed', String(err), gatewayId)
+    try {
+      await withRetry('dead letter', () => commitGroup(deps, [{ ...w, ...letter }]))
+    } catch {
+      const bare = { ...letter.letter, payloadRedacted: '(not stored: the write was refused)' }
+      try {
+        await withRetry('dead letter', () => commitGroup(deps, [{ ...w, ...letter, letter: bare }]))
+      } catch (deadLetterErr) {
+        log.error(
+          { err: redactMacs(String(deadLetterErr)) },
+          'dead letter could not be stored either; message acknowledged and counted as write_failed',
+        )
+      }
+    }
+  }
+
+  function settle(w: Work, o: Outcome) {
+    countOutcome(metrics, w, o)
+    w.ack()
+  }
+
+  /** The next group: the queue's head, up to the message and sighting limits. */
+  function nextGroup(): Work[] {
+    let n = 0
+    let sightings = 0
+    while (n < queue.length && n < MAX_GROUP_MESSAGES) {
+      const w = queue[n]
+      const size = w ? sightingsOf(w) : 0
+      if (n > 0 && sightings + size > MAX_GROUP_SIGHTINGS) break
+      sightings += size
+      n++
+    }
+    return queue.slice(0, n)
+  }
+
+  function wakeWaiters() {
+    const waiters = roomWaiters
+    roomWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  async function drain() {
+    while (running() && queue.length > 0) {
+      const group = nextGroup()
+      const end = metrics.commitSeconds.startTimer()
+      metrics.groupMessages.observe(group.length)
+      const outcomes = await commitWithFallback(group)
+      end()
+      queue.splice(0, group.length)
+      group.forEach((w, i) => settle(w, outcomes[i] ?? { kind: 'failed' }))
+      if (queue.length < MAX_QUEUED_MESSAGES) wakeWaiters()
+    }
+  }
+
+  function kick() {
+    if (committing || !running()) return
+    committing = drain()
+      .catch((err: unknown) => {
+        // Only when stopping: what is still queued stays unacknowledged and is redelivered.
+        log.info({ err: redactMacs(String(err)) }, 'commit abandoned at stop')
+      })
+      .finally(() => {
+        committing = null
+        if (running() && queue.length > 0) kick()
+      })
+  }
+
+  return {
+    enqueue(work) {
+      if (!running()) return // left unacknowledged: the broker redelivers it to the next session
+      if (work.kind === 'dropped') {
+        settle(work, { kind: 'dropped' })
+        return
+      }
+      queue.push(work)
+      kick()
+    },
+    async room() {
+      if (queue.length < MAX_QUEUED_MESSAGES) return
+      await new Promise<void>((resolve) => roomWaiters.push(resolve))
+    },
+    idle: () => queue.length === 0 && committing === null,
+    async stop() {
+      wakeWaiters()
+      await committing?.catch(() => undefined)
+    },
+  }
+}
+
+/** Transit counts by class: what was stored (a transit the `transits_once` guard kept out is not). */
+export function countStored(metrics: IngestMetrics, stored: StoredTransits): void {
+  if (stored.visitors) metrics.transits.inc({ class: 'visitor' }, stored.visitors)
+  if (stored.passersBy) metrics.transits.inc({ class: 'passer_by' }, stored.passersBy)
+}
