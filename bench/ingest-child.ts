@@ -1,7 +1,10 @@
 /**
- * A benchmark child process: Miglio's ingest service (mode `miglio`) or the naive baseline (mode
- * `naive`: one multi-row INSERT per MQTT message, no pseudonymisation, no sessions), subscribed to
- * the benchmark's topics, and nothing else — so its RSS and heap are the ingest process's.
+ * A benchmark child process: Miglio's ingest service (mode `miglio`), the naive baseline (mode
+ * `naive`: one multi-row INSERT per MQTT message, PUBACK after it, no pseudonymisation, no
+ * sessions) or the acknowledge-on-receipt peer (mode `peer`: the script a user writes with MQTT.js
+ * and pg — PUBACK at once, then one multi-row INSERT per message through the pool, the backlog held
+ * in memory and lost on a crash), subscribed to the benchmark's topics, and nothing else — so its
+ * RSS and heap are the ingest process's.
  *
  * It is the only client of the embedded database while it runs (the embedded server has one
  * session), so the parent asks it over IPC for counters, SQL results and memory figures.
@@ -31,7 +34,7 @@ import { findDistrictTimeZone } from '../services/shared/registry/district-repos
 import { DEFAULT_TIME_ZONE } from '../services/shared/contracts/district.ts'
 
 export type ChildConfig = {
-  mode: 'miglio' | 'naive'
+  mode: 'miglio' | 'naive' | 'peer'
   dbUrl: string
   poolSize: number
   mqttUrl: string
@@ -52,10 +55,15 @@ export type ChildConfig = {
 export type StatementProfile = Record<string, { count: number; totalMs: number }>
 
 export type ChildStats = {
-  /** Messages acknowledged (PUBACK sent: committed, or recognised as a redelivery). */
+  /**
+   * Messages acknowledged (PUBACK sent: committed, or recognised as a redelivery); for the peer,
+   * which acknowledges on receipt, messages whose INSERT finished.
+   */
   messagesDone: number
-  /** Wall time (ms, sub-ms precision) of the last PUBACK. */
+  /** Wall time (ms, sub-ms precision) of the last PUBACK (the peer: of the last INSERT). */
   lastDoneAt: number
+  /** Resident set size of the child now (MB). */
+  rssMb: number
   /** Sightings in committed batches. */
   sightings: number
   rejected: number
@@ -140,7 +148,7 @@ async function main() {
   }
   const sendPacket = writer._sendPacket.bind(mqtt)
   writer._sendPacket = (packet, ...rest) => {
-    if (packet.cmd === 'puback') {
+    if (packet.cmd === 'puback' && cfg.mode !== 'peer') {
       messagesDone++
       lastDoneAt = now()
     }
@@ -185,13 +193,18 @@ async function main() {
       seq: number
       sightings: { t: string | number; mac: string; rssi: number; radio: string }[]
     }
+    // The peer acknowledges on receipt and lets the pool queue its INSERTs.
+    const onReceipt = cfg.mode === 'peer'
     mqtt.handleMessage = (packet, done) => {
       const end = naiveCommit.startTimer()
       const batch = JSON.parse(packet.payload.toString()) as Batch
       const n = batch.sightings.length
+      if (onReceipt) done()
       if (n === 0) {
         end()
-        done()
+        if (!onReceipt) return done()
+        messagesDone++
+        lastDoneAt = now()
         return
       }
       const params: unknown[] = []
@@ -218,11 +231,13 @@ async function main() {
           () => {
             naiveSightings += n
             end()
-            done()
+            if (!onReceipt) return done()
+            messagesDone++
+            lastDoneAt = now()
           },
           (err: unknown) => {
             log.error({ err: String(err) }, 'naive insert failed')
-            done()
+            if (!onReceipt) done()
           },
         )
     }
@@ -280,6 +295,7 @@ async function main() {
       return {
         messagesDone,
         lastDoneAt,
+        rssMb: process.memoryUsage().rss / 2 ** 20,
         sightings: sightings.values[0]?.value ?? 0,
         rejected: rejects.values.reduce((n, v) => n + v.value, 0),
         duplicates: dups.values[0]?.value ?? 0,
@@ -301,6 +317,7 @@ async function main() {
     return {
       messagesDone,
       lastDoneAt,
+      rssMb: process.memoryUsage().rss / 2 ** 20,
       sightings: naiveSightings,
       rejected: 0,
       duplicates: 0,

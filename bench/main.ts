@@ -1,5 +1,5 @@
 /**
- * `npm run bench` — Miglio's benchmarks: ingest throughput against a naive baseline, latency,
+ * `npm run bench` — Miglio's benchmarks: ingest throughput beside a naive baseline and a peer, latency,
  * queries over a year of aggregates, ingest memory, storage per row, counting accuracy and
  * sightings/s through each gateway format's adapter.
  *
@@ -44,7 +44,7 @@ const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]
 
   --quick          a short run: 1 repeat, 5 s load steps, 30 days of aggregates (~6 min on 2 cores)
   --only <names>   comma-separated, from: ${Object.keys(BENCHMARKS).join(', ')}
-                   (ingest includes the naive baseline)
+                   (ingest includes the naive baseline and the acknowledge-on-receipt peer)
   --help
 
 environment:
