@@ -140,6 +140,7 @@ async function serve(
   const app = await buildApiApp({
     config,
     db: database.db,
+    readDb: database.readDb,
     log: log.child({ service: 'api' }),
     mqtt: apiMqtt,
     checks: {

@@ -35,6 +35,7 @@ import { activeKeyIds } from './queries/api-key-queries.ts'
 import { localDateOf, startOfLocalDay } from '../shared/contracts/local-time.ts'
 import { createDistrictTimeZone } from './lib/district-time-zone.ts'
 import { findDistrictTimeZone } from '../shared/registry/district-repository.ts'
+import { replicaLagMs } from './queries/replica-lag.ts'
 import { liveZoneCounts } from './queries/live-queries.ts'
 import healthRoutes, { type HealthChecks } from './routes/health/index.ts'
 import docsRoutes from './routes/docs/index.ts'
@@ -56,6 +57,12 @@ import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
 export type ApiDeps = {
   db: Db
+  /**
+   * Where analytics reads go (footfall, shops, flows, device counts, the live counts, the public
+   * street view): a read replica's pool (DATABASE_READ_URL). Absent: `db`. Keys, events, gateway
+   * health and admin stay on `db` (a revoked key or a new event must not wait for replication).
+   */
+  readDb?: Db
   log: Logger
   checks: HealthChecks
   /** Built dashboard files served at `/`; absent → only the API. */
@@ -101,6 +108,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now
   const starting = deps.starting ?? (() => null)
   const { db, log } = deps
+  const readDb = deps.readDb ?? db
   // The district's zone from the database; the tz option only while no district is loaded.
   const timeZone = createDistrictTimeZone(() => findDistrictTimeZone(db), options.tz)
   const app = Fastify({
@@ -202,8 +210,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     poll: async (nowMs: number) => {
       const tz = await timeZone()
       const dayStart = startOfLocalDay(nowMs, tz)
-      const zones = await liveZoneCounts(db, new Date(dayStart), new Date(nowMs - QUARTER_MS))
-      return { at: new Date(nowMs).toISOString(), day: localDateOf(nowMs, tz), zones }
+      const [zones, lag] = await Promise.all([
+        liveZoneCounts(readDb, new Date(dayStart), new Date(nowMs - QUARTER_MS)),
+        readDb === db ? undefined : replicaLagMs(readDb),
+      ])
+      const at = new Date(nowMs).toISOString()
+      return {
+        at,
+        day: localDateOf(nowMs, tz),
+        zones,
+        ...(lag === undefined ? {} : { readLagMs: lag }),
+      }
     },
     pollMs: options.live.pollMs,
     pingMs: options.live.pingMs,
@@ -266,7 +283,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (options.publicStreetView) {
     await app.register(publicRoutes, {
       prefix: '/api/v1',
-      db,
+      db: readDb,
       timeZone,
       k: options.flowsK,
       now,
@@ -275,6 +292,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null
   const common = { db, timeZone, now }
+  const reads = { db: readDb, timeZone, now }
   await app.register(
     async (api) => {
       await api.register(authPlugin, { guard })
@@ -282,11 +300,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(meRoutes)
       await api.register(districtRoutes, { db })
       await api.register(zoneRoutes, { db })
-      await api.register(shopRoutes, common)
+      await api.register(shopRoutes, reads)
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
-      await api.register(footfallRoutes, common)
-      await api.register(deviceCountRoutes, { db, timeZone })
-      await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
+      await api.register(footfallRoutes, reads)
+      await api.register(deviceCountRoutes, { db: readDb, timeZone })
+      await api.register(flowRoutes, { db: readDb, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })
     },

@@ -52,6 +52,8 @@ export function createApiMqttClient(
 export function buildApiApp(deps: {
   config: Config
   db: Db
+  /** A read replica's pool for analytics reads (DATABASE_READ_URL); absent: `db`. */
+  readDb?: Db
   log: Logger
   mqtt: MqttClient | null
   checks: HealthChecks
@@ -62,6 +64,7 @@ export function buildApiApp(deps: {
   const { config, mqtt, log } = deps
   return buildApp({
     db: deps.db,
+    ...(deps.readDb ? { readDb: deps.readDb } : {}),
     log,
     dashboardsDir: deps.dashboardsDir,
     ...(mqtt ? { onTransitsChanged: onTransitsChanged(mqtt, config.mqtt.topicPrefix, log) } : {}),
@@ -100,6 +103,7 @@ export async function runApi(config: Config, log: Logger): Promise<void> {
   const app = await buildApiApp({
     config,
     db: database.db,
+    readDb: database.readDb,
     log,
     mqtt: client,
     dashboardsDir,

@@ -204,6 +204,23 @@ describe(loadConfig.name, () => {
       expect(error.message).not.toContain('u:s3cret@')
     })
 
+    it('refuses DATABASE_READ_URL without DATABASE_URL, and keeps both when both are set', () => {
+      const replica = 'postgres://reader:r3plica@replica.example:5432/miglio'
+      const error = configError({ DATABASE_READ_URL: replica })
+      expect(error.code).toBe('config_invalid')
+      expect(lineFor(error, 'DATABASE_READ_URL')[0]).toContain('needs DATABASE_URL')
+      expect(error.message).not.toContain('r3plica')
+      const sut = loadConfig({
+        DATABASE_URL: 'postgres://miglio:s3cret@db.example:5432/miglio',
+        DATABASE_READ_URL: replica,
+      })
+      expect(sut.db.readUrl).toBe(replica)
+      expect(loadConfig({}).db.readUrl).toBeUndefined()
+      expect(
+        configError({ DATABASE_URL: 'postgres://db/x', DATABASE_READ_URL: 'http://x' }).message,
+      ).toContain('DATABASE_READ_URL')
+    })
+
     it('refuses INGEST_SHARE_GROUP without MQTT_PROTOCOL_VERSION=5', () => {
       const error = configError({ INGEST_SHARE_GROUP: 'ingest' })
       expect(error.code).toBe('config_invalid')

@@ -56,6 +56,8 @@ export function parseTrustProxy(text: string): boolean | string[] | null {
 /** Every environment key Miglio reads, with its default. `.env.example` and README list the same. */
 export const EnvSchema = z.object({
   DATABASE_URL: z.preprocess(emptyAsUndefined, UrlWithScheme(['postgres', 'postgresql'])),
+  /** A read replica of DATABASE_URL: the API's analytics reads go there (writes and keys do not). */
+  DATABASE_READ_URL: z.preprocess(emptyAsUndefined, UrlWithScheme(['postgres', 'postgresql'])),
   MQTT_URL: z.preprocess(emptyAsUndefined, UrlWithScheme(['mqtt', 'mqtts', 'tcp', 'ws', 'wss'])),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -163,7 +165,12 @@ export const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>
 
 export type Config = Readonly<{
-  db: { url: string | undefined; dataDir: string }
+  db: {
+    url: string | undefined
+    /** DATABASE_READ_URL: a read replica for the API's analytics reads (only with `url`). */
+    readUrl: string | undefined
+    dataDir: string
+  }
   mqtt: {
     url: string | undefined
     clientId: string
@@ -240,6 +247,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `invalid configuration:\n  ${missing}: needed as well (the Meraki receiver takes both MERAKI_VALIDATOR and MERAKI_SECRET)`,
     )
   }
+  if (e.DATABASE_READ_URL && !e.DATABASE_URL) {
+    throw new AppError(
+      'config_invalid',
+      'invalid configuration:\n  DATABASE_READ_URL: needs DATABASE_URL as well (a read replica of the primary; the embedded database has none)',
+    )
+  }
   if (e.INGEST_SHARE_GROUP && e.MQTT_PROTOCOL_VERSION !== '5') {
     throw new AppError(
       'config_invalid',
@@ -247,7 +260,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     )
   }
   return {
-    db: { url: e.DATABASE_URL, dataDir: resolve(e.MIGLIO_DATA_DIR) },
+    db: { url: e.DATABASE_URL, readUrl: e.DATABASE_READ_URL, dataDir: resolve(e.MIGLIO_DATA_DIR) },
     mqtt: {
       url: e.MQTT_URL,
       clientId:

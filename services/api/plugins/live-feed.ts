@@ -6,8 +6,11 @@ import type { Logger } from '../../shared/logger.ts'
 import type { ApiPrincipal } from '../../shared/registry/api-key-repository.ts'
 import type { LiveServerMessage, LiveZoneCounts } from '../../shared/contracts/api.ts'
 
-/** What one poll of the database returns: every zone's counts at `at`. */
-export type LiveSnapshot = { at: string; day: string; zones: LiveZoneCounts[] }
+/**
+ * What one poll of the database returns: every zone's counts at `at`, and how far behind the
+ * primary they may be when they were read from a replica.
+ */
+export type LiveSnapshot = { at: string; day: string; zones: LiveZoneCounts[]; readLagMs?: number }
 
 export type LiveClient = {
   readonly socket: WebSocket
@@ -105,7 +108,9 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   function deliver(c: LiveClient) {
     if (!latest || c.socket.readyState !== OPEN) return
     const zones = latest.zones.filter((z) => c.zones.has(z.zoneId))
-    const body = JSON.stringify([latest.day, zones])
+    // A lag that moves by a second or more is news too (the dashboard shows it).
+    const lagS = latest.readLagMs === undefined ? null : Math.round(latest.readLagMs / 1000)
+    const body = JSON.stringify([latest.day, zones, lagS])
     if (body === c.lastBody) return
     // A guard only: polls begin at least minPollMs apart.
     if (now() - c.lastSentAt < minPollMs / 2) return
@@ -113,7 +118,8 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
       o.metrics.skipped.inc()
       return
     }
-    send(c, { type: 'counts', at: latest.at, day: latest.day, zones })
+    const lag = latest.readLagMs === undefined ? {} : { readLagMs: latest.readLagMs }
+    send(c, { type: 'counts', at: latest.at, day: latest.day, zones, ...lag })
     c.lastBody = body
     c.lastSentAt = now()
   }

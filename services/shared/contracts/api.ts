@@ -628,6 +628,11 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
     /** Local date the `today` counts belong to. */
     day: z.string(),
     zones: z.array(LiveZoneCountsSchema),
+    /**
+     * When the API reads a replica (DATABASE_READ_URL): how far behind the primary these counts may
+     * be, in ms (0: caught up). Absent when the API reads the primary.
+     */
+    readLagMs: z.number().int().nonnegative().optional(),
   }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ])

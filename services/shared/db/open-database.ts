@@ -8,6 +8,11 @@ import { startEmbeddedTimescale, type EmbeddedTimescale } from './embedded/embed
 
 export type OpenedDatabase = {
   db: Db
+  /**
+   * Where the API's analytics reads go: a read replica's pool when DATABASE_READ_URL is set (pool
+   * of 10), else `db` itself.
+   */
+  readDb: Db
   embedded: EmbeddedTimescale | null
   /** Where it is, without credentials: `postgres://db.example:5432/miglio`, or `embedded`. */
   where: string
@@ -72,9 +77,15 @@ export async function openDatabase(
     const closing = new AbortController()
     const signal = opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal
     const reachable = waitForDatabase(db, log, where, signal)
+    const replica = config.db.readUrl
+      ? createDb({ url: config.db.readUrl, maxConnections: 10 }).db
+      : null
+    // The replica is not waited for: its reads fail with 503 database_unavailable until it answers.
+    if (replica && config.db.readUrl)
+      log.info({ database: describeUrl(config.db.readUrl) }, 'analytics reads go to a read replica')
     const close = async () => {
       closing.abort(new Error('database closed'))
-      await db.destroy()
+      await Promise.all([db.destroy(), replica?.destroy()])
     }
     if (opts.waitUntilReachable === false) reachable.catch(() => undefined)
     else {
@@ -85,7 +96,7 @@ export async function openDatabase(
         throw err
       }
     }
-    return { db, embedded: null, where, reachable, close }
+    return { db, readDb: replica ?? db, embedded: null, where, reachable, close }
   }
   if (!opts.allowEmbedded) {
     throw new AppError(
@@ -99,6 +110,7 @@ export async function openDatabase(
   await waitForDatabase(db, log, 'embedded')
   return {
     db,
+    readDb: db,
     embedded,
     where: 'embedded',
     reachable: Promise.resolve(),
