@@ -44,6 +44,8 @@ export type ChildConfig = {
   idleCloseMs: number
   keyGraceMs: number
   maintenanceIntervalMs: number
+  /** Ingest's commit lanes (INGEST_COMMIT_LANES; default 1). */
+  commitLanes?: number
   /** Run the TimescaleDB job runner as `miglio start` does with the embedded database. */
   jobs: boolean
   /** Time every SQL statement by kind (kysely's query log). */
@@ -176,6 +178,7 @@ async function main() {
         keyGraceMs: cfg.keyGraceMs,
         topicPrefix: cfg.topicPrefix,
         maintenanceIntervalMs: cfg.maintenanceIntervalMs,
+        commitLanes: cfg.commitLanes ?? 1,
         ...(cfg.deviceListFile
           ? { deviceList: await loadDeviceList(cfg.deviceListFile, log) }
           : {}),

@@ -54,6 +54,8 @@ export type StepFigures = {
 }
 
 const GATEWAYS = 20
+/** Ingest's commit lanes: the product's default (INGEST_COMMIT_LANES). */
+const COMMIT_LANES = 4
 /** Batches per gateway before the first Miglio ramp, so sessions close as fast as devices arrive. */
 const WARMUP_BATCHES = 30
 const GAP_MS = 120_000
@@ -156,6 +158,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         maintenanceIntervalMs: 5_000,
         jobs: false,
         profile: mode === 'miglio',
+        commitLanes: COMMIT_LANES,
       })
       const steps: StepFigures[] = []
       if (mode === 'miglio' && rep === 0) {
@@ -443,6 +446,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         ramp: `from ${startRate}/s, ×2 per step, until achieved < 90 % of offered (max ${maxRate}/s)`,
         qos: 1,
         publisherConnections: 4,
+        commitLanes: COMMIT_LANES,
         transitGapS: GAP_MS / 1000,
         eventTimeWindow: {
           from: new Date(window.fromMs).toISOString(),

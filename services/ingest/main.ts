@@ -30,8 +30,16 @@ export async function districtTimeZoneOf(db: Db, config: Config, log: Logger): P
  * the device list file loaded.
  */
 export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promise<IngestConfig> {
-  const { gapMs, idleCloseMs, keyGraceMs, staticAfterMs, deviceListFile, microBatch, flood } =
-    config.ingest
+  const {
+    gapMs,
+    idleCloseMs,
+    keyGraceMs,
+    staticAfterMs,
+    deviceListFile,
+    microBatch,
+    flood,
+    commitLanes,
+  } = config.ingest
   return {
     tz: await districtTimeZoneOf(db, config, log),
     gapMs,
@@ -40,6 +48,7 @@ export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promi
     staticAfterMs,
     microBatch,
     flood,
+    commitLanes,
     shareGroup: config.mqtt.shareGroup,
     topicPrefix: config.mqtt.topicPrefix,
     ...(deviceListFile ? { deviceList: await loadDeviceList(deviceListFile, log) } : {}),

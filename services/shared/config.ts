@@ -98,6 +98,7 @@ export const EnvSchema = z.object({
   INGEST_MICROBATCH_SIGHTINGS: z.coerce.number().int().min(1).max(20_000).default(500),
   INGEST_FLOOD_MESSAGES_PER_S: z.coerce.number().min(0).max(1_000_000).default(100),
   INGEST_FLOOD_SIGHTINGS_PER_S: z.coerce.number().min(0).max(10_000_000).default(2000),
+  INGEST_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(4),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
@@ -207,6 +208,8 @@ export type Config = Readonly<{
     microBatch: { windowMs: number; maxSightings: number }
     /** Per gateway ceilings (0: off); see services/ingest/intake/flood-control.ts. */
     flood: { messagesPerS: number; sightingsPerS: number }
+    /** Transactions committing at once, each for a fixed share of the gateways (committer.ts). */
+    commitLanes: number
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
@@ -303,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         messagesPerS: e.INGEST_FLOOD_MESSAGES_PER_S,
         sightingsPerS: e.INGEST_FLOOD_SIGHTINGS_PER_S,
       },
+      commitLanes: e.INGEST_COMMIT_LANES,
     },
     jobs: { mode: e.JOBS_MODE },
     meraki:

@@ -17,7 +17,7 @@ import { countOutcome } from './settle.ts'
 const MAX_GROUP_MESSAGES = 250
 /** Sightings committed in one transaction at most (a group closes early when it reaches this). */
 const MAX_GROUP_SIGHTINGS = 20_000
-/** Messages taken from MQTT and not yet committed at most; beyond it MQTT.js stops reading. */
+/** Messages taken from MQTT and not yet committed at most (all lanes); beyond it MQTT.js stops reading. */
 const MAX_QUEUED_MESSAGES = 500
 
 export type Committer = {
@@ -32,6 +32,13 @@ export type Committer = {
   idle(): boolean
   /** Wakes intake waiting for room and waits for the group in hand (stop). */
   stop(): Promise<void>
+}
+
+/** The lane of a gateway among `lanes`: a fixed hash of its id, so it never moves while running. */
+export function laneIndex(gatewayId: string, lanes: number): number {
+  let h = 0
+  for (let i = 0; i < gatewayId.length; i++) h = (h * 31 + gatewayId.charCodeAt(i)) | 0
+  return Math.abs(h) % Math.max(1, lanes)
 }
 
 /** Sightings a queued work carries (the group size limit). */
@@ -57,12 +64,21 @@ export function createCommitter(
     running: () => boolean
     /** Tells API processes these zones' transits changed (after the commit). */
     announce: (zones: ReadonlySet<string>) => void
+    /**
+     * Lanes committing at once, each on its own connection, each holding a fixed share of the
+     * gateways (default 1). A gateway's messages always take the same lane, so they commit in
+     * arrival order; lanes never share a gateway, and the gateway locks keep them apart from other
+     * replicas exactly as they keep replicas apart from each other.
+     */
+    lanes?: number
+    /** Writes a group (tests replace it); default: commitGroup in one transaction. */
+    commit?: (group: readonly Work[]) => Promise<GroupCommit>
   },
 ): Committer {
   const { log, metrics, withRetry, running, deadLetter } = deps
-  const queue: Work[] = []
+  const commit = deps.commit ?? ((group: readonly Work[]) => commitGroup(deps, group))
   let roomWaiters: (() => void)[] = []
-  let committing: Promise<void> | null = null
+  let queued = 0
 
   /** Counts what a commit stored, once it is durable: metrics, the learned-statics log, announcements. */
   function published(commit: GroupCommit) {
@@ -76,9 +92,9 @@ export function createCommitter(
 
   async function commitWithFallback(group: readonly Work[]): Promise<Outcome[]> {
     try {
-      const commit = await withRetry('batch', () => commitGroup(deps, group))
-      published(commit)
-      return commit.outcomes
+      const done = await withRetry('batch', () => commit(group))
+      published(done)
+      return done.outcomes
     } catch (err) {
       if (!running()) throw err
       if (group.length > 1) {
@@ -110,11 +126,11 @@ export function createCommitter(
             : null
     const letter = letterOf(w.topic, w.payload, 'write_failed', String(err), gatewayId)
     try {
-      await withRetry('dead letter', () => commitGroup(deps, [{ ...w, ...letter }]))
+      await withRetry('dead letter', () => commit([{ ...w, ...letter }]))
     } catch {
       const bare = { ...letter.letter, payloadRedacted: '(not stored: the write was refused)' }
       try {
-        await withRetry('dead letter', () => commitGroup(deps, [{ ...w, ...letter, letter: bare }]))
+        await withRetry('dead letter', () => commit([{ ...w, ...letter, letter: bare }]))
       } catch (deadLetterErr) {
         log.error(
           { err: redactMacs(String(deadLetterErr)) },
@@ -129,8 +145,33 @@ export function createCommitter(
     w.ack()
   }
 
-  /** The next group: the queue's head, up to the message and sighting limits. */
-  function nextGroup(): Work[] {
+  type Lane = { queue: Work[]; committing: Promise<void> | null }
+  const first: Lane = { queue: [], committing: null }
+  const lanes: Lane[] = [
+    first,
+    ...Array.from({ length: Math.max(1, deps.lanes ?? 1) - 1 }, () => ({
+      queue: [],
+      committing: null,
+    })),
+  ]
+
+  /** The lane of a work: by its gateway (a dead letter without one: the first lane). */
+  function laneOf(w: Work): Lane {
+    const gatewayId =
+      w.kind === 'batch'
+        ? w.work.gateway.id
+        : w.kind === 'foreign'
+          ? w.gateway.id
+          : w.kind === 'status'
+            ? w.write.gatewayId
+            : w.kind === 'dead'
+              ? w.letter.gatewayId
+              : null
+    return lanes[gatewayId === null ? 0 : laneIndex(gatewayId, lanes.length)] ?? first
+  }
+
+  /** The next group of a lane: its queue's head, up to the message and sighting limits. */
+  function nextGroup(queue: readonly Work[]): Work[] {
     let n = 0
     let sightings = 0
     while (n < queue.length && n < MAX_GROUP_MESSAGES) {
@@ -149,29 +190,30 @@ export function createCommitter(
     for (const wake of waiters) wake()
   }
 
-  async function drain() {
-    while (running() && queue.length > 0) {
-      const group = nextGroup()
+  async function drain(lane: Lane) {
+    while (running() && lane.queue.length > 0) {
+      const group = nextGroup(lane.queue)
       const end = metrics.commitSeconds.startTimer()
       metrics.groupMessages.observe(group.length)
       const outcomes = await commitWithFallback(group)
       end()
-      queue.splice(0, group.length)
+      lane.queue.splice(0, group.length)
+      queued -= group.length
       group.forEach((w, i) => settle(w, outcomes[i] ?? { kind: 'failed' }))
-      if (queue.length < MAX_QUEUED_MESSAGES) wakeWaiters()
+      if (queued < MAX_QUEUED_MESSAGES) wakeWaiters()
     }
   }
 
-  function kick() {
-    if (committing || !running()) return
-    committing = drain()
+  function kick(lane: Lane) {
+    if (lane.committing || !running()) return
+    lane.committing = drain(lane)
       .catch((err: unknown) => {
         // Only when stopping: what is still queued stays unacknowledged and is redelivered.
         log.info({ err: redactMacs(String(err)) }, 'commit abandoned at stop')
       })
       .finally(() => {
-        committing = null
-        if (running() && queue.length > 0) kick()
+        lane.committing = null
+        if (running() && lane.queue.length > 0) kick(lane)
       })
   }
 
@@ -182,17 +224,19 @@ export function createCommitter(
         settle(work, { kind: 'dropped' })
         return
       }
-      queue.push(work)
-      kick()
+      const lane = laneOf(work)
+      lane.queue.push(work)
+      queued++
+      kick(lane)
     },
     async room() {
-      if (queue.length < MAX_QUEUED_MESSAGES) return
+      if (queued < MAX_QUEUED_MESSAGES) return
       await new Promise<void>((resolve) => roomWaiters.push(resolve))
     },
-    idle: () => queue.length === 0 && committing === null,
+    idle: () => queued === 0 && lanes.every((l) => l.committing === null),
     async stop() {
       wakeWaiters()
-      await committing?.catch(() => undefined)
+      await Promise.all(lanes.map((l) => l.committing?.catch(() => undefined)))
     },
   }
 }
