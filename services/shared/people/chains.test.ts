@@ -63,17 +63,27 @@ describe(buildChains.name, () => {
     for (const next of cases) expect(buildChains([end, next])).toHaveLength(2)
   })
 
-  it('pairs one-to-one, closest in time first: two phones rotating together stay two', () => {
+  it('leaves ambiguous rotations apart: two wearables ending and starting within seconds stay four pieces', () => {
     const a1 = session({ firstMs: 0, lastMs: 300 * S, peakRssi: -60 })
     const b1 = session({ firstMs: 0, lastMs: 305 * S, peakRssi: -62 })
     const a2 = session({ firstMs: 310 * S, lastMs: 600 * S, peakRssi: -61 })
     const b2 = session({ firstMs: 316 * S, lastMs: 600 * S, peakRssi: -63 })
-    const chains = buildChains([a1, b1, a2, b2])
-    expect(chains).toHaveLength(2)
-    expect(chains.map((c) => c.sessions.length)).toEqual([2, 2])
-    // b1 ended at 305 s: the start at 310 s is 5 s away, closer than a1's 10 s.
-    const withB1 = chains.find((c) => c.sessions.includes(b1))
-    expect(withB1?.sessions).toEqual([b1, a2])
+    expect(buildChains([a1, b1, a2, b2])).toHaveLength(4)
+    // Told apart by RSSI, the same two rotations are linked.
+    const c2 = session({ firstMs: 316 * S, lastMs: 600 * S, peakRssi: -75 })
+    const c1 = session({ firstMs: 0, lastMs: 305 * S, peakRssi: -76 })
+    const chains = buildChains([a1, c1, a2, c2])
+    expect(chains.map((c) => c.sessions)).toEqual([
+      [a1, a2],
+      [c1, c2],
+    ])
+  })
+
+  it("links only within one and a half of the device's reporting interval", () => {
+    // 31 samples over 300 s: a report every 10 s, so a successor must start within 15 s.
+    const a = session({ firstMs: 0, lastMs: 300 * S, samples: 31 })
+    expect(buildChains([a, session({ firstMs: 314 * S, lastMs: 600 * S })])).toHaveLength(1)
+    expect(buildChains([a, session({ firstMs: 316 * S, lastMs: 600 * S })])).toHaveLength(2)
   })
 
   it('never links a session that started before the previous one ended (two devices at once)', () => {

@@ -7,9 +7,15 @@ import type { DeviceSession } from './sessions.ts'
  *   MAC is stable; a device unheard for longer than the transit gap simply has several sessions).
  *   Wi-Fi per-scan MACs were already chained by ingest (IE fingerprint + sequence number) into one
  *   pseudonym per chain, so they arrive here as ordinary sessions.
- * - BLE rotation linking: a randomised BLE session that ends, followed at the same gateway within
- *   `bleMaxGapMs` by a new randomised BLE session whose peak RSSI is within `bleMaxRssiStepDb`, is the
- *   same device having rotated its address. Pairs are formed one-to-one, closest in time first.
+ * - BLE rotation linking: a randomised BLE session that ends, followed at the same gateway by a new
+ *   randomised BLE session that starts within one and a half of the first one's reporting interval
+ *   (its duration over its samples; at most `bleMaxGapMs`) and whose peak RSSI is within
+ *   `bleMaxRssiStepDb`, is the same device having rotated its address — but only when the match is
+ *   unambiguous: the ending session has no other such successor and the new one no other such
+ *   predecessor. On a busy street several wearables end and start within seconds of each other;
+ *   linking those by guess merges different people, so they are left apart (rotation then counts a
+ *   device twice, which the calibration absorbs as long as the street is as busy as when it was
+ *   counted).
  *
  * The database keeps peak RSSI per session only, so "continuous RSSI" is judged on the two sessions'
  * peaks; the advertisement content is not stored at all. Both would make linking sharper, and both
@@ -40,6 +46,17 @@ export type DeviceChain = {
 }
 
 const isRotating = (s: DeviceSession) => s.randomised && s.radio === 'ble'
+
+/** A device's reporting interval from its sessions (duration over samples), null with one sample each. */
+function periodOf(sessions: readonly DeviceSession[]): number | null {
+  let span = 0
+  let steps = 0
+  for (const s of sessions) {
+    span += s.lastMs - s.firstMs
+    steps += s.samples - 1
+  }
+  return steps > 0 ? span / steps : null
+}
 
 /** Groups sessions into device chains (same pseudonym, then BLE rotation links). Pure. */
 export function buildChains(
@@ -81,10 +98,14 @@ function chainsAtGateway(list: DeviceSession[], o: ChainOptions): DeviceChain[] 
   }
   // 2. BLE rotation: link the end of one rotating group to the start of another.
   const rotating = groups.filter((g) => g.every(isRotating))
-  const ends = rotating.map((g) => ({ g, s: g[g.length - 1] as DeviceSession }))
+  const ends = rotating.map((g) => ({
+    g,
+    s: g[g.length - 1] as DeviceSession,
+    period: periodOf(g),
+  }))
   const starts = rotating.map((g) => ({ g, s: g[0] as DeviceSession }))
   starts.sort((a, b) => a.s.firstMs - b.s.firstMs)
-  const candidates: { from: DeviceSession[]; to: DeviceSession[]; gap: number; step: number }[] = []
+  const candidates: { from: DeviceSession[]; to: DeviceSession[] }[] = []
   for (const e of ends) {
     const endMs = Math.max(...e.g.map((s) => s.lastMs))
     // starts are sorted: scan those beginning after this group's end, within the gap.
@@ -100,17 +121,23 @@ function chainsAtGateway(list: DeviceSession[], o: ChainOptions): DeviceChain[] 
       if (!st) break
       const gap = st.s.firstMs - endMs
       if (gap > o.bleMaxGapMs) break
+      if (e.period !== null && gap > 1.5 * e.period) continue
       if (st.g === e.g) continue
-      const step = Math.abs(st.s.peakRssi - e.s.peakRssi)
-      if (step > o.bleMaxRssiStepDb) continue
-      candidates.push({ from: e.g, to: st.g, gap, step })
+      if (Math.abs(st.s.peakRssi - e.s.peakRssi) > o.bleMaxRssiStepDb) continue
+      candidates.push({ from: e.g, to: st.g })
     }
   }
-  candidates.sort((a, b) => a.gap - b.gap || a.step - b.step)
+  // Only unambiguous pairs: one successor for the ending group, one predecessor for the new one.
+  const successors = new Map<DeviceSession[], number>()
+  const predecessors = new Map<DeviceSession[], number>()
+  for (const c of candidates) {
+    successors.set(c.from, (successors.get(c.from) ?? 0) + 1)
+    predecessors.set(c.to, (predecessors.get(c.to) ?? 0) + 1)
+  }
   const next = new Map<DeviceSession[], DeviceSession[]>()
   const hasPrev = new Set<DeviceSession[]>()
   for (const c of candidates) {
-    if (next.has(c.from) || hasPrev.has(c.to)) continue
+    if (successors.get(c.from) !== 1 || predecessors.get(c.to) !== 1) continue
     next.set(c.from, c.to)
     hasPrev.add(c.to)
   }
