@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   conformalQuantile,
+  correlationWithinGroups,
   estimateWith,
   fitCalibration,
   fitForm,
@@ -115,6 +116,20 @@ describe(fitForm.name, () => {
     const c = fitForm(obs, 'floor+mix')
     expect(c.intercept).toBeCloseTo(-2)
     expect(c.stable).toBeCloseTo(1)
+  })
+})
+
+describe(correlationWithinGroups.name, () => {
+  it('is near 1 when a day moves all its errors together, near 0 when they are independent, 1 without pairs', () => {
+    const rng = createRng(5)
+    const together = Array.from({ length: 200 }, (_, i) => ({ group: i % 10, z: (i % 10) - 4.5 }))
+    expect(correlationWithinGroups(together)).toBeCloseTo(1)
+    const independent = Array.from({ length: 2000 }, (_, i) => ({
+      group: i % 10,
+      z: rng.normal(0, 1),
+    }))
+    expect(correlationWithinGroups(independent)).toBeLessThan(0.05)
+    expect(correlationWithinGroups([{ group: 0, z: 1 }])).toBe(1)
   })
 })
 

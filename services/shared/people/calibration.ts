@@ -74,6 +74,11 @@ export type KindModel = {
   q: number
   /** The systematic share of the error (see intervalScale), estimated from held-out residuals. */
   relativeError: number
+  /**
+   * How much the errors of two count sessions of one day move together (0: independent, 1: as
+   * one), from the held-out residuals: how the intervals of pieces add up over a longer window.
+   */
+  pieceCorrelation: number
   /** Median length of the sessions, minutes: the resolution the interval is valid at. */
   windowMinutes: number
   quality: FitQuality
@@ -235,6 +240,12 @@ function fitKind(
     residuals.map((r) => scoreOf(r, relativeError)),
     target,
   )
+  const pieceCorrelation = correlationWithinGroups(
+    residuals.map((r) => ({
+      group: r.group,
+      z: (r.count - r.estimate) / intervalScale(r.estimate, relativeError),
+    })),
+  )
   // Coverage of intervals each built without the group it is checked on (nested).
   let covered = 0
   for (const r of residuals) {
@@ -255,6 +266,7 @@ function fitKind(
     coefficients,
     q,
     relativeError,
+    pieceCorrelation,
     windowMinutes: lengths[Math.floor(lengths.length / 2)] ?? 0,
     quality: {
       sessions: obs.length,
@@ -321,6 +333,31 @@ export function relativeErrorOf(residuals: readonly { estimate: number; count: n
     den += e ** 4
   }
   return den > 0 && num > 0 ? Math.sqrt(num / den) : 0
+}
+
+/**
+ * The correlation of normalised held-out errors between sessions of one group (day): the mean
+ * product over pairs of one group over the mean square, within [0, 1]; 1 (errors move as one, the
+ * conservative choice) when no group has two sessions.
+ */
+export function correlationWithinGroups(rows: readonly { group: number; z: number }[]): number {
+  const byGroup = new Map<number, number[]>()
+  for (const r of rows) {
+    const list = byGroup.get(r.group)
+    if (list) list.push(r.z)
+    else byGroup.set(r.group, [r.z])
+  }
+  let products = 0
+  let pairs = 0
+  for (const zs of byGroup.values()) {
+    const sum = zs.reduce((a, z) => a + z, 0)
+    const squares = zs.reduce((a, z) => a + z * z, 0)
+    products += (sum * sum - squares) / 2
+    pairs += (zs.length * (zs.length - 1)) / 2
+  }
+  const meanSquare = rows.reduce((a, r) => a + r.z * r.z, 0) / Math.max(1, rows.length)
+  if (pairs === 0 || !(meanSquare > 0)) return 1
+  return Math.min(1, Math.max(0, products / pairs / meanSquare))
 }
 
 /** The ⌈(n + 1)·target⌉-th smallest score (the largest when n is too small for the target). */

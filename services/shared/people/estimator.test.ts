@@ -25,12 +25,13 @@ const session = (o: Partial<DeviceSession>): DeviceSession => ({
   ...o,
 })
 
-const kind = (k: 'present' | 'arrivals', factor: number, q = 1): KindModel => ({
+const kind = (k: 'present' | 'arrivals', factor: number, q = 1, c = 1): KindModel => ({
   kind: k,
   form: 'factor',
   coefficients: { intercept: 0, stable: factor, randomised: factor },
   q,
   relativeError: 0,
+  pieceCorrelation: c,
   windowMinutes: 15,
   quality: {
     sessions: 10,
@@ -94,6 +95,11 @@ describe(estimatePeople.name, () => {
     // Arrivals: 4 people in the first quarter, 0 after; bounds added up piece by piece.
     expect(w?.arrivals?.people).toBeCloseTo(4)
     expect(w?.arrivals?.high).toBeCloseTo(4 + Math.sqrt(5) + 3 * 1)
+    // Independent pieces (correlation 0) add up as √Σh².
+    const [u] = estimatePeople(sessions, model({ arrivals: kind('arrivals', 2, 1, 0) }), [
+      { fromMs: 0, toMs: H },
+    ])
+    expect(u?.arrivals?.high).toBeCloseTo(4 + Math.sqrt(5 + 3))
     // Presence: 1 person for a quarter of the hour.
     expect(w?.present?.people).toBeCloseTo(0.25)
     expect(w?.devices.present).toEqual({ stable: 0.25, randomised: 0.25 })

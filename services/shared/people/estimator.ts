@@ -22,6 +22,8 @@ import {
 import {
   estimateWith,
   fitCalibration,
+  intervalScale,
+  type KindModel,
   type CalibrationModel,
   type CountSession,
   type FitOptions,
@@ -113,9 +115,10 @@ export type WindowEstimate = Window & {
  *
  * The interval is valid at the resolution of the count sessions the model was fitted on
  * (`windowMinutes`). A window longer than 1.5 of those is cut into pieces of that length (the last
- * one shorter) and added up: arrivals are the sum of the pieces, presence their time-weighted mean,
- * and so are the interval's bounds — as if the pieces' errors moved together, which is conservative
- * (they partly cancel) and which the benchmarks check.
+ * one shorter) and added up: arrivals are the sum of the pieces, presence their time-weighted mean.
+ * The pieces' interval half-widths h add up as errors that are correlated by the model's
+ * `pieceCorrelation` c (measured between count sessions of one day):
+ * √(Σh² + c·((Σh)² − Σh²)) — Σh when they move as one, √Σh² when they are independent.
  */
 export function estimatePeople(
   sessions: readonly DeviceSession[],
@@ -141,9 +144,11 @@ export function estimatePeople(
       arrived: sumCounts(parts.map(({ m }) => m.arrived)),
     }
     const present = combine(
+      model.present,
       parts.map(({ p, m }) => ({ f: estimateWith(model.present, m.present), w: weight(p) })),
     )
     const arrivals = combine(
+      model.arrivals,
       parts.map(({ m }) => ({ f: estimateWith(model.arrivals, m.arrived), w: 1 })),
     )
     return { ...w, devices, present, arrivals }
@@ -171,17 +176,25 @@ const sumCounts = (cs: readonly DeviceCounts[]): DeviceCounts =>
     randomised: 0,
   })
 
-function combine(parts: readonly { f: PeopleFigure | null; w: number }[]): PeopleFigure | null {
-  if (parts.length === 0 || parts.some((x) => x.f === null)) return null
+function combine(
+  model: KindModel | null,
+  parts: readonly { f: PeopleFigure | null; w: number }[],
+): PeopleFigure | null {
+  if (!model || parts.length === 0 || parts.some((x) => x.f === null)) return null
+  if (parts.length === 1) return parts[0]?.f ?? null
   let people = 0
-  let low = 0
-  let high = 0
+  let sum = 0
+  let squares = 0
   for (const { f, w } of parts) {
-    people += (f?.people ?? 0) * w
-    low += (f?.low ?? 0) * w
-    high += (f?.high ?? 0) * w
+    const estimate = f?.people ?? 0
+    people += estimate * w
+    const h = model.q * intervalScale(estimate, model.relativeError) * w
+    sum += h
+    squares += h * h
   }
-  return { people, low, high }
+  const c = model.pieceCorrelation
+  const half = Math.sqrt(squares + c * (sum * sum - squares))
+  return { people, low: Math.max(0, people - half), high: people + half }
 }
 
 /** RSSI gates the calibration tries, most inclusive first (null: every session above the floor). */
