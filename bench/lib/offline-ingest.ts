@@ -20,6 +20,10 @@ import type { PseudoSighting } from '../../services/ingest/sessionise.ts'
 import { toEpochMs, type SightingsBatch } from '../../services/shared/contracts/gateway-messages.ts'
 import { GatewaySchema, type DistrictFile } from '../../services/shared/contracts/district.ts'
 import { buildSightingsTopic } from '../../services/shared/contracts/topics.ts'
+import {
+  storedSourceKey,
+  storedSourceOf,
+} from '../../services/shared/registry/gateway-source-key.ts'
 import type { DeviceSession } from '../../services/shared/people/sessions.ts'
 
 export type OfflineIngestOptions = {
@@ -44,17 +48,22 @@ export function registryOf(district: DistrictFile): Map<string, RegisteredGatewa
   return new Map(
     district.gateways
       .map((raw) => GatewaySchema.parse(raw))
-      .map((g) => [
-        g.id,
-        {
-          id: g.id,
-          zoneId: g.zoneId,
-          shopId: g.shopId ?? null,
-          rssiFloor: g.rssiFloor,
-          thresholds: { version: 1, minRssi: g.visitor.minRssi, minDwellS: g.visitor.minDwellS },
-          calibration: { version: 1, factor: g.calibrationFactor },
-        },
-      ]),
+      .map((g) => {
+        const source = storedSourceOf(g.source)
+        return [
+          g.id,
+          {
+            id: g.id,
+            zoneId: g.zoneId,
+            shopId: g.shopId ?? null,
+            rssiFloor: g.rssiFloor,
+            thresholds: { version: 1, minRssi: g.visitor.minRssi, minDwellS: g.visitor.minDwellS },
+            calibration: { version: 1, factor: g.calibrationFactor },
+            source,
+            sourceKey: storedSourceKey(source),
+          },
+        ] as const
+      }),
   )
 }
 
