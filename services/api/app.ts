@@ -51,6 +51,8 @@ import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
+import peopleRoutes from './routes/people/index.ts'
+import { noCalibrations, type CalibrationProvider } from './lib/people.ts'
 import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
 import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
@@ -84,6 +86,11 @@ export type ApiDeps = {
   publisher?: DurablePublisher
   /** Topics under this prefix (MQTT_TOPIC_PREFIX). */
   topicPrefix?: string | undefined
+  /**
+   * The people estimator's calibrations in force per gateway (the calibration workflow's); without
+   * it every gateway is uncalibrated and people figures say `calibrated: false`.
+   */
+  calibrations?: CalibrationProvider
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -273,6 +280,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     })
   }
 
+  const calibrations = deps.calibrations ?? noCalibrations
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null
   const common = { db, timeZone, now }
   await app.register(
@@ -286,6 +294,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
       await api.register(footfallRoutes, common)
       await api.register(deviceCountRoutes, { db, timeZone })
+      await api.register(peopleRoutes, { ...common, calibrations })
       await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })

@@ -445,3 +445,57 @@ export function leastSquares(
   }
   return a.map((row, i) => (row[k] ?? 0) / (row[i] ?? 1))
 }
+
+/**
+ * A gateway's fitted calibration as the calibration workflow stores and serves it (one version,
+ * applied forward only). The API is given a provider of these per gateway; an empty map means
+ * uncalibrated.
+ */
+export type FittedCalibration = CalibrationModel
+
+/** The uncalibrated model's interval: z of a two-sided 90 % normal interval … */
+export const UNCALIBRATED_Q = 1.645
+/** … and its systematic share: people per device anywhere between ~0.2 and ~1.8. */
+export const UNCALIBRATED_RELATIVE_ERROR = 0.8
+
+function uncalibratedKind(kind: CountKind): KindModel {
+  return {
+    kind,
+    form: 'factor',
+    coefficients: { intercept: 0, stable: 1, randomised: 1 },
+    q: UNCALIBRATED_Q,
+    relativeError: UNCALIBRATED_RELATIVE_ERROR,
+    pieceCorrelation: 1,
+    windowMinutes: 15,
+    quality: {
+      sessions: 0,
+      folds: 0,
+      heldOut: 'day',
+      maePeople: NaN,
+      mapePct: NaN,
+      biasPeople: NaN,
+      coveragePct: NaN,
+    },
+    formsTried: {},
+  }
+}
+
+/**
+ * What a gateway without a fitted calibration is estimated with (figures marked
+ * `calibrated: false`): one device chain = one person (no floor, no RSSI gate), with a wide 90 %
+ * interval, estimate ± 1.645·√(estimate + 1 + (0.8·estimate)²), which holds a people-per-device
+ * factor between about 0.2 and 1.8. docs/metrics.md says why.
+ */
+export function uncalibratedModel(zoneId: string, estimator: EstimatorOptions): CalibrationModel {
+  return {
+    version: 0,
+    zoneId,
+    fittedAtMs: 0,
+    rssiGate: null,
+    estimator,
+    coverageTarget: 0.9,
+    present: uncalibratedKind('present'),
+    arrivals: uncalibratedKind('arrivals'),
+    refused: [],
+  }
+}
