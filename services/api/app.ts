@@ -52,7 +52,8 @@ import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
 import peopleRoutes from './routes/people/index.ts'
-import { noCalibrations, type CalibrationProvider } from './lib/people.ts'
+import { noCalibrations, peoplePresentNow, type CalibrationProvider } from './lib/people.ts'
+import type { PeopleValue } from '../shared/people/zone-estimate.ts'
 import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
 import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
@@ -205,11 +206,22 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
   await app.register(corsPlugin, { origins: options.corsOrigins })
   await app.register(csvPlugin)
+  const calibrations = deps.calibrations ?? noCalibrations
+  // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll.
+  let peopleNow: { atMs: number; zones: Map<string, PeopleValue> } | null = null
   await app.register(liveFeedPlugin, {
     poll: async (nowMs: number) => {
       const tz = await timeZone()
       const dayStart = startOfLocalDay(nowMs, tz)
-      const zones = await liveZoneCounts(db, new Date(dayStart), new Date(nowMs - QUARTER_MS))
+      const counts = await liveZoneCounts(db, new Date(dayStart), new Date(nowMs - QUARTER_MS))
+      if (
+        !peopleNow ||
+        nowMs - peopleNow.atMs >= options.live.peopleEveryMs ||
+        nowMs < peopleNow.atMs
+      )
+        peopleNow = { atMs: nowMs, zones: await peoplePresentNow(db, { nowMs, tz, calibrations }) }
+      const present = peopleNow.zones
+      const zones = counts.map((z) => ({ ...z, presentNow: present.get(z.zoneId) ?? null }))
       return { at: new Date(nowMs).toISOString(), day: localDateOf(nowMs, tz), zones }
     },
     pollMs: options.live.pollMs,
@@ -280,7 +292,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     })
   }
 
-  const calibrations = deps.calibrations ?? noCalibrations
   const buckets = options.rateLimit.enabled ? new TokenBuckets(options.rateLimit) : null
   const common = { db, timeZone, now }
   await app.register(

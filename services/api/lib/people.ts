@@ -103,22 +103,24 @@ export async function peopleSeries(
 
 /**
  * People present now in every zone: the mean over the last PRESENT_NOW_MINUTES, with the
- * calibrations in force at the start of the local day (as the series).
+ * calibrations in force at the start of the local day (as the series). Reads the sessions begun in
+ * the last 4¼ h of every zone: the live feed calls it at most every `live.peopleEveryMs`.
  */
 export async function peoplePresentNow(
   db: Db,
   o: { nowMs: number; tz: string; calibrations: CalibrationProvider },
 ): Promise<Map<string, PeopleValue>> {
   const window = { fromMs: o.nowMs - PRESENT_NOW_MINUTES * 60_000, toMs: o.nowMs }
-  const dayStart = startOfLocalDay(window.fromMs, o.tz)
+  const dayStart = startOfLocalDay(o.nowMs, o.tz)
+  // Sessions begun in the static rule's look-back before the window: a session begun earlier and
+  // still running has been heard without a break for longer than that, so it is static anyway.
   const [zones, sessions] = await Promise.all([
     listZoneGateways(db),
-    loadSessions(db, 'all', new Date(dayStart - LOOK_BACK_MS), new Date(o.nowMs)),
+    loadSessions(db, 'all', new Date(window.fromMs - LOOK_BACK_MS), new Date(o.nowMs)),
   ])
   const calibrations = await o.calibrations({ zoneIds: [...zones.keys()], at: new Date(dayStart) })
   const byZone = new Map<string, ClassifiedSession[]>()
   for (const s of sessions) {
-    if (s.lastMs < dayStart) continue
     const list = byZone.get(s.zoneId)
     if (list) list.push(s)
     else byZone.set(s.zoneId, [s])

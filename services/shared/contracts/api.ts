@@ -606,13 +606,34 @@ export const LiveClientMessageSchema = z.discriminatedUnion('type', [
 ])
 export type LiveClientMessage = z.infer<typeof LiveClientMessageSchema>
 
+/**
+ * An estimate of people with its 90 % interval (docs/metrics.md, "People present and people
+ * arriving"). `calibrated: false`: at least one gateway has no fitted calibration, so the estimate
+ * is one device = one person with a wide interval.
+ * `{ "people": 12.4, "low": 8.1, "high": 16.7, "calibrated": true }`
+ */
+export const PeopleValueSchema = z.object({
+  people: z.number().nonnegative(),
+  low: z.number().nonnegative(),
+  high: z.number().nonnegative(),
+  calibrated: z.boolean(),
+})
+export type PeopleValueDto = z.infer<typeof PeopleValueSchema>
+
 /** Counts of one zone in the live feed. */
 export const LiveZoneCountsSchema = z.object({
   zoneId: z.string(),
   today: z.object({ passersBy: z.number().int(), visitors: z.number().int() }),
   last15m: z.object({ passersBy: z.number().int(), visitors: z.number().int() }),
+  /**
+   * People present now: the mean over the last 15 minutes, by the people estimator, with its 90 %
+   * interval (refreshed every `live.peopleEveryMs`, 10 s by default); null until first computed.
+   */
+  presentNow: PeopleValueSchema.nullable(),
 })
 export type LiveZoneCounts = z.infer<typeof LiveZoneCountsSchema>
+/** A zone's transit counts, as the live query reads them (the feed adds `presentNow`). */
+export type LiveZoneTransitCounts = Omit<LiveZoneCounts, 'presentNow'>
 
 /** Live feed, server → client: `ready` after auth, `counts` when they change (at most once a second), `error`. */
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
@@ -759,20 +780,6 @@ export const PeopleQuerySchema = z.object({
 export type PeopleQuery = z.infer<typeof PeopleQuerySchema>
 
 export const ZoneParamsSchema = z.object({ zoneId: ResourceIdSchema })
-
-/**
- * An estimate of people with its 90 % interval (docs/metrics.md, "People present and people
- * arriving"). `calibrated: false`: at least one gateway has no fitted calibration, so the estimate
- * is one device = one person with a wide interval.
- * `{ "people": 12.4, "low": 8.1, "high": 16.7, "calibrated": true }`
- */
-export const PeopleValueSchema = z.object({
-  people: z.number().nonnegative(),
-  low: z.number().nonnegative(),
-  high: z.number().nonnegative(),
-  calibrated: z.boolean(),
-})
-export type PeopleValueDto = z.infer<typeof PeopleValueSchema>
 
 /** People present (mean over the bucket) and people arriving (visits begun in it). */
 export const PeopleFiguresSchema = z.object({
