@@ -544,7 +544,8 @@ export const en: Messages = {
   },
   street: {
     heading: 'How busy is the street right now?',
-    intro: (minutes) => `Crowd levels from the last ${minutes} minutes. No personal data.`,
+    intro: (minutes) =>
+      `Crowd levels from the people present over the last ${minutes} minutes (estimated). No personal data.`,
     levels: { quiet: 'Quiet', moderate: 'Moderate', busy: 'Busy' },
     disabled: 'The public street screen is not enabled on this server.',
     updatedAt: (time) => `Updated at ${time}`,
@@ -842,7 +843,8 @@ export const it: Messages = {
   },
   street: {
     heading: 'Quanta gente c’è in strada adesso?',
-    intro: (minutes) => `Affollamento degli ultimi ${minutes} minuti. Nessun dato personale.`,
+    intro: (minutes) =>
+      `Affollamento dalle persone presenti negli ultimi ${minutes} minuti (stima). Nessun dato personale.`,
     levels: { quiet: 'Tranquillo', moderate: 'Moderato', busy: 'Affollato' },
     disabled: 'Lo schermo pubblico della strada non è attivo su questo server.',
     updatedAt: (time) => `Aggiornato alle ${time}`,

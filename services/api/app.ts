@@ -289,6 +289,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       timeZone,
       k: options.flowsK,
       now,
+      calibrations,
     })
   }
 
