@@ -218,9 +218,19 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         !peopleNow ||
         nowMs - peopleNow.atMs >= options.live.peopleEveryMs ||
         nowMs < peopleNow.atMs
-      )
-        peopleNow = { atMs: nowMs, zones: await peoplePresentNow(db, { nowMs, tz, calibrations }) }
-      const present = peopleNow.zones
+      ) {
+        // A failed estimate (a calibration provider down) must not stop the counts: the zones
+        // keep their last figures (null before the first), and the next poll tries again.
+        try {
+          peopleNow = {
+            atMs: nowMs,
+            zones: await peoplePresentNow(db, { nowMs, tz, calibrations }),
+          }
+        } catch (err) {
+          log.warn({ err }, 'live feed: people present now failed; keeping the last figures')
+        }
+      }
+      const present = peopleNow?.zones ?? new Map<string, PeopleValue>()
       const zones = counts.map((z) => ({ ...z, presentNow: present.get(z.zoneId) ?? null }))
       return { at: new Date(nowMs).toISOString(), day: localDateOf(nowMs, tz), zones }
     },

@@ -609,4 +609,26 @@ describe('live feed: people present now', () => {
         .execute()
     }
   })
+
+  it('still sends the counts when people present now cannot be estimated', async () => {
+    const failing = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { peopleEveryMs: 0 } },
+      calibrations: async () => {
+        throw new Error('calibration store unavailable')
+      },
+    })
+    const c = await new Client(await listen(failing)).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      const counts = await c.next(isCounts)
+      expect(counts.zones.length).toBeGreaterThan(0)
+      for (const z of counts.zones) expect(z.presentNow).toBeNull()
+    } finally {
+      c.close()
+      await failing.close()
+    }
+  })
 })

@@ -455,7 +455,7 @@ export type FittedCalibration = CalibrationModel
 
 /** The uncalibrated model's interval: z of a two-sided 90 % normal interval … */
 export const UNCALIBRATED_Q = 1.645
-/** … and its systematic share: people per device anywhere between ~0.2 and ~1.8. */
+/** … and its systematic share: for a crowd, from none to ~2.3 people per device chain. */
 export const UNCALIBRATED_RELATIVE_ERROR = 0.8
 
 function uncalibratedKind(kind: CountKind): KindModel {
@@ -483,8 +483,8 @@ function uncalibratedKind(kind: CountKind): KindModel {
 /**
  * What a gateway without a fitted calibration is estimated with (figures marked
  * `calibrated: false`): one device chain = one person (no floor, no RSSI gate), with a wide 90 %
- * interval, estimate ± 1.645·√(estimate + 1 + (0.8·estimate)²), which holds a people-per-device
- * factor between about 0.2 and 1.8. docs/metrics.md says why.
+ * interval, estimate ± 1.645·√(estimate + 1 + (0.8·estimate)²): for a crowd, from none to about 2.3
+ * people per device chain. docs/metrics.md says why.
  */
 export function uncalibratedModel(zoneId: string, estimator: EstimatorOptions): CalibrationModel {
   return {
