@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { summariseTruth, type TruthEvent } from './ground-truth.ts'
+import { peopleInWindows, summariseTruth, type TruthEvent } from './ground-truth.ts'
 import { createSimulation } from './simulation.ts'
 import { decodeBatch, mestreDistrict, SATURDAY_9AM_MS } from './test-helpers.ts'
 import { toEpochMs } from '../services/shared/contracts/gateway-messages.ts'
@@ -91,5 +91,34 @@ describe('ground truth of a simple run', () => {
       for (const t of times) expect(events.some((e) => e.firstMs <= t && t <= e.lastMs)).toBe(true)
       for (const e of events) expect(times.some((t) => e.firstMs <= t && t <= e.lastMs)).toBe(true)
     }
+  })
+})
+
+describe(peopleInWindows.name, () => {
+  it('gives people present (time-weighted, one pedestrian once) and arriving per zone window', () => {
+    const events = [
+      // p-0 in zone-a for the whole first half of the window, heard by two gateways at once.
+      event({ pedestrianId: 'p-0', firstMs: 0, lastMs: 500 }),
+      event({ pedestrianId: 'p-0', gatewayId: 'gw-a2', firstMs: 100, lastMs: 400 }),
+      // p-1 without a phone: a person all the same, from 500 to 1000.
+      event({ pedestrianId: 'p-1', firstMs: 500, lastMs: 1500, hasDevice: false }),
+      // staff and static devices are not people.
+      event({ pedestrianId: 'staff-0', firstMs: 0, lastMs: 1000, kind: 'staff' }),
+      event({ pedestrianId: 'static-0', firstMs: 0, lastMs: 1000, kind: 'static' }),
+      event({ pedestrianId: 'p-2', zoneId: 'zone-b', firstMs: 0, lastMs: 1000 }),
+    ]
+    expect(
+      peopleInWindows(events, [
+        { zoneId: 'zone-a', fromMs: 0, toMs: 1000 },
+        { zoneId: 'zone-a', fromMs: 1000, toMs: 2000 },
+        { zoneId: 'zone-b', fromMs: 0, toMs: 1000 },
+        { zoneId: 'zone-c', fromMs: 0, toMs: 1000 },
+      ]),
+    ).toEqual([
+      { present: 1, arriving: 3 },
+      { present: 0.5, arriving: 0 },
+      { present: 1, arriving: 1 },
+      { present: 0, arriving: 0 },
+    ])
   })
 })

@@ -141,6 +141,73 @@ export function summariseTruth(events: readonly TruthEvent[], bucketMs: number):
   }
 }
 
+/** A window of one zone's time: [fromMs, toMs). */
+export interface ZoneWindow {
+  zoneId: string
+  fromMs: number
+  toMs: number
+}
+
+/** People in a zone window: present on average over it, and arriving in it. */
+export interface TruthPeople {
+  /** Mean number of pedestrians in range over the window (time-weighted), with or without a phone. */
+  present: number
+  /** Pedestrian transits of the zone beginning in the window (summariseTruth's count, by firstMs). */
+  arriving: number
+}
+
+/**
+ * The people truth of zone windows, from the pedestrians' transits (static devices and staff are not
+ * people here): presence is the time-weighted mean of pedestrians in range of the zone's gateways
+ * (one pedestrian heard by two gateways of a zone at once is one person), arrivals are transits
+ * begun in the window. Pedestrians without a phone count: they are people the radios cannot see.
+ */
+export function peopleInWindows(
+  events: readonly TruthEvent[],
+  windows: readonly ZoneWindow[],
+): TruthPeople[] {
+  const byZone = new Map<string, { intervals: [number, number][]; firsts: number[] }>()
+  const perPedestrian = new Map<string, [number, number][]>()
+  for (const e of events) {
+    if (!isPedestrianEvent(e)) continue
+    const key = `${e.zoneId}\u0000${e.pedestrianId}`
+    const list = perPedestrian.get(key)
+    if (list) list.push([e.firstMs, e.lastMs])
+    else perPedestrian.set(key, [[e.firstMs, e.lastMs]])
+    let z = byZone.get(e.zoneId)
+    if (!z) byZone.set(e.zoneId, (z = { intervals: [], firsts: [] }))
+    z.firsts.push(e.firstMs)
+  }
+  for (const [key, list] of perPedestrian) {
+    const zoneId = key.slice(0, key.indexOf('\u0000'))
+    const z = byZone.get(zoneId)
+    if (!z) continue
+    list.sort((a, b) => a[0] - b[0])
+    let cur: [number, number] | null = null
+    for (const [a, b] of list) {
+      if (cur && a <= cur[1]) cur[1] = Math.max(cur[1], b)
+      else {
+        if (cur) z.intervals.push(cur)
+        cur = [a, b]
+      }
+    }
+    if (cur) z.intervals.push(cur)
+  }
+  return windows.map((w) => {
+    const z = byZone.get(w.zoneId)
+    if (!z || !(w.toMs > w.fromMs)) return { present: 0, arriving: 0 }
+    let overlap = 0
+    for (const [a, b] of z.intervals) {
+      const lo = Math.max(a, w.fromMs)
+      const hi = Math.min(b, w.toMs)
+      if (hi > lo) overlap += hi - lo
+    }
+    let arriving = 0
+    for (const t of z.firsts) if (t >= w.fromMs && t < w.toMs) arriving++
+    return { present: overlap / (w.toMs - w.fromMs), arriving }
+  })
+}
+
 export interface TruthFlow {
   fromZoneId: string
   toZoneId: string

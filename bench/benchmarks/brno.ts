@@ -1,42 +1,42 @@
 /**
- * Brno accuracy: the three ESP32 probe-request captures of lab sc6-61 (../shared/datasets/
- * brno-probe-requests) replayed through the real pipeline — MQTT → ingest → TimescaleDB — as one
- * gateway in one zone, and the occupancy the stored transits give per minute compared with the
- * capture's `occupancy` column (people in the room). Figures without calibration (factor 1) and with
- * a people-per-device factor cross-validated by day. See bench/README.md, "Brno".
+ * Brno: people present in lab sc6-61 from the three ESP32 probe-request captures of
+ * ../shared/datasets/brno-probe-requests, against the capture's `occupancy` column (people in the
+ * room). The captures are replayed through the real pipeline — MQTT → ingest → TimescaleDB — as one
+ * gateway in one zone; the people estimator (services/shared/people) then runs over the transits the
+ * database holds, calibrated leave-one-day-out (fitted on two days' counts, applied to the third),
+ * at 15-minute and 1-minute windows, beside the naive estimator (distinct MACs per window × one
+ * factor fitted on the same days). The same captures also go through ingest's pure steps without
+ * the database (bench/lib/offline-ingest.ts): the fast path used to choose the method, shown to give
+ * the same transits and figures. See bench/README.md, "Brno".
  */
-import { createReadStream, existsSync, readFileSync } from 'node:fs'
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
 import type { DistrictFile } from '../../services/shared/contracts/district.ts'
 import type { SightingsBatch } from '../../services/shared/contracts/gateway-messages.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../../services/shared/contracts/topics.ts'
+import { shiftBatch } from '../../simulator/replay.ts'
+import type { DeviceSession } from '../../services/shared/people/sessions.ts'
 import {
-  parseEsp32CsvHeader,
-  parseEsp32CsvLine,
-  readRecording,
-  shiftBatch,
-  type RecordingStats,
-} from '../../simulator/replay.ts'
-import type { SnifferHeader } from '../../services/shared/contracts/sniffer-csv.ts'
+  DEFAULT_ESTIMATOR_OPTIONS,
+  prepareDevices,
+} from '../../services/shared/people/estimator.ts'
 import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { sessionsFromDb } from '../lib/transits.ts'
 import { buildBenchDistrict, gatewayIdOf, zoneIdOf } from '../lib/district.ts'
 import { connectPublishers } from '../lib/load.ts'
+import { BATCH_INTERVAL_S, readCapture, type Capture } from '../lib/brno-capture.ts'
+import { ingestOffline, registryOf } from '../lib/offline-ingest.ts'
 import {
-  createMinuteTruth,
-  crossValidate,
-  MINUTE_MS,
-  occupancyErrors,
-  type Calibration,
-  type Day,
-  type OccupancyErrors,
-  type OccupancySample,
-} from '../lib/occupancy.ts'
+  figuresOf,
+  leaveOneDayOut,
+  type CrossValidation,
+  type Figures,
+  type TruthDay,
+} from '../lib/people-eval.ts'
+import { MINUTE_MS } from '../lib/occupancy.ts'
 import { fmt, printNote, printTable, progress, waitUntil } from '../lib/report.ts'
 import { midnightFreeWindow, openStack } from '../lib/stack.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
@@ -46,106 +46,24 @@ const HOUR = 3_600_000
 const DATASET = fileURLToPath(
   new URL('../../../shared/datasets/brno-probe-requests/', import.meta.url),
 )
-const CAPTURE_TZ = 'Europe/Prague'
-/** `miglio replay`'s default batch interval for a CSV capture. */
-const BATCH_INTERVAL_S = 5
+const DAYS = ['2022-10-18', '2022-10-19', '2022-10-25']
 const GAP_MS = 120_000
 /** Between two replayed days: longer than the transit gap, so every session of a day closes. */
 const DAY_SPACING_MS = 15 * 60_000
-/** The public crowd view's window (services/api/routes/public: transits of the last 15 minutes). */
-const LIVE_WINDOW_MS = 15 * 60_000
 const GATEWAY = gatewayIdOf(0)
 const ZONE = zoneIdOf(0)
-
-type Capture = {
-  day: string
-  file: string
-  batches: SightingsBatch[]
-  stats: RecordingStats
-  /** Mean occupancy per minute (capture time, epoch ms). */
-  truth: Map<number, number>
-}
-
-type Estimator = 'present' | 'live15'
-const ESTIMATORS: Record<Estimator, string> = {
-  present:
-    'devices present: transits in the zone whose [first_seen, last_seen] overlaps the minute',
-  live15:
-    "the public crowd view's count: transits first heard in the 15 minutes before the minute's end and already written by then (last_seen + TRANSIT_GAP_S ≤ end), as liveZoneCounts' last15m",
-}
-
-type Variant = { name: string; what: string; denyList: boolean }
-const VARIANTS: Variant[] = [
-  {
-    name: 'pipeline alone',
-    what: 'no device list: static devices must be learned by ingest (STATIC_DEVICE_AFTER_H, 4 h)',
-    denyList: false,
-  },
-  {
-    name: 'with deny list',
-    what: "the dataset's 14 lab PCs supplied as MIGLIO_DEVICE_LIST_FILE deny list",
-    denyList: true,
-  },
+const RESOLUTIONS = [15, 1] as const
+/** Occupancy bands of the error structure (people, lower bounds). */
+const BANDS = [
+  { name: 'empty (0)', lo: 0, hi: 0 },
+  { name: '(0, 3)', lo: 1e-9, hi: 3 - 1e-9 },
+  { name: '[3, 10)', lo: 3, hi: 10 - 1e-9 },
+  { name: '[10, 20)', lo: 10, hi: 20 - 1e-9 },
+  { name: '≥ 20', lo: 20, hi: Infinity },
 ]
-
-type EstimatorFigures = {
-  uncalibrated: OccupancyErrors
-  perDay: Record<string, OccupancyErrors>
-  fitOneDay: Calibration
-  leaveOneDayOut: Calibration
-}
-
-type VariantFigures = {
-  replay: {
-    batches: number
-    sightings: number
-    rejected: number
-    filtered: Record<string, number>
-    transits: number
-    staticDevicesLearned: number
-    seconds: number
-  }
-  estimators: Record<Estimator, EstimatorFigures>
-}
 
 function brnoDistrict(): DistrictFile {
   return buildBenchDistrict({ zones: 1, shopEvery: 1, id: 'brno-lab' })
-}
-
-/** The lab PCs listed in the dataset's README, read at run time (no MAC lives in this repo). */
-function datasetDenyList(): string[] {
-  const text = readFileSync(join(DATASET, 'README.md'), 'utf8')
-  const from = text.search(/static devices/i)
-  return [...text.slice(Math.max(0, from)).matchAll(/\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi)].map(
-    (m) => m[0].toLowerCase(),
-  )
-}
-
-async function readCapture(file: string): Promise<Capture> {
-  const recording = readRecording(
-    file,
-    { format: 'csv', gatewayId: GATEWAY, timeZone: CAPTURE_TZ, batchIntervalS: BATCH_INTERVAL_S },
-    () => undefined,
-  )
-  const batches: SightingsBatch[] = []
-  for await (const b of recording.batches) batches.push(b)
-  // The ground truth, from the same parser (readRecording only keeps occupancy's min/mean/max).
-  const truth = createMinuteTruth()
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
-  let header: SnifferHeader | null = null
-  for await (const raw of lines) {
-    if (raw.trim() === '') continue
-    if (!header) {
-      const h = parseEsp32CsvHeader(raw)
-      if (!h.ok) throw new Error(`${basename(file)}: ${h.reason}`)
-      header = h.value
-      continue
-    }
-    const row = parseEsp32CsvLine(raw, header, CAPTURE_TZ)
-    if (row.ok && row.value.occupancy !== undefined) truth.add(row.value.tMs, row.value.occupancy)
-  }
-  const day = /(\d{4}-\d{2}-\d{2})/.exec(basename(file))?.[1] ?? basename(file)
-  return { day, file, batches, stats: recording.stats, truth: truth.minutes() }
 }
 
 async function publishBatches(
@@ -163,52 +81,27 @@ async function publishBatches(
   await Promise.all(inFlight)
 }
 
-type MinuteRow = { m: string; present: string; live15: string }
-
-/** Per minute of [fromMs, toMs] (shifted time): the two estimates from the stored transits. */
-async function estimatesPerMinute(c: IngestChild, fromMs: number, toMs: number) {
-  const rows = await c.query<MinuteRow>(
-    `SELECT (extract(epoch FROM m) * 1000)::bigint AS m,
-       (SELECT count(*) FROM transits t
-         WHERE t.zone_id = $1 AND t.first_seen < m + interval '1 minute' AND t.last_seen >= m) AS present,
-       (SELECT count(*) FROM transits t
-         WHERE t.zone_id = $1
-           AND t.first_seen >= m + interval '1 minute' - $4 * interval '1 millisecond'
-           AND t.first_seen < m + interval '1 minute'
-           AND t.last_seen + $5 * interval '1 millisecond' <= m + interval '1 minute') AS live15
-     FROM generate_series($2::timestamptz, $3::timestamptz, interval '1 minute') AS m`,
-    [ZONE, new Date(fromMs), new Date(toMs), LIVE_WINDOW_MS, GAP_MS],
-  )
-  return new Map(
-    rows.map((r) => [Number(r.m), { present: Number(r.present), live15: Number(r.live15) }]),
-  )
+type Replay = {
+  batches: number
+  sightings: number
+  rejected: number
+  filtered: Record<string, number>
+  transits: number
+  staticDevicesLearned: number
+  seconds: number
 }
 
-async function runVariant(
+/** Replays the captures through MQTT → ingest → TimescaleDB; returns each day's stored sessions. */
+async function replayThroughPipeline(
   ctx: BenchContext,
-  variant: Variant,
   captures: Capture[],
   notes: string[],
-): Promise<VariantFigures | null> {
-  const stack = await openStack(ctx.target, `brno-${variant.denyList ? 'deny' : 'plain'}`)
+): Promise<{ sessions: Map<string, DeviceSession[]>; replay: Replay }> {
+  const stack = await openStack(ctx.target, 'brno')
   let child: IngestChild | null = null
-  let listDir: string | null = null
   try {
     await loadDistrict(stack.db(), brnoDistrict())
     await stack.closeDb()
-    let deviceListFile: string | undefined
-    if (variant.denyList) {
-      const deny = datasetDenyList()
-      if (deny.length === 0) {
-        notes.push(`${variant.name}: skipped, no MAC list found in the dataset's README`)
-        return null
-      }
-      listDir = await mkdtemp(join(tmpdir(), 'miglio-bench-brno-'))
-      deviceListFile = join(listDir, 'devices.json')
-      await writeFile(deviceListFile, JSON.stringify({ deny, allow: [] }), { mode: 0o600 })
-      await chmod(deviceListFile, 0o600)
-      progress(WHAT, `${variant.name}: ${deny.length} MACs in a temporary MIGLIO_DEVICE_LIST_FILE`)
-    }
     child = await spawnIngestChild({
       ...miglioChildOf(stack, ctx.target.mqttUrl),
       gapMs: GAP_MS,
@@ -217,7 +110,6 @@ async function runVariant(
       maintenanceIntervalMs: 300,
       jobs: false,
       profile: false,
-      ...(deviceListFile ? { deviceListFile } : {}),
     })
     const c = child
     const [publisher] = await connectPublishers(
@@ -241,7 +133,7 @@ async function runVariant(
           cursor - Math.floor((first - BATCH_INTERVAL_S * 1000) / MINUTE_MS) * MINUTE_MS
         if (last + shiftMs > window.toMs) {
           notes.push(
-            `${variant.name}, ${cap.day}: not replayed, no room left in today's event-time window (run again later in the day)`,
+            `${cap.day}: not replayed, no room left in today's event-time window (run again later in the day)`,
           )
           continue
         }
@@ -249,19 +141,19 @@ async function runVariant(
         const before = await c.stats()
         progress(
           WHAT,
-          `${variant.name}, ${cap.day}: replaying ${fmt(cap.batches.length)} batches (${fmt(cap.stats.sightings)} sightings, ${fmt((last - first) / HOUR, 1)} h)`,
+          `${cap.day}: replaying ${fmt(cap.batches.length)} batches (${fmt(cap.stats.sightings)} sightings, ${fmt((last - first) / HOUR, 1)} h)`,
         )
         await publishBatches(publisher, stack.topicPrefix, cap.batches, shiftMs)
         const target = before.messagesDone + cap.batches.length
         await waitUntil(
           WHAT,
-          `${variant.name}, ${cap.day}: every batch ingested`,
+          `${cap.day}: every batch ingested`,
           async () => (await c.stats()).messagesDone >= target,
           600_000,
         )
         await waitUntil(
           WHAT,
-          `${variant.name}, ${cap.day}: every session closed`,
+          `${cap.day}: every session closed`,
           async () => {
             const [o] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM open_transits`)
             return Number(o?.n ?? 1) === 0
@@ -273,41 +165,29 @@ async function runVariant(
     } finally {
       await publisher.endAsync()
     }
+    const sessions = new Map<string, DeviceSession[]>()
+    for (const cap of captures) {
+      const shiftMs = shifts.get(cap.day)
+      const first = cap.stats.firstSentAtMs
+      const last = cap.stats.lastSentAtMs
+      if (shiftMs === undefined || first === null || last === null) continue
+      sessions.set(
+        cap.day,
+        // A day's transits began between its first batch (less its interval) and its last.
+        await sessionsFromDb(
+          c,
+          ZONE,
+          first - MINUTE_MS + shiftMs,
+          last + MINUTE_MS + shiftMs,
+          shiftMs,
+        ),
+      )
+    }
     const stats = await c.stats()
     const [t] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM transits`)
     const [s] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM static_devices`)
-    const days: Record<Estimator, Day[]> = { present: [], live15: [] }
-    for (const cap of captures) {
-      const shiftMs = shifts.get(cap.day)
-      if (shiftMs === undefined || cap.truth.size === 0) continue
-      const minutes = [...cap.truth.keys()]
-      const est = await estimatesPerMinute(
-        c,
-        Math.min(...minutes) + shiftMs,
-        Math.max(...minutes) + shiftMs,
-      )
-      for (const e of Object.keys(ESTIMATORS) as Estimator[]) {
-        const samples: OccupancySample[] = minutes.map((m) => ({
-          minuteMs: m,
-          truth: cap.truth.get(m) ?? 0,
-          estimate: est.get(m + shiftMs)?.[e] ?? 0,
-        }))
-        days[e].push({ day: cap.day, samples })
-      }
-    }
-    const estimators = Object.fromEntries(
-      (Object.keys(ESTIMATORS) as Estimator[]).map((e) => {
-        const d = days[e]
-        const figures: EstimatorFigures = {
-          uncalibrated: occupancyErrors(d.flatMap((x) => x.samples)),
-          perDay: Object.fromEntries(d.map((x) => [x.day, occupancyErrors(x.samples)])),
-          fitOneDay: crossValidate(d, 'fit-one'),
-          leaveOneDayOut: crossValidate(d, 'leave-one-out'),
-        }
-        return [e, figures]
-      }),
-    ) as Record<Estimator, EstimatorFigures>
     return {
+      sessions,
       replay: {
         batches: captures.reduce((n, cap) => n + cap.batches.length, 0),
         sightings: stats.sightings,
@@ -317,108 +197,254 @@ async function runVariant(
         staticDevicesLearned: Number(s?.n ?? 0),
         seconds: (Date.now() - started) / 1000,
       },
-      estimators,
     }
   } finally {
     await child?.stop()
     await stack.close()
-    if (listDir) await rm(listDir, { recursive: true, force: true })
   }
 }
 
-const pct = (x: number) => fmt(x, 1)
-const people = (x: number) => (x >= 0 ? '+' : '') + fmt(x, 2)
+const pct = (x: number) => (Number.isFinite(x) ? fmt(x, 1) : '–')
+const ppl = (x: number) => (Number.isFinite(x) ? fmt(x, 2) : '–')
+const signed = (x: number) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + fmt(x, 2) : '–')
+
+function figureRow(label: string[], e: Figures, n: Figures): string[] {
+  return [
+    ...label,
+    fmt(e.windows),
+    ppl(e.maePeople),
+    pct(e.mapePct),
+    signed(e.biasPeople),
+    e.emptyWindows ? `${ppl(e.emptyMeanPeople)} (${e.emptyWindows})` : '– (0)',
+    pct(e.coveragePct),
+    ppl(e.meanWidth),
+    ppl(n.maePeople),
+    pct(n.mapePct),
+    signed(n.biasPeople),
+    n.emptyWindows ? ppl(n.emptyMeanPeople) : '–',
+    Number.isFinite(n.maePeople) && n.maePeople > 0 ? fmt(e.maePeople / n.maePeople, 2) : '–',
+  ]
+}
+
+/** Error structure: per occupancy band, the mean error of each estimator (people, + = over). */
+function bands(cv: CrossValidation) {
+  return BANDS.map((b) => {
+    const rows = cv.rows.filter((r) => r.truth >= b.lo && r.truth <= b.hi)
+    const est = figuresOf(
+      rows
+        .filter((r) => Number.isFinite(r.estimate))
+        .map((r) => ({
+          fromMs: 0,
+          truth: r.truth,
+          estimate: r.estimate,
+          ...(r.low !== undefined && r.high !== undefined ? { low: r.low, high: r.high } : {}),
+        })),
+    )
+    const naive = figuresOf(rows.map((r) => ({ fromMs: 0, truth: r.truth, estimate: r.naive })))
+    return { band: b.name, windows: rows.length, estimator: est, naive }
+  })
+}
+
+function summarise(cv: CrossValidation) {
+  return {
+    resolutionMinutes: cv.resolutionMinutes,
+    estimator: cv.estimator,
+    naive: cv.naive,
+    perDay: cv.perDay,
+    bands: bands(cv),
+    folds: cv.folds.map((f) => ({
+      testDay: f.testDay,
+      refusal: f.refusal,
+      naiveFactor: f.naiveFactor,
+      model: f.model && {
+        rssiGate: f.model.rssiGate,
+        present: f.model.present && {
+          form: f.model.present.form,
+          coefficients: f.model.present.coefficients,
+          q: f.model.present.q,
+          relativeError: f.model.present.relativeError,
+          windowMinutes: f.model.present.windowMinutes,
+          quality: f.model.present.quality,
+          formsTried: f.model.present.formsTried,
+        },
+      },
+    })),
+  }
+}
 
 export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = []
-  const files = ['2022-10-18', '2022-10-19', '2022-10-25']
-    .map((d) => join(DATASET, `position_1_${d}.csv`))
-    .filter((f) => existsSync(f))
+  const files = DAYS.map((d) => join(DATASET, `position_1_${d}.csv`)).filter((f) => existsSync(f))
   if (files.length < 2) {
     notes.push(`Brno captures not found in ${DATASET}: skipped`)
     printNote(notes[0] ?? '')
     return { settings: {}, figures: {}, notes }
   }
+  const district = brnoDistrict()
+  const registry = registryOf(district)
+  const gateway = registry.get(GATEWAY)
+  if (!gateway) throw new Error(`${GATEWAY} missing from the bench district`)
   const captures: Capture[] = []
   for (const f of files) {
     progress(WHAT, `reading ${basename(f)} with the replay parser (simulator/replay.ts)`)
-    captures.push(await readCapture(f))
+    captures.push(await readCapture(f, GATEWAY, gateway.rssiFloor))
   }
-  const results: Record<string, VariantFigures> = {}
-  for (const v of VARIANTS) {
-    const r = await runVariant(ctx, v, captures, notes)
-    if (r) results[v.name] = r
+
+  // The fast path: ingest's pure steps, no database.
+  const t0 = Date.now()
+  const offline = new Map<string, DeviceSession[]>()
+  for (const cap of captures) {
+    const r = await ingestOffline(cap.batches, {
+      gateways: registry,
+      gapMs: GAP_MS,
+      staticAfterMs: 4 * HOUR,
+      timeZone: district.timezone ?? 'Europe/Rome',
+    })
+    offline.set(cap.day, r.sessions)
+  }
+  const offlineSeconds = (Date.now() - t0) / 1000
+
+  // The product's path: MQTT → ingest → TimescaleDB, then the estimator over the stored transits.
+  const pipeline = await replayThroughPipeline(ctx, captures, notes)
+
+  const truthDays = (sessions: Map<string, DeviceSession[]>): TruthDay[] =>
+    captures.flatMap((cap) => {
+      const s = sessions.get(cap.day)
+      return s
+        ? [
+            {
+              day: cap.day,
+              zoneId: ZONE,
+              sessions: s,
+              truth: cap.truth,
+              addressesPerMinute: cap.addressesPerMinute,
+            },
+          ]
+        : []
+    })
+  const paths = { pipeline: truthDays(pipeline.sessions), offline: truthDays(offline) }
+  const results: Record<string, Record<string, CrossValidation>> = {}
+  for (const [path, days] of Object.entries(paths)) {
+    if (days.length < 2) {
+      notes.push(`${path}: fewer than two days, no cross-validation`)
+      continue
+    }
+    for (const minutes of RESOLUTIONS)
+      (results[path] ??= {})[`${minutes} min`] = leaveOneDayOut(days, minutes)
   }
 
   const rows: string[][] = []
-  for (const [name, r] of Object.entries(results)) {
-    for (const e of Object.keys(ESTIMATORS) as Estimator[]) {
-      const f = r.estimators[e]
-      rows.push([
-        name,
-        e,
-        pct(f.uncalibrated.mapePct),
-        fmt(f.uncalibrated.maePeople, 2),
-        people(f.uncalibrated.biasPeople),
-        `${fmt(f.fitOneDay.factorRange.min, 2)}–${fmt(f.fitOneDay.factorRange.max, 2)}`,
-        pct(f.fitOneDay.pooled.mapePct),
-        fmt(f.fitOneDay.pooled.maePeople, 2),
-        people(f.fitOneDay.pooled.biasPeople),
-        pct(f.leaveOneDayOut.pooled.mapePct),
-      ])
-    }
-  }
+  for (const [path, byRes] of Object.entries(results))
+    for (const [res, cv] of Object.entries(byRes))
+      rows.push(figureRow([path, res], cv.estimator, cv.naive))
   const minutes = captures.reduce((n, c) => n + c.truth.size, 0)
-  const nonZero = captures.reduce(
-    (n, c) => n + [...c.truth.values()].filter((v) => v > 0).length,
-    0,
-  )
   printTable(
-    `Brno: estimated occupancy per minute vs the capture's occupancy (${captures.length} days, ${fmt(minutes)} minutes, ${fmt(nonZero)} with occupancy > 0; MAPE over those, MAE and bias over all, in people)`,
+    `Brno: people present, leave-one-day-out (${captures.length} days, ${fmt(minutes)} minutes with occupancy); estimator vs naive (distinct MACs × one factor), same windows`,
     [
-      'variant',
-      'estimator',
-      'MAPE % (f=1)',
+      'path',
+      'window',
+      'windows',
       'MAE',
+      'MAPE % (≥3)',
       'bias',
-      'factor (fit on 1 day)',
-      'MAPE % (cal.)',
-      'MAE',
-      'bias',
-      'MAPE % (leave-1-day-out)',
+      'empty room (n)',
+      'cover. %',
+      'width',
+      'naive MAE',
+      'naive MAPE %',
+      'naive bias',
+      'naive empty',
+      'MAE / naive',
     ],
     rows,
   )
-  for (const [name, r] of Object.entries(results)) {
-    const perDay = Object.entries(r.estimators.present.perDay)
-      .map(
-        ([d, x]) =>
-          `${d}: MAPE ${pct(x.mapePct)} %, mean ${fmt(x.meanEstimate, 1)} devices vs ${fmt(x.meanTruth, 1)} people`,
-      )
-      .join('; ')
-    printNote(
-      `${name}: ${fmt(r.replay.sightings)} sightings ingested, filtered ${JSON.stringify(r.replay.filtered)}, ${fmt(r.replay.transits)} transits, ${r.replay.staticDevicesLearned} static devices learned, ${fmt(r.replay.seconds)} s; present per day — ${perDay}`,
+  const main = results.pipeline?.['15 min'] ?? results.offline?.['15 min']
+  if (main) {
+    printTable(
+      'Brno, 15 min, per day left out: the model fitted on the two other days',
+      [
+        'day',
+        'windows',
+        'MAE',
+        'MAPE %',
+        'bias',
+        'cover. %',
+        'naive MAE',
+        'naive MAPE %',
+        'model (form: people per stable / randomised device)',
+        'naive factor',
+      ],
+      main.folds.map((f) => {
+        const d = main.perDay[f.testDay]
+        const p = f.model?.present
+        return [
+          f.testDay,
+          fmt(d?.estimator.windows ?? 0),
+          ppl(d?.estimator.maePeople ?? NaN),
+          pct(d?.estimator.mapePct ?? NaN),
+          signed(d?.estimator.biasPeople ?? NaN),
+          pct(d?.estimator.coveragePct ?? NaN),
+          ppl(d?.naive.maePeople ?? NaN),
+          pct(d?.naive.mapePct ?? NaN),
+          p
+            ? `${p.form}: ${fmt(p.coefficients.stable, 2)} / ${fmt(p.coefficients.randomised, 2)}${p.coefficients.intercept ? `, floor ${fmt(p.coefficients.intercept, 2)}` : ''}; q ${fmt(p.q, 2)}, ρ ${fmt(p.relativeError, 2)}`
+            : (f.refusal ?? '–'),
+          fmt(f.naiveFactor, 3),
+        ]
+      }),
     )
   }
+  for (const [res, cv] of Object.entries(results.pipeline ?? results.offline ?? {}))
+    printTable(
+      `Brno, ${res}: error structure by occupancy (mean error, people; + = over-count)`,
+      ['occupancy', 'windows', 'estimator bias', 'MAE', 'cover. %', 'naive bias', 'naive MAE'],
+      bands(cv).map((b) => [
+        b.band,
+        fmt(b.windows),
+        signed(b.estimator.biasPeople),
+        ppl(b.estimator.maePeople),
+        pct(b.estimator.coveragePct),
+        signed(b.naive.biasPeople),
+        ppl(b.naive.maePeople),
+      ]),
+    )
+  // Agreement of the two paths, and what the estimator's steps did.
+  const steps = captures.map((cap) => {
+    const p = pipeline.sessions.get(cap.day) ?? []
+    const o = offline.get(cap.day) ?? []
+    const prepared = prepareDevices(p, { options: DEFAULT_ESTIMATOR_OPTIONS })
+    return {
+      day: cap.day,
+      pipelineTransits: p.length,
+      offlineTransits: o.length,
+      chains: prepared.chains.length,
+      staticChains: prepared.staticChains,
+      bleLinks: prepared.bleLinks,
+    }
+  })
   printNote(
-    'calibrated: a people-per-device factor (Σ truth / Σ estimate) fitted on one day and applied to each of the two other days (3 folds, 6 day-evaluations pooled); leave-1-day-out: fitted on two days, applied to the third',
+    `pipeline: ${fmt(pipeline.replay.sightings)} sightings ingested, filtered ${JSON.stringify(pipeline.replay.filtered)}, ${fmt(pipeline.replay.transits)} transits, ${pipeline.replay.staticDevicesLearned} static devices learned by ingest, ${fmt(pipeline.replay.seconds)} s; offline path ${fmt(offlineSeconds, 1)} s`,
+  )
+  printNote(
+    `per day — ${steps.map((s) => `${s.day}: ${fmt(s.pipelineTransits)} transits (offline ${fmt(s.offlineTransits)}), ${fmt(s.chains)} device chains, ${s.staticChains} turned static, ${s.bleLinks} BLE links`).join('; ')}`,
+  )
+  printNote(
+    'MAPE over windows with ≥ 3 people; MAE, bias over all; empty room: mean estimate in windows whose occupancy is 0 throughout (their number); cover.: share of windows whose occupancy lies in the 90 % interval; width: its mean width. Targets (15 min): MAPE ≤ 20 %, MAE ≤ half the naive one, empty room ≤ 0.2, coverage 85–95 %.',
   )
   for (const n of notes) printNote(n)
   return {
     settings: {
       dataset: '../shared/datasets/brno-probe-requests (position_1, 3 days)',
-      captureTimeZone: CAPTURE_TZ,
-      gateway: `${GATEWAY} (indoor, zone ${ZONE}, rssiFloor −92 dBm — the district default)`,
+      gateway: `${GATEWAY} (indoor, zone ${ZONE}, rssiFloor ${gateway.rssiFloor} dBm — the district default)`,
       batchIntervalS: BATCH_INTERVAL_S,
       transitGapS: GAP_MS / 1000,
-      staticDeviceAfterH: 4,
-      truth: "mean of the rows' `occupancy` per minute; minutes without a row are not compared",
-      estimators: ESTIMATORS,
-      variants: Object.fromEntries(VARIANTS.map((v) => [v.name, v.what])),
-      errors:
-        'MAPE over minutes with occupancy > 0; MAE and bias (mean estimate − truth, people) over every minute',
+      estimator: DEFAULT_ESTIMATOR_OPTIONS,
+      truth:
+        "mean of the rows' `occupancy` per minute; a window's truth is the mean of its minutes with rows (windows cut to those minutes)",
       calibration:
-        'factor = Σ truth / Σ estimate on the fitting day(s); fit-one: fitted on one day, evaluated on the two others (3 folds); leave-one-out: fitted on two, evaluated on the third',
+        'leave-one-day-out: each window of the two other days is a count session of people present; the model (form, coefficients, conformal interval) is fitted on them and applied to the day left out',
+      naive:
+        'distinct MAC addresses heard in the window (RSSI ≥ the floor) × one factor = Σ occupancy / Σ distinct MACs over the same training windows',
     },
     figures: {
       captures: Object.fromEntries(
@@ -426,7 +452,6 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
           c.day,
           {
             records: c.stats.records,
-            malformed: c.stats.malformed,
             batches: c.stats.batches,
             sightings: c.stats.sightings,
             distinctDevices: c.stats.distinctDevices,
@@ -436,7 +461,15 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
           },
         ]),
       ),
-      variants: results,
+      replay: pipeline.replay,
+      offlineSeconds,
+      steps,
+      results: Object.fromEntries(
+        Object.entries(results).map(([path, byRes]) => [
+          path,
+          Object.fromEntries(Object.entries(byRes).map(([res, cv]) => [res, summarise(cv)])),
+        ]),
+      ),
     },
     notes,
   }

@@ -14,9 +14,11 @@ import {
   HeatmapResponseSchema,
   IngestStatsResponseSchema,
   MeResponseSchema,
+  ShopPeopleResponseSchema,
   ShopSummarySchema,
   ShopsResponseSchema,
   UpliftResponseSchema,
+  ZonePeopleResponseSchema,
   ZonesResponseSchema,
   type CompareResponse,
   type DeadLettersResponse,
@@ -33,9 +35,12 @@ import {
   type HeatmapResponse,
   type IngestStatsResponse,
   type MeResponse,
+  type PeopleBucketName,
+  type ShopPeopleResponse,
   type ShopSummary,
   type ShopsResponse,
   type UpliftResponse,
+  type ZonePeopleResponse,
   type ZonesResponse,
 } from '../../services/shared/contracts/api.ts'
 import {
@@ -93,6 +98,16 @@ export interface ApiClient {
   deviceCounts(
     request: FootfallRequest & Scope & { gateway?: string },
   ): Promise<DeviceCountsResponse>
+  /** People present and arriving in a zone, with 90 % intervals (`GET /zones/:id/people`). */
+  zonePeople(
+    zoneId: string,
+    request: { from: string; to: string; bucket: PeopleBucketName },
+  ): Promise<ZonePeopleResponse>
+  /** People inside and in front of a shop (`GET /shops/:id/people`). */
+  shopPeople(
+    shopId: string,
+    request: { from: string; to: string; bucket: PeopleBucketName },
+  ): Promise<ShopPeopleResponse>
   flows(request: { from: string; to: string; zone?: string }): Promise<FlowsResponse>
   events(request: { from: string; to: string }): Promise<EventsResponse>
   /** `POST /events`; a refused body throws an ApiError carrying the server's message. */
@@ -207,6 +222,16 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       getJson(
         `/api/v1/device-counts${query({ from, to, bucket, gateway, zone, shop })}`,
         DeviceCountsResponseSchema,
+      ),
+    zonePeople: (zoneId, { from, to, bucket }) =>
+      getJson(
+        `/api/v1/zones/${encodeURIComponent(zoneId)}/people${query({ from, to, bucket })}`,
+        ZonePeopleResponseSchema,
+      ),
+    shopPeople: (shopId, { from, to, bucket }) =>
+      getJson(
+        `/api/v1/shops/${encodeURIComponent(shopId)}/people${query({ from, to, bucket })}`,
+        ShopPeopleResponseSchema,
       ),
     flows: ({ from, to, zone }) =>
       getJson(`/api/v1/flows${query({ from, to, zone })}`, FlowsResponseSchema),

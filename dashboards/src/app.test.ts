@@ -360,6 +360,7 @@ describe(createDashboardApp.name, () => {
               zoneId: 'via-palazzo',
               today: { passersBy: 900, visitors: 40 },
               last15m: { passersBy: 1200, visitors: 34 },
+              presentNow: { people: 12.5, low: 8.1, high: 16.9, calibrated: false },
             },
           ],
         }),

@@ -169,6 +169,27 @@ export interface Messages {
     table: string
     time: string
   }
+  people: {
+    heading: string
+    /** The shop view's heading: inside vs in front. */
+    shopHeading: string
+    note: string
+    present: string
+    interval: string
+    arrivals: string
+    yAxis: string
+    uncalibrated: string
+    peak: string
+    empty: string
+    inside: string
+    inFront: string
+    table: string
+    time: string
+    presentLow: string
+    presentHigh: string
+    /** Shown instead of the chart when the range is longer than the API serves. */
+    tooLong: string
+  }
   tables: {
     heatmap: string
     series: string
@@ -452,6 +473,25 @@ export const en: Messages = {
     table: 'Show as a table: device counts over time',
     time: 'Time',
   },
+  people: {
+    heading: 'People present and arriving (estimated)',
+    shopHeading: 'People inside and in front of the shop (estimated)',
+    note: 'People, not devices: estimated from the devices heard, with phones’ changing addresses joined up and always-on devices left out, then turned into people by the gateway’s calibration from manual counts. The band is the 90 % interval. Without a calibration every device counts as one person and the band is wide.',
+    present: 'People present',
+    interval: '90 % interval',
+    arrivals: 'People arriving',
+    yAxis: 'People (estimated)',
+    uncalibrated: 'Not calibrated: devices counted as people, with a wide interval.',
+    peak: 'peak',
+    empty: 'No people figures in this range yet',
+    inside: 'Inside',
+    inFront: 'In front',
+    table: 'Show as a table: people present and arriving over time',
+    time: 'Time',
+    presentLow: 'Present, 90 % low',
+    presentHigh: 'Present, 90 % high',
+    tooLong: 'People figures are served for ranges up to 31 days.',
+  },
   tables: {
     heatmap: 'Show as a table: mean transits per hour, weekday × hour',
     series: 'Show as a table: footfall over time',
@@ -544,7 +584,8 @@ export const en: Messages = {
   },
   street: {
     heading: 'How busy is the street right now?',
-    intro: (minutes) => `Crowd levels from the last ${minutes} minutes. No personal data.`,
+    intro: (minutes) =>
+      `Crowd levels from the people present over the last ${minutes} minutes (estimated). No personal data.`,
     levels: { quiet: 'Quiet', moderate: 'Moderate', busy: 'Busy' },
     disabled: 'The public street screen is not enabled on this server.',
     updatedAt: (time) => `Updated at ${time}`,
@@ -749,6 +790,25 @@ export const it: Messages = {
     table: 'Mostra come tabella: conteggi di dispositivi nel tempo',
     time: 'Ora',
   },
+  people: {
+    heading: 'Persone presenti e in arrivo (stima)',
+    shopHeading: 'Persone dentro e davanti al negozio (stima)',
+    note: 'Persone, non dispositivi: stimate dai dispositivi rilevati, ricongiungendo gli indirizzi che i telefoni cambiano e togliendo i dispositivi sempre accesi, poi convertite in persone con la calibrazione del gateway fatta con conteggi manuali. La fascia è l’intervallo al 90 %. Senza calibrazione ogni dispositivo conta come una persona e la fascia è ampia.',
+    present: 'Persone presenti',
+    interval: 'Intervallo al 90 %',
+    arrivals: 'Persone in arrivo',
+    yAxis: 'Persone (stima)',
+    uncalibrated: 'Non calibrato: dispositivi contati come persone, con un intervallo ampio.',
+    peak: 'massimo',
+    empty: 'Ancora nessuna stima di persone in questo periodo',
+    inside: 'Dentro',
+    inFront: 'Davanti',
+    table: 'Mostra come tabella: persone presenti e in arrivo nel tempo',
+    time: 'Ora',
+    presentLow: 'Presenti, minimo al 90 %',
+    presentHigh: 'Presenti, massimo al 90 %',
+    tooLong: 'Le stime di persone sono disponibili per periodi fino a 31 giorni.',
+  },
   tables: {
     heatmap: 'Mostra come tabella: media transiti all’ora, giorno × ora',
     series: 'Mostra come tabella: passaggi nel tempo',
@@ -842,7 +902,8 @@ export const it: Messages = {
   },
   street: {
     heading: 'Quanta gente c’è in strada adesso?',
-    intro: (minutes) => `Affollamento degli ultimi ${minutes} minuti. Nessun dato personale.`,
+    intro: (minutes) =>
+      `Affollamento dalle persone presenti negli ultimi ${minutes} minuti (stima). Nessun dato personale.`,
     levels: { quiet: 'Tranquillo', moderate: 'Moderato', busy: 'Affollato' },
     disabled: 'Lo schermo pubblico della strada non è attivo su questo server.',
     updatedAt: (time) => `Aggiornato alle ${time}`,

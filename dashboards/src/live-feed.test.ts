@@ -24,6 +24,7 @@ const counts = {
       zoneId: 'via-palazzo',
       today: { passersBy: 5, visitors: 1 },
       last15m: { passersBy: 2, visitors: 0 },
+      presentNow: { people: 12.5, low: 8.1, high: 16.9, calibrated: false },
     },
   ],
 }

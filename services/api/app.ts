@@ -52,6 +52,9 @@ import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
+import peopleRoutes from './routes/people/index.ts'
+import { noCalibrations, peoplePresentNow, type CalibrationProvider } from './lib/people.ts'
+import type { PeopleValue } from '../shared/people/zone-estimate.ts'
 import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
 import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
@@ -91,6 +94,11 @@ export type ApiDeps = {
   publisher?: DurablePublisher
   /** Topics under this prefix (MQTT_TOPIC_PREFIX). */
   topicPrefix?: string | undefined
+  /**
+   * The people estimator's calibrations in force per gateway (the calibration workflow's); without
+   * it every gateway is uncalibrated and people figures say `calibrated: false`.
+   */
+  calibrations?: CalibrationProvider
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -206,17 +214,37 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
   await app.register(corsPlugin, { origins: options.corsOrigins })
   await app.register(csvPlugin)
+  const calibrations = deps.calibrations ?? noCalibrations
+  // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll.
+  let peopleNow: { atMs: number; zones: Map<string, PeopleValue> } | null = null
   await app.register(liveFeedPlugin, {
     poll: async (nowMs: number) => {
       const tz = await timeZone()
       const dayStart = startOfLocalDay(nowMs, tz)
-      const [zones, lag] = await Promise.all([
+      const [counts, lag] = await Promise.all([
         liveZoneCounts(readDb, new Date(dayStart), new Date(nowMs - QUARTER_MS)),
         readDb === db ? undefined : replicaLagMs(readDb),
       ])
-      const at = new Date(nowMs).toISOString()
+      if (
+        !peopleNow ||
+        nowMs - peopleNow.atMs >= options.live.peopleEveryMs ||
+        nowMs < peopleNow.atMs
+      ) {
+        // A failed estimate (a calibration provider down) must not stop the counts: the zones
+        // keep their last figures (null before the first), and the next poll tries again.
+        try {
+          peopleNow = {
+            atMs: nowMs,
+            zones: await peoplePresentNow(readDb, { nowMs, tz, calibrations }),
+          }
+        } catch (err) {
+          log.warn({ err }, 'live feed: people present now failed; keeping the last figures')
+        }
+      }
+      const present = peopleNow?.zones ?? new Map<string, PeopleValue>()
+      const zones = counts.map((z) => ({ ...z, presentNow: present.get(z.zoneId) ?? null }))
       return {
-        at,
+        at: new Date(nowMs).toISOString(),
         day: localDateOf(nowMs, tz),
         zones,
         ...(lag === undefined ? {} : { readLagMs: lag }),
@@ -287,6 +315,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       timeZone,
       k: options.flowsK,
       now,
+      calibrations,
     })
   }
 
@@ -304,6 +333,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
       await api.register(footfallRoutes, reads)
       await api.register(deviceCountRoutes, { db: readDb, timeZone })
+      await api.register(peopleRoutes, { ...reads, calibrations })
       await api.register(flowRoutes, { db: readDb, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })

@@ -76,6 +76,11 @@ export const ApiOptionsSchema = z.object({
       /** One database poll per API process per interval, for all clients. */
       pollMs: z.number().int().min(50).max(60_000).default(1000),
       pingMs: z.number().int().min(50).max(300_000).default(15_000),
+      /**
+       * "People present now" (the people estimator over the last 15 minutes, every zone) is
+       * recomputed by a poll at most this often; polls in between send the last figures.
+       */
+      peopleEveryMs: z.number().int().min(0).max(300_000).default(10_000),
       /** A client that has not authenticated within this is closed. */
       authTimeoutMs: z.number().int().min(50).max(120_000).default(5000),
       /** Updates are skipped for a client whose socket buffers more than this. */

@@ -20,6 +20,12 @@ import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
 import { LiveServerMessageSchema, type LiveServerMessage } from '../shared/contracts/api.ts'
 import { bearer, countingDb, insertTransits, threeShopDistrict } from './api-test-helpers.ts'
+import {
+  uncalibratedModel,
+  type CalibrationModel,
+  type KindModel,
+} from '../shared/people/calibration.ts'
+import { DEFAULT_ESTIMATOR_OPTIONS } from '../shared/people/estimator.ts'
 
 const log = createLogger({ level: 'silent' })
 let database: TestDatabase
@@ -518,6 +524,111 @@ describe('live feed limits per client address', () => {
       expect(owners.count() - before).toBeLessThanOrEqual(1)
     } finally {
       await app.close()
+    }
+  })
+})
+
+describe('live feed: people present now', () => {
+  let app: FastifyInstance
+  let peopleUrl = ''
+  const present = (m: Extract<LiveServerMessage, { type: 'counts' }>, zoneId: string) =>
+    m.zones.find((z) => z.zoneId === zoneId)?.presentNow
+
+  beforeAll(async () => {
+    // shop-three's gateway is calibrated: people present = devices present × 2, interval ± √(e+1).
+    const base = uncalibratedModel('shop-three', DEFAULT_ESTIMATOR_OPTIONS)
+    const model: CalibrationModel = {
+      ...base,
+      version: 2,
+      present: {
+        ...(base.present as KindModel),
+        coefficients: { intercept: 0, stable: 2, randomised: 2 },
+        q: 1,
+        relativeError: 0,
+      },
+    }
+    app = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { peopleEveryMs: 0 } },
+      calibrations: async (q) =>
+        new Map(q.zoneIds.includes('shop-three') ? [['gw-shop-three', model]] : []),
+    })
+    peopleUrl = await listen(app)
+  })
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  it('sends each zone its people present now with the 90 % interval and calibrated', async () => {
+    const c = await new Client(peopleUrl).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      const first = await c.next(isCounts)
+      // Nobody heard at shop-three yet: 0 people, the calibrated empty-room interval [0, 1].
+      expect(present(first, 'shop-three')).toEqual({
+        people: 0,
+        low: 0,
+        high: 1,
+        calibrated: true,
+      })
+      // street-a has no calibration: its figure says so.
+      expect(present(first, 'street-a')?.calibrated).toBe(false)
+      // A device heard at shop-three for the whole of the last 15 minutes, still being heard.
+      const now = Date.now()
+      await database.db
+        .insertInto('open_transits')
+        .values({
+          gateway_id: 'gw-shop-three',
+          pseudonym: 424242,
+          first_seen: new Date(now - 20 * 60_000),
+          last_seen: new Date(now + 60_000),
+          peak_rssi: -60,
+          samples: 200,
+          radio: 'wifi',
+          randomised: false,
+        })
+        .execute()
+      const mark = c.messages.length
+      const after = await c.next(
+        (m): m is Extract<LiveServerMessage, { type: 'counts' }> =>
+          isCounts(m) && (present(m, 'shop-three')?.people ?? 0) > 0,
+        { from: mark },
+      )
+      const figure = present(after, 'shop-three')
+      expect(figure?.people).toBeCloseTo(2, 9)
+      expect(figure?.low).toBeCloseTo(2 - Math.sqrt(3), 9)
+      expect(figure?.high).toBeCloseTo(2 + Math.sqrt(3), 9)
+      expect(figure?.calibrated).toBe(true)
+    } finally {
+      c.close()
+      await database.db
+        .deleteFrom('open_transits')
+        .where('gateway_id', '=', 'gw-shop-three')
+        .execute()
+    }
+  })
+
+  it('still sends the counts when people present now cannot be estimated', async () => {
+    const failing = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { peopleEveryMs: 0 } },
+      calibrations: async () => {
+        throw new Error('calibration store unavailable')
+      },
+    })
+    const c = await new Client(await listen(failing)).open()
+    try {
+      c.send({ type: 'auth', key: keys.analyst })
+      const counts = await c.next(isCounts)
+      expect(counts.zones.length).toBeGreaterThan(0)
+      for (const z of counts.zones) expect(z.presentNow).toBeNull()
+    } finally {
+      c.close()
+      await failing.close()
     }
   })
 })

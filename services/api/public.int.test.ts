@@ -62,19 +62,22 @@ describe('GET /api/v1/public/crowd', () => {
     expect(res.headers['cache-control']).toBe('public, max-age=5')
   })
 
-  it('reads the database at most once per 5 s and moves up the levels as the street fills', async () => {
-    await insertTransits(database.db, times(57, { gateway: 'gw-street-a', at: clock - 60_000 }))
+  it('reads the database at most once per 5 s and moves up the levels as people fill the street', async () => {
+    // Devices heard for the whole of the last 15 minutes (and a minute either side): one person
+    // present each (uncalibrated), on top of the three passers-by of a minute ago (3/16).
+    const stay = { gateway: 'gw-street-a', at: clock - 16 * 60_000, dwellS: 17 * 60 } as const
+    await insertTransits(database.db, times(5, stay))
     expect(levelOf((await crowd()).body, 'street-a')).toBe('quiet')
 
     clock += 6_000
     expect(levelOf((await crowd()).body, 'street-a')).toBe('moderate')
 
-    await insertTransits(database.db, times(140, { gateway: 'gw-street-a', at: clock - 60_000 }))
+    await insertTransits(database.db, times(15, stay))
     clock += 6_000
     expect(levelOf((await crowd()).body, 'street-a')).toBe('busy')
   })
 
-  it('forgets transits older than 15 minutes', async () => {
+  it('forgets people gone for more than 15 minutes', async () => {
     clock += 16 * 60_000
     expect(levelOf((await crowd()).body, 'street-a')).toBe('quiet')
   })
@@ -87,15 +90,15 @@ describe('GET /api/v1/public/crowd', () => {
 })
 
 describe(crowdLevel.name, () => {
-  it('never calls fewer than k transits anything but quiet', () => {
-    expect(crowdLevel(4, 5, { moderateFrom: 1, busyFrom: 2 })).toBe('quiet')
+  it('never calls fewer than k people anything but quiet', () => {
+    expect(crowdLevel(4.9, 5, { moderateFrom: 1, busyFrom: 2 })).toBe('quiet')
     expect(crowdLevel(5, 5, { moderateFrom: 1, busyFrom: 2 })).toBe('busy')
   })
 
-  it('splits at the thresholds', () => {
-    expect(crowdLevel(44, 5)).toBe('quiet')
-    expect(crowdLevel(45, 5)).toBe('moderate')
-    expect(crowdLevel(179, 5)).toBe('moderate')
-    expect(crowdLevel(180, 5)).toBe('busy')
+  it('splits at the thresholds (people present now)', () => {
+    expect(crowdLevel(4.9, 3)).toBe('quiet')
+    expect(crowdLevel(5, 3)).toBe('moderate')
+    expect(crowdLevel(19.9, 3)).toBe('moderate')
+    expect(crowdLevel(20, 3)).toBe('busy')
   })
 })

@@ -110,6 +110,8 @@ const ROUTES: Route[] = [
   { name: 'GET /footfall/heatmap', o: get(`/api/v1/footfall/heatmap?${RANGE}`), ok: ALL },
   { name: 'GET /footfall/compare', o: get(`/api/v1/footfall/compare?${RANGE}`), ok: ALL },
   { name: 'GET /device-counts', o: get(`/api/v1/device-counts?${RANGE}`), ok: ALL },
+  { name: 'GET /zones/:zoneId/people', o: get(`/api/v1/zones/shop-one/people?${RANGE}`), ok: ALL },
+  { name: 'GET /shops/:id/people', o: get(`/api/v1/shops/shop-one/people?${RANGE}`), ok: ALL },
   { name: 'GET /flows', o: get(`/api/v1/flows?${RANGE}`), ok: NOT_SHOPKEEPER },
   { name: 'GET /events', o: get('/api/v1/events'), ok: NOT_SHOPKEEPER },
   { name: 'GET /events/:id', o: get(`/api/v1/events/${EVENT_ID}`), ok: NOT_SHOPKEEPER },
@@ -558,7 +560,10 @@ describe('OpenAPI', () => {
     )
     for (const r of ROUTES) {
       const [method, path] = r.name.split(' ') as [string, string]
-      const openapiPath = `/api/v1${path.split('?')[0]!.replace(':id', '{id}')}`
+      const openapiPath = `/api/v1${path
+        .split('?')[0]!
+        .replace(':id', '{id}')
+        .replace(':zoneId', '{zoneId}')}`
       const candidates = [openapiPath, openapiPath.replace('{id}', '{shopId}')]
       expect(
         candidates.some((c) => ops.includes(`${method} ${c}`)),

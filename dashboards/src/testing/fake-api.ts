@@ -358,6 +358,7 @@ export type RouteName =
   | 'zones'
   | 'shops'
   | 'summary'
+  | 'people'
   | 'gateways'
   | 'deviceCounts'
   | 'footfall'
@@ -475,7 +476,70 @@ function answer(
       contentType: 'text/csv; charset=utf-8',
     }))
   }
-  return summaryRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+  return (
+    summaryRoute(req) ?? peopleRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+  )
+}
+
+/**
+ * `zones/:id/people` and `shops/:id/people`: a figure per bucket that follows the hour of day,
+ * uncalibrated (no gateway of the fake district has a calibration).
+ */
+function peopleRoute({ path, url, own, named }: Request): Reply | Promise<Reply> | null {
+  const m = /^(zones|shops)\/([a-z0-9-]+)\/people$/.exec(path)
+  if (!m) return null
+  const [, kind, id] = m as unknown as [string, 'zones' | 'shops', string]
+  return named('people', () => {
+    const known = kind === 'zones' ? zones.some((z) => z.id === id) : shops.some((s) => s.id === id)
+    if (!known)
+      return error(404, 'not_found', `${kind === 'zones' ? 'zone' : 'shop'} ${id} does not exist`)
+    const ownZone = zones.find((z) => z.id === id)?.shopId
+    if (own && (kind === 'shops' ? id !== own : ownZone !== own))
+      return error(403, 'forbidden', `${id} is not your shop's`)
+    const bucket = url.searchParams.get('bucket') ?? '1h'
+    const step = BUCKET_MS[bucket] ?? 3_600_000
+    const from = Date.parse(url.searchParams.get('from') ?? NOW.toISOString())
+    const to = Math.min(Date.parse(url.searchParams.get('to') ?? NOW.toISOString()), NOW.getTime())
+    const figures = (scale: number) => (t: number) => {
+      const hour = new Date(t).getUTCHours()
+      const people = scale * (2 + ((hour * 5) % 17))
+      const half = 1.645 * Math.sqrt(people + 1 + (0.8 * people) ** 2)
+      const value = (p: number, h: number) => ({
+        people: p,
+        low: Math.max(0, p - h),
+        high: p + h,
+        calibrated: false,
+      })
+      return { present: value(people, half), arrivals: value(people * 3, half * 3) }
+    }
+    const rows = []
+    for (let t = Math.ceil(from / step) * step; t < to && rows.length < 800; t += step) {
+      const bucketStart = new Date(t).toISOString()
+      const bucketEnd = new Date(Math.min(t + step, to)).toISOString()
+      rows.push(
+        kind === 'zones'
+          ? { bucketStart, bucketEnd, ...figures(1)(t) }
+          : { bucketStart, bucketEnd, inside: figures(0.3)(t), inFront: figures(1)(t) },
+      )
+    }
+    const common = {
+      from: new Date(from).toISOString(),
+      to: url.searchParams.get('to'),
+      asOf: NOW.toISOString(),
+      bucket,
+      timezone: 'Europe/Rome',
+      interval: 0.9,
+      rows,
+    }
+    const zoneOfShop = shops.find((s) => s.id === id)?.zoneId ?? id
+    return {
+      status: 200,
+      body:
+        kind === 'zones'
+          ? { zoneId: id, shopId: own ?? null, ...common }
+          : { shopId: id, zoneId: zoneOfShop, ...common },
+    }
+  })
 }
 
 function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {

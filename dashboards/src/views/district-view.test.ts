@@ -241,6 +241,55 @@ describe(createDistrictView.name, () => {
     })
   })
 
+  describe('people present and arriving', () => {
+    const peopleChart = 'section#people svg.people:not(.chart-loading)'
+
+    it('draws the district’s people present with its band beside the arrivals, said uncalibrated', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() => expect(main.querySelector(peopleChart)).not.toBeNull())
+      expect(text('#people-heading')).toBe('People present and arriving (estimated)')
+      expect(text('#people .panel-note')).toContain('People, not devices')
+      const svg = main.querySelector(peopleChart)
+      expect(svg?.querySelector('path.band')).not.toBeNull()
+      expect(svg?.querySelector('path.series-present')).not.toBeNull()
+      expect(svg?.querySelectorAll('rect.arrival').length).toBeGreaterThan(0)
+      expect(svg?.getAttribute('aria-label')).toMatch(/Not calibrated: devices counted as people/)
+      expect(main.querySelector('details[data-table="data-people"]')).not.toBeNull()
+      // Every zone's series, in quarters for today.
+      const asked = api.calls.filter((c) => /^\/api\/v1\/zones\/[a-z0-9-]+\/people\?/.test(c))
+      expect(asked.length).toBeGreaterThan(1)
+      for (const c of asked) expect(c).toMatch(/bucket=15m/)
+    })
+
+    it('asks for hours over the last 7 days, and says it in Italian', async () => {
+      const api = start('analyst', fakeApi(), createDistrictView, 'it')
+      await vi.waitFor(() => expect(main.querySelector(peopleChart)).not.toBeNull())
+      expect(text('#people-heading')).toBe('Persone presenti e in arrivo (stima)')
+      main.querySelector<HTMLInputElement>('input[name="range"][value="last-7-days"]')?.click()
+      await vi.waitFor(() =>
+        expect(api.calls.some((c) => /\/people\?.*bucket=1h/.test(c))).toBe(true),
+      )
+    })
+
+    it('shows a shopkeeper the people inside its shop and in front of it', async () => {
+      const api = start('shopkeeper', fakeApi(), (ctx) =>
+        createShopView(ctx, { shopId: 'bar-al-ponte' }),
+      )
+      await vi.waitFor(() =>
+        expect(main.querySelectorAll('section#people svg.people:not(.chart-loading)')).toHaveLength(
+          2,
+        ),
+      )
+      expect(text('#people-heading')).toBe('People inside and in front of the shop (estimated)')
+      expect(text('#people [data-part="inside"] h3')).toBe('Inside')
+      expect(text('#people [data-part="inFront"] h3')).toBe('In front')
+      expect(
+        api.calls.some((c) => /^\/api\/v1\/shops\/bar-al-ponte\/people\?.*bucket=15m/.test(c)),
+      ).toBe(true)
+      expect(api.calls.some((c) => /^\/api\/v1\/zones\/[^/]+\/people/.test(c))).toBe(false)
+    })
+  })
+
   describe('gateway health', () => {
     it('shows each gateway’s format and last message', async () => {
       start('analyst')

@@ -7,6 +7,7 @@ import * as events from './district/events.ts'
 import * as flows from './district/flows.ts'
 import * as heatmap from './district/heatmap.ts'
 import * as kpis from './district/kpis.ts'
+import * as people from './district/people.ts'
 import { initialDistrictParams, type DistrictParams } from './district/params.ts'
 import * as quality from './district/quality.ts'
 import * as series from './district/series.ts'
@@ -30,6 +31,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [zones],
   [shops],
   [series, 'wide'],
+  [people, 'wide'],
   [deviceCounts, 'wide'],
   [heatmap],
   [flows],

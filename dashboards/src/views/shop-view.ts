@@ -7,6 +7,7 @@ import * as downloads from './shop/downloads.ts'
 import * as dwell from './shop/dwell.ts'
 import * as head from './shop/head.ts'
 import type { ShopParams } from './shop/params.ts'
+import * as people from './shop/people.ts'
 import * as rank from './shop/rank.ts'
 import * as today from './shop/today.ts'
 import * as week from './shop/week.ts'
@@ -25,6 +26,7 @@ export interface ShopViewOptions {
 /** The cards in page order, with the room each takes in the grid. */
 const cards: readonly [AnyPanel<ShopParams>, string?][] = [
   [today, 'wide kpis'],
+  [people, 'wide'],
   [rank],
   [dwell],
   [busiest],

@@ -34,6 +34,7 @@ const counts = (zoneId: string, passersBy: number): LiveZoneCounts => ({
   zoneId,
   today: { passersBy, visitors: 0 },
   last15m: { passersBy, visitors: 0 },
+  presentNow: null,
 })
 
 function metrics() {

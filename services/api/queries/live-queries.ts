@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../shared/db/create-db.ts'
-import type { LiveZoneCounts } from '../../shared/contracts/api.ts'
+import type { LiveZoneTransitCounts } from '../../shared/contracts/api.ts'
 
 /**
  * Per zone: transits first heard since the local midnight `dayStart` (the real-time footfall_15m
@@ -11,7 +11,7 @@ export async function liveZoneCounts(
   db: Db,
   dayStart: Date,
   since: Date,
-): Promise<LiveZoneCounts[]> {
+): Promise<LiveZoneTransitCounts[]> {
   const today = db
     .selectFrom('footfall_15m')
     .select([

@@ -606,13 +606,34 @@ export const LiveClientMessageSchema = z.discriminatedUnion('type', [
 ])
 export type LiveClientMessage = z.infer<typeof LiveClientMessageSchema>
 
+/**
+ * An estimate of people with its 90 % interval (docs/metrics.md, "People present and people
+ * arriving"). `calibrated: false`: at least one gateway has no fitted calibration, so the estimate
+ * is one device = one person with a wide interval.
+ * `{ "people": 12.4, "low": 8.1, "high": 16.7, "calibrated": true }`
+ */
+export const PeopleValueSchema = z.object({
+  people: z.number().nonnegative(),
+  low: z.number().nonnegative(),
+  high: z.number().nonnegative(),
+  calibrated: z.boolean(),
+})
+export type PeopleValueDto = z.infer<typeof PeopleValueSchema>
+
 /** Counts of one zone in the live feed. */
 export const LiveZoneCountsSchema = z.object({
   zoneId: z.string(),
   today: z.object({ passersBy: z.number().int(), visitors: z.number().int() }),
   last15m: z.object({ passersBy: z.number().int(), visitors: z.number().int() }),
+  /**
+   * People present now: the mean over the last 15 minutes, by the people estimator, with its 90 %
+   * interval (refreshed every `live.peopleEveryMs`, 10 s by default); null until first computed.
+   */
+  presentNow: PeopleValueSchema.nullable(),
 })
 export type LiveZoneCounts = z.infer<typeof LiveZoneCountsSchema>
+/** A zone's transit counts, as the live query reads them (the feed adds `presentNow`). */
+export type LiveZoneTransitCounts = Omit<LiveZoneCounts, 'presentNow'>
 
 /** Live feed, server → client: `ready` after auth, `counts` when they change (at most once a second), `error`. */
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
@@ -749,3 +770,73 @@ export const DeviceCountsResponseSchema = z.object({
   zones: z.array(DeviceCountZoneRowSchema),
 })
 export type DeviceCountsResponse = z.infer<typeof DeviceCountsResponseSchema>
+
+/** Buckets the people series answer in. */
+export const PeopleBucketSchema = z.enum(['15m', '1h'])
+export type PeopleBucketName = z.infer<typeof PeopleBucketSchema>
+
+/** `GET /api/v1/zones/:zoneId/people` and `/shops/:shopId/people` query. */
+export const PeopleQuerySchema = z.object({
+  from: InstantSchema,
+  to: InstantSchema,
+  bucket: PeopleBucketSchema.default('1h'),
+  format: FormatSchema.optional(),
+})
+export type PeopleQuery = z.infer<typeof PeopleQuerySchema>
+
+export const ZoneParamsSchema = z.object({ zoneId: ResourceIdSchema })
+
+/** People present (mean over the bucket) and people arriving (visits begun in it). */
+export const PeopleFiguresSchema = z.object({
+  present: PeopleValueSchema,
+  arrivals: PeopleValueSchema,
+})
+export type PeopleFigures = z.infer<typeof PeopleFiguresSchema>
+
+/** One bucket of a zone; the current bucket ends at `asOf`. */
+export const ZonePeopleRowSchema = PeopleFiguresSchema.extend({
+  bucketStart: InstantSchema,
+  bucketEnd: InstantSchema,
+})
+export type ZonePeopleRow = z.infer<typeof ZonePeopleRowSchema>
+
+/**
+ * `GET /api/v1/zones/:zoneId/people`: `{ "zoneId": "via-palazzo", "bucket": "15m", "interval": 0.9, "rows": [{ "bucketStart": "…", "bucketEnd": "…", "present": PeopleValue, "arrivals": PeopleValue }] }`
+ */
+export const ZonePeopleResponseSchema = z.object({
+  zoneId: z.string(),
+  /** Set when a shopkeeper asked: the figures are its shop's gateways' only. */
+  shopId: z.string().nullable(),
+  from: InstantSchema,
+  to: InstantSchema,
+  asOf: InstantSchema,
+  bucket: PeopleBucketSchema,
+  timezone: z.string(),
+  /** The intervals' coverage target. */
+  interval: z.literal(0.9),
+  rows: z.array(ZonePeopleRowSchema),
+})
+export type ZonePeopleResponse = z.infer<typeof ZonePeopleResponseSchema>
+
+/** One bucket of a shop: inside (visitor sessions) and in front (passers-by at its gateways). */
+export const ShopPeopleRowSchema = z.object({
+  bucketStart: InstantSchema,
+  bucketEnd: InstantSchema,
+  inside: PeopleFiguresSchema,
+  inFront: PeopleFiguresSchema,
+})
+export type ShopPeopleRow = z.infer<typeof ShopPeopleRowSchema>
+
+/** `GET /api/v1/shops/:shopId/people`: `{ "shopId": "bar-roma", "rows": [{ "inside": {…}, "inFront": {…} }] }` */
+export const ShopPeopleResponseSchema = z.object({
+  shopId: z.string(),
+  zoneId: z.string(),
+  from: InstantSchema,
+  to: InstantSchema,
+  asOf: InstantSchema,
+  bucket: PeopleBucketSchema,
+  timezone: z.string(),
+  interval: z.literal(0.9),
+  rows: z.array(ShopPeopleRowSchema),
+})
+export type ShopPeopleResponse = z.infer<typeof ShopPeopleResponseSchema>

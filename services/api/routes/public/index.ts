@@ -7,27 +7,33 @@ import {
 } from '../../../shared/contracts/api.ts'
 import type { Db } from '../../../shared/db/create-db.ts'
 import { findDistrict } from '../../queries/district-queries.ts'
-import { liveZoneCounts } from '../../queries/live-queries.ts'
 import { listZones } from '../../queries/zone-queries.ts'
-import { startOfLocalDay } from '../../../shared/contracts/local-time.ts'
+import {
+  peoplePresentNow,
+  PRESENT_NOW_MINUTES,
+  type CalibrationProvider,
+} from '../../lib/people.ts'
 
-const WINDOW_MS = 15 * 60_000
 const CACHE_MS = 5_000
 
-/** Transits in a street zone over the last 15 minutes from which it counts as moderate or busy. */
-export const CROWD_THRESHOLDS = { moderateFrom: 45, busyFrom: 180 } as const
+/**
+ * People present now in a street zone (the estimator's mean over the last 15 minutes) from which it
+ * counts as moderate or busy. They replace 45 and 180 transits begun in 15 minutes: a passer-by is
+ * heard for one to two minutes on a street, so those were about 5 and 20 people there at a time.
+ */
+export const CROWD_THRESHOLDS = { moderateFrom: 5, busyFrom: 20 } as const
 
 /**
- * A crowd level from a zone's transits in the window. Fewer than `k` is always quiet, so a level
- * never says more about a handful of people than "few".
+ * A crowd level from a zone's people present now. Fewer than `k` is always quiet, so a level never
+ * says more about a handful of people than "few".
  */
 export function crowdLevel(
-  transits: number,
+  people: number,
   k: number,
   thresholds: { moderateFrom: number; busyFrom: number } = CROWD_THRESHOLDS,
 ): CrowdLevel {
-  if (transits < k || transits < thresholds.moderateFrom) return 'quiet'
-  return transits < thresholds.busyFrom ? 'moderate' : 'busy'
+  if (people < k || people < thresholds.moderateFrom) return 'quiet'
+  return people < thresholds.busyFrom ? 'moderate' : 'busy'
 }
 
 export type PublicRouteOptions = {
@@ -36,6 +42,8 @@ export type PublicRouteOptions = {
   timeZone: () => Promise<string>
   k: number
   now: () => number
+  /** The gateways' calibrations (see lib/people.ts); uncalibrated gateways count devices as people. */
+  calibrations: CalibrationProvider
 }
 
 /**
@@ -47,19 +55,16 @@ export default async function publicRoutes(app: FastifyInstance, opts: PublicRou
   let cached: { at: number; body: Promise<PublicCrowdResponse> } | null = null
 
   async function read(nowMs: number): Promise<PublicCrowdResponse> {
-    const dayStart = startOfLocalDay(nowMs, await opts.timeZone())
-    const [zones, counts, district] = await Promise.all([
+    const tz = await opts.timeZone()
+    const [zones, present, district] = await Promise.all([
       listZones(opts.db),
-      liveZoneCounts(opts.db, new Date(dayStart), new Date(nowMs - WINDOW_MS)),
+      peoplePresentNow(opts.db, { nowMs, tz, calibrations: opts.calibrations }),
       findDistrict(opts.db),
     ])
-    const recent = new Map(
-      counts.map((c) => [c.zoneId, c.last15m.passersBy + c.last15m.visitors] as const),
-    )
     return {
       at: new Date(nowMs).toISOString(),
       district: district?.name ?? '',
-      windowMinutes: WINDOW_MS / 60_000,
+      windowMinutes: PRESENT_NOW_MINUTES,
       zones: zones.flatMap((zone) =>
         zone.kind === 'shop' || zone.shopId !== null
           ? []
@@ -68,7 +73,7 @@ export default async function publicRoutes(app: FastifyInstance, opts: PublicRou
                 zoneId: zone.id,
                 name: zone.name,
                 kind: zone.kind,
-                level: crowdLevel(recent.get(zone.id) ?? 0, opts.k),
+                level: crowdLevel(present.get(zone.id)?.people ?? 0, opts.k),
               },
             ],
       ),
@@ -82,7 +87,7 @@ export default async function publicRoutes(app: FastifyInstance, opts: PublicRou
         tags: ['public'],
         summary: 'Crowd level per street zone for public screens (no key; opt-in)',
         description:
-          'Enabled by the `publicStreetView` option. Each street or square zone is `quiet`, `moderate` or `busy` from its transits in the last 15 minutes; shop zones and counts are never published.',
+          'Enabled by the `publicStreetView` option. Each street or square zone is `quiet`, `moderate` (from 5) or `busy` (from 20) from its people present now (the people estimator: the mean over the last 15 minutes); shop zones and counts are never published.',
         security: [],
         response: { 200: PublicCrowdResponseSchema },
       },

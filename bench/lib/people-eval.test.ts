@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import type { DeviceSession } from '../../services/shared/people/sessions.ts'
+import { figuresOf, leaveOneDayOut, truthWindows, type TruthDay } from './people-eval.ts'
+
+const M = 60_000
+
+describe(figuresOf.name, () => {
+  it('keeps windows under 3 people out of the MAPE, reports empty rooms and interval coverage', () => {
+    const f = figuresOf([
+      { fromMs: 0, truth: 10, estimate: 12, low: 9, high: 15 },
+      { fromMs: 0, truth: 4, estimate: 3, low: 3.5, high: 5 },
+      { fromMs: 0, truth: 1, estimate: 3 },
+      { fromMs: 0, truth: 0, estimate: 0.5, low: 0, high: 1 },
+    ])
+    expect(f.windows).toBe(4)
+    expect(f.mapeWindows).toBe(2)
+    expect(f.mapePct).toBeCloseTo((100 * (0.2 + 0.25)) / 2)
+    expect(f.maePeople).toBeCloseTo((2 + 1 + 2 + 0.5) / 4)
+    expect(f.biasPeople).toBeCloseTo((2 - 1 + 2 + 0.5) / 4)
+    expect(f.emptyWindows).toBe(1)
+    expect(f.emptyMeanPeople).toBeCloseTo(0.5)
+    // The three windows with an interval all hold their truth.
+    expect(f.coveragePct).toBeCloseTo(100)
+    expect(f.meanWidth).toBeCloseTo((6 + 1.5 + 1) / 3)
+    expect(figuresOf([]).maePeople).toBeNaN()
+  })
+})
+
+/** A day where every one of `people` devices is heard all day: truth = people each minute. */
+function day(name: string, startMs: number, minutes: number, people: number[]): TruthDay {
+  const sessions: DeviceSession[] = []
+  const truth = new Map<number, number>()
+  const addressesPerMinute = new Map<number, Set<number>>()
+  for (let m = 0; m < minutes; m++) {
+    const t = startMs + m * M
+    const p = people[Math.floor(m / 15) % people.length] ?? 0
+    truth.set(t, p)
+    // Two stable devices per person, as one-minute sessions; the naive estimator sees 3 addresses.
+    for (let i = 0; i < 2 * p; i++)
+      sessions.push({
+        gatewayId: 'gw',
+        zoneId: 'z',
+        pseudonym: `${name}-${m}-${i}`,
+        firstMs: t,
+        lastMs: t + 30_000,
+        samples: 2,
+        peakRssi: -60,
+        radio: 'wifi',
+        randomised: false,
+      })
+    addressesPerMinute.set(t, new Set(Array.from({ length: 3 * p }, (_, i) => i)))
+  }
+  return { day: name, zoneId: 'z', sessions, truth, addressesPerMinute }
+}
+
+describe(truthWindows.name, () => {
+  it('cuts clock windows to the minutes with truth and averages them', () => {
+    const d = day('a', 10 * M, 20, [4, 8])
+    const w = truthWindows(d, 15)
+    expect(w.map((x) => [x.fromMs / M, x.toMs / M, x.truth])).toEqual([
+      [10, 15, 4],
+      [15, 30, (10 * 4 + 5 * 8) / 15],
+    ])
+    expect(w[0]?.addresses).toBe(12)
+  })
+})
+
+describe(leaveOneDayOut.name, () => {
+  it('calibrates on the other days and scores the left-out one, beside the naive estimator', () => {
+    const days = [
+      day('d1', 0, 120, [2, 5, 9, 4]),
+      day('d2', 24 * 60 * M, 120, [3, 6, 10, 1]),
+      day('d3', 48 * 60 * M, 120, [7, 2, 4, 12]),
+    ]
+    const cv = leaveOneDayOut(days, 15)
+    expect(cv.folds.map((f) => f.refusal)).toEqual([null, null, null])
+    // People = devices / 2 exactly: the estimator is exact, and so is the naive one here (3 each).
+    expect(cv.estimator.maePeople).toBeCloseTo(0)
+    expect(cv.folds[0]?.model?.present?.coefficients.stable).toBeCloseTo(0.5)
+    expect(cv.naive.maePeople).toBeCloseTo(0)
+    expect(cv.folds[0]?.naiveFactor).toBeCloseTo(1 / 3)
+    expect(cv.rows).toHaveLength(3 * 8)
+  })
+})

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { chartDataOf, peopleBucketFor, sumPeople, type PeopleRow } from './people-panel.ts'
+
+const v = (people: number, low: number, high: number, calibrated = true) => ({
+  people,
+  low,
+  high,
+  calibrated,
+})
+const row = (t: string, present: ReturnType<typeof v>, arrivals = v(0, 0, 1)): PeopleRow => ({
+  bucketStart: t,
+  figures: { present, arrivals },
+})
+
+describe(sumPeople.name, () => {
+  it('adds figures and interval half-widths bucket by bucket; calibrated only if every part is', () => {
+    const a = [
+      row('2026-11-21T10:00:00.000Z', v(4, 2, 7)),
+      row('2026-11-21T09:00:00.000Z', v(1, 0, 3)),
+    ]
+    const b = [row('2026-11-21T10:00:00.000Z', v(2, 1.5, 3, false))]
+    const sum = sumPeople([a, b])
+    expect(sum.map((r) => r.bucketStart)).toEqual([
+      '2026-11-21T09:00:00.000Z',
+      '2026-11-21T10:00:00.000Z',
+    ])
+    // 4 (−2, +3) plus 2 (−0.5, +1): 6 (−2.5, +4).
+    expect(sum[1]?.figures.present).toEqual(v(6, 3.5, 10, false))
+    expect(sum[0]?.figures.present).toEqual(v(1, 0, 3))
+  })
+
+  it('never puts the low end below zero', () => {
+    const sum = sumPeople([[row('t', v(0.5, 0, 2))], [row('t', v(0.2, 0, 1.5))]])
+    expect(sum[0]?.figures.present.low).toBe(0)
+  })
+})
+
+describe(chartDataOf.name, () => {
+  it('takes presence with its interval and arrivals; uncalibrated if any bucket is', () => {
+    const data = chartDataOf([row('2026-11-21T09:00:00.000Z', v(3, 1, 5), v(9, 4, 14, false))], {
+      from: '2026-11-21T09:00:00.000Z',
+      to: '2026-11-21T10:00:00.000Z',
+      bucket: '15m',
+    })
+    expect(data.points).toEqual([
+      { t: '2026-11-21T09:00:00.000Z', present: 3, low: 1, high: 5, arrivals: 9 },
+    ])
+    expect(data.stepMs).toBe(15 * 60_000)
+    expect(data.calibrated).toBe(false)
+  })
+})
+
+describe(peopleBucketFor.name, () => {
+  it('quarters up to a day, hours beyond', () => {
+    expect(peopleBucketFor(0, 86_400_000)).toBe('15m')
+    expect(peopleBucketFor(0, 86_400_001)).toBe('1h')
+  })
+})

@@ -1,0 +1,288 @@
+import { describe, expect, it } from 'vitest'
+import {
+  conformalQuantile,
+  correlationWithinGroups,
+  estimateWith,
+  fitCalibration,
+  fitForm,
+  intervalScale,
+  leastSquares,
+  MIN_SESSIONS,
+  type CountKind,
+  type FitOptions,
+  type Observation,
+} from './calibration.ts'
+import { DEFAULT_ESTIMATOR_OPTIONS } from './estimator.ts'
+
+/** A small seeded generator (mulberry32) with uniform and normal draws. */
+function createRng(seed: number) {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    uniform: (lo: number, hi: number) => lo + (hi - lo) * next(),
+    normal: (mean: number, sd: number) =>
+      mean + sd * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
+  }
+}
+
+const FIT: FitOptions = { version: 3, fittedAtMs: 1_000, estimator: DEFAULT_ESTIMATOR_OPTIONS }
+
+/**
+ * Synthetic count sessions where the truth is known: people = a + bs·stable + br·randomised plus
+ * noise of sd `noise`·√(people + 1), `perDay` sessions a day over `days` days; each day has its own
+ * drift (a factor of 1 ± dayDrift) as real days do.
+ */
+function synthetic(o: {
+  a?: number
+  bs: number
+  br: number
+  days: number
+  perDay: number
+  noise: number
+  dayDrift?: number
+  kind?: CountKind
+  seed?: number
+  minPeople?: number
+}): Observation[] {
+  const rng = createRng(o.seed ?? 1)
+  const out: Observation[] = []
+  for (let d = 0; d < o.days; d++) {
+    const drift = 1 + (o.dayDrift ?? 0) * rng.uniform(-1, 1)
+    for (let i = 0; i < o.perDay; i++) {
+      const stable = rng.uniform(o.minPeople ?? 2, 20)
+      const randomised = rng.uniform(0, 30)
+      const mean = Math.max(0, ((o.a ?? 0) + o.bs * stable + o.br * randomised) * drift)
+      const people = Math.max(0, mean + rng.normal(0, o.noise * Math.sqrt(mean + 1)))
+      out.push({
+        session: {
+          zoneId: 'z-a',
+          fromMs: (d * 100 + i) * 900_000,
+          toMs: (d * 100 + i + 1) * 900_000,
+          kind: o.kind ?? 'present',
+          people,
+          day: `2026-01-${String(d + 1).padStart(2, '0')}`,
+        },
+        devices: { stable, randomised },
+      })
+    }
+  }
+  return out
+}
+
+describe(leastSquares.name, () => {
+  it('solves an exact system and refuses a singular one', () => {
+    const b = leastSquares(
+      [
+        [1, 1],
+        [1, 2],
+        [1, 3],
+      ],
+      [3, 5, 7],
+    )
+    expect(b?.[0]).toBeCloseTo(1)
+    expect(b?.[1]).toBeCloseTo(2)
+    expect(
+      leastSquares(
+        [
+          [1, 2],
+          [2, 4],
+        ],
+        [1, 2],
+      ),
+    ).toBeNull()
+  })
+})
+
+describe(fitForm.name, () => {
+  it('recovers the slopes of a noise-free mix, and never fits a negative slope', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.1, days: 2, perDay: 20, noise: 0 })
+    const c = fitForm(obs, 'mix')
+    expect(c.stable).toBeCloseTo(0.8)
+    expect(c.randomised).toBeCloseTo(0.1)
+    expect(c.intercept).toBe(0)
+    // Randomised devices that only add noise get a slope of 0, not a negative one.
+    const noisy = synthetic({ bs: 0.8, br: -0.2, days: 2, perDay: 30, noise: 0 })
+    expect(fitForm(noisy, 'mix').randomised).toBe(0)
+  })
+
+  it('fits the empty-room floor as an intercept', () => {
+    const obs = synthetic({ a: -2, bs: 1, br: 0, days: 2, perDay: 20, noise: 0, minPeople: 3 })
+    const c = fitForm(obs, 'floor+mix')
+    expect(c.intercept).toBeCloseTo(-2)
+    expect(c.stable).toBeCloseTo(1)
+  })
+})
+
+describe(correlationWithinGroups.name, () => {
+  it('is near 1 when a day moves all its errors together, near 0 when they are independent, 1 without pairs', () => {
+    const rng = createRng(5)
+    const together = Array.from({ length: 200 }, (_, i) => ({ group: i % 10, z: (i % 10) - 4.5 }))
+    expect(correlationWithinGroups(together)).toBeCloseTo(1)
+    const independent = Array.from({ length: 2000 }, (_, i) => ({
+      group: i % 10,
+      z: rng.normal(0, 1),
+    }))
+    expect(correlationWithinGroups(independent)).toBeLessThan(0.05)
+    expect(correlationWithinGroups([{ group: 0, z: 1 }])).toBe(1)
+  })
+})
+
+describe(conformalQuantile.name, () => {
+  it('is the ⌈(n + 1)·0.9⌉-th smallest score, the largest when n is small', () => {
+    const scores = Array.from({ length: 19 }, (_, i) => i + 1)
+    expect(conformalQuantile(scores, 0.9)).toBe(18)
+    expect(conformalQuantile([1, 2, 3], 0.9)).toBe(3)
+    expect(conformalQuantile([], 0.9)).toBeNaN()
+  })
+})
+
+describe(fitCalibration.name, () => {
+  it('recovers a known factor with its fit quality, held out by day', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.8, days: 4, perDay: 12, noise: 0.3 })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const m = r.model.present
+    expect(m?.form).toBe('factor')
+    expect(m?.coefficients.stable).toBeGreaterThan(0.75)
+    expect(m?.coefficients.stable).toBeLessThan(0.85)
+    expect(m?.quality).toMatchObject({ sessions: 48, folds: 4, heldOut: 'day' })
+    expect(m?.quality.mapePct).toBeLessThan(10)
+    expect(r.model).toMatchObject({ version: 3, zoneId: 'z-a', fittedAtMs: 1_000, arrivals: null })
+    expect(r.model.refused).toEqual([{ kind: 'arrivals', reason: 'no count sessions of arrivals' }])
+  })
+
+  it('chooses the radio mix when stable and randomised devices stand for different numbers of people', () => {
+    const obs = synthetic({ bs: 1, br: 0.05, days: 4, perDay: 12, noise: 0.2 })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.form).toBe('mix')
+    expect(r.model.present?.formsTried.factor).toBeGreaterThan(r.model.present?.formsTried.mix ?? 0)
+  })
+
+  it('fits the floor only when counts saw a nearly empty room', () => {
+    const busy = synthetic({ a: -3, bs: 1, br: 0, days: 4, perDay: 12, noise: 0.1, minPeople: 5 })
+    const r1 = fitCalibration(busy, FIT)
+    if (!r1.ok) throw new Error(r1.reason)
+    expect(r1.model.present?.formsTried['floor+factor']).toBeUndefined()
+    const withEmpty = synthetic({
+      a: -3,
+      bs: 1,
+      br: 0,
+      days: 4,
+      perDay: 12,
+      noise: 0.1,
+      minPeople: 0,
+    })
+    const r2 = fitCalibration(withEmpty, FIT)
+    if (!r2.ok) throw new Error(r2.reason)
+    expect(r2.model.present?.form).toMatch(/^floor/)
+    expect(r2.model.present?.coefficients.intercept).toBeLessThan(-2)
+    // An empty room (its devices below the floor) is estimated at 0, not at a few people.
+    expect(estimateWith(r2.model.present, { stable: 2, randomised: 0 })?.people).toBe(0)
+  })
+
+  it('gives 90 % intervals that cover about 90 % of new days (checked on days never fitted)', () => {
+    let covered = 0
+    let total = 0
+    for (let seed = 1; seed <= 20; seed++) {
+      const all = synthetic({
+        bs: 0.8,
+        br: 0.2,
+        days: 5,
+        perDay: 16,
+        noise: 0.4,
+        dayDrift: 0.08,
+        seed,
+      })
+      const test = all.filter((x) => x.session.day === '2026-01-05')
+      const r = fitCalibration(
+        all.filter((x) => x !== undefined && !test.includes(x)),
+        FIT,
+      )
+      if (!r.ok) throw new Error(r.reason)
+      for (const x of test) {
+        const e = estimateWith(r.model.present, x.devices)
+        if (!e) throw new Error('no estimate')
+        total++
+        if (x.session.people >= e.low && x.session.people <= e.high) covered++
+      }
+    }
+    const coverage = covered / total
+    expect(total).toBe(320)
+    expect(coverage).toBeGreaterThan(0.83)
+    expect(coverage).toBeLessThan(0.97)
+  })
+
+  it('widens the interval with the estimate (scale √(estimate + 1))', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.8, days: 3, perDay: 12, noise: 0.3 })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const m = r.model.present
+    const small = estimateWith(m, { stable: 1, randomised: 0 })
+    const big = estimateWith(m, { stable: 20, randomised: 20 })
+    expect(small && big).toBeTruthy()
+    if (!small || !big || !m) return
+    expect(big.high - big.people).toBeCloseTo(m.q * intervalScale(big.people))
+    expect(big.high - big.low).toBeGreaterThan(small.high - small.low)
+    expect(small.low).toBeGreaterThanOrEqual(0)
+  })
+
+  it('refuses with the reason: too few sessions, nothing heard, nobody counted, several zones, impossible counts', () => {
+    const few = synthetic({ bs: 1, br: 0, days: 1, perDay: MIN_SESSIONS - 1, noise: 0 })
+    expect(fitCalibration(few, FIT)).toEqual({
+      ok: false,
+      reason: `present: ${MIN_SESSIONS - 1} count sessions of people present; at least ${MIN_SESSIONS} are needed; arrivals: no count sessions of arrivals`,
+    })
+    const base = synthetic({ bs: 1, br: 0, days: 2, perDay: 6, noise: 0 })
+    const silent = base.map((x) => ({ ...x, devices: { stable: 0, randomised: 0 } }))
+    expect(fitCalibration(silent, FIT)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('no device was heard') as unknown,
+    })
+    const nobody = base.map((x) => ({ ...x, session: { ...x.session, people: 0 } }))
+    expect(fitCalibration(nobody, FIT)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('counted nobody') as unknown,
+    })
+    const twoZones = base.map((x, i) => ({
+      ...x,
+      session: { ...x.session, zoneId: i % 2 ? 'z-a' : 'z-b' },
+    }))
+    expect(fitCalibration(twoZones, FIT)).toEqual({
+      ok: false,
+      reason: 'count sessions of several zones (z-a, z-b): fit one zone at a time',
+    })
+    const negative = base.map((x, i) => (i ? x : { ...x, session: { ...x.session, people: -1 } }))
+    expect(fitCalibration(negative, FIT)).toEqual({
+      ok: false,
+      reason: 'a count of -1 people is impossible',
+    })
+    expect(fitCalibration([], FIT)).toEqual({ ok: false, reason: 'no count sessions' })
+  })
+
+  it('fits arrivals and presence apart; one kind may be refused while the other is fitted', () => {
+    const present = synthetic({ bs: 0.8, br: 0.8, days: 3, perDay: 10, noise: 0.2 })
+    const arrivals = synthetic({ bs: 2, br: 2, days: 1, perDay: 3, noise: 0.2, kind: 'arrivals' })
+    const r = fitCalibration([...present, ...arrivals], FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present).not.toBeNull()
+    expect(r.model.arrivals).toBeNull()
+    expect(r.model.refused[0]?.reason).toMatch(/3 count sessions of arrivals; at least 8/)
+    const both = fitCalibration(
+      [
+        ...present,
+        ...synthetic({ bs: 2, br: 2, days: 3, perDay: 10, noise: 0.2, kind: 'arrivals' }),
+      ],
+      FIT,
+    )
+    if (!both.ok) throw new Error(both.reason)
+    expect(both.model.arrivals?.coefficients.stable).toBeGreaterThan(1.8)
+    expect(both.model.present?.coefficients.stable).toBeLessThan(0.9)
+  })
+})

@@ -1,0 +1,501 @@
+import type { DeviceCounts } from './measures.ts'
+import type { EstimatorOptions } from './estimator.ts'
+
+/**
+ * Devices → people: a calibration fitted from manual counts. Pure: (count sessions with the device
+ * counts the estimator measured over each session's window) → a versioned model with its fit quality,
+ * or a refusal with the reason.
+ *
+ * The model, per kind of count (people present, people arriving):
+ *
+ *     people = max(0, a + b_stable · stable + b_random · randomised)
+ *
+ * `stable` and `randomised` are the de-randomised device chains with a globally administered and a
+ * randomised address (present: the mean per minute; arrivals: visits begun in the window). They are
+ * weighed apart because the two behave differently: phones that randomise probe in bursts that
+ * chaining only partly reassembles, while stable addresses are laptops, PCs and older phones whose
+ * share changes across sites and years. Slopes are never negative. The intercept `a` is the
+ * empty-room floor (devices always heard, in people): it is only kept when held-out days say it
+ * helps.
+ *
+ * Which terms a site gets is decided by cross-validation on its own sessions, grouped by day (a day's
+ * sessions share its conditions, so a day is left out whole): the simplest form — one factor on all
+ * absolute error; the forms with a floor are only tried when at least three counts saw a room with
+ * at most one person (otherwise the floor would be an extrapolation).
+ *
+ * The 90 % interval is split-conformal on those held-out residuals: estimate ± q·spread, where the
+ * spread √(estimate + 1 + (ρ·estimate)²) has a counting part and a systematic part ρ (both from the
+ * held-out residuals), so an interval is narrow for an empty room, wide for a crowd, and grows as
+ * estimates are added up over longer windows. The coverage the fit reports is nested: each session
+ * is checked against an interval built without its day.
+ */
+
+export type CountKind = 'present' | 'arrivals'
+
+/** A manual count: people present (mean over the window) or people arriving in it, in one zone. */
+export type CountSession = {
+  zoneId: string
+  fromMs: number
+  toMs: number
+  kind: CountKind
+  people: number
+  /** The session's local day: sessions of one day are left out together. */
+  day: string
+}
+
+export type Observation = { session: CountSession; devices: DeviceCounts }
+
+export type ModelForm = 'factor' | 'mix' | 'floor+factor' | 'floor+mix'
+export const MODEL_FORMS: readonly ModelForm[] = ['factor', 'mix', 'floor+factor', 'floor+mix']
+
+export type Coefficients = { intercept: number; stable: number; randomised: number }
+
+export type FitQuality = {
+  /** Count sessions the figures are over. */
+  sessions: number
+  /** Held-out groups (days, or sessions when all are of one day). */
+  folds: number
+  heldOut: 'day' | 'session'
+  /** Held-out mean absolute error, people. */
+  maePeople: number
+  /** Held-out mean absolute percentage error over sessions with ≥ 3 people (NaN if none). */
+  mapePct: number
+  /** Held-out mean error (estimate − count), people. */
+  biasPeople: number
+  /** Share of sessions whose count lies in the interval built without their group, in %. */
+  coveragePct: number
+}
+
+export type KindModel = {
+  kind: CountKind
+  form: ModelForm
+  coefficients: Coefficients
+  /** Conformal quantile of |count − estimate| / intervalScale(estimate, relativeError), held out. */
+  q: number
+  /** The systematic share of the error (see intervalScale), estimated from held-out residuals. */
+  relativeError: number
+  /**
+   * How much the errors of two count sessions of one day move together (0: independent, 1: as
+   * one), from the held-out residuals: how the intervals of pieces add up over a longer window.
+   */
+  pieceCorrelation: number
+  /** Median length of the sessions, minutes: the resolution the interval is valid at. */
+  windowMinutes: number
+  quality: FitQuality
+  /** Held-out MAE of every form tried, for the record. */
+  formsTried: Partial<Record<ModelForm, number>>
+}
+
+export type CalibrationModel = {
+  version: number
+  zoneId: string
+  fittedAtMs: number
+  /** Sessions below the gate's RSSI were left out of the device counts (null: none). */
+  rssiGate: number | null
+  /** How devices were counted for the fit; estimates count them the same way. */
+  estimator: EstimatorOptions
+  coverageTarget: number
+  present: KindModel | null
+  arrivals: KindModel | null
+  /** Why a kind has no model. */
+  refused: { kind: CountKind; reason: string }[]
+}
+
+export type FitOptions = {
+  version: number
+  fittedAtMs: number
+  rssiGate?: number | null
+  estimator: EstimatorOptions
+  /** Fewer sessions of a kind than this: that kind is refused. */
+  minSessions?: number
+  /** A richer form must lower the held-out MAE by this share to be chosen. */
+  richerGain?: number
+  coverageTarget?: number
+  /** Only these forms are tried (default all). */
+  forms?: readonly ModelForm[]
+}
+
+export type FitResult = { ok: true; model: CalibrationModel } | { ok: false; reason: string }
+
+export const MIN_SESSIONS = 8
+/** A count of at most this many people is a (nearly) empty room. */
+export const EMPTY_ROOM_PEOPLE = 1
+/** Counts of a nearly empty room needed before the floor (intercept) is fitted. */
+export const MIN_EMPTY_SESSIONS = 3
+const RICHER_GAIN = 0.05
+/** Sessions with fewer people than this are left out of percentage errors (a count of 1 ± 1 is 100 %). */
+export const MAPE_MIN_PEOPLE = 3
+
+/**
+ * The spread of an estimate's error: a counting part that grows like √estimate (who happened to carry
+ * a phone, how often it probed) and a systematic part that grows with the estimate (the factor of the
+ * day, the site's phones), `relativeError` of it. Longer windows add estimates up, so the systematic
+ * part takes over there, as it does in the data.
+ */
+export const intervalScale = (estimate: number, relativeError = 0) => {
+  const e = Math.max(0, estimate)
+  return Math.sqrt(e + 1 + (relativeError * e) ** 2)
+}
+
+/** people = max(0, a + b·x) for the devices counted. */
+export function predict(c: Coefficients, d: DeviceCounts): number {
+  return Math.max(0, c.intercept + c.stable * d.stable + c.randomised * d.randomised)
+}
+
+/** The estimate with its interval, or null when the model cannot say (no model of the kind). */
+export function estimateWith(
+  model: KindModel | null,
+  d: DeviceCounts,
+): { people: number; low: number; high: number } | null {
+  if (!model) return null
+  const people = predict(model.coefficients, d)
+  const half = model.q * intervalScale(people, model.relativeError)
+  return { people, low: Math.max(0, people - half), high: people + half }
+}
+
+/** Fits a calibration for one zone from its count sessions. */
+export function fitCalibration(observations: readonly Observation[], o: FitOptions): FitResult {
+  const zones = new Set(observations.map((x) => x.session.zoneId))
+  if (zones.size === 0) return { ok: false, reason: 'no count sessions' }
+  if (zones.size > 1)
+    return {
+      ok: false,
+      reason: `count sessions of several zones (${[...zones].sort().join(', ')}): fit one zone at a time`,
+    }
+  const zoneId = [...zones][0] as string
+  for (const x of observations) {
+    const s = x.session
+    if (!(s.people >= 0) || !Number.isFinite(s.people))
+      return { ok: false, reason: `a count of ${s.people} people is impossible` }
+    if (!(s.toMs > s.fromMs)) return { ok: false, reason: 'a count session ends before it starts' }
+  }
+  const minSessions = o.minSessions ?? MIN_SESSIONS
+  const refused: CalibrationModel['refused'] = []
+  const fitted: Partial<Record<CountKind, KindModel>> = {}
+  for (const kind of ['present', 'arrivals'] as const) {
+    const obs = observations.filter((x) => x.session.kind === kind)
+    const r = fitKind(kind, obs, minSessions, o)
+    if (typeof r === 'string') refused.push({ kind, reason: r })
+    else fitted[kind] = r
+  }
+  if (!fitted.present && !fitted.arrivals)
+    return { ok: false, reason: refused.map((r) => `${r.kind}: ${r.reason}`).join('; ') }
+  return {
+    ok: true,
+    model: {
+      version: o.version,
+      zoneId,
+      fittedAtMs: o.fittedAtMs,
+      rssiGate: o.rssiGate ?? null,
+      estimator: o.estimator,
+      coverageTarget: o.coverageTarget ?? 0.9,
+      present: fitted.present ?? null,
+      arrivals: fitted.arrivals ?? null,
+      refused,
+    },
+  }
+}
+
+function fitKind(
+  kind: CountKind,
+  obs: readonly Observation[],
+  minSessions: number,
+  o: FitOptions,
+): KindModel | string {
+  const what = kind === 'present' ? 'people present' : 'arrivals'
+  if (obs.length === 0) return `no count sessions of ${what}`
+  if (obs.length < minSessions)
+    return `${obs.length} count session${obs.length === 1 ? '' : 's'} of ${what}; at least ${minSessions} are needed`
+  if (obs.every((x) => x.devices.stable + x.devices.randomised === 0))
+    return `no device was heard during the count sessions of ${what}`
+  if (obs.every((x) => x.session.people === 0))
+    return `every count session of ${what} counted nobody: the factor cannot be fitted`
+  const days = [...new Set(obs.map((x) => x.session.day))]
+  const byDay = days.length >= 2
+  const groups = byDay
+    ? days.map((d) => obs.filter((x) => x.session.day === d))
+    : obs.map((x) => [x])
+  // The floor is fitted only where the counts saw a (nearly) empty room: elsewhere it would be an
+  // extrapolation that two or three days cannot pin down.
+  const nearlyEmpty = obs.filter((x) => x.session.people <= EMPTY_ROOM_PEOPLE).length
+  const forms = (o.forms ?? MODEL_FORMS).filter(
+    (f) => !f.startsWith('floor') || nearlyEmpty >= MIN_EMPTY_SESSIONS,
+  )
+  const tried: Partial<Record<ModelForm, number>> = {}
+  let best: { form: ModelForm; cv: HeldOut } | null = null
+  for (const form of forms) {
+    const cv = heldOut(groups, form)
+    tried[form] = cv.mae
+    // Forms are listed simplest first: a later one must beat the best so far by richerGain.
+    if (!best || cv.mae < best.cv.mae * (1 - (o.richerGain ?? RICHER_GAIN))) best = { form, cv }
+  }
+  if (!best) return 'no model form to try'
+  const coefficients = fitForm(obs, best.form)
+  const target = o.coverageTarget ?? 0.9
+  const residuals = best.cv.residuals
+  const relativeError = relativeErrorOf(residuals)
+  const scoreOf = (r: HeldOut['residuals'][number], rho: number) =>
+    Math.abs(r.count - r.estimate) / intervalScale(r.estimate, rho)
+  const q = conformalQuantile(
+    residuals.map((r) => scoreOf(r, relativeError)),
+    target,
+  )
+  const pieceCorrelation = correlationWithinGroups(
+    residuals.map((r) => ({
+      group: r.group,
+      z: (r.count - r.estimate) / intervalScale(r.estimate, relativeError),
+    })),
+  )
+  // Coverage of intervals each built without the group it is checked on (nested).
+  let covered = 0
+  for (const r of residuals) {
+    const others = residuals.filter((x) => x.group !== r.group)
+    const rho = others.length ? relativeErrorOf(others) : relativeError
+    const qq = others.length
+      ? conformalQuantile(
+          others.map((x) => scoreOf(x, rho)),
+          target,
+        )
+      : q
+    if (scoreOf(r, rho) <= qq) covered++
+  }
+  const lengths = obs.map((x) => (x.session.toMs - x.session.fromMs) / 60_000).sort((a, b) => a - b)
+  return {
+    kind,
+    form: best.form,
+    coefficients,
+    q,
+    relativeError,
+    pieceCorrelation,
+    windowMinutes: lengths[Math.floor(lengths.length / 2)] ?? 0,
+    quality: {
+      sessions: obs.length,
+      folds: groups.length,
+      heldOut: byDay ? 'day' : 'session',
+      maePeople: best.cv.mae,
+      mapePct: best.cv.mape,
+      biasPeople: best.cv.bias,
+      coveragePct: (100 * covered) / residuals.length,
+    },
+    formsTried: tried,
+  }
+}
+
+type HeldOut = {
+  mae: number
+  mape: number
+  bias: number
+  residuals: { group: number; estimate: number; count: number }[]
+}
+
+/** Leave-one-group-out: each group predicted by the form fitted on the others. */
+function heldOut(groups: readonly (readonly Observation[])[], form: ModelForm): HeldOut {
+  let abs = 0
+  let diff = 0
+  let n = 0
+  let ape = 0
+  let big = 0
+  const residuals: HeldOut['residuals'] = []
+  groups.forEach((g, gi) => {
+    const train = groups.filter((_, i) => i !== gi).flat()
+    const c = fitForm(train, form)
+    for (const x of g) {
+      const e = predict(c, x.devices)
+      const y = x.session.people
+      abs += Math.abs(e - y)
+      diff += e - y
+      n++
+      if (y >= MAPE_MIN_PEOPLE) {
+        ape += Math.abs(e - y) / y
+        big++
+      }
+      residuals.push({ group: gi, estimate: e, count: y })
+    }
+  })
+  return {
+    mae: n ? abs / n : NaN,
+    mape: big ? (100 * ape) / big : NaN,
+    bias: n ? diff / n : NaN,
+    residuals,
+  }
+}
+
+/**
+ * The systematic share ρ of held-out errors: least squares of (count − estimate)² − (estimate + 1)
+ * on (ρ·estimate)², never negative.
+ */
+export function relativeErrorOf(residuals: readonly { estimate: number; count: number }[]): number {
+  let num = 0
+  let den = 0
+  for (const r of residuals) {
+    const e = Math.max(0, r.estimate)
+    num += ((r.count - r.estimate) ** 2 - (e + 1)) * e * e
+    den += e ** 4
+  }
+  return den > 0 && num > 0 ? Math.sqrt(num / den) : 0
+}
+
+/**
+ * The correlation of normalised held-out errors between sessions of one group (day): the mean
+ * product over pairs of one group over the mean square, within [0, 1]; 1 (errors move as one, the
+ * conservative choice) when no group has two sessions.
+ */
+export function correlationWithinGroups(rows: readonly { group: number; z: number }[]): number {
+  const byGroup = new Map<number, number[]>()
+  for (const r of rows) {
+    const list = byGroup.get(r.group)
+    if (list) list.push(r.z)
+    else byGroup.set(r.group, [r.z])
+  }
+  let products = 0
+  let pairs = 0
+  for (const zs of byGroup.values()) {
+    const sum = zs.reduce((a, z) => a + z, 0)
+    const squares = zs.reduce((a, z) => a + z * z, 0)
+    products += (sum * sum - squares) / 2
+    pairs += (zs.length * (zs.length - 1)) / 2
+  }
+  const meanSquare = rows.reduce((a, r) => a + r.z * r.z, 0) / Math.max(1, rows.length)
+  if (pairs === 0 || !(meanSquare > 0)) return 1
+  return Math.min(1, Math.max(0, products / pairs / meanSquare))
+}
+
+/** The ⌈(n + 1)·target⌉-th smallest score (the largest when n is too small for the target). */
+export function conformalQuantile(scores: readonly number[], target: number): number {
+  if (scores.length === 0) return NaN
+  const sorted = [...scores].sort((a, b) => a - b)
+  const k = Math.min(sorted.length, Math.ceil((sorted.length + 1) * target))
+  return sorted[k - 1] ?? NaN
+}
+
+/**
+ * Least squares of one form, slopes ≥ 0 (every subset of the slopes is tried and the best feasible
+ * one kept: two slopes at most, so four small solves). `factor` and `floor+factor` put one slope on
+ * all chains.
+ */
+export function fitForm(obs: readonly Observation[], form: ModelForm): Coefficients {
+  const floor = form === 'floor+factor' || form === 'floor+mix'
+  const mix = form === 'mix' || form === 'floor+mix'
+  const rows = obs.map((x) => ({
+    y: x.session.people,
+    s: x.devices.stable,
+    r: x.devices.randomised,
+  }))
+  const columns: ((r: { s: number; r: number }) => number)[] = mix
+    ? [(r) => r.s, (r) => r.r]
+    : [(r) => r.s + r.r]
+  let best: { sse: number; c: Coefficients } | null = null
+  for (let mask = 0; mask < 1 << columns.length; mask++) {
+    const use = columns.map((_, i) => (mask >> i) & 1).map(Boolean)
+    const fns = columns.filter((_, i) => use[i])
+    const design = rows.map((r) => [...(floor ? [1] : []), ...fns.map((f) => f(r))])
+    const beta = design[0]?.length
+      ? leastSquares(
+          design,
+          rows.map((r) => r.y),
+        )
+      : []
+    if (!beta) continue
+    const slopes = beta.slice(floor ? 1 : 0)
+    if (slopes.some((b) => b < 0)) continue
+    const intercept = floor ? (beta[0] ?? 0) : 0
+    const all = columns.map(() => 0)
+    let j = 0
+    use.forEach((u, i) => {
+      if (u) all[i] = slopes[j++] ?? 0
+    })
+    const c: Coefficients = mix
+      ? { intercept, stable: all[0] ?? 0, randomised: all[1] ?? 0 }
+      : { intercept, stable: all[0] ?? 0, randomised: all[0] ?? 0 }
+    let sse = 0
+    for (const x of obs) sse += (x.session.people - predict(c, x.devices)) ** 2
+    if (!best || sse < best.sse - 1e-12) best = { sse, c }
+  }
+  return best?.c ?? { intercept: 0, stable: 0, randomised: 0 }
+}
+
+/** Ordinary least squares by the normal equations (≤ 3 columns); null when singular. */
+export function leastSquares(
+  x: readonly (readonly number[])[],
+  y: readonly number[],
+): number[] | null {
+  const k = x[0]?.length ?? 0
+  const a: number[][] = Array.from({ length: k }, () => new Array<number>(k + 1).fill(0))
+  x.forEach((row, i) => {
+    for (let p = 0; p < k; p++) {
+      const ap = a[p] as number[]
+      for (let q = 0; q < k; q++) ap[q] = (ap[q] ?? 0) + (row[p] ?? 0) * (row[q] ?? 0)
+      ap[k] = (ap[k] ?? 0) + (row[p] ?? 0) * (y[i] ?? 0)
+    }
+  })
+  for (let col = 0; col < k; col++) {
+    let pivot = col
+    for (let r = col + 1; r < k; r++)
+      if (Math.abs(a[r]?.[col] ?? 0) > Math.abs(a[pivot]?.[col] ?? 0)) pivot = r
+    const scale = Math.max(1, ...a.map((r) => Math.abs(r[col] ?? 0)))
+    if (Math.abs(a[pivot]?.[col] ?? 0) < 1e-9 * scale) return null
+    ;[a[col], a[pivot]] = [a[pivot] as number[], a[col] as number[]]
+    const pr = a[col] as number[]
+    for (let r = 0; r < k; r++) {
+      if (r === col) continue
+      const row = a[r] as number[]
+      const f = (row[col] ?? 0) / (pr[col] ?? 1)
+      for (let c = col; c <= k; c++) row[c] = (row[c] ?? 0) - f * (pr[c] ?? 0)
+    }
+  }
+  return a.map((row, i) => (row[k] ?? 0) / (row[i] ?? 1))
+}
+
+/**
+ * A gateway's fitted calibration as the calibration workflow stores and serves it (one version,
+ * applied forward only). The API is given a provider of these per gateway; an empty map means
+ * uncalibrated.
+ */
+export type FittedCalibration = CalibrationModel
+
+/** The uncalibrated model's interval: z of a two-sided 90 % normal interval … */
+export const UNCALIBRATED_Q = 1.645
+/** … and its systematic share: for a crowd, from none to ~2.3 people per device chain. */
+export const UNCALIBRATED_RELATIVE_ERROR = 0.8
+
+function uncalibratedKind(kind: CountKind): KindModel {
+  return {
+    kind,
+    form: 'factor',
+    coefficients: { intercept: 0, stable: 1, randomised: 1 },
+    q: UNCALIBRATED_Q,
+    relativeError: UNCALIBRATED_RELATIVE_ERROR,
+    pieceCorrelation: 1,
+    windowMinutes: 15,
+    quality: {
+      sessions: 0,
+      folds: 0,
+      heldOut: 'day',
+      maePeople: NaN,
+      mapePct: NaN,
+      biasPeople: NaN,
+      coveragePct: NaN,
+    },
+    formsTried: {},
+  }
+}
+
+/**
+ * What a gateway without a fitted calibration is estimated with (figures marked
+ * `calibrated: false`): one device chain = one person (no floor, no RSSI gate), with a wide 90 %
+ * interval, estimate ± 1.645·√(estimate + 1 + (0.8·estimate)²): for a crowd, from none to about 2.3
+ * people per device chain. docs/metrics.md says why.
+ */
+export function uncalibratedModel(zoneId: string, estimator: EstimatorOptions): CalibrationModel {
+  return {
+    version: 0,
+    zoneId,
+    fittedAtMs: 0,
+    rssiGate: null,
+    estimator,
+    coverageTarget: 0.9,
+    present: uncalibratedKind('present'),
+    arrivals: uncalibratedKind('arrivals'),
+    refused: [],
+  }
+}
