@@ -16,6 +16,7 @@ export default defineConfig({
             'simulator/**/*.test.ts',
             'dashboards/**/*.test.ts',
             'cli/**/*.test.ts',
+            'start/**/*.test.ts',
             'bench/**/*.test.ts',
             'test/**/*.test.ts',
           ],

@@ -24,9 +24,9 @@ import { createIngestService, type IngestService } from '../services/ingest/inge
 import { createIngestMetrics } from '../services/ingest/ingest-metrics.ts'
 import { createJobRunner, type JobRunner } from '../services/shared/db/job-runner.ts'
 import { withTopicPrefix } from '../services/shared/contracts/topics.ts'
-import { createMqttClient } from '../cli/runtime.ts'
-import { onTransitsChanged } from '../services/shared/transits-changed.ts'
-import { loadDeviceList } from '../cli/device-list.ts'
+import { createMqttClient } from '../services/shared/mqtt/client.ts'
+import { onTransitsChanged } from '../services/api/lib/transits-changed.ts'
+import { loadDeviceList } from '../services/ingest/device-list.ts'
 import { findDistrictTimeZone } from '../services/shared/registry/district-repository.ts'
 import { DEFAULT_TIME_ZONE } from '../services/shared/contracts/district.ts'
 

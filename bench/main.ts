@@ -1,6 +1,7 @@
 /**
  * `npm run bench` — Miglio's benchmarks: ingest throughput against a naive baseline, latency,
- * queries over a year of aggregates, ingest memory, storage per row and counting accuracy.
+ * queries over a year of aggregates, ingest memory, storage per row, counting accuracy and
+ * sightings/s through each gateway format's adapter.
  *
  *   npm run bench                      full run (3 repeats, a year of data)
  *   npm run bench -- --quick           short run (1 repeat, 30 days of data)
@@ -24,6 +25,7 @@ import { runQueries, runStorage, closeYearDataset } from './benchmarks/queries.t
 import { runMemory } from './benchmarks/memory.ts'
 import { runAccuracy } from './benchmarks/accuracy.ts'
 import { runBrno } from './benchmarks/brno.ts'
+import { runFormats } from './benchmarks/formats.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -35,6 +37,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   storage: runStorage,
   accuracy: runAccuracy,
   brno: runBrno,
+  formats: runFormats,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]

@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { loadConfig } from '../services/shared/config.ts'
-import { runLoad, runSimulate } from '../simulator/main.ts'
-import { runReplay } from '../simulator/replay-run.ts'
+import { runLoadProcess, runReplayProcess, runSimulateProcess } from '../simulator/main.ts'
 
 const FAULTS_HELP = `
 Faults (--faults, comma-separated; times are offsets from --from: 90s, 10m, 1.5h):
@@ -16,36 +15,22 @@ Faults (--faults, comma-separated; times are offsets from --from: 90s, 10m, 1.5h
   e.g. --faults offline:gw-via-carducci@10m-20m,reboot:gw-via-palazzo@15m,duplicates=0.02
 Rates are shares (0.02) or percentages (2%); the same --seed injects the same faults.`
 
-const log = {
-  info: (m: string) => process.stderr.write(`${m}\n`),
-  warn: (m: string) => process.stderr.write(`warning: ${m}\n`),
-}
-
-/** Runs `fn` with an AbortSignal that SIGINT/SIGTERM trigger, so runs stop cleanly. */
-async function withStopSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController()
-  const onSignal = () => abort.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    return await fn(abort.signal)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /**
  * `miglio simulate` and `miglio replay`: the simulator as a device on any broker; it never touches
- * the database.
+ * the database. The options are read here; simulator/main.ts runs them.
  */
 export function registerSimulatorCommands(program: Command): void {
+  registerSimulate(program)
+  registerReplay(program)
+}
+
+function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description(
-      'publish simulated street traffic (native v1 protocol) with optional ground truth and faults; --load for benchmark traffic',
+      'publish simulated street traffic (native v1 or a gateway format) with optional ground truth and faults; --load for benchmark traffic',
     )
     .option('--district <file>', 'district JSON file (default: MIGLIO_DISTRICT_FILE)')
     .option('--seed <n>', 'random seed (same seed, same traffic, same faults)', '1')
@@ -61,6 +46,14 @@ export function registerSimulatorCommands(program: Command): void {
       '--event <zone,from,to,factor>',
       'an event raising arrivals in a zone, e.g. piazza-ferretto,+1h,+3h,2.5 (times ISO or offsets from --from); repeatable',
       collect,
+    )
+    .option(
+      '--format <f>',
+      "every gateway speaks native|omg|espresense|sniffer|meraki|paxcounter (default: each gateway as its district entry's source says)",
+    )
+    .option(
+      '--meraki-secret <s>',
+      'the shared secret in simulated Meraki posts (published on the internal topic, as the API would)',
     )
     .option('--faults <list>', 'faults to inject, comma-separated (see below)')
     .option('--truth-out <file>', 'write the ground truth as JSONL (one transit per line)')
@@ -81,12 +74,15 @@ export function registerSimulatorCommands(program: Command): void {
     .option('--batch-interval <s>', 'load mode: seconds between a gateway’s batches', '5')
     .option(
       '--district-out <file>',
-      "load mode: write a district file with the load gateways (then 'miglio district load' it)",
+      "write the district as simulated — with the --format sources, or the load gateways — then 'miglio district load' it",
     )
     .addHelpText(
       'after',
       `${FAULTS_HELP}
 
+Gateway formats: OpenMQTTGateway and ESPresense publish one message per BLE sighting when heard,
+the sniffer one CSV message per batch, Paxcounter the counts of each batch, Meraki one post per
+radio and batch on miglio/v1/internal/meraki/<networkId> (as the API's receiver publishes it).
 Prints a JSON summary on stdout; progress goes to stderr every 5 s.
 Load mode uses --seed, --speed, --from, --topic-prefix and --mqtt-url; from 'now' at a speed above 1
 the run is moved back so that no timestamp is in the future. See simulator/README.md.`,
@@ -96,46 +92,43 @@ the run is moved back so that no timestamp is in the future. See simulator/READM
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
       const topicPrefix = str(o.topicPrefix) ?? config.mqtt.topicPrefix
       const mqttUrl = str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883'
-      const r = await withStopSignal<object>((signal) =>
-        o.load
-          ? runLoad(
-              {
-                gateways: str(o.gateways),
-                sightingsPerSecond: str(o.rate),
-                devices: str(o.devices),
-                durationS: str(o.duration),
-                batchIntervalS: str(o.batchInterval),
-                seed: str(o.seed),
-                speed: str(o.speed),
-                from: str(o.from),
-                ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
-                ...(topicPrefix ? { topicPrefix } : {}),
-                mqttUrl,
-              },
-              { log, signal },
-            )
-          : runSimulate(
-              {
-                district: str(o.district) ?? config.districtFile,
-                defaultTimeZone: config.tz,
-                seed: str(o.seed),
-                speed: str(o.speed),
-                from: str(o.from),
-                to: str(o.to),
-                scenario: str(o.scenario) as 'demo' | 'simple' | 'realistic',
-                ...(Array.isArray(o.event) ? { events: o.event } : {}),
-                ...(str(o.faults) ? { faults: str(o.faults) } : {}),
-                ...(str(o.truthOut) ? { truthOut: str(o.truthOut) } : {}),
-                ...(str(o.faultsOut) ? { faultsOut: str(o.faultsOut) } : {}),
-                ...(topicPrefix ? { topicPrefix } : {}),
-                mqttUrl,
-              },
-              { log, signal },
-            ),
-      )
+      const r = o.load
+        ? await runLoadProcess({
+            gateways: str(o.gateways),
+            sightingsPerSecond: str(o.rate),
+            devices: str(o.devices),
+            durationS: str(o.duration),
+            batchIntervalS: str(o.batchInterval),
+            seed: str(o.seed),
+            speed: str(o.speed),
+            from: str(o.from),
+            ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
+            ...(topicPrefix ? { topicPrefix } : {}),
+            mqttUrl,
+          })
+        : await runSimulateProcess({
+            district: str(o.district) ?? config.districtFile,
+            defaultTimeZone: config.tz,
+            seed: str(o.seed),
+            speed: str(o.speed),
+            from: str(o.from),
+            to: str(o.to),
+            scenario: str(o.scenario) as 'demo' | 'simple' | 'realistic',
+            ...(Array.isArray(o.event) ? { events: o.event } : {}),
+            ...(str(o.faults) ? { faults: str(o.faults) } : {}),
+            ...(str(o.truthOut) ? { truthOut: str(o.truthOut) } : {}),
+            ...(str(o.faultsOut) ? { faultsOut: str(o.faultsOut) } : {}),
+            ...(str(o.format) ? { format: str(o.format) as 'native' } : {}),
+            ...(str(o.merakiSecret) ? { merakiSecret: str(o.merakiSecret) } : {}),
+            ...(str(o.districtOut) ? { districtOut: str(o.districtOut) } : {}),
+            ...(topicPrefix ? { topicPrefix } : {}),
+            mqttUrl,
+          })
       process.stdout.write(`${JSON.stringify(r)}\n`)
     })
+}
 
+function registerReplay(program: Command): void {
   program
     .command('replay')
     .argument('<file>', 'recording: native v1 JSONL (one batch per line) or ESP32 sniffer CSV')
@@ -172,22 +165,17 @@ Example: miglio replay ../shared/datasets/brno-probe-requests/position_1_2022-10
       const config = loadConfig(process.env)
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
       const topicPrefix = str(o.topicPrefix) ?? config.mqtt.topicPrefix
-      const r = await withStopSignal((signal) =>
-        runReplay(
-          {
-            file,
-            format: str(o.format) as 'auto' | 'jsonl' | 'csv',
-            ...(str(o.gateway) ? { gateway: str(o.gateway) } : {}),
-            speed: str(o.speed),
-            keepTime: o.keepTime === true,
-            tz: str(o.tz) ?? config.tz,
-            batchIntervalS: str(o.batchInterval),
-            ...(topicPrefix ? { topicPrefix } : {}),
-            mqttUrl: str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',
-          },
-          { log, signal },
-        ),
-      )
+      const r = await runReplayProcess({
+        file,
+        format: str(o.format) as 'auto' | 'jsonl' | 'csv',
+        ...(str(o.gateway) ? { gateway: str(o.gateway) } : {}),
+        speed: str(o.speed),
+        keepTime: o.keepTime === true,
+        tz: str(o.tz) ?? config.tz,
+        batchIntervalS: str(o.batchInterval),
+        ...(topicPrefix ? { topicPrefix } : {}),
+        mqttUrl: str(o.mqttUrl) ?? config.mqtt.url ?? 'mqtt://127.0.0.1:1883',
+      })
       process.stdout.write(`${JSON.stringify(r)}\n`)
     })
 }

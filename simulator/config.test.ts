@@ -20,8 +20,15 @@ describe(parseSimulateOptions.name, () => {
       from: 'now',
       to: 'never',
       scenario: 'demo',
+      merakiSecret: 'miglio-simulated-secret',
       mqttUrl: 'mqtt://127.0.0.1:1883',
     })
+  })
+
+  it('takes a gateway format for every gateway and refuses an unknown one', () => {
+    const d = { district: 'd.json' }
+    expect(parseSimulateOptions({ ...d, format: 'omg' }).format).toBe('omg')
+    expect(() => parseSimulateOptions({ ...d, format: 'zigbee' })).toThrow(/format: must be one of/)
   })
 
   it('accepts CLI strings', () => {

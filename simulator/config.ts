@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SIMULATE_FORMATS } from './formats/stream.ts'
 import { GATEWAY_ID_PATTERN, TOPIC_PREFIX_PATTERN } from '../services/shared/contracts/topics.ts'
 import { parseFaults } from './faults.ts'
 import type { StreetEvent } from './street-model.ts'
@@ -75,6 +76,17 @@ export const SimulateOptionsSchema = z.object({
    * default); the district's own `timezone` sets the local hours and weekdays of the traffic.
    */
   defaultTimeZone: TimeZoneSchema.optional(),
+  /**
+   * Every gateway speaks this format (sources named after the gateway ids, formats/stream.ts);
+   * unset: each gateway as its district entry's `source` says (native without one).
+   */
+  format: z
+    .enum(SIMULATE_FORMATS, { error: `must be one of ${SIMULATE_FORMATS.join(', ')}` })
+    .optional(),
+  /** The shared secret put in simulated Meraki posts (ingest does not check it: the API does). */
+  merakiSecret: z.string().min(1).max(256).default('miglio-simulated-secret'),
+  /** Write the district as simulated (with the --format sources) for `miglio district load`. */
+  districtOut: z.string().min(1, 'must be a file path').optional(),
   topicPrefix: TopicPrefixSchema,
   mqttUrl: MqttUrlSchema,
 })

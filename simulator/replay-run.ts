@@ -8,7 +8,7 @@ import { toEpochMs } from '../services/shared/contracts/gateway-messages.ts'
 import { buildSightingsTopic, buildStatusTopic } from '../services/shared/contracts/topics.ts'
 import { connectBroker } from './broker.ts'
 import { parseReplayOptions, type ReplayOptionsInput } from './config.ts'
-import { createProgressLine, type RunSimulateDeps } from './main.ts'
+import { createProgressLine, type RunSimulateDeps } from './simulate-run.ts'
 import { createStreamPublisher } from './publisher.ts'
 import {
   detectFormat,

@@ -9,7 +9,7 @@ import {
 } from '../services/shared/contracts/gateway-messages.ts'
 import { parseGatewayTopic, withoutTopicPrefix } from '../services/shared/contracts/topics.ts'
 import { createTestBroker, waitFor, type TestBroker } from '../services/shared/testing/engines.ts'
-import { loadDistrictFile, runLoad, runSimulate } from './main.ts'
+import { loadDistrictFile, runLoad, runSimulate } from './simulate-run.ts'
 import { runReplay } from './replay-run.ts'
 import { createSimulation } from './simulation.ts'
 
@@ -219,5 +219,57 @@ describe('miglio simulate through a real broker', () => {
     expect(replayed.map((b) => b.sightings.length)).toEqual([1, 0, 0, 1])
     // Shifted to the present: the last batch ends about now.
     expect(Math.abs(Date.parse(String(replayed.at(-1)?.sentAt)) - Date.now())).toBeLessThan(60_000)
+  })
+})
+
+describe('miglio simulate --format through a real broker', () => {
+  it('puts every gateway on the wire in the format, Meraki on the internal topic, and writes the district', async () => {
+    const nowMs = Math.floor(Date.now() / MINUTE) * MINUTE
+    for (const format of ['omg', 'meraki'] as const) {
+      const prefix = tag()
+      const list: Received[] = []
+      subscriber.on('message', (topic, payload, packet) => {
+        if (topic.startsWith(`${prefix}/`))
+          list.push({ topic, payload: payload.toString(), retain: packet.retain })
+      })
+      const filter = format === 'omg' ? `${prefix}/home/#` : `${prefix}/miglio/v1/internal/meraki/+`
+      await subscriber.subscribeAsync(filter, { qos: 1 })
+      const districtOut = join(dir, `district-${format}.json`)
+      const result = await runSimulate(
+        {
+          district: DISTRICT,
+          seed: 7,
+          speed: 'max',
+          from: '-20m',
+          to: '-2m',
+          scenario: 'realistic',
+          format,
+          districtOut,
+          topicPrefix: prefix,
+          mqttUrl: broker.url,
+        },
+        { log: quiet, now: () => nowMs },
+      )
+      expect(result.messages, format).toBeGreaterThan(0)
+      // OpenMQTTGateway: the sightings and the gateways' LWT; Meraki: the posts only.
+      const total = result.messages + (format === 'omg' ? result.statusMessages : 0)
+      await waitFor(
+        async () => list.length,
+        (n) => n >= total,
+        { timeoutMs: 30_000, what: `${total} ${format} messages` },
+      )
+      const written = await loadDistrictFile(districtOut)
+      expect(new Set(written.gateways.map((g) => g.source?.format))).toEqual(new Set([format]))
+      if (format === 'omg') {
+        const names = new Set(written.gateways.map((g) => g.id))
+        for (const m of list) {
+          const levels = (withoutTopicPrefix(prefix, m.topic) ?? '').split('/')
+          expect(levels[0]).toBe('home')
+          expect(names.has(levels[1] ?? '')).toBe(true)
+        }
+      } else
+        for (const m of list)
+          expect(JSON.parse(m.payload)).toMatchObject({ version: '3.0', type: expect.any(String) })
+    }
   })
 })

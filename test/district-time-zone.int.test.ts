@@ -13,12 +13,8 @@ import {
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../services/shared/testing/fixtures.ts'
-import {
-  acceptedBatches,
-  createLogCapture,
-  randomTopicPrefix,
-  startTestIngest,
-} from '../services/shared/testing/ingest-harness.ts'
+import { createLogCapture, randomTopicPrefix } from '../services/shared/testing/helpers.ts'
+import { acceptedBatches, startTestIngest } from '../services/ingest/testing/ingest-harness.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
 import { createApiKey } from '../services/shared/registry/api-key-repository.ts'
 import { loadConfig } from '../services/shared/config.ts'
@@ -35,7 +31,7 @@ import { createPseudonymiser } from '../services/ingest/pseudonymiser.ts'
 import { createDbKeyStore } from '../services/ingest/ingest-repository.ts'
 import { buildApp } from '../services/api/app.ts'
 import { insertTransits } from '../services/api/api-test-helpers.ts'
-import { ingestConfigOf } from '../cli/runtime.ts'
+import { ingestConfigOf } from '../services/ingest/main.ts'
 
 // A district file that says America/New_York, in a process whose MIGLIO_TZ is the default (Rome,
 // six hours ahead): ingest's daily keys and the API's local days follow New York.

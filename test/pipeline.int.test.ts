@@ -7,14 +7,13 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
+import { oneDayWindowEnd, randomTopicPrefix } from '../services/shared/testing/helpers.ts'
 import {
   TEST_INGEST_CONFIG,
   acceptedBatches,
-  oneDayWindowEnd,
-  randomTopicPrefix,
   startTestIngest,
   type TestIngest,
-} from '../services/shared/testing/ingest-harness.ts'
+} from '../services/ingest/testing/ingest-harness.ts'
 import { createLogger } from '../services/shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../services/shared/registry/district-repository.ts'
 import { DEFAULT_TIME_ZONE } from '../services/shared/contracts/district.ts'

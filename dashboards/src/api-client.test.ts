@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError, createApiClient } from './api-client.ts'
+import { deviceCountsBody } from './testing/fake-api.ts'
 
 interface Call {
   url: string
@@ -179,6 +180,40 @@ describe(createApiClient.name, () => {
       to: footfallBody.to,
       shop: 'bar-roma',
     })
+  })
+
+  it('asks for device counts of one gateway and refuses an answer not marked as device counts', async () => {
+    const body = deviceCountsBody(
+      new URL('http://x/?from=2026-11-21T09:00:00.000Z&to=2026-11-21T10:00:00.000Z&bucket=15m'),
+      null,
+    )
+    const { fetch, calls } = fakeFetch(200, body)
+    const sut = createApiClient({ baseUrl: 'http://miglio.test', getKey: () => 'k', fetch })
+
+    const counts = await sut.deviceCounts({
+      from: footfallBody.from,
+      to: footfallBody.to,
+      bucket: '15m',
+      gateway: 'gw-forno',
+    })
+
+    expect(counts.measure).toBe('device_counts')
+    expect(counts.rows).toHaveLength(4)
+    const url = new URL(calls[0]?.url ?? '')
+    expect(url.pathname).toBe('/api/v1/device-counts')
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      from: footfallBody.from,
+      to: footfallBody.to,
+      bucket: '15m',
+      gateway: 'gw-forno',
+    })
+
+    const unmarked = fakeFetch(200, { ...body, notice: 'Pedestrians' })
+    const refusing = createApiClient({ baseUrl: '', getKey: () => 'k', fetch: unmarked.fetch })
+    const error = await rejectionOf(
+      refusing.deviceCounts({ from: footfallBody.from, to: footfallBody.to, bucket: '1h' }),
+    )
+    expect(error.code).toBe('bad_response')
   })
 
   it('reads the public crowd levels without a key and validates them', async () => {

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import {
   CompareResponseSchema,
   DeadLettersResponseSchema,
+  DeviceCountsResponseSchema,
   DistrictResponseSchema,
   ErrorBodySchema,
   EventDtoSchema,
@@ -19,6 +20,7 @@ import {
   ZonesResponseSchema,
   type CompareResponse,
   type DeadLettersResponse,
+  type DeviceCountsResponse,
   type DistrictResponse,
   type EventCreate,
   type EventDto,
@@ -87,6 +89,10 @@ export interface ApiClient {
   footfallDetail(request: FootfallRequest & Scope): Promise<FootfallDetailResponse>
   heatmap(request: RangeRequest): Promise<HeatmapResponse>
   compare(request: RangeRequest & { mode: 'wow' | 'yoy' }): Promise<CompareResponse>
+  /** Count sources' device counts (Paxcounter): devices, not pedestrians. */
+  deviceCounts(
+    request: FootfallRequest & Scope & { gateway?: string },
+  ): Promise<DeviceCountsResponse>
   flows(request: { from: string; to: string; zone?: string }): Promise<FlowsResponse>
   events(request: { from: string; to: string }): Promise<EventsResponse>
   /** `POST /events`; a refused body throws an ApiError carrying the server's message. */
@@ -196,6 +202,11 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       getJson(
         `/api/v1/footfall/compare${query({ from, to, mode, zone, shop })}`,
         CompareResponseSchema,
+      ),
+    deviceCounts: ({ from, to, bucket, gateway, zone, shop }) =>
+      getJson(
+        `/api/v1/device-counts${query({ from, to, bucket, gateway, zone, shop })}`,
+        DeviceCountsResponseSchema,
       ),
     flows: ({ from, to, zone }) =>
       getJson(`/api/v1/flows${query({ from, to, zone })}`, FlowsResponseSchema),

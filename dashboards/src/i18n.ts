@@ -1,4 +1,4 @@
-import type { MeResponse } from '../../services/shared/contracts/api.ts'
+import type { GatewayDto, MeResponse } from '../../services/shared/contracts/api.ts'
 import type { DwellBin } from './charts/dwell-histogram.ts'
 import type { GatewayHealth } from './charts/zone-map.ts'
 import type { CrowdLevel } from '../../services/shared/contracts/api.ts'
@@ -132,6 +132,10 @@ export interface Messages {
     lastHeard: string
     never: string
     secondsAgo: (s: string) => string
+    format: string
+    formats: Record<GatewayDto['format'], string>
+    lastMessage: string
+    allGateways: (count: number) => string
     deadLetters: string
     deadLetterRate: (rate: string, rejected: string, batches: string) => string
     deadLettersAdminOnly: string
@@ -145,6 +149,25 @@ export interface Messages {
     newer: string
     older: string
     pages: string
+  }
+  deviceCounts: {
+    heading: string
+    note: string
+    /** First words of the chart's description: the figures are devices, not people. */
+    notice: string
+    wifi: string
+    ble: string
+    yAxis: string
+    peak: string
+    empty: string
+    sources: string
+    gateway: string
+    zone: string
+    reports: string
+    wifiMean: string
+    bleMean: string
+    table: string
+    time: string
   }
   tables: {
     heatmap: string
@@ -385,6 +408,17 @@ export const en: Messages = {
     lastHeard: 'Last batch',
     never: 'never',
     secondsAgo: (s) => `${s} s ago`,
+    format: 'Format',
+    formats: {
+      native: 'Miglio native',
+      omg: 'OpenMQTTGateway / Theengs',
+      espresense: 'ESPresense',
+      sniffer: 'ESP32 probe sniffer',
+      meraki: 'Cisco Meraki',
+      paxcounter: 'Paxcounter (device counts)',
+    },
+    lastMessage: 'Last message',
+    allGateways: (count) => `All gateways (${count}): format and last message`,
     deadLetters: 'Rejected messages, last 24 hours',
     deadLetterRate: (rate, rejected, batches) =>
       `${rate} of messages rejected (${rejected} of ${batches})`,
@@ -399,6 +433,24 @@ export const en: Messages = {
     newer: 'Newer',
     older: 'Older',
     pages: 'Pages of rejected messages',
+  },
+  deviceCounts: {
+    heading: 'Device counts — not pedestrians',
+    note: 'Counted by Paxcounter gateways, which send only how many Wi-Fi and BLE devices they heard in each report. Devices are not people: phones change their addresses, and a person carries several devices or none. These figures are never added to footfall.',
+    notice: 'Device counts, not pedestrians',
+    wifi: 'Wi-Fi devices',
+    ble: 'BLE devices',
+    yAxis: 'Devices per report (mean)',
+    peak: 'peak',
+    empty: 'No device counts in this range yet',
+    sources: 'Count sources over the range (devices, not pedestrians)',
+    gateway: 'Gateway',
+    zone: 'Zone',
+    reports: 'Reports',
+    wifiMean: 'Wi-Fi devices (mean)',
+    bleMean: 'BLE devices (mean)',
+    table: 'Show as a table: device counts over time',
+    time: 'Time',
   },
   tables: {
     heatmap: 'Show as a table: mean transits per hour, weekday × hour',
@@ -653,6 +705,17 @@ export const it: Messages = {
     lastHeard: 'Ultimo invio',
     never: 'mai',
     secondsAgo: (s) => `${s} s fa`,
+    format: 'Formato',
+    formats: {
+      native: 'Miglio nativo',
+      omg: 'OpenMQTTGateway / Theengs',
+      espresense: 'ESPresense',
+      sniffer: 'Sniffer ESP32 (probe)',
+      meraki: 'Cisco Meraki',
+      paxcounter: 'Paxcounter (conteggi di dispositivi)',
+    },
+    lastMessage: 'Ultimo messaggio',
+    allGateways: (count) => `Tutti i gateway (${count}): formato e ultimo messaggio`,
     deadLetters: 'Messaggi rifiutati, ultime 24 ore',
     deadLetterRate: (rate, rejected, batches) =>
       `${rate} dei messaggi rifiutati (${rejected} su ${batches})`,
@@ -667,6 +730,24 @@ export const it: Messages = {
     newer: 'Più recenti',
     older: 'Meno recenti',
     pages: 'Pagine dei messaggi rifiutati',
+  },
+  deviceCounts: {
+    heading: 'Conteggi di dispositivi — non pedoni',
+    note: 'Contati dai gateway Paxcounter, che inviano solo quanti dispositivi Wi-Fi e BLE hanno rilevato a ogni invio. I dispositivi non sono persone: i telefoni cambiano indirizzo e una persona ne porta diversi o nessuno. Questi dati non entrano mai nei passaggi.',
+    notice: 'Conteggi di dispositivi, non pedoni',
+    wifi: 'Dispositivi Wi-Fi',
+    ble: 'Dispositivi BLE',
+    yAxis: 'Dispositivi per invio (media)',
+    peak: 'massimo',
+    empty: 'Ancora nessun conteggio di dispositivi in questo periodo',
+    sources: 'Sorgenti di conteggio nel periodo (dispositivi, non pedoni)',
+    gateway: 'Gateway',
+    zone: 'Zona',
+    reports: 'Invii',
+    wifiMean: 'Dispositivi Wi-Fi (media)',
+    bleMean: 'Dispositivi BLE (media)',
+    table: 'Mostra come tabella: conteggi di dispositivi nel tempo',
+    time: 'Ora',
   },
   tables: {
     heatmap: 'Mostra come tabella: media transiti all’ora, giorno × ora',

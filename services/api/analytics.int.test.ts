@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
 import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
+import { pauseBackgroundJobs } from '../shared/testing/background-jobs.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
@@ -61,6 +62,9 @@ const st = (at: string, extra: Partial<TransitFixture> = {}): TransitFixture => 
 beforeAll(async () => {
   database = await createTestDatabase()
   const { db } = database
+  // The fixtures below write flows_hourly/flows_daily directly: a real server's flows job would
+  // recompute (and so erase) them from the transits.
+  await pauseBackgroundJobs(db)
   await loadDistrict(db, threeShopDistrict())
   keys.admin = (await createApiKey(db, { role: 'admin', label: 'admin' })).key
   keys.analyst = (await createApiKey(db, { role: 'analyst', label: 'analyst' })).key
@@ -745,7 +749,7 @@ describe('CSV export', () => {
   const TABULAR: [string, string, string][] = [
     ['/api/v1/zones', 'id,name,kind,shopId,streetFromM,streetToM', keys.analyst],
     ['/api/v1/shops', 'id,name,category,zoneId,streetOffsetM', keys.analyst],
-    ['/api/v1/gateways', 'id,zoneId,shopId,placement,active,health', keys.analyst],
+    ['/api/v1/gateways', 'id,zoneId,shopId,placement,format,active,health', keys.analyst],
     [`/api/v1/footfall?${september}`, 'zoneId,bucketStart,passersBy,visitors,captureRate', ''],
     [`/api/v1/footfall/heatmap?${september}`, 'weekday,hour,passersBy,visitors', ''],
     [`/api/v1/footfall/compare?${september}`, 'zoneId,metric,current,baseline,delta,deltaPct', ''],

@@ -1,9 +1,14 @@
+import { connect, createServer, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { expect } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Db } from '../shared/db/create-db.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
-import type { DistrictFile } from '../shared/contracts/district.ts'
+import {
+  gatewaySourceKey,
+  type DistrictFile,
+  type GatewaySource,
+} from '../shared/contracts/district.ts'
 import { ErrorBodySchema } from '../shared/contracts/api.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
 
@@ -84,6 +89,50 @@ export async function insertTransits(db: Db, fixtures: TransitFixture[]): Promis
           calibration_version: f.calibrationVersion ?? 1,
         }
       }),
+    )
+    .execute()
+}
+
+/**
+ * Declares what a gateway speaks, as the district loader stores it (`format`, `source`,
+ * `source_key`): the API's tests set it directly. Not for Meraki sources (the loader stores an AP
+ * MAC only as a digest).
+ */
+export async function setGatewaySource(
+  db: Db,
+  gatewayId: string,
+  source: Exclude<GatewaySource, { format: 'meraki' }>,
+): Promise<void> {
+  await db
+    .updateTable('gateways')
+    .set({
+      format: source.format,
+      source: JSON.stringify(source),
+      source_key: gatewaySourceKey(source),
+    })
+    .where('id', '=', gatewayId)
+    .execute()
+}
+
+export type DeviceCountFixture = {
+  gateway: string
+  at: Date | string
+  wifi: number | null
+  ble?: number | null
+}
+
+/** Inserts Paxcounter reports into `device_counts` directly. */
+export async function insertDeviceCounts(db: Db, fixtures: DeviceCountFixture[]): Promise<void> {
+  if (!fixtures.length) return
+  await db
+    .insertInto('device_counts')
+    .values(
+      fixtures.map((f) => ({
+        gateway_id: f.gateway,
+        at: new Date(f.at),
+        wifi: f.wifi,
+        ble: f.ble ?? null,
+      })),
     )
     .execute()
 }
@@ -191,5 +240,75 @@ export function capturingLogger(level = 'info'): {
       return raw.map((l) => JSON.parse(l) as Record<string, unknown>)
     },
     text: () => raw.join(''),
+  }
+}
+
+/** A TCP proxy in front of the test broker whose replies a test can hold back, or cut. */
+export type BrokerProxy = {
+  /** The broker's URL with the proxy's address. */
+  url: string
+  /** Bytes from the broker wait in the proxy (a PUBACK that does not come) until released. */
+  holdReplies(): void
+  /** Delivers what was held, in order, and forwards again. */
+  releaseReplies(): void
+  /** Drops every connection and refuses new ones (a broker that is down)… */
+  down(): void
+  /** …until this. */
+  up(): void
+  close(): Promise<void>
+}
+
+export async function startBrokerProxy(targetUrl: string): Promise<BrokerProxy> {
+  const target = new URL(targetUrl)
+  let refusing = false
+  let holding = false
+  const held: { to: Socket; chunk: Buffer }[] = []
+  const sockets = new Set<Socket>()
+  const track = (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+    s.on('error', () => s.destroy())
+  }
+  const server = createServer((client) => {
+    track(client)
+    if (refusing) {
+      client.destroy()
+      return
+    }
+    const upstream = connect(Number(target.port || 1883), target.hostname)
+    track(upstream)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      if (holding) held.push({ to: client, chunk })
+      else client.write(chunk)
+    })
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const address = server.address()
+  const url = new URL(target.toString())
+  url.hostname = '127.0.0.1'
+  url.port = String(typeof address === 'object' && address ? address.port : 0)
+  return {
+    url: url.toString(),
+    holdReplies() {
+      holding = true
+    },
+    releaseReplies() {
+      holding = false
+      for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk)
+    },
+    down() {
+      refusing = true
+      for (const s of sockets) s.destroy()
+    },
+    up() {
+      refusing = false
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }

@@ -7,7 +7,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
-import { Counter, Gauge, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { ApiOptionsSchema, type ApiOptionsInput } from './config.ts'
@@ -44,11 +44,15 @@ import zoneRoutes from './routes/zones/index.ts'
 import shopRoutes from './routes/shops/index.ts'
 import gatewayRoutes from './routes/gateways/index.ts'
 import footfallRoutes from './routes/footfall/index.ts'
+import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
+import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
+import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
+import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
 export type ApiDeps = {
   db: Db
@@ -73,6 +77,13 @@ export type ApiDeps = {
    * `/api/v1/health` answers 503 with status `starting`. Null once ready.
    */
   starting?: () => string | null
+  /**
+   * QoS 1 publishes on this process's broker connection, for the Meraki receiver (on when
+   * `options.meraki` is set); without it every Meraki post is answered 503.
+   */
+  publisher?: DurablePublisher
+  /** Topics under this prefix (MQTT_TOPIC_PREFIX). */
+  topicPrefix?: string | undefined
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -241,6 +252,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await metricsRoute(scope, true)
     })
   await app.register(docsRoutes)
+  if (options.meraki) {
+    await app.register(merakiRoutes, {
+      prefix: '/api/v1',
+      ...options.meraki,
+      publisher: deps.publisher ?? null,
+      topicPrefix: deps.topicPrefix,
+      metrics: merakiMetrics(registry),
+      failureLimit: options.authFailureLimit,
+      log,
+    })
+  }
   if (options.publicStreetView) {
     await app.register(publicRoutes, {
       prefix: '/api/v1',
@@ -263,6 +285,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(shopRoutes, common)
       await api.register(gatewayRoutes, { db, silentAfterS: options.gatewaySilentAfterS })
       await api.register(footfallRoutes, common)
+      await api.register(deviceCountRoutes, { db, timeZone })
       await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })
@@ -294,4 +317,34 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     })
   }
   return app
+}
+
+function merakiMetrics(registry: Registry): MerakiMetrics {
+  const rejected = new Counter({
+    name: 'miglio_api_meraki_rejected_total',
+    help: 'Meraki posts refused, by reason (not_json, missing_secret, wrong_secret, bad_post, too_large, rate_limited, broker_unavailable)',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  // Every reason from the start, at 0: a rate can be drawn before the first refusal.
+  for (const reason of MERAKI_REJECT_REASONS) rejected.inc({ reason }, 0)
+  return {
+    rejected,
+    accepted: new Counter({
+      name: 'miglio_api_meraki_posts_total',
+      help: 'Meraki posts taken (the broker acknowledged every part)',
+      registers: [registry],
+    }),
+    messages: new Counter({
+      name: 'miglio_api_meraki_messages_total',
+      help: 'MQTT messages the taken Meraki posts became (a post over 256 KiB is several)',
+      registers: [registry],
+    }),
+    ackSeconds: new Histogram({
+      name: 'miglio_api_meraki_answer_seconds',
+      help: 'From the arrival of a taken Meraki post to its answer (after the last PUBACK)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  }
 }

@@ -57,6 +57,18 @@ export const ApiOptionsSchema = z.object({
     .prefault({}),
   /** Serve `GET /api/v1/public/crowd` (crowd level per street zone, no key) for in-shop screens. */
   publicStreetView: z.boolean().default(false),
+  /** The Cisco Meraki receiver (`/api/v1/ingest/meraki`); absent: off (404). */
+  meraki: z
+    .object({
+      validator: z.string().min(1),
+      secret: z.string().min(1),
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(4 * 1024 * 1024),
+    })
+    .optional(),
   /** A gateway without a batch for longer than this is `silent`. */
   gatewaySilentAfterS: z.number().positive().default(120),
   live: z

@@ -11,9 +11,10 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../shared/testing/engines.ts'
-import { randomTopicPrefix } from '../shared/testing/ingest-harness.ts'
-import { announceTransitsChanged, onTransitsChanged } from '../shared/transits-changed.ts'
+import { randomTopicPrefix } from '../shared/testing/helpers.ts'
+import { onTransitsChanged } from './lib/transits-changed.ts'
 import { TRANSITS_CHANGED_TOPIC, withTopicPrefix } from '../shared/contracts/topics.ts'
+import type { TransitsChanged } from '../shared/contracts/gateway-messages.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
@@ -370,7 +371,10 @@ describe('live feed pushed by ingest announcements', () => {
 
       const mark = c.messages.length
       const announced = Date.now()
-      announceTransitsChanged(ingestClient, prefix, new Set(['street-a']))
+      // What ingest publishes (services/ingest/transits-changed.ts), as the contract defines it:
+      // the API meets ingest in the contract, never in its code.
+      const announcement: TransitsChanged = { v: 1, zones: ['street-a'] }
+      await ingestClient.publishAsync(topic, JSON.stringify(announcement))
       const pushed = await c.next(
         (m): m is Extract<LiveServerMessage, { type: 'counts' }> =>
           isCounts(m) && today(m, 'street-a') === before + 1,

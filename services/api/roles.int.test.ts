@@ -109,6 +109,7 @@ const ROUTES: Route[] = [
   { name: 'GET /footfall', o: get(`/api/v1/footfall?${RANGE}`), ok: ALL },
   { name: 'GET /footfall/heatmap', o: get(`/api/v1/footfall/heatmap?${RANGE}`), ok: ALL },
   { name: 'GET /footfall/compare', o: get(`/api/v1/footfall/compare?${RANGE}`), ok: ALL },
+  { name: 'GET /device-counts', o: get(`/api/v1/device-counts?${RANGE}`), ok: ALL },
   { name: 'GET /flows', o: get(`/api/v1/flows?${RANGE}`), ok: NOT_SHOPKEEPER },
   { name: 'GET /events', o: get('/api/v1/events'), ok: NOT_SHOPKEEPER },
   { name: 'GET /events/:id', o: get(`/api/v1/events/${EVENT_ID}`), ok: NOT_SHOPKEEPER },
@@ -190,6 +191,9 @@ describe('shop isolation: a shopkeeper gets 403 for another shop, whatever the p
     `/api/v1/footfall/compare?${RANGE}&shop=shop-two`,
     `/api/v1/footfall/compare?${RANGE}&zone=shop-two&mode=yoy`,
     `/api/v1/flows?${RANGE}&zone=shop-one`,
+    `/api/v1/device-counts?${RANGE}&shop=shop-two`,
+    `/api/v1/device-counts?${RANGE}&zone=street-a`,
+    `/api/v1/device-counts?${RANGE}&gateway=gw-shop-two`,
     `/api/v1/events/${EVENT_ID}/uplift`,
   ]
   it.each(other)('GET %s → 403', async (url) => {
@@ -339,6 +343,9 @@ describe('bad input', () => {
       url: (a) => `/api/v1/footfall/compare?${RANGE}&mode=custom&baseFrom=${FROM}&baseTo=${a}`,
     },
     { name: 'compare.zone', url: (a) => `/api/v1/footfall/compare?${RANGE}&zone=${a}` },
+    { name: 'device-counts.gateway', url: (a) => `/api/v1/device-counts?${RANGE}&gateway=${a}` },
+    { name: 'device-counts.zone', url: (a) => `/api/v1/device-counts?${RANGE}&zone=${a}` },
+    { name: 'device-counts.bucket', url: (a) => `/api/v1/device-counts?${RANGE}&bucket=${a}` },
     { name: 'flows.to', url: (a) => `/api/v1/flows?from=${FROM}&to=${a}` },
     { name: 'flows.zone', url: (a) => `/api/v1/flows?${RANGE}&zone=${a}` },
     { name: 'flows.source', url: (a) => `/api/v1/flows?${RANGE}&source=${a}` },

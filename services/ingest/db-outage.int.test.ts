@@ -11,13 +11,8 @@ import { createDb, type Db } from '../shared/db/create-db.ts'
 import { runMigrations } from '../shared/db/migrate.ts'
 import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
-import {
-  TEST_INGEST_CONFIG,
-  counterValue,
-  randomTopicPrefix,
-  startTestIngest,
-  type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+import { counterValue, randomTopicPrefix } from '../shared/testing/helpers.ts'
+import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { createLogger } from '../shared/logger.ts'

@@ -10,14 +10,8 @@ import {
 } from '../shared/testing/engines.ts'
 import { startDatabaseProxy, type DatabaseProxy } from '../shared/testing/database-proxy.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
-import {
-  TEST_INGEST_CONFIG,
-  counterValue,
-  createLogCapture,
-  randomTopicPrefix,
-  startTestIngest,
-  type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+import { counterValue, createLogCapture, randomTopicPrefix } from '../shared/testing/helpers.ts'
+import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 

@@ -24,6 +24,15 @@ export const REJECT_REASONS = [
   'key_expired',
   'conflicting_replay',
   'write_failed',
+  // The gateway formats' own (adapters/, docs/gateway-formats.md).
+  'bad_omg_payload',
+  'bad_espresense_payload',
+  'bad_sniffer_line',
+  'bad_meraki_post',
+  'bad_meraki_secret',
+  'bad_paxcounter_payload',
+  // More messages or sightings per second than the gateway's ceiling (intake/flood-control.ts).
+  'flood',
 ] as const
 export type RejectReason = (typeof REJECT_REASONS)[number]
 

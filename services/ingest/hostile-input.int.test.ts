@@ -10,14 +10,12 @@ import {
 } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
 import {
-  TEST_INGEST_CONFIG,
   counterValue,
   createLogCapture,
   oneDayWindowEnd,
   randomTopicPrefix,
-  startTestIngest,
-  type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from '../shared/testing/helpers.ts'
+import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import { createMacScanner } from '../shared/testing/mac-scan.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {

@@ -13,13 +13,11 @@ import { createMacScanner } from '../shared/testing/mac-scan.ts'
 import { dumpDatabase } from '../shared/testing/database-dump.ts'
 import {
   MAC_PATTERN,
-  TEST_INGEST_CONFIG,
   counterValue,
   createLogCapture,
   randomTopicPrefix,
-  startTestIngest,
-  type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from '../shared/testing/helpers.ts'
+import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,
@@ -29,6 +27,10 @@ import {
 import { MAX_PAYLOAD_BYTES } from '../shared/contracts/gateway-messages.ts'
 import type { IngestService } from './ingest-service.ts'
 import type { RejectReason } from './decode-message.ts'
+import type { GatewaySource } from '../shared/contracts/district.ts'
+import { buildMerakiInternalTopic } from '../shared/contracts/topics.ts'
+import { encodeBatchForSource } from '../../simulator/formats/index.ts'
+import { sourceForFormat } from '../../simulator/formats/stream.ts'
 
 const SEED = 20_241_121
 const MESSAGES = 3000
@@ -749,6 +751,322 @@ describe('ingest under a seeded mix of good and bad messages', () => {
       const scanner = createMacScanner(macs)
       expect(scanner.scan(dump.bytes, `database (${dump.how})`)).toEqual([])
       expect(scanner.scan(logText, 'log')).toEqual([])
+    } finally {
+      await ingest.stop()
+    }
+  })
+})
+
+/**
+ * The gateway formats under a seeded mix: good messages from the simulator's encoders, and bad
+ * ones of every kind each format's adapter refuses — each must be its format's reason (or a shared
+ * one), dead-lettered once with no MAC, counted in the metrics; nothing MAC-shaped is stored or
+ * logged, the Meraki secret included.
+ */
+const FORMAT_FUZZ_MESSAGES = 600
+const formatPrefix = randomTopicPrefix('tf')
+const FORMAT_GATEWAYS = {
+  omg: sourceForFormat('gw-fz-omg', 'omg'),
+  espresense: sourceForFormat('gw-fz-esp', 'espresense'),
+  sniffer: sourceForFormat('gw-fz-sniffer', 'sniffer'),
+  meraki: sourceForFormat('gw-fz-meraki', 'meraki'),
+  paxcounter: sourceForFormat('gw-fz-pax', 'paxcounter'),
+} as const
+const MERAKI_SECRET = 'fuzz-shared-secret-0451'
+
+type FormatPlanned = {
+  topic: string
+  payload: Buffer
+  format: keyof typeof FORMAT_GATEWAYS
+  expect: { kind: 'accepted' } | { kind: 'rejected'; reason: RejectReason }
+}
+
+function generateFormats(now: number): FormatPlanned[] {
+  const rng = createRng(SEED + 14)
+  const plan: FormatPlanned[] = []
+  const t = (topic: string) => withTopicPrefix(formatPrefix, topic)
+  const batchOf = (n: number, radio?: 'wifi' | 'ble') => ({
+    v: 1 as const,
+    gatewayId: 'x',
+    bootId: 'b00710d1',
+    seq: 1,
+    sentAt: new Date(now - 1_000).toISOString(),
+    sightings: Array.from({ length: n }, () => ({
+      t: new Date(now - rng.int(2_000, 60_000)).toISOString(),
+      mac: macDigits(randomMac(rng)).replace(/(..)(?!$)/g, '$1:'),
+      rssi: rng.int(-90, -40),
+      radio: radio ?? rng.pick(['wifi', 'ble'] as const),
+    })),
+  })
+  const good = (format: keyof typeof FORMAT_GATEWAYS) => {
+    const source = FORMAT_GATEWAYS[format] as GatewaySource
+    const radio =
+      format === 'omg' || format === 'espresense'
+        ? 'ble'
+        : format === 'sniffer'
+          ? 'wifi'
+          : undefined
+    const messages =
+      encodeBatchForSource(batchOf(rng.int(1, 3), radio), source, {
+        timeZone: 'Europe/Rome',
+        merakiSecret: MERAKI_SECRET,
+      }) ?? []
+    for (const m of messages)
+      plan.push({
+        format,
+        topic: t(m.transport === 'mqtt' ? m.topic : buildMerakiInternalTopic('L_miglio_simulated')),
+        payload: Buffer.from(m.transport === 'mqtt' ? m.payload : m.body),
+        expect: { kind: 'accepted' },
+      })
+  }
+  const bad = (
+    format: keyof typeof FORMAT_GATEWAYS,
+    topic: string,
+    payload: string | Buffer,
+    reason: RejectReason,
+  ) =>
+    plan.push({
+      format,
+      topic: t(topic),
+      payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+      expect: { kind: 'rejected', reason },
+    })
+  const mac = () => randomMac(rng)
+  const BAD: Array<() => void> = [
+    () =>
+      bad(
+        'omg',
+        `home/gw-fz-omg/BTtoMQTT/${macDigits(mac())}`,
+        `{"id":"${mac()}","rssi":"loud"}`,
+        'bad_omg_payload',
+      ),
+    () =>
+      bad(
+        'omg',
+        `home/gw-fz-omg/BTtoMQTT/${macDigits(mac())}`,
+        `{"id":"${mac()}","rssi":-50`,
+        'bad_omg_payload',
+      ),
+    () =>
+      bad(
+        'omg',
+        `home/gw-fz-omg/BTtoMQTT/${macDigits(mac())}`,
+        `{"id":"${mac()}","rssi":12}`,
+        'bad_omg_payload',
+      ),
+    () => bad('omg', 'home/gw-fz-omg/BTtoMQTT/abcdef', `{"id":"nope","rssi":-50}`, 'bad_mac'),
+    () => bad('omg', 'home/gw-fz-omg/LWT', 'maybe', 'bad_omg_payload'),
+    () =>
+      bad(
+        'omg',
+        `home/gw-fz-unknown/BTtoMQTT/${macDigits(mac())}`,
+        `{"id":"${mac()}","rssi":-50}`,
+        'unknown_gateway',
+      ),
+    () =>
+      bad(
+        'omg',
+        `home/gw-fz-omg/BTtoMQTT/${macDigits(mac())}`,
+        Buffer.alloc(MAX_PAYLOAD_BYTES + 10, `{"id":"${mac()}"}`),
+        'oversized',
+      ),
+    () =>
+      bad(
+        'espresense',
+        `espresense/devices/${macDigits(mac())}/gw-fz-esp`,
+        `{"mac":"${macDigits(mac())}","rssi":5}`,
+        'bad_espresense_payload',
+      ),
+    () =>
+      bad(
+        'espresense',
+        `espresense/devices/${macDigits(mac())}/gw-fz-esp`,
+        `[${JSON.stringify(mac())}]`,
+        'bad_espresense_payload',
+      ),
+    () =>
+      bad(
+        'espresense',
+        'espresense/devices/phone/gw-fz-esp',
+        `{"mac":"zz${macDigits(mac())}","rssi":-60}`,
+        'bad_mac',
+      ),
+    () =>
+      bad(
+        'espresense',
+        `espresense/devices/${macDigits(mac())}/gw-fz-elsewhere`,
+        `{"mac":"${macDigits(mac())}","rssi":-60}`,
+        'unknown_gateway',
+      ),
+    () =>
+      bad('espresense', 'espresense/rooms/gw-fz-esp/status', 'asleep', 'bad_espresense_payload'),
+    () =>
+      bad(
+        'sniffer',
+        'sniffers/gw-fz-sniffer',
+        `2022-10-18 10:53:42;ff:ff:ff:ff:ff:ff;${mac()};x`,
+        'bad_sniffer_line',
+      ),
+    () => bad('sniffer', 'sniffers/gw-fz-sniffer', 'datetime;dst\n1;2', 'bad_sniffer_line'),
+    () =>
+      bad(
+        'meraki',
+        buildMerakiInternalTopic('L_miglio_simulated'),
+        `{"version":"2.0","secret":"${MERAKI_SECRET}","type":"WiFi","data":{"networkId":"L_miglio_simulated","observations":[{"clientMac":"${mac()}"}]}}`,
+        'bad_meraki_post',
+      ),
+    () =>
+      bad(
+        'meraki',
+        buildMerakiInternalTopic('L_miglio_simulated'),
+        `{"version":"3.0","secret":"${MERAKI_SECRET}","type":"WiFi","data":{"networkId":"L_miglio_simulated","observations":[{"clientMac":"not-a-mac-${macDigits(mac())}","latestRecord":{"time":"${new Date(now).toISOString()}","nearestApMac":"${mac()}","nearestApRssi":-60}}]}}`,
+        'bad_mac',
+      ),
+    () =>
+      bad(
+        'meraki',
+        buildMerakiInternalTopic('L_miglio_simulated'),
+        `{"secret":"${MERAKI_SECRET}","version":"3.0",`,
+        'bad_meraki_post',
+      ),
+    () =>
+      bad(
+        'meraki',
+        buildMerakiInternalTopic('L_other_network'),
+        `{"version":"3.0","secret":"${MERAKI_SECRET}","type":"WiFi","data":{"networkId":"L_miglio_simulated","observations":[]}}`,
+        'bad_meraki_post',
+      ),
+    () =>
+      bad(
+        'meraki',
+        buildMerakiInternalTopic('L_miglio_simulated'),
+        `{"version":"3.0","secret":"${MERAKI_SECRET}","type":"Bluetooth","data":{"networkId":"L_miglio_simulated","observations":[{"clientMac":"${mac()}","latestRecord":{"time":"${new Date(now - 5_000).toISOString()}","nearestApMac":"${mac()}","nearestApRssi":-60}}]}}`,
+        'unknown_gateway',
+      ),
+    () => bad('paxcounter', 'gw-fz-pax/1', '!!not base64!!', 'bad_paxcounter_payload'),
+    () =>
+      bad(
+        'paxcounter',
+        'gw-fz-pax/1',
+        Buffer.from([1, 2, 3]).toString('base64'),
+        'bad_paxcounter_payload',
+      ),
+    () =>
+      bad(
+        'paxcounter',
+        'gw-fz-pax/2',
+        Buffer.alloc(7).toString('base64'),
+        'bad_paxcounter_payload',
+      ),
+    () =>
+      bad('paxcounter', 'gw-fz-pax/1', `{"wifi":-1,"mac":"${mac()}"}`, 'bad_paxcounter_payload'),
+  ]
+  const formats = Object.keys(FORMAT_GATEWAYS) as (keyof typeof FORMAT_GATEWAYS)[]
+  while (plan.length < FORMAT_FUZZ_MESSAGES) {
+    if (rng.next() < 0.5) good(rng.pick(formats))
+    else rng.pick(BAD)()
+  }
+  return plan
+}
+
+describe('every gateway format under a seeded mix of good and bad messages', () => {
+  it('gives each bad message its format’s reason, dead-lettered once with no MAC, and counts the good', async () => {
+    const template = tinyDistrict()
+    const first = template.gateways[0]
+    if (!first) throw new Error('no gateway in the fixture')
+    await loadDistrict(database.db, {
+      ...template,
+      gateways: [
+        ...template.gateways,
+        ...Object.entries(FORMAT_GATEWAYS).map(([, source]) => ({
+          ...first,
+          id:
+            source?.format === 'omg'
+              ? 'gw-fz-omg'
+              : source?.format === 'espresense'
+                ? 'gw-fz-esp'
+                : source?.format === 'sniffer'
+                  ? 'gw-fz-sniffer'
+                  : source?.format === 'meraki'
+                    ? 'gw-fz-meraki'
+                    : 'gw-fz-pax',
+          ...(source ? { source } : {}),
+        })),
+      ],
+    })
+    const plan = generateFormats(Date.now())
+    const expected: Record<string, number> = {}
+    for (const p of plan)
+      if (p.expect.kind === 'rejected')
+        expected[p.expect.reason] = (expected[p.expect.reason] ?? 0) + 1
+    const accepted: Record<string, number> = {}
+    for (const p of plan)
+      if (p.expect.kind === 'accepted') accepted[p.format] = (accepted[p.format] ?? 0) + 1
+    // Every format's own reasons and the shared ones appear in the mix.
+    expect(Object.keys(expected).sort()).toEqual(
+      [
+        'bad_espresense_payload',
+        'bad_mac',
+        'bad_meraki_post',
+        'bad_omg_payload',
+        'bad_paxcounter_payload',
+        'bad_sniffer_line',
+        'oversized',
+        'unknown_gateway',
+      ].sort(),
+    )
+    expect(Object.keys(accepted).sort()).toEqual(Object.keys(FORMAT_GATEWAYS).sort())
+
+    const ingest = await startTestIngest({
+      brokerUrl: broker.url,
+      db: database.db,
+      clientId: `${formatPrefix}-ingest`,
+      config: { ...TEST_INGEST_CONFIG, topicPrefix: formatPrefix, microBatch: { windowMs: 100 } },
+      log: logs.log,
+      reconnectPeriodMs: 200,
+    })
+    const { service } = ingest
+    try {
+      await publishAll(plan)
+      await waitFor(
+        () => counterValue(service.metrics.received),
+        (n) => n >= plan.length,
+        { timeoutMs: 120_000, what: 'every message received' },
+      )
+      await waitFor(
+        () => counterValue(service.metrics.inFlight),
+        (n) => n === 0,
+        { timeoutMs: 60_000, what: 'every message committed' },
+      )
+      const rejects: Record<string, number> = {}
+      for (const v of (await service.metrics.rejects.get()).values)
+        if (v.value > 0) rejects[String(v.labels.reason)] = v.value
+      expect(rejects).toEqual(expected)
+      for (const [format, n] of Object.entries(accepted))
+        expect(
+          await counterValue(service.metrics.formatMessages, { format, outcome: 'accepted' }),
+          format,
+        ).toBe(n)
+
+      const letters = await database.db
+        .selectFrom('dead_letters')
+        .select(['reason', 'topic', 'gateway_id', 'detail', 'payload_redacted'])
+        .where('topic', 'like', `${formatPrefix}/%`)
+        .execute()
+      const letterReasons: Record<string, number> = {}
+      for (const l of letters) letterReasons[l.reason] = (letterReasons[l.reason] ?? 0) + 1
+      expect(letterReasons).toEqual(expected)
+      for (const l of letters) {
+        expect(JSON.stringify(l)).not.toMatch(MAC_PATTERN)
+        expect(l.payload_redacted).not.toContain(MERAKI_SECRET)
+      }
+      const logText = logs.text()
+      expect(logText).not.toMatch(MAC_PATTERN)
+      expect(logText).not.toContain(MERAKI_SECRET)
+      expect(await service.metrics.registry.metrics()).not.toMatch(MAC_PATTERN)
+      const dump = await dumpDatabase(database)
+      expect(createMacScanner([...usedMacs]).scan(dump.bytes, `database (${dump.how})`)).toEqual([])
+      expect(dump.bytes.toString('latin1')).not.toContain(MERAKI_SECRET)
     } finally {
       await ingest.stop()
     }

@@ -6,6 +6,11 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>
 export function createIngestMetrics(registry = new Registry()) {
   return {
     registry,
+    received: new Counter({
+      name: 'miglio_ingest_received_messages_total',
+      help: 'MQTT messages received (before anything is decided about them)',
+      registers: [registry],
+    }),
     messages: new Counter({
       name: 'miglio_ingest_messages_total',
       help: 'MQTT messages handled, by kind and outcome',
@@ -32,6 +37,12 @@ export function createIngestMetrics(registry = new Registry()) {
     staticDevices: new Counter({
       name: 'miglio_ingest_static_devices_total',
       help: 'Devices learned as static at a gateway (heard without a break for hours) and excluded',
+      registers: [registry],
+    }),
+    formatMessages: new Counter({
+      name: 'miglio_ingest_format_messages_total',
+      help: 'Messages of the gateway formats (omg, espresense, sniffer, meraki, paxcounter) committed or recognised as redelivered, by format and outcome (accepted, duplicate); rejects are in miglio_ingest_rejects_total',
+      labelNames: ['format', 'outcome'] as const,
       registers: [registry],
     }),
     duplicates: new Counter({

@@ -5,6 +5,7 @@ import type { Db } from '../shared/db/create-db.ts'
 import type { GatewayStatus } from '../shared/contracts/gateway-messages.ts'
 import type { DailyKeyStore } from './pseudonymiser.ts'
 import type { ClassifiedTransit, Session, VisitorThresholds } from './sessionise.ts'
+import type { StoredGatewaySource } from '../shared/registry/gateway-source-key.ts'
 
 type Trx = Transaction<Database>
 
@@ -16,6 +17,10 @@ export type RegisteredGateway = {
   thresholds: VisitorThresholds
   /** People per device in force (from manual counts); stored with each transit, never retroactive. */
   calibration: { version: number; factor: number }
+  /** How the gateway's messages are recognised (gateways.source; native when none is stored). */
+  source: StoredGatewaySource
+  /** gateways.source_key: what a decoded message's source identity is looked up by (null: native). */
+  sourceKey: string | null
 }
 
 /** Active gateways with the newest version of their visitor thresholds. */
@@ -54,6 +59,9 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
       't.min_dwell_s',
       'c.calibration_version',
       'c.factor',
+      'g.format',
+      'g.source',
+      'g.source_key',
     ])
     .where('g.active', '=', true)
     .execute()
@@ -67,9 +75,18 @@ export async function loadGatewayRegistry(db: Db): Promise<Map<string, Registere
         rssiFloor: r.rssi_floor,
         thresholds: { version: r.version, minRssi: r.min_rssi, minDwellS: r.min_dwell_s },
         calibration: { version: r.calibration_version, factor: r.factor },
+        source: storedSourceFromRow(r.format, r.source),
+        sourceKey: r.source_key,
       },
     ]),
   )
+}
+
+/** gateways.source as the district loader stores it; a row loaded before sources existed is native. */
+function storedSourceFromRow(format: string, source: unknown): StoredGatewaySource {
+  if (format !== 'native' && source !== null && typeof source === 'object' && 'format' in source)
+    return source as StoredGatewaySource
+  return { format: 'native' }
 }
 
 /** `gateway_id` and pseudonym as one key of the ingest's in-memory maps. */
@@ -394,7 +411,8 @@ export async function loadGatewayProgress(
 export type GatewayProgressWrite = GatewayProgress & {
   gatewayId: string
   lastBatchAt: Date
-  clockSkewMs: number
+  /** Null keeps the stored one (a format that carries no clock of the gateway's). */
+  clockSkewMs: number | null
 }
 
 /** Saves the batch columns of gateway_state (status columns are left as they are). */
@@ -416,7 +434,7 @@ export async function saveGatewayProgress(
     ON CONFLICT (gateway_id) DO UPDATE SET
       last_batch_at = excluded.last_batch_at, watermark = excluded.watermark,
       boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
-      clock_skew_ms = excluded.clock_skew_ms`.execute(trx)
+      clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms)`.execute(trx)
 }
 
 export type StatusWrite = { gatewayId: string; status: GatewayStatus; at: Date }

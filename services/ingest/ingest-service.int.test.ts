@@ -10,15 +10,17 @@ import {
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
 import {
   MAC_PATTERN,
-  TEST_INGEST_CONFIG,
-  acceptedBatches,
   counterValue,
   createLogCapture,
   oneDayWindowEnd,
   randomTopicPrefix,
+} from '../shared/testing/helpers.ts'
+import {
+  TEST_INGEST_CONFIG,
+  acceptedBatches,
   startTestIngest,
   type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import {
   buildSightingsTopic,

@@ -4,11 +4,19 @@ import type { Db } from '../shared/db/create-db.ts'
 import { redactMacs } from '../shared/contracts/mac.ts'
 import { isTransientDatabaseError } from '../shared/db/database-errors.ts'
 import { createLogSampler } from '../shared/log-sampler.ts'
-import { ingestSubscriptions, withoutTopicPrefix } from '../shared/contracts/topics.ts'
-import { announceTransitsChanged } from '../shared/transits-changed.ts'
-import { decodeMessage, type DecodedBatch, type RejectReason } from './decode-message.ts'
+import {
+  ingestSubscriptions,
+  merakiInternalSubscription,
+  withoutTopicPrefix,
+} from '../shared/contracts/topics.ts'
+import { announceTransitsChanged } from './transits-changed.ts'
+import {
+  decodeMessage,
+  type DecodedBatch,
+  type DecodedSighting,
+  type RejectReason,
+} from './decode-message.ts'
 import { createPseudonymiser, type Pseudonymiser } from './pseudonymiser.ts'
-import type { PseudoSighting } from './sessionise.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import { batchDigest } from './batch-digest.ts'
 import { renderPayload } from './render-payload.ts'
@@ -31,10 +39,8 @@ import {
   takeSessionsEndedBeforeCutoffs,
   upsertGatewayStatuses,
   upsertOpenSessions,
-  type DeadLetterWrite,
   type GatewayTransit,
   type RegisteredGateway,
-  type StatusWrite,
   type StoredTransits,
 } from './ingest-repository.ts'
 import {
@@ -48,6 +54,18 @@ import {
   type BatchWork,
 } from './plan-group.ts'
 import { createOrderedAcks, DEFERRED_ACK } from './ordered-acks.ts'
+import { filterAndPseudonymise } from './intake/pseudonymise-sightings.ts'
+import { createFloodControl, floodDetail, type FloodLimits } from './intake/flood-control.ts'
+import {
+  indexForeignSources,
+  subscriptionFilters,
+  type ForeignSources,
+} from './intake/foreign-sources.ts'
+import { createForeignIntake, type MicroBatchConfig } from './intake/foreign-intake.ts'
+import { createFormatSubscriptions } from './intake/subscriptions.ts'
+import { commitForeign } from './intake/commit-foreign.ts'
+import { touchGateways } from './intake/foreign-repository.ts'
+import { countForeign, type Taken, type Work } from './intake/work.ts'
 
 export type IngestConfig = {
   tz: string
@@ -65,6 +83,17 @@ export type IngestConfig = {
   deviceList?: DeviceList
   registryRefreshMs?: number
   maintenanceIntervalMs?: number
+  /** Micro-batching of one-message-per-device formats (intake/micro-batcher.ts). */
+  microBatch?: Partial<MicroBatchConfig>
+  /** Messages and sightings per second per gateway (intake/flood-control.ts); off when absent. */
+  flood?: FloodLimits
+}
+
+/** Micro-batching defaults: 1 s, 500 sightings of a gateway, 64 held messages in all. */
+export const DEFAULT_MICRO_BATCH: MicroBatchConfig = {
+  windowMs: 1_000,
+  maxSightings: 500,
+  maxHeldMessages: 64,
 }
 
 export type DeviceList = { deny: ReadonlySet<string>; allow: ReadonlySet<string> }
@@ -88,33 +117,13 @@ const MAX_GROUP_SIGHTINGS = 20_000
 /** Messages taken from MQTT and not yet committed at most; beyond it MQTT.js stops reading. */
 const MAX_QUEUED_MESSAGES = 500
 
-/** A message taken in: what it will write once committed. */
-type Taken =
-  | {
-      kind: 'batch'
-      work: BatchWork
-      total: number
-      belowFloor: number
-      denied: number
-      /** Tells a redelivery (same digest) from a replay with other content (see batch-digest.ts). */
-      digest: string
-    }
-  | { kind: 'status'; write: StatusWrite }
-  | { kind: 'dead'; letter: DeadLetterWrite; reason: RejectReason }
-
-/** A queued message: what it writes, the message as it came, and how to acknowledge it. */
-type Work = Taken & {
-  /** Kept for a `write_failed` dead letter, should the write fail. */
-  topic: string
-  payload: Buffer
-  ack: () => void
-}
-
 type Outcome =
   | { kind: 'batch'; fresh: boolean; outcome: BatchOutcome | null }
+  | { kind: 'foreign'; fresh: boolean[]; outcome: BatchOutcome | null }
   | { kind: 'conflict' }
   | { kind: 'status' }
   | { kind: 'dead' }
+  | { kind: 'dropped' }
   | { kind: 'failed' }
 
 /**
@@ -147,7 +156,10 @@ export function createIngestService(deps: {
   })
   const acks = createOrderedAcks(mqtt)
   let registry = new Map<string, RegisteredGateway>()
+  let sources: ForeignSources = indexForeignSources(registry)
   let registryLoadedAt = 0
+  const formatSubscriptions = createFormatSubscriptions(mqtt, log)
+  const flood = createFloodControl(config.flood ?? { messagesPerS: 0, sightingsPerS: 0 })
   let lastMessageAt = 0
   let lastLatenessMs = 0
   let running = false
@@ -201,6 +213,8 @@ export function createIngestService(deps: {
     reason: RejectReason,
     detail: string,
     gatewayId: string | null,
+    /** The payload as an operator may see it, when it is not the bytes (a Meraki post's secret). */
+    shown: Buffer = payload,
   ): Extract<Taken, { kind: 'dead' }> {
     // Postgres text cannot hold NUL characters.
     const storable = (text: string) => redactMacs(text).replaceAll('\u0000', '\ufffd')
@@ -219,7 +233,7 @@ export function createIngestService(deps: {
         reason,
         detail: storable(detail),
         payloadBytes: payload.length,
-        payloadRedacted: renderPayload(payload),
+        payloadRedacted: renderPayload(shown),
       },
     }
   }
@@ -246,38 +260,12 @@ export function createIngestService(deps: {
         batch.gatewayId,
       )
     }
-    const sightings: PseudoSighting[] = []
-    const exempt = new Set<string>()
-    let belowFloor = 0
-    let denied = 0
-    const list = config.deviceList
-    const digested: (string | null)[] = new Array<string | null>(batch.sightings.length).fill(null)
-    for (const [i, s] of batch.sightings.entries()) {
-      if (s.rssi < gateway.rssiFloor) {
-        belowFloor++
-        continue
-      }
-      if (list?.deny.has(s.mac)) {
-        denied++
-        continue
-      }
-      const pseudonym = pseudonymiser.pseudonymise(s.mac, s.tMs)
-      digested[i] = pseudonym
-      if (list?.allow.has(s.mac)) exempt.add(pseudonym)
-      const sighting: PseudoSighting = {
-        pseudonym,
-        tMs: s.tMs,
-        rssi: s.rssi,
-        radio: s.radio,
-        randomised: s.randomised,
-      }
-      // De-randomisation hints of a randomised probe request (see plan-group.ts).
-      if (s.randomised && s.radio === 'wifi' && s.ie !== undefined && s.seqNum !== undefined) {
-        sighting.fp = pseudonymiser.fingerprint(s.ie, s.tMs)
-        sighting.seqNum = s.seqNum
-      }
-      sightings.push(sighting)
-    }
+    const { sightings, exempt, belowFloor, denied, pseudonyms } = filterAndPseudonymise(
+      pseudonymiser,
+      batch.sightings,
+      gateway,
+      config.deviceList,
+    )
     const receivedAtMs = clock.now()
     lastLatenessMs = Math.max(0, receivedAtMs - batch.sentAtMs)
     return {
@@ -287,7 +275,7 @@ export function createIngestService(deps: {
       denied,
       digest: batchDigest({
         sentAtMs: batch.sentAtMs,
-        sightings: batch.sightings.map((s, i) => ({ ...s, pseudonym: digested[i] ?? null })),
+        sightings: batch.sightings.map((s, i) => ({ ...s, pseudonym: pseudonyms[i] ?? null })),
       }),
       work: {
         gateway,
@@ -303,13 +291,72 @@ export function createIngestService(deps: {
     }
   }
 
+  /**
+   * A new registry: the sources of the gateway formats are indexed again and the subscriptions
+   * follow the formats the district now uses (subscribed under the prefix, shared like native).
+   */
+  function setRegistry(next: Map<string, RegisteredGateway>) {
+    registry = next
+    sources = indexForeignSources(next)
+    registryLoadedAt = clock.now()
+    formatSubscriptions
+      .sync(subscriptionFilters(sources.filters(), config.topicPrefix, config.shareGroup))
+      .catch((err: unknown) =>
+        log.warn(
+          { err: redactMacs(String(err)) },
+          'gateway format subscriptions failed; will retry',
+        ),
+      )
+  }
+
   /** A gateway added by a district load a moment ago: reload the registry (at most every 5 s). */
+  async function reloadRegistry(): Promise<void> {
+    if (clock.now() - registryLoadedAt < 5_000) return
+    setRegistry(await withRetry('registry', () => loadGatewayRegistry(db)))
+  }
+
   async function reloadRegistryFor(gatewayId: string): Promise<RegisteredGateway | undefined> {
     if (clock.now() - registryLoadedAt < 5_000) return undefined
-    registry = await withRetry('registry', () => loadGatewayRegistry(db))
-    registryLoadedAt = clock.now()
+    await reloadRegistry()
     return registry.get(gatewayId)
   }
+
+  /** Flood control's refusal of a native message, or null when it is admitted. */
+  function floodRefusal(
+    topic: string,
+    payload: Buffer,
+    gatewayId: string,
+    sightings: number,
+    atMs: number,
+  ): Taken | null {
+    const verdict = flood.admit(gatewayId, sightings, atMs)
+    if (verdict.admitted) return null
+    if (!verdict.deadLetter) return { kind: 'dropped', reason: 'flood' }
+    const detail = floodDetail(gatewayId, verdict.refusedSinceLastLetter)
+    return deadLetter(topic, payload, 'flood', detail, gatewayId)
+  }
+
+  const foreign = createForeignIntake({
+    tz: config.tz,
+    log,
+    microBatch: { ...DEFAULT_MICRO_BATCH, ...config.microBatch },
+    flood,
+    sources: () => sources,
+    reloadRegistry,
+    async pseudonymise(decoded: readonly DecodedSighting[], gateway, nowMs) {
+      const gone = await withRetry('daily key', () =>
+        pseudonymiser.prepare(
+          decoded.map((s) => s.tMs),
+          nowMs,
+        ),
+      )
+      if (gone.size > 0) return { gone: [...gone] }
+      return filterAndPseudonymise(pseudonymiser, decoded, gateway, config.deviceList)
+    },
+    deadLetter,
+    enqueue,
+    countDropped: (reason, n) => metrics.filtered.inc({ reason }, n),
+  })
 
   async function take(topic: string, payload: Buffer): Promise<Taken> {
     const decoded = decodeMessage(
@@ -325,6 +372,17 @@ export function createIngestService(deps: {
       const detail = `gateway ${gatewayId} is not in the district registry`
       return deadLetter(topic, payload, 'unknown_gateway', detail, gatewayId)
     }
+    const refusal =
+      decoded.kind === 'status'
+        ? floodRefusal(topic, payload, gatewayId, 0, clock.now())
+        : floodRefusal(
+            topic,
+            payload,
+            gatewayId,
+            decoded.batch.sightings.length,
+            decoded.batch.sentAtMs,
+          )
+    if (refusal) return refusal
     if (decoded.kind === 'status') {
       return {
         kind: 'status',
@@ -337,30 +395,43 @@ export function createIngestService(deps: {
   /** Writes a group in one transaction; the outcome of each message, in order. */
   async function commitGroup(group: readonly Work[]): Promise<Outcome[]> {
     const batchWorks = group.flatMap((w) => (w.kind === 'batch' ? [w] : []))
+    const foreignWorks = group.flatMap((w) => (w.kind === 'foreign' ? [w] : []))
     const statuses = group.flatMap((w) => (w.kind === 'status' ? [w.write] : []))
     const letters = group.flatMap((w) => (w.kind === 'dead' ? [w.letter] : []))
+    // Every message of a known gateway, whatever it carries, is its last message (gateway health).
+    const touched = [
+      ...batchWorks.map((w) => ({
+        gatewayId: w.work.gateway.id,
+        at: new Date(w.work.receivedAtMs),
+      })),
+      ...statuses.map((s) => ({ gatewayId: s.gatewayId, at: s.at })),
+      ...foreignWorks.flatMap((w) =>
+        w.parts.map((p) => ({ gatewayId: w.gateway.id, at: new Date(p.receivedAtMs) })),
+      ),
+    ]
     return db.transaction().execute(async (trx) => {
       // Every gateway this group writes is locked first, in one order, before any row is touched.
-      await lockGateways(trx, [
-        ...new Set([
-          ...batchWorks.map((w) => w.work.gateway.id),
-          ...statuses.map((s) => s.gatewayId),
-        ]),
-      ])
-      await upsertGatewayStatuses(trx, statuses)
+      await lockGateways(trx, [...new Set(touched.map((t) => t.gatewayId))])
+      const foreignCommit = await commitForeign(trx, foreignWorks, clock.now())
+      await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
+      await touchGateways(trx, touched)
       const verdicts = await recordBatches(
         trx,
         batchWorks.map(({ work: b, digest }) => ({
           gatewayId: b.gateway.id,
-          bootId: b.bootId,
-          seq: b.seq,
+          // Native batches always have both (null only in a gateway format's batches).
+          bootId: b.bootId ?? '',
+          seq: b.seq ?? 0,
           sentAt: new Date(b.sentAtMs),
           sightingsCount: b.sightingsCount,
           digest,
         })),
       )
       const verdictOf = new Map(batchWorks.map((w, i) => [w, verdicts[i] ?? 'duplicate']))
-      const fresh = batchWorks.filter((w) => verdictOf.get(w) === 'fresh').map((w) => w.work)
+      const fresh = [
+        ...batchWorks.filter((w) => verdictOf.get(w) === 'fresh').map((w) => w.work),
+        ...foreignCommit.batches.values(),
+      ]
       // A replay with other content is never counted: it is kept as a dead letter instead.
       for (const w of batchWorks) {
         if (verdictOf.get(w) !== 'conflict') continue
@@ -406,6 +477,14 @@ export function createIngestService(deps: {
         logLearned(plan.learned.map((l) => l.gatewayId))
       }
       return group.map((w): Outcome => {
+        if (w.kind === 'foreign') {
+          const batch = foreignCommit.batches.get(w)
+          return {
+            kind: 'foreign',
+            fresh: foreignCommit.fresh.get(w) ?? [],
+            outcome: (batch && outcomes.get(batch)) ?? null,
+          }
+        }
         if (w.kind !== 'batch') return { kind: w.kind }
         if (verdictOf.get(w) === 'conflict') return { kind: 'conflict' }
         const outcome = outcomes.get(w.work) ?? null
@@ -477,7 +556,13 @@ export function createIngestService(deps: {
         w.payload,
         'write_failed',
         String(err),
-        w.kind === 'batch' ? w.work.gateway.id : w.kind === 'status' ? w.write.gatewayId : null,
+        w.kind === 'batch'
+          ? w.work.gateway.id
+          : w.kind === 'status'
+            ? w.write.gatewayId
+            : w.kind === 'foreign'
+              ? w.gateway.id
+              : null,
       )
       try {
         await withRetry('dead letter', () => commitGroup([{ ...w, ...letter }]))
@@ -516,8 +601,20 @@ export function createIngestService(deps: {
           metrics.filtered.inc({ reason: 'static_device' }, o.outcome.staticSightings)
         if (o.outcome?.learned) metrics.staticDevices.inc(o.outcome.learned)
         break
+      case 'foreign':
+        if (w.kind === 'foreign') countForeign(metrics, w, o.fresh, o.outcome)
+        break
       case 'status':
         metrics.messages.inc({ kind: 'status', outcome: 'accepted' })
+        break
+      case 'dropped':
+        if (w.kind !== 'dropped') break
+        if (w.reason === 'unknown_gateway')
+          metrics.messages.inc({ kind: 'ignored', outcome: 'unknown_gateway' })
+        else {
+          metrics.rejects.inc({ reason: w.reason })
+          metrics.messages.inc({ kind: 'any', outcome: 'rejected' })
+        }
         break
       case 'dead':
         if (w.kind !== 'dead') break
@@ -534,7 +631,6 @@ export function createIngestService(deps: {
         break
     }
     w.ack()
-    metrics.inFlight.dec()
   }
 
   /** The next group: the queue's head, up to the message and sighting limits. */
@@ -543,7 +639,12 @@ export function createIngestService(deps: {
     let sightings = 0
     while (n < queue.length && n < MAX_GROUP_MESSAGES) {
       const w = queue[n]
-      const size = w?.kind === 'batch' ? w.work.sightings.length : 0
+      const size =
+        w?.kind === 'batch'
+          ? w.work.sightings.length
+          : w?.kind === 'foreign'
+            ? w.parts.reduce((n, p) => n + (p.effect.kind === 'sightings' ? p.effect.total : 0), 0)
+            : 0
       if (n > 0 && sightings + size > MAX_GROUP_SIGHTINGS) break
       sightings += size
       n++
@@ -581,6 +682,20 @@ export function createIngestService(deps: {
       })
   }
 
+  /**
+   * Queues a work for the committer; a message refused without a dead letter (flood control past
+   * its first one) is settled at once, so it waits for nothing (its PUBACK still goes out in order).
+   */
+  function enqueue(work: Work) {
+    if (!running) return // left unacknowledged: the broker redelivers it to the next session
+    if (work.kind === 'dropped') {
+      settle(work, { kind: 'dropped' })
+      return
+    }
+    queue.push(work)
+    kick()
+  }
+
   async function room(): Promise<void> {
     if (queue.length < MAX_QUEUED_MESSAGES) return
     await new Promise<void>((resolve) => roomWaiters.push(resolve))
@@ -596,7 +711,7 @@ export function createIngestService(deps: {
    */
   async function closeSilentGateways() {
     const now = clock.now()
-    const idle = queue.length === 0 && committing === null
+    const idle = queue.length === 0 && committing === null && foreign.batcher.held() === 0
     const live =
       idle && (now - lastMessageAt >= config.idleCloseMs || lastLatenessMs < config.idleCloseMs)
     if (!live) return
@@ -654,6 +769,7 @@ export function createIngestService(deps: {
     runMaintenance,
     async start() {
       registry = await withRetry('registry', () => loadGatewayRegistry(db))
+      sources = indexForeignSources(registry)
       registryLoadedAt = clock.now()
       // A restart is not silence: give queued messages the idle time to arrive.
       lastMessageAt = clock.now()
@@ -664,30 +780,53 @@ export function createIngestService(deps: {
       running = true
       mqtt.handleMessage = (packet, done) => {
         if (!running) return // left unacknowledged: the broker redelivers it to the next session
-        lastMessageAt = clock.now()
-        const ack = acks.track(packet)
+        // The arrival time, stamped before any queue: the time of formats that carry none.
+        const receivedAtMs = clock.now()
+        lastMessageAt = receivedAtMs
+        // A redelivery (DUP, or a resent packet id at the start of a new connection: not every
+        // broker sets DUP) of a gateway format's message is checked against the committed digests.
+        const dup = acks.mayBeRedelivery(packet) || packet.dup === true
+        const tracked = acks.track(packet)
+        let acknowledged = false
+        const ack = () => {
+          if (acknowledged) return
+          acknowledged = true
+          tracked()
+          metrics.inFlight.dec()
+        }
         const payload = Buffer.isBuffer(packet.payload)
           ? packet.payload
           : Buffer.from(packet.payload)
         metrics.inFlight.inc()
-        intake = take(packet.topic, payload)
-          .catch((err: unknown): Taken => {
+        metrics.received.inc()
+        const topic = withoutTopicPrefix(config.topicPrefix, packet.topic) ?? ''
+        const route = foreign.route(topic)
+        const taking: Promise<Work[]> =
+          route && route.format !== 'native'
+            ? foreign.take({
+                topic,
+                rawTopic: packet.topic,
+                payload,
+                dup,
+                receivedAtMs,
+                ack,
+              })
+            : take(packet.topic, payload).then((t) => [{ ...t, topic: packet.topic, payload, ack }])
+        intake = taking
+          .catch((err: unknown): Work[] => {
             // The daily key could not be read or made (not a connection problem: those are
             // retried without end): keep the message as a dead letter rather than stall intake.
             log.error(
               { err: redactMacs(String(err)), topic: redactMacs(packet.topic) },
               'message could not be taken in',
             )
-            return deadLetter(packet.topic, payload, 'write_failed', String(err), null)
+            const letter = deadLetter(packet.topic, payload, 'write_failed', String(err), null)
+            return [{ ...letter, topic: packet.topic, payload, ack }]
           })
-          .then(async (taken) => {
-            if (!running) {
-              // Stopping: not acknowledged, so the broker redelivers it to our next session.
-              metrics.inFlight.dec()
-              return
-            }
-            queue.push({ ...taken, topic: packet.topic, payload, ack })
-            kick()
+          .then(async (works) => {
+            // Stopping: not acknowledged, so the broker redelivers it to our next session.
+            if (!running) return
+            for (const w of works) enqueue(w)
             await room()
             if (running) done(DEFERRED_ACK)
           })
@@ -698,17 +837,27 @@ export function createIngestService(deps: {
         if (!mqtt.reconnecting) mqtt.connect()
         await connected
       }
-      await mqtt.subscribeAsync(ingestSubscriptions(config.shareGroup, config.topicPrefix), {
-        qos: 1,
-      })
+      await mqtt.subscribeAsync(
+        [
+          ...ingestSubscriptions(config.shareGroup, config.topicPrefix),
+          merakiInternalSubscription(config.shareGroup, config.topicPrefix),
+        ],
+        { qos: 1 },
+      )
+      await formatSubscriptions.sync(
+        subscriptionFilters(sources.filters(), config.topicPrefix, config.shareGroup),
+      )
       every(config.registryRefreshMs ?? 30_000, 'registry refresh', async () => {
-        registry = await loadGatewayRegistry(db)
-        registryLoadedAt = clock.now()
+        setRegistry(await loadGatewayRegistry(db))
       })
       every(config.maintenanceIntervalMs ?? 5_000, 'maintenance', runMaintenance)
       log.info(
         {
-          subscriptions: ingestSubscriptions(config.shareGroup, config.topicPrefix),
+          subscriptions: [
+            ...ingestSubscriptions(config.shareGroup, config.topicPrefix),
+            merakiInternalSubscription(config.shareGroup, config.topicPrefix),
+            ...formatSubscriptions.current(),
+          ].map((f) => redactMacs(f)),
           gateways: registry.size,
         },
         'ingest started',
@@ -720,6 +869,8 @@ export function createIngestService(deps: {
       // what is still queued is left unacknowledged and redelivered to our next session.
       running = false
       for (const t of timers) clearInterval(t)
+      // Held micro-batches are left unacknowledged: the broker redelivers them to our next session.
+      foreign.batcher.stop()
       const waiters = roomWaiters
       roomWaiters = []
       for (const wake of waiters) wake()

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
-import { randomTopicPrefix } from '../shared/testing/ingest-harness.ts'
+import { randomTopicPrefix } from '../shared/testing/helpers.ts'
 import { createOrderedAcks, DEFERRED_ACK } from './ordered-acks.ts'
 
 // Pins the MQTT.js behaviour the ingest's group commit relies on (see ordered-acks.ts), against the
@@ -82,5 +82,40 @@ describe('ordered acknowledgements on MQTT.js', () => {
     expect(third.received.map((r) => r.body)).toEqual(['m4'])
     third.received[0]?.ack()
     await third.client.endAsync()
+  })
+})
+
+describe('redelivery after a reconnect (what ingest relies on for the gateway formats)', () => {
+  it('comes first on the new connection, with DUP set by Mosquitto and not by Aedes', async () => {
+    const clientId = `${topic}-dup`
+    const first = await subscriber(clientId)
+    await publisher.publishAsync(topic, 'd1', { qos: 1 })
+    await waitFor(
+      () => Promise.resolve(first.received.length),
+      (n) => n === 1,
+      { what: 'the first delivery' },
+    )
+    expect(first.received[0]?.dup).toBe(false)
+    // Not acknowledged: the connection ends with the message in flight.
+    await first.client.endAsync(true)
+
+    const second = await subscriber(clientId)
+    await waitFor(
+      () => Promise.resolve(second.received.filter((r) => r.body === 'd1').length),
+      (n) => n === 1,
+      { what: 'the redelivery' },
+    )
+    // Mosquitto sets DUP on a redelivery; Aedes 1.2 does not, so ingest also takes the first
+    // deliveries of a new connection, as many as the last one left unacknowledged, as possible
+    // redeliveries (OrderedAcks.mayBeRedelivery).
+    expect(second.received.find((r) => r.body === 'd1')?.dup).toBe(broker.kind === 'env')
+    expect(second.received[0]?.body).toBe('d1')
+    for (const r of second.received) r.ack()
+    await waitFor(
+      () => Promise.resolve(second.acks.pending()),
+      (n) => n === 0,
+      { what: 'the redelivery acknowledged' },
+    )
+    await second.client.endAsync()
   })
 })

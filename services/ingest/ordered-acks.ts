@@ -29,11 +29,27 @@ export type OrderedAcks = {
   track(packet: Pick<IPublishPacket, 'qos' | 'messageId'>): () => void
   /** Messages delivered on this connection and not yet acknowledged. */
   pending(): number
+  /**
+   * Whether this delivery may be the broker sending again a message of the previous connection
+   * whose PUBACK it did not get (never sent, or sent and lost with the connection). A broker resends
+   * those first on the new connection (MQTT 3.1.1 §4.4) with their packet ids, so: a delivery at
+   * the start of a new connection whose packet id is among the last RECENT_IDS the previous one
+   * delivered, up to the first that is not. MQTT's DUP flag says the same, but not every broker sets
+   * it: Mosquitto does, Aedes 1.2 does not (ordered-acks.int.test.ts pins both).
+   */
+  mayBeRedelivery(packet: Pick<IPublishPacket, 'qos' | 'messageId'>): boolean
 }
+
+/** Packet ids of a connection's latest deliveries kept to recognise redeliveries on the next one. */
+const RECENT_IDS = 4096
 
 export function createOrderedAcks(client: MqttClient): OrderedAcks {
   type Entry = { messageId: number | undefined; done: boolean }
   let queue: Entry[] = []
+  /** Packet ids delivered on this connection, the newest RECENT_IDS. */
+  let recent: number[] = []
+  /** The previous connection's, while the new one is still redelivering. */
+  let resent: Set<number> | null = null
   const writer = client as unknown as PacketWriter
   if (typeof writer._sendPacket !== 'function')
     throw new Error(
@@ -42,6 +58,8 @@ export function createOrderedAcks(client: MqttClient): OrderedAcks {
   // A new connection: the broker redelivers what this one left unacknowledged.
   client.on('connect', () => {
     queue = []
+    resent = recent.length > 0 ? new Set(recent) : null
+    recent = []
   })
 
   function flush() {
@@ -54,6 +72,10 @@ export function createOrderedAcks(client: MqttClient): OrderedAcks {
 
   return {
     track(packet) {
+      if (packet.qos > 0 && packet.messageId !== undefined) {
+        recent.push(packet.messageId)
+        if (recent.length > RECENT_IDS * 2) recent = recent.slice(-RECENT_IDS)
+      }
       const entry: Entry = {
         messageId: packet.qos > 0 ? packet.messageId : undefined,
         done: false,
@@ -67,5 +89,12 @@ export function createOrderedAcks(client: MqttClient): OrderedAcks {
       }
     },
     pending: () => queue.length,
+    mayBeRedelivery(packet) {
+      if (resent === null) return false
+      if (packet.qos > 0 && packet.messageId !== undefined && resent.delete(packet.messageId))
+        return true
+      resent = null
+      return false
+    },
   }
 }

@@ -19,6 +19,8 @@ function gateway(id: string, shopId: string | null): RegisteredGateway {
     rssiFloor: -100,
     thresholds: { version: 1, minRssi: -75, minDwellS: 60 },
     calibration: { version: 1, factor: 1 },
+    source: { format: 'native' },
+    sourceKey: null,
   }
 }
 

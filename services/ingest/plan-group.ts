@@ -23,13 +23,18 @@ import {
  */
 export const MAX_SEQ_STEP = 64
 
-/** One accepted sightings message, pseudonymised and filtered, waiting to be committed. */
+/**
+ * One accepted sightings message, pseudonymised and filtered, waiting to be committed — or a
+ * gateway format's (micro-)batch of messages, which has no boot id or sequence number (null): it
+ * moves only its gateway's watermark, to `sentAtMs` (its newest sighting).
+ */
 export type BatchWork = {
   gateway: RegisteredGateway
-  bootId: string
-  seq: number
+  bootId: string | null
+  seq: number | null
   sentAtMs: number
-  clockSkewMs: number
+  /** Null when the format does not say (its clock is not compared with ours). */
+  clockSkewMs: number | null
   receivedAtMs: number
   sightings: readonly PseudoSighting[]
   /** Sightings the message carried, before any filter. */
@@ -93,15 +98,26 @@ export function earliestProbeOf(works: readonly BatchWork[]): number {
   return earliest
 }
 
-/** A gateway's progress after one more batch (the same rules as a batch at a time). */
+/**
+ * A gateway's progress after one more batch (the same rules as a batch at a time). A batch without
+ * a boot id and sequence number (a gateway format's) moves only the watermark.
+ */
 export function advanceProgress(
   p: GatewayProgress | undefined,
-  b: { bootId: string; seq: number; sentAtMs: number },
+  b: { bootId: string | null; seq: number | null; sentAtMs: number },
 ): GatewayProgress {
+  const watermarkMs = p?.watermarkMs == null ? b.sentAtMs : Math.max(p.watermarkMs, b.sentAtMs)
+  if (b.bootId === null || b.seq === null)
+    return {
+      watermarkMs,
+      bootId: p?.bootId ?? null,
+      lastSeq: p?.lastSeq ?? null,
+      seqGaps: p?.seqGaps ?? 0,
+    }
   const sameBoot = p?.bootId != null && p.bootId === b.bootId && p.lastSeq !== null
   const lastSeq = p?.lastSeq ?? 0
   return {
-    watermarkMs: p?.watermarkMs == null ? b.sentAtMs : Math.max(p.watermarkMs, b.sentAtMs),
+    watermarkMs,
     bootId: b.bootId,
     lastSeq: sameBoot ? Math.max(lastSeq, b.seq) : b.seq,
     seqGaps: (p?.seqGaps ?? 0) + (sameBoot && b.seq > lastSeq + 1 ? b.seq - lastSeq - 1 : 0),

@@ -10,15 +10,13 @@ import {
   type TestDatabase,
 } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
+import { MAC_PATTERN, createLogCapture, randomTopicPrefix } from '../shared/testing/helpers.ts'
 import {
-  MAC_PATTERN,
   TEST_INGEST_CONFIG,
   acceptedBatches,
-  createLogCapture,
-  randomTopicPrefix,
   startTestIngest,
   type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from './testing/ingest-harness.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'
 import { DEFAULT_TIME_ZONE } from '../shared/contracts/district.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'

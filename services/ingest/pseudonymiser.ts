@@ -1,9 +1,6 @@
-import { createHmac } from 'node:crypto'
-import {
-  addDays,
-  createLocalDateResolver,
-  startOfLocalDate,
-} from '../shared/contracts/local-time.ts'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createLocalDateResolver } from '../shared/contracts/local-time.ts'
+import { keyDestroyAfter } from './key-lifetime.ts'
 
 /** Where daily keys live so that every ingest replica uses the same one (the database). */
 export interface DailyKeyStore {
@@ -21,7 +18,13 @@ export interface DailyKeyStore {
  */
 export const MEMO_GENERATION = 131_072
 
-type DayState = { key: Buffer; memo: Map<string, string>; old: Map<string, string> }
+/**
+ * The day's key is held as a KeyObject: OpenSSL takes the bytes in once, not at every HMAC (Node 24
+ * checks a key given as bytes by throwing and catching inside createHmac: 10 µs per HMAC instead of
+ * 2). The bytes read from the store are zeroed at once; the KeyObject's copy lives in native memory
+ * and is cleared when the object is released at rotation and collected.
+ */
+type DayState = { key: KeyObject; memo: Map<string, string>; old: Map<string, string> }
 
 export type Pseudonymiser = {
   /**
@@ -56,8 +59,7 @@ export function createPseudonymiser(options: {
   const days = new Map<string, DayState>()
   const dayOf = createLocalDateResolver(options.tz)
   const destroyed = new Set<string>()
-  const destroyAfter = (day: string) =>
-    startOfLocalDate(addDays(day, 1), options.tz) + options.graceMs
+  const destroyAfter = (day: string) => keyDestroyAfter(day, options.tz, options.graceMs)
 
   function stateOf(tMs: number): DayState {
     const day = dayOf(tMs)
@@ -96,8 +98,10 @@ export function createPseudonymiser(options: {
           after <= nowMs || destroyed.has(day)
             ? null
             : await options.store.getOrCreateKey(day, after, nowMs)
-        if (key) days.set(day, { key, memo: new Map(), old: new Map() })
-        else gone.add(day)
+        if (key) {
+          days.set(day, { key: createSecretKey(key), memo: new Map(), old: new Map() })
+          key.fill(0)
+        } else gone.add(day)
       }
       return gone
     },
@@ -121,7 +125,6 @@ export function createPseudonymiser(options: {
     async rotate(nowMs) {
       for (const [day, state] of days) {
         if (destroyAfter(day) <= nowMs) {
-          state.key.fill(0)
           state.memo.clear()
           state.old.clear()
           days.delete(day)

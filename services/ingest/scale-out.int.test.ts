@@ -7,13 +7,13 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../shared/testing/engines.ts'
+import { randomTopicPrefix } from '../shared/testing/helpers.ts'
 import {
   TEST_INGEST_CONFIG,
   acceptedBatches,
-  randomTopicPrefix,
   startTestIngest,
   type TestIngest,
-} from '../shared/testing/ingest-harness.ts'
+} from './testing/ingest-harness.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import { createLogger } from '../shared/logger.ts'
 import { loadDistrict, readDistrictFile } from '../shared/registry/district-repository.ts'

@@ -43,6 +43,8 @@ describe(loadConfig.name, () => {
         metricsPort: 9464,
         staticAfterMs: 4 * 3_600_000,
         deviceListFile: undefined,
+        microBatch: { windowMs: 1000, maxSightings: 500 },
+        flood: { messagesPerS: 100, sightingsPerS: 2000 },
       })
     })
 
@@ -210,6 +212,59 @@ describe(loadConfig.name, () => {
         loadConfig({ INGEST_SHARE_GROUP: 'ingest', MQTT_PROTOCOL_VERSION: '4' }),
       ).toThrow(AppError)
     })
+  })
+})
+
+describe('the Meraki receiver', () => {
+  const secret = 'Sh4red-s3cret-of-the-network'
+
+  it('is off unless both MERAKI_VALIDATOR and MERAKI_SECRET are set', () => {
+    expect(loadConfig({}).meraki).toBeNull()
+    expect(
+      loadConfig({ MERAKI_VALIDATOR: '91473298742319492749273285409845', MERAKI_SECRET: secret })
+        .meraki,
+    ).toEqual({
+      validator: '91473298742319492749273285409845',
+      secret,
+      bodyLimitBytes: 4 * 1024 * 1024,
+    })
+  })
+
+  it('takes the secret as it is (no trimming) and its own body limit', () => {
+    const sut = loadConfig({
+      MERAKI_VALIDATOR: 'v4lidator',
+      MERAKI_SECRET: ` ${secret} `,
+      MERAKI_BODY_LIMIT_BYTES: '1048576',
+    })
+    expect(sut.meraki).toEqual({
+      validator: 'v4lidator',
+      secret: ` ${secret} `,
+      bodyLimitBytes: 1_048_576,
+    })
+  })
+
+  it.each([
+    [{ MERAKI_SECRET: secret }, 'MERAKI_VALIDATOR'],
+    [{ MERAKI_VALIDATOR: 'v4lidator' }, 'MERAKI_SECRET'],
+  ])('refuses one without the other, naming the missing key', (env, missing) => {
+    const error = configError(env)
+    expect(lineFor(error, missing)[0]).toContain('needed as well')
+    expect(error.message).not.toContain(secret)
+  })
+
+  it.each([
+    [{ MERAKI_VALIDATOR: 'v4lidator', MERAKI_SECRET: 'short' }, 'MERAKI_SECRET', 'short'],
+    [{ MERAKI_VALIDATOR: 'has space', MERAKI_SECRET: secret }, 'MERAKI_VALIDATOR', 'has space'],
+    [
+      { MERAKI_VALIDATOR: 'v4lidator', MERAKI_SECRET: secret, MERAKI_BODY_LIMIT_BYTES: '1000' },
+      'MERAKI_BODY_LIMIT_BYTES',
+      '1000',
+    ],
+  ])('refuses a bad value without quoting it (%#)', (env, key, value) => {
+    const error = configError(env)
+    expect(lineFor(error, key)).toHaveLength(1)
+    expect(error.message).not.toContain(value === '1000' ? secret : value)
+    expect(error.message).not.toContain(secret)
   })
 })
 

@@ -92,6 +92,10 @@ export const EnvSchema = z.object({
   STATIC_DEVICE_AFTER_H: z.coerce.number().min(0).max(24).default(4),
   MIGLIO_DEVICE_LIST_FILE: z.string().trim().min(1).optional(),
   KEY_GRACE_H: z.coerce.number().min(0).max(24).default(2),
+  INGEST_MICROBATCH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  INGEST_MICROBATCH_SIGHTINGS: z.coerce.number().int().min(1).max(20_000).default(500),
+  INGEST_FLOOD_MESSAGES_PER_S: z.coerce.number().min(0).max(1_000_000).default(100),
+  INGEST_FLOOD_SIGHTINGS_PER_S: z.coerce.number().min(0).max(10_000_000).default(2000),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
@@ -126,6 +130,26 @@ export const EnvSchema = z.object({
     .int()
     .min(0)
     .default(256 * 1024),
+  /**
+   * Cisco Meraki Scanning API receiver (`/api/v1/ingest/meraki`), on only when both are set: the
+   * validator Meraki's GET must read back, and the shared secret every POST carries. Neither is
+   * trimmed (a secret is taken as it is) and neither is ever echoed or logged.
+   */
+  MERAKI_VALIDATOR: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1–256 printable characters without spaces')
+    .optional(),
+  MERAKI_SECRET: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .max(256, 'must be at most 256 characters')
+    .optional(),
+  MERAKI_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   JOBS_MODE: z.enum(['auto', 'embedded', 'server']).default('auto'),
   SIMULATOR: z.stringbool().default(true),
   SIM_SEED: z.coerce.number().int().default(42),
@@ -172,11 +196,19 @@ export type Config = Readonly<{
     metricsPort: number
     staticAfterMs: number
     deviceListFile: string | undefined
+    /** One-message-per-device formats held per gateway at most this long (0: off) or this many sightings. */
+    microBatch: { windowMs: number; maxSightings: number }
+    /** Per gateway ceilings (0: off); see services/ingest/intake/flood-control.ts. */
+    flood: { messagesPerS: number; sightingsPerS: number }
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
+  /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
+  meraki: MerakiConfig | null
   simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
   demoKeys: boolean
 }>
+
+export type MerakiConfig = { validator: string; secret: string; bodyLimitBytes: number }
 
 /** `parseDuration('2h')` → 7 200 000 ms. */
 export function parseDuration(text: string): number {
@@ -201,6 +233,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new AppError('config_invalid', `invalid configuration:\n${lines.join('\n')}`)
   }
   const e = parsed.data
+  if ((e.MERAKI_VALIDATOR === undefined) !== (e.MERAKI_SECRET === undefined)) {
+    const missing = e.MERAKI_VALIDATOR === undefined ? 'MERAKI_VALIDATOR' : 'MERAKI_SECRET'
+    throw new AppError(
+      'config_invalid',
+      `invalid configuration:\n  ${missing}: needed as well (the Meraki receiver takes both MERAKI_VALIDATOR and MERAKI_SECRET)`,
+    )
+  }
   if (e.INGEST_SHARE_GROUP && e.MQTT_PROTOCOL_VERSION !== '5') {
     throw new AppError(
       'config_invalid',
@@ -246,8 +285,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsPort: e.INGEST_METRICS_PORT,
       staticAfterMs: e.STATIC_DEVICE_AFTER_H * 3_600_000,
       deviceListFile: e.MIGLIO_DEVICE_LIST_FILE,
+      microBatch: { windowMs: e.INGEST_MICROBATCH_MS, maxSightings: e.INGEST_MICROBATCH_SIGHTINGS },
+      flood: {
+        messagesPerS: e.INGEST_FLOOD_MESSAGES_PER_S,
+        sightingsPerS: e.INGEST_FLOOD_SIGHTINGS_PER_S,
+      },
     },
     jobs: { mode: e.JOBS_MODE },
+    meraki:
+      e.MERAKI_VALIDATOR !== undefined && e.MERAKI_SECRET !== undefined
+        ? {
+            validator: e.MERAKI_VALIDATOR,
+            secret: e.MERAKI_SECRET,
+            bodyLimitBytes: e.MERAKI_BODY_LIMIT_BYTES,
+          }
+        : null,
     simulator: {
       enabled: e.SIMULATOR,
       seed: e.SIM_SEED,

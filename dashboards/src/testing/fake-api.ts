@@ -3,6 +3,8 @@
  * contract's shapes, the roles' rules (a shopkeeper sees only its shop) and per-route overrides.
  */
 
+import { DEVICE_COUNTS_NOTICE } from '../../../services/shared/contracts/api.ts'
+
 export const KEYS = {
   analyst: 'k-analyst',
   admin: 'k-admin',
@@ -207,12 +209,15 @@ function gatewaysBody(onlyShop: string | null) {
     placement: z.kind === 'shop' ? ('indoor' as const) : ('street' as const),
     radios: ['wifi', 'ble'],
     position: gatewayPositions[z.id] ?? [0, 0],
+    // The bakery's gateway is a Paxcounter: a count source (device counts, not pedestrians).
+    format: z.id === 'forno' ? ('paxcounter' as const) : ('native' as const),
     active: true,
     health: i === 1 ? ('silent' as const) : ('ok' as const),
     state: 'online' as const,
     fw: 'sim-0.1.0',
     statusAt: NOW.toISOString(),
     lastBatchAt: NOW.toISOString(),
+    lastMessageAt: NOW.toISOString(),
     silentS: i === 1 ? 312 : 1,
     seqGaps: 0,
     clockSkewMs: 0,
@@ -220,6 +225,59 @@ function gatewaysBody(onlyShop: string | null) {
     uptimeS: 100,
   }))
   return { gateways: onlyShop ? all.filter((g) => g.shopId === onlyShop) : all }
+}
+
+const BUCKET_MS: Record<string, number> = {
+  '15m': 15 * 60_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+  week: 7 * 86_400_000,
+}
+
+/** The bakery's Paxcounter: hourly-shaped counts in every bucket of the range. */
+export function deviceCountsBody(url: URL, onlyShop: string | null) {
+  const bucket = url.searchParams.get('bucket') ?? '1h'
+  const step = BUCKET_MS[bucket] ?? 3_600_000
+  const from = Date.parse(url.searchParams.get('from') ?? NOW.toISOString())
+  const to = Date.parse(url.searchParams.get('to') ?? NOW.toISOString())
+  const visible = onlyShop === null || onlyShop === 'forno'
+  const rows = []
+  for (let t = Math.ceil(from / step) * step; visible && t < to && rows.length < 200; t += step) {
+    const hour = new Date(t).getUTCHours()
+    const wifi = 10 + ((hour * 7) % 30)
+    rows.push({
+      gatewayId: 'gw-forno',
+      zoneId: 'forno',
+      bucketStart: new Date(t).toISOString(),
+      reports: 4,
+      wifiDevicesMean: wifi,
+      wifiDevicesMax: wifi + 5,
+      bleDevicesMean: wifi / 2,
+      bleDevicesMax: Math.round(wifi / 2) + 3,
+    })
+  }
+  return {
+    measure: 'device_counts',
+    notice: DEVICE_COUNTS_NOTICE,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    bucket,
+    timezone: 'Europe/Rome',
+    gatewayId: null,
+    zoneId: null,
+    shopId: onlyShop,
+    gateways: visible
+      ? [{ id: 'gw-forno', zoneId: 'forno', shopId: 'forno', format: 'paxcounter', active: true }]
+      : [],
+    rows,
+    zones: rows.map((r) => ({
+      zoneId: r.zoneId,
+      bucketStart: r.bucketStart,
+      gateways: 1,
+      wifiDevicesMean: r.wifiDevicesMean,
+      bleDevicesMean: r.bleDevicesMean,
+    })),
+  }
 }
 
 const summary = (shopId: string) => ({
@@ -301,6 +359,7 @@ export type RouteName =
   | 'shops'
   | 'summary'
   | 'gateways'
+  | 'deviceCounts'
   | 'footfall'
   | 'heatmap'
   | 'compare'
@@ -494,6 +553,8 @@ function readRoute({ path, url, who, own, named, events }: Request): Reply | Pro
       }))
     case 'gateways':
       return named('gateways', () => ({ status: 200, body: gatewaysBody(own) }))
+    case 'device-counts':
+      return named('deviceCounts', () => ({ status: 200, body: deviceCountsBody(url, own) }))
     case 'footfall':
       return named('footfall', () => ({ status: 200, body: footfallBody(url) }))
     case 'footfall/heatmap':

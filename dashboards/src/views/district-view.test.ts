@@ -3,7 +3,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { MeResponse } from '../../../services/shared/contracts/api.ts'
 import { ApiError, createApiClient } from '../api-client.ts'
 import { messages } from '../i18n.ts'
-import { deadLetter, fakeApi, KEYS, NOW, type FakeApi, type Reply } from '../testing/fake-api.ts'
+import {
+  deadLetter,
+  deviceCountsBody,
+  fakeApi,
+  KEYS,
+  NOW,
+  type FakeApi,
+  type Reply,
+} from '../testing/fake-api.ts'
 import { createDistrictView, DISTRICT_REFRESH_MS, invalidFields } from './district-view.ts'
 import { createShopView } from './shop-view.ts'
 import type { View, ViewContext } from './view-kit.ts'
@@ -46,6 +54,7 @@ describe(createDistrictView.name, () => {
     role: MeResponse['role'],
     api: FakeApi = fakeApi(),
     create: (ctx: ViewContext) => View = createDistrictView,
+    lang: 'en' | 'it' = 'en',
   ) {
     const key = role === 'admin' ? KEYS.admin : role === 'analyst' ? KEYS.analyst : KEYS.shopkeeper
     const ctx: ViewContext = {
@@ -55,7 +64,7 @@ describe(createDistrictView.name, () => {
         getKey: () => key,
         fetch: api.fetch,
       }),
-      t: () => messages.en,
+      t: () => messages[lang],
       now: () => NOW,
       me: { role, shopId: role === 'shopkeeper' ? 'bar-al-ponte' : null, label: 'Test' },
       timeZone: 'Europe/Rome',
@@ -150,6 +159,112 @@ describe(createDistrictView.name, () => {
       }
       tick()
       expect(api.calls.length).toBeGreaterThan(before)
+    })
+  })
+
+  describe('device counts of count sources', () => {
+    const card = () => main.querySelector<HTMLElement>('section#deviceCounts')
+
+    it('shows a Paxcounter’s device counts, marked as not pedestrians in chart, note and table', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.device-counts:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(card()?.hidden).toBe(false)
+      expect(text('#deviceCounts-heading')).toBe('Device counts — not pedestrians')
+      expect(text('#deviceCounts .panel-note')).toContain('Devices are not people')
+      expect(text('#deviceCounts .panel-note')).toContain('never added to footfall')
+      expect(main.querySelector('svg.device-counts')?.getAttribute('aria-label')).toMatch(
+        /^Device counts, not pedestrians\. /,
+      )
+      expect(text('table.count-sources caption')).toBe(
+        'Count sources over the range (devices, not pedestrians)',
+      )
+      const row = main.querySelector('table.count-sources tr[data-gateway-id="gw-forno"]')
+      expect(row?.textContent).toContain('Forno Legrenzi')
+      expect(main.querySelector('details[data-table="data-device-counts"]')).not.toBeNull()
+      // The range's request: today in hours, as the footfall panels ask.
+      expect(api.calls.some((c) => /^\/api\/v1\/device-counts\?.*bucket=1h/.test(c))).toBe(true)
+    })
+
+    it('says it in Italian too', async () => {
+      start('analyst', fakeApi(), createDistrictView, 'it')
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.device-counts:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#deviceCounts-heading')).toBe('Conteggi di dispositivi — non pedoni')
+      expect(text('#deviceCounts .panel-note')).toContain('I dispositivi non sono persone')
+      expect(main.querySelector('svg.device-counts')?.getAttribute('aria-label')).toMatch(
+        /^Conteggi di dispositivi, non pedoni\. /,
+      )
+    })
+
+    it('reloads with the range', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.device-counts:not(.chart-loading)')).not.toBeNull(),
+      )
+      main.querySelector<HTMLInputElement>('input[name="range"][value="last-7-days"]')?.click()
+      await vi.waitFor(() =>
+        expect(api.calls.some((c) => /^\/api\/v1\/device-counts\?.*bucket=1d/.test(c))).toBe(true),
+      )
+    })
+
+    it('has no card in a district without count sources', async () => {
+      const empty = fakeApi({
+        deviceCounts: (url) => {
+          const body = deviceCountsBody(url, 'nobody')
+          return { status: 200, body }
+        },
+      })
+      start('analyst', empty)
+      // Loaded and drawn (an empty chart), and the card stays out of the page.
+      await vi.waitFor(() =>
+        expect(main.querySelector('#deviceCounts svg.device-counts.chart-empty')).not.toBeNull(),
+      )
+      expect(count(empty, '/api/v1/device-counts')).toBe(1)
+      expect(card()?.hidden).toBe(true)
+    })
+
+    it('shows the card when loading the counts failed', async () => {
+      start(
+        'analyst',
+        fakeApi({
+          deviceCounts: () => ({
+            status: 500,
+            body: { error: { code: 'internal', message: 'internal error' } },
+          }),
+        }),
+      )
+      await vi.waitFor(() => expect(text('#deviceCounts .panel-status')).not.toBe(''))
+      expect(card()?.hidden).toBe(false)
+    })
+  })
+
+  describe('gateway health', () => {
+    it('shows each gateway’s format and last message', async () => {
+      start('analyst')
+      await vi.waitFor(() => expect(main.querySelector('table.gateways')).not.toBeNull())
+      const problem = main.querySelector('table.gateways tbody tr')
+      expect(problem?.querySelector('td[data-format]')?.textContent).toBe('Miglio native')
+      const rows = [...main.querySelectorAll('table.all-gateways tbody tr')].map((r) =>
+        [...r.children].map((c) => c.textContent),
+      )
+      expect(rows).toHaveLength(4)
+      expect(text('details[data-table="all-gateways"] summary')).toBe(
+        'All gateways (4): format and last message',
+      )
+      const forno = rows.find((r) => r[0] === 'gw-forno')
+      expect(forno?.[2]).toBe('Paxcounter (device counts)')
+      expect(forno?.[4]).toMatch(/^Sat 21 Nov, 11:00$/)
+    })
+
+    it('in Italian', async () => {
+      start('analyst', fakeApi(), createDistrictView, 'it')
+      await vi.waitFor(() => expect(main.querySelector('table.all-gateways')).not.toBeNull())
+      const forno = main.querySelector('table.all-gateways tbody tr:last-child')
+      expect(forno?.textContent).toContain('Paxcounter (conteggi di dispositivi)')
+      expect(text('table.all-gateways thead')).toContain('Ultimo messaggio')
     })
   })
 

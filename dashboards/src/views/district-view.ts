@@ -1,6 +1,7 @@
 import { h } from '../dom.ts'
 import { createDateFormats } from '../format.ts'
 import { rangeKinds } from '../ranges.ts'
+import * as deviceCounts from './district/device-counts.ts'
 import * as downloads from './district/downloads.ts'
 import * as events from './district/events.ts'
 import * as flows from './district/flows.ts'
@@ -29,6 +30,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [zones],
   [shops],
   [series, 'wide'],
+  [deviceCounts, 'wide'],
   [heatmap],
   [flows],
   [events, 'wide'],
@@ -36,7 +38,10 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [downloads, 'wide'],
 ]
 
-/** The analyst's district page: KPIs, live map, footfall per zone, trends, heatmap, shops, flows, events, data quality. */
+/**
+ * The analyst's district page: KPIs, live map, footfall per zone, trends, device counts (only with
+ * count sources), heatmap, shops, flows, events, data quality.
+ */
 export function createDistrictView(ctx: ViewContext): View {
   return createPanelView<DistrictParams>(ctx, {
     params: initialDistrictParams,

@@ -2,7 +2,13 @@ import { sql } from 'kysely'
 import type { Db } from '../../shared/db/create-db.ts'
 import type { GatewayDto } from '../../shared/contracts/api.ts'
 
-/** Gateways with their state; `silentS` is measured by the database clock. */
+/** When a gateway was last heard for its health: its last batch, or a count source's last message. */
+const HEARD_AT = sql<Date | null>`CASE WHEN g.format = 'paxcounter' THEN s.last_message_at ELSE s.last_batch_at END`
+
+/**
+ * Gateways with their state; `silentS` is measured by the database clock, from the last batch —
+ * for a count source (Paxcounter), which never sends batches, from its last message.
+ */
 export async function listGateways(
   db: Db,
   opts: { onlyShopId?: string | undefined; silentAfterS: number },
@@ -19,11 +25,14 @@ export async function listGateways(
       'g.lon',
       'g.lat',
       'g.active',
+      'g.format',
       sql<'online' | 'offline' | 'unknown'>`coalesce(s.state, 'unknown')`.as('state'),
       's.fw',
       's.status_at',
       's.last_batch_at',
-      sql<number | null>`extract(epoch FROM now() - s.last_batch_at)::float8`.as('silent_s'),
+      's.last_message_at',
+      HEARD_AT.as('heard_at'),
+      sql<number | null>`extract(epoch FROM now() - ${HEARD_AT})::float8`.as('silent_s'),
       sql<number>`coalesce(s.seq_gaps, 0)::int`.as('seq_gaps'),
       's.clock_skew_ms',
       's.queue',
@@ -38,7 +47,7 @@ export async function listGateways(
       ? 'inactive'
       : r.state === 'offline'
         ? 'offline'
-        : r.last_batch_at === null || r.silent_s === null
+        : r.heard_at === null || r.silent_s === null
           ? 'unknown'
           : r.silent_s > opts.silentAfterS
             ? 'silent'
@@ -50,12 +59,14 @@ export async function listGateways(
       placement: r.placement,
       radios: r.radios,
       position: [r.lon, r.lat],
+      format: r.format,
       active: r.active,
       health,
       state: r.state,
       fw: r.fw,
       statusAt: r.status_at?.toISOString() ?? null,
       lastBatchAt: r.last_batch_at?.toISOString() ?? null,
+      lastMessageAt: r.last_message_at?.toISOString() ?? null,
       silentS: r.silent_s,
       seqGaps: r.seq_gaps,
       clockSkewMs: r.clock_skew_ms,

@@ -38,6 +38,13 @@ describe(decodeMerakiPost.name, () => {
     expect(r.ok ? '' : r.detail).not.toContain(SECRET)
   })
 
+  it('does not compare the secret when the receiver checked it already (secret null)', () => {
+    const r = decodeMerakiPost(POST, body({ ...wifi, secret: 'whatever' }), NOW, undefined, {
+      secret: null,
+    })
+    expect(r.ok && r.kind).toBe('sightings')
+  })
+
   it.each([
     ['a GET (the validator request)', { method: 'GET' }, body(wifi), 'bad_meraki_post'],
     ['a form body', { method: 'POST', contentType: 'text/plain' }, body(wifi), 'bad_meraki_post'],

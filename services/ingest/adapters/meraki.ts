@@ -36,8 +36,11 @@ const reject = rejectWith(FORMAT)
 
 export type MerakiRequest = { method: string; contentType?: string }
 export type MerakiOptions = {
-  /** The shared secret configured in the Meraki dashboard for this receiver. */
-  secret: string
+  /**
+   * The shared secret configured in the Meraki dashboard for this receiver; null when the receiver
+   * already checked it (ingest reading the API's internal topic, which only the API may write).
+   */
+  secret: string | null
 }
 
 const NETWORK_ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -95,7 +98,7 @@ export function decodeMerakiPost(
   if (!json.ok) return reject('bad_meraki_post', 'body is not valid JSON')
   const post = PostSchema.safeParse(json.value)
   if (!post.success) return reject('bad_meraki_post', describeIssues(post.error))
-  if (!secretMatches(post.data.secret, options.secret))
+  if (options.secret !== null && !secretMatches(post.data.secret, options.secret))
     return reject('bad_meraki_secret', 'secret does not match the configured one')
   const { networkId, observations } = post.data.data
   const radio = post.data.type === 'WiFi' ? 'wifi' : 'ble'

@@ -79,11 +79,37 @@ describe(createBrokerAcl.name, () => {
     expect(acl.canSubscribe('miglio-api', announce)).toBe(true)
     expect(acl.canRead('miglio-api', gw('gw-a'))).toBe(false)
     expect(acl.canPublish('miglio-api', announce)).toBe(false)
+    expect(acl.canPublish('miglio-api', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(true)
+    expect(acl.canPublish('miglio-api', 'miglio/v1/internal/meraki/L_1')).toBe(false)
+    expect(acl.canPublish('miglio-api', 'district-a/miglio/v1/internal/meraki/L_1/x')).toBe(false)
+    expect(acl.canPublish('miglio-api', gw('gw-a'))).toBe(false)
+    expect(acl.canSubscribe('miglio-api', 'district-a/miglio/v1/internal/meraki/+')).toBe(false)
+    expect(acl.canPublish('gw-a', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(false)
+    expect(acl.canPublish('miglio-simulator', 'district-a/miglio/v1/internal/meraki/L_1')).toBe(
+      true,
+    )
 
     expect(acl.canPublish('miglio-simulator', gw('any-gateway', 'status'))).toBe(true)
     expect(acl.canSubscribe('miglio-simulator', gw('+'))).toBe(false)
     expect(acl.canSubscribe('miglio-simulator', '$SYS/#')).toBe(false)
     expect(acl.canRead('miglio-simulator', gw('gw-a'))).toBe(false)
+  })
+
+  it('lets only the API (and the simulator standing for it) write Meraki posts, only ingest read them', () => {
+    const post = 'district-a/miglio/v1/internal/meraki/L_674976994152158449'
+    expect(acl.canPublish('miglio-api', post)).toBe(true)
+    expect(acl.canPublish('miglio-simulator', post)).toBe(true)
+    expect(acl.canPublish('miglio-ingest', post)).toBe(false)
+    expect(acl.canPublish('gw-a', post)).toBe(false)
+    expect(acl.canSubscribe('miglio-ingest', 'district-a/miglio/v1/internal/meraki/+')).toBe(true)
+    expect(
+      acl.canSubscribe('miglio-ingest', '$share/ingest/district-a/miglio/v1/internal/meraki/+'),
+    ).toBe(true)
+    expect(acl.canRead('miglio-ingest', post)).toBe(true)
+    expect(acl.canRead('miglio-api', post)).toBe(false)
+    expect(acl.canSubscribe('miglio-api', 'district-a/miglio/v1/internal/meraki/+')).toBe(false)
+    expect(acl.canRead('gw-a', post)).toBe(false)
+    expect(acl.canPublish('miglio-api', 'district-a/miglio/v1/internal/meraki/a/b')).toBe(false)
   })
 
   it('without a prefix, uses the protocol topics as they are', () => {

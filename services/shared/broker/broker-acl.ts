@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import {
   GATEWAY_ID_PATTERN,
+  MERAKI_INTERNAL_ROOT,
   TOPIC_ROOT,
   TRANSITS_CHANGED_TOPIC,
   withTopicPrefix,
@@ -69,18 +70,21 @@ function digest(value: string | Buffer): Buffer {
  * The access rules of infra/mosquitto/acl, under MQTT_TOPIC_PREFIX when one is set:
  * - every user (the username is the gateway id): write `miglio/v1/gw/<username>/sightings|status`;
  * - miglio-ingest: read `miglio/v1/gw/#` (also as `$share/<group>/…`), write the transit announcements;
- * - miglio-api: read the transit announcements;
- * - miglio-simulator: write `miglio/v1/gw/#` (it stands for every gateway of a simulated district).
+ * - miglio-api: read the transit announcements, write the Meraki posts it received
+ *   (`miglio/v1/internal/meraki/<networkId>`), which only ingest reads;
+ * - miglio-simulator: write `miglio/v1/gw/#` (it stands for every gateway of a simulated district)
+ *   and the Meraki posts (it stands for the API's receiver too: `miglio simulate --format meraki`).
  * Anything else is refused: nobody subscribes to `#` or `$SYS/#`, nobody but ingest reads gateways.
  */
 export function createBrokerAcl(accounts: BrokerAccounts, topicPrefix?: string): BrokerAcl {
   const t = (topic: string) => levels(withTopicPrefix(topicPrefix, topic))
   const gatewayTopics = t(`${TOPIC_ROOT}/#`)
   const announcements = t(TRANSITS_CHANGED_TOPIC)
+  const merakiPosts = t(`${MERAKI_INTERNAL_ROOT}/+`)
   const rules: Record<ServiceUser, Rules> = {
-    [SERVICE_USERS.ingest]: { read: [gatewayTopics], write: [announcements] },
-    [SERVICE_USERS.api]: { read: [announcements], write: [] },
-    [SERVICE_USERS.simulator]: { read: [], write: [gatewayTopics] },
+    [SERVICE_USERS.ingest]: { read: [gatewayTopics, merakiPosts], write: [announcements] },
+    [SERVICE_USERS.api]: { read: [announcements], write: [merakiPosts] },
+    [SERVICE_USERS.simulator]: { read: [], write: [gatewayTopics, merakiPosts] },
   }
   const ownTopics = (username: string) =>
     GATEWAY_ID_PATTERN.test(username)

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { GatewayFormat } from './district.ts'
 
 /** Buckets the footfall endpoint answers in; `week` is the ISO week in the district's time zone. */
 export const FootfallBucketSchema = z.enum(['15m', '1h', '1d', 'week'])
@@ -455,7 +456,21 @@ export const ZoneFeatureCollectionSchema = z.object({
 })
 export type ZoneFeatureCollection = z.infer<typeof ZoneFeatureCollectionSchema>
 
-/** A gateway with its health: `{ "id": "gw-bar-roma", "health": "ok", "silentS": 4.2, … }` */
+/** Every format a gateway may speak (the district file's `source.format`; `native` without one). */
+const GATEWAY_FORMATS = {
+  native: true,
+  omg: true,
+  espresense: true,
+  sniffer: true,
+  meraki: true,
+  paxcounter: true,
+} satisfies Record<GatewayFormat, true>
+/** The format a gateway speaks: `"native"`, `"omg"`, `"espresense"`, `"sniffer"`, `"meraki"`, `"paxcounter"`. */
+export const GatewayFormatSchema = z.enum(
+  Object.keys(GATEWAY_FORMATS) as [GatewayFormat, ...GatewayFormat[]],
+)
+
+/** A gateway with its health: `{ "id": "gw-bar-roma", "format": "native", "health": "ok", "silentS": 4.2, … }` */
 export const GatewayDtoSchema = z.object({
   id: z.string(),
   zoneId: z.string(),
@@ -464,13 +479,24 @@ export const GatewayDtoSchema = z.object({
   radios: z.array(z.string()),
   /** Where the gateway is installed, from the district file: `[lon, lat]` (WGS 84, GeoJSON order). */
   position: z.tuple([z.number(), z.number()]),
+  /**
+   * The format it speaks. `paxcounter` gateways are count sources: they report device counts
+   * (`GET /api/v1/device-counts`), never sightings, so they have no transits or batches.
+   */
+  format: GatewayFormatSchema,
   active: z.boolean(),
-  /** ok, silent (no batch for longer than the threshold), offline (last will), unknown (never heard), inactive. */
+  /**
+   * ok, silent (no batch for longer than the threshold; a count source: no message), offline (last
+   * will), unknown (never heard), inactive.
+   */
   health: z.enum(['ok', 'silent', 'offline', 'unknown', 'inactive']),
   state: z.enum(['online', 'offline', 'unknown']),
   fw: z.string().nullable(),
   statusAt: InstantSchema.nullable(),
   lastBatchAt: InstantSchema.nullable(),
+  /** The last message of any kind from it (sightings, status, counts, health), whatever its format. */
+  lastMessageAt: InstantSchema.nullable(),
+  /** Seconds since its last batch (a count source: since its last message); null if never. */
   silentS: z.number().nullable(),
   seqGaps: z.number().int().nonnegative(),
   clockSkewMs: z.number().int().nullable(),
@@ -626,3 +652,95 @@ export const PublicCrowdResponseSchema = z.object({
   ),
 })
 export type PublicCrowdResponse = z.infer<typeof PublicCrowdResponseSchema>
+
+/**
+ * `POST /api/v1/ingest/meraki` (Cisco Meraki Scanning API v3 receiver): the post was taken — the
+ * broker acknowledged every part of it. `messages` is how many MQTT messages it became (1 unless
+ * it was over 256 KiB). `{ "accepted": true, "messages": 1 }`
+ */
+export const MerakiAcceptedSchema = z.object({
+  accepted: z.literal(true),
+  messages: z.number().int().positive(),
+})
+export type MerakiAccepted = z.infer<typeof MerakiAcceptedSchema>
+
+/**
+ * What every device-count answer says of itself, in the response, the OpenAPI description and
+ * the dashboards: these are devices a gateway counted, not people.
+ */
+export const DEVICE_COUNTS_NOTICE =
+  'Device counts, not pedestrians: how many distinct Wi-Fi and BLE addresses a count source (a Paxcounter) counted per report, with its own send cycle and signal limit. Phones change their addresses and a person carries several devices or none, so these are not people; they are never added to footfall and have no transits, dwell, visitors or flows.' as const
+
+/** `GET /api/v1/device-counts?from=…&to=…&bucket=1h[&gateway=…|&zone=…|&shop=…]` */
+export const DeviceCountsQuerySchema = z.object({
+  from: InstantSchema,
+  to: InstantSchema,
+  bucket: FootfallBucketSchema.default('1h'),
+  gateway: ResourceIdSchema.optional(),
+  zone: ResourceIdSchema.optional(),
+  shop: ResourceIdSchema.optional(),
+  format: FormatSchema.optional(),
+})
+export type DeviceCountsQuery = z.infer<typeof DeviceCountsQuerySchema>
+
+/**
+ * One count source in one bucket: its reports in the bucket and, per radio, the mean and the
+ * largest count of a report (null when no report carried that radio).
+ * `{ "gatewayId": "gw-pax-1", "zoneId": "via-palazzo", "bucketStart": "…", "reports": 4, "wifiDevicesMean": 31.5, "wifiDevicesMax": 40, "bleDevicesMean": 12, "bleDevicesMax": 15 }`
+ */
+export const DeviceCountRowSchema = z.object({
+  gatewayId: z.string(),
+  zoneId: z.string(),
+  bucketStart: InstantSchema,
+  reports: z.number().int().nonnegative(),
+  wifiDevicesMean: z.number().nonnegative().nullable(),
+  wifiDevicesMax: z.number().int().nonnegative().nullable(),
+  bleDevicesMean: z.number().nonnegative().nullable(),
+  bleDevicesMax: z.number().int().nonnegative().nullable(),
+})
+export type DeviceCountRow = z.infer<typeof DeviceCountRowSchema>
+
+/**
+ * One zone in one bucket: the sum of its count sources' means (a device two of them heard is
+ * counted by both). `{ "zoneId": "via-palazzo", "bucketStart": "…", "gateways": 2, "wifiDevicesMean": 60, "bleDevicesMean": null }`
+ */
+export const DeviceCountZoneRowSchema = z.object({
+  zoneId: z.string(),
+  bucketStart: InstantSchema,
+  /** Count sources of the zone that reported in the bucket. */
+  gateways: z.number().int().positive(),
+  wifiDevicesMean: z.number().nonnegative().nullable(),
+  bleDevicesMean: z.number().nonnegative().nullable(),
+})
+export type DeviceCountZoneRow = z.infer<typeof DeviceCountZoneRowSchema>
+
+/** A count source in the scope of the request. */
+export const CountSourceSchema = z.object({
+  id: z.string(),
+  zoneId: z.string(),
+  shopId: z.string().nullable(),
+  format: GatewayFormatSchema,
+  active: z.boolean(),
+})
+export type CountSource = z.infer<typeof CountSourceSchema>
+
+/**
+ * `GET /api/v1/device-counts`: `{ "measure": "device_counts", "notice": "Device counts, not pedestrians: …", "bucket": "1h", "gateways": [CountSource…], "rows": [DeviceCountRow…], "zones": [DeviceCountZoneRow…] }`
+ */
+export const DeviceCountsResponseSchema = z.object({
+  /** Always `device_counts`: these figures are devices, not pedestrians (see `notice`). */
+  measure: z.literal('device_counts'),
+  notice: z.literal(DEVICE_COUNTS_NOTICE),
+  from: InstantSchema,
+  to: InstantSchema,
+  bucket: FootfallBucketSchema,
+  timezone: z.string(),
+  gatewayId: z.string().nullable(),
+  zoneId: z.string().nullable(),
+  shopId: z.string().nullable(),
+  /** The count sources in scope (Paxcounter gateways, and any gateway with counts in the range). */
+  gateways: z.array(CountSourceSchema),
+  rows: z.array(DeviceCountRowSchema),
+  zones: z.array(DeviceCountZoneRowSchema),
+})
+export type DeviceCountsResponse = z.infer<typeof DeviceCountsResponseSchema>

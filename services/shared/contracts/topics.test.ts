@@ -3,6 +3,9 @@ import {
   buildSightingsTopic,
   buildStatusTopic,
   ingestSubscriptions,
+  buildMerakiInternalTopic,
+  merakiInternalSubscription,
+  parseMerakiInternalTopic,
   parseGatewayTopic,
   TOPIC_PREFIX_PATTERN,
   withoutTopicPrefix,
@@ -120,5 +123,46 @@ describe(withTopicPrefix.name, () => {
 
   it.each(['', '/a', 'a/', 'a//b', 'a+b', 'a/#', 'spa ce'])('rejects %j as a prefix', (p) => {
     expect(TOPIC_PREFIX_PATTERN.test(p)).toBe(false)
+  })
+})
+
+describe('the internal Meraki topic', () => {
+  it('round-trips a network id and refuses anything else', () => {
+    const t = buildMerakiInternalTopic('L_674976994152158449')
+    expect(t).toBe('miglio/v1/internal/meraki/L_674976994152158449')
+    expect(parseMerakiInternalTopic(t)).toEqual({ networkId: 'L_674976994152158449' })
+    expect(parseMerakiInternalTopic('miglio/v1/internal/meraki/a/b')).toBeNull()
+    expect(parseMerakiInternalTopic('miglio/v1/internal/meraki/')).toBeNull()
+    expect(parseMerakiInternalTopic('miglio/v1/internal/transits-changed')).toBeNull()
+    expect(() => buildMerakiInternalTopic('L/1')).toThrow()
+  })
+
+  it('is subscribed under the prefix and the share group', () => {
+    expect(merakiInternalSubscription()).toBe('miglio/v1/internal/meraki/+')
+    expect(merakiInternalSubscription('ingest', 'district-a')).toBe(
+      '$share/ingest/district-a/miglio/v1/internal/meraki/+',
+    )
+  })
+})
+
+describe(buildMerakiInternalTopic.name, () => {
+  it('builds the internal topic of a Meraki network, and parses it back', () => {
+    expect(buildMerakiInternalTopic('L_674976994152158449')).toBe(
+      'miglio/v1/internal/meraki/L_674976994152158449',
+    )
+    for (const id of ['L_674976994152158449', 'N_24329156', 'a', 'x'.repeat(64), 'a-b_C'])
+      expect(parseMerakiInternalTopic(buildMerakiInternalTopic(id))).toEqual({ networkId: id })
+  })
+
+  it.each([
+    ['another root', 'miglio/v1/internal/transits-changed'],
+    ['no network', 'miglio/v1/internal/meraki/'],
+    ['an extra level', 'miglio/v1/internal/meraki/L_1/x'],
+    ['a wildcard', 'miglio/v1/internal/meraki/+'],
+    ['65 characters', `miglio/v1/internal/meraki/${'x'.repeat(65)}`],
+    ['a dot', 'miglio/v1/internal/meraki/L.1'],
+    ['a gateway topic', 'miglio/v1/gw/gw-1/sightings'],
+  ])('refuses %s', (_case, topic) => {
+    expect(parseMerakiInternalTopic(topic)).toBeNull()
   })
 })

@@ -54,6 +54,38 @@ export function parseGatewayTopic(topic: string): ParsedGatewayTopic | null {
 }
 
 /**
+ * API → ingest: a Cisco Meraki Scanning API post, the raw JSON body as the Meraki cloud sent it, at
+ * QoS 1 on `miglio/v1/internal/meraki/<networkId>` (under MQTT_TOPIC_PREFIX). The API publishes it
+ * only after checking the post's shared secret, and answers Meraki only after the broker's PUBACK,
+ * so an answered post is durable in the broker; ingest decodes it with the Meraki adapter without
+ * checking the secret again (the ACL lets only the API write here, only ingest read).
+ */
+export const MERAKI_INTERNAL_ROOT = 'miglio/v1/internal/meraki'
+
+/** A Meraki network id as it may appear in the internal topic: `L_674976994152158449`. */
+export const MERAKI_NETWORK_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+/** `buildMerakiInternalTopic('L_123')` → `miglio/v1/internal/meraki/L_123`; throws on a bad id. */
+export function buildMerakiInternalTopic(networkId: string): string {
+  if (!MERAKI_NETWORK_ID_PATTERN.test(networkId))
+    throw new Error('a Meraki network id is 1–64 of A–Z a–z 0–9 _ -')
+  return `${MERAKI_INTERNAL_ROOT}/${networkId}`
+}
+
+/** The network id of an (unprefixed) internal Meraki topic, or null when it is not one. */
+export function parseMerakiInternalTopic(topic: string): { networkId: string } | null {
+  if (!topic.startsWith(`${MERAKI_INTERNAL_ROOT}/`)) return null
+  const networkId = topic.slice(MERAKI_INTERNAL_ROOT.length + 1)
+  return MERAKI_NETWORK_ID_PATTERN.test(networkId) ? { networkId } : null
+}
+
+/** Ingest's subscription to the internal Meraki topic (`$share/<group>/…` with a share group). */
+export function merakiInternalSubscription(shareGroup?: string, prefix?: string): string {
+  const filter = withTopicPrefix(prefix, `${MERAKI_INTERNAL_ROOT}/+`)
+  return shareGroup ? `$share/${shareGroup}/${filter}` : filter
+}
+
+/**
  * Ingest → API, after a commit that wrote transits: `{ "v": 1, "zones": ["…"] }` at QoS 0. A hint
  * only — the API polls the database anyway — that lets the live feed show a new transit at once
  * instead of at its next poll. Carries zone ids, never device data.

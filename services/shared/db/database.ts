@@ -44,6 +44,12 @@ export interface GatewaysTable {
   rssi_floor: number
   calibration_factor: number
   active: Generated<boolean>
+  /** The format the gateway speaks (the district file's `source.format`). */
+  format: Generated<'native' | 'omg' | 'espresense' | 'sniffer' | 'meraki' | 'paxcounter'>
+  /** The district file's `source`, a Meraki access point's MAC replaced by its digest. */
+  source: unknown
+  /** Unique among active gateways: how a non-native message is matched to this gateway. */
+  source_key: string | null
 }
 
 export interface GatewayThresholdsTable {
@@ -144,6 +150,21 @@ export interface GatewayStateTable {
   last_seq: Int8 | null
   seq_gaps: Generated<Int8>
   clock_skew_ms: number | null
+  /** Wall clock of the last message of any kind (any format). */
+  last_message_at: Timestamp | null
+}
+
+export interface DeviceCountsTable {
+  at: Timestamp
+  gateway_id: string
+  wifi: number | null
+  ble: number | null
+}
+
+export interface MessageDigestsTable {
+  received_at: Timestamp
+  gateway_id: string
+  digest: Int8
 }
 
 export interface StaticDevicesTable {
@@ -238,6 +259,8 @@ export interface Database {
   open_transits: OpenTransitsTable
   transits: TransitsTable
   gateway_state: GatewayStateTable
+  device_counts: DeviceCountsTable
+  message_digests: MessageDigestsTable
   dead_letters: DeadLettersTable
   static_devices: StaticDevicesTable
   footfall_15m: FootfallAggregateView

@@ -4,6 +4,7 @@ import type { Db } from '../db/create-db.ts'
 import { parseDistrictFile, type DistrictFile } from '../contracts/district.ts'
 import { AppError } from '../errors.ts'
 import { ensureDailyAggregate, refreshDailyAggregate } from '../db/daily-aggregate.ts'
+import { storedSourceKey, storedSourceOf } from './gateway-source-key.ts'
 
 /**
  * Reads and validates a district file; errors name the file and every bad field. A file that names
@@ -47,7 +48,10 @@ export type DistrictLoadReport = {
 /**
  * Upserts a district in one transaction. Gateways missing from the file are deactivated (their
  * history stays); a gateway whose visitor thresholds changed gets a new threshold version, so
- * transits already written keep the version they were classified with.
+ * transits already written keep the version they were classified with. Each gateway's format,
+ * source and source key are stored as `storedSourceOf` gives them (a Meraki AP's MAC as a digest);
+ * the key is unique among active gateways, so a source taken by a gateway of another district is
+ * refused.
  *
  * The district's time zone drives the database's local days: one database serves one zone (a
  * district in another zone than the others is refused), and footfall_1d is (re)created for it in
@@ -121,9 +125,19 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         .onConflict((oc) => oc.column('id').doUpdateSet(row))
         .execute()
     }
+    // Gateways no longer listed first: a source moved to a new gateway id must be free to take.
+    const listed = d.gateways.map((g) => g.id)
+    const deactivated = await trx
+      .updateTable('gateways')
+      .set({ active: false })
+      .where('district_id', '=', d.id)
+      .where('id', 'not in', listed)
+      .where('active', '=', true)
+      .executeTakeFirst()
     let thresholdVersionsAdded = 0
     let calibrationVersionsAdded = 0
     for (const g of d.gateways) {
+      const source = storedSourceOf(g.source)
       const row = {
         id: g.id,
         district_id: d.id,
@@ -137,12 +151,24 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         rssi_floor: g.rssiFloor,
         calibration_factor: g.calibrationFactor,
         active: true,
+        format: source.format,
+        source: JSON.stringify(source),
+        source_key: storedSourceKey(source),
       }
       await trx
         .insertInto('gateways')
         .values(row)
         .onConflict((oc) => oc.column('id').doUpdateSet(row))
         .execute()
+        .catch((err: unknown) => {
+          throw /gateways_source_key/.test(String(err))
+            ? new AppError(
+                'district_invalid',
+                `district ${d.id}: gateway ${g.id} declares the ${source.format} source of an active gateway of another district`,
+                { cause: err },
+              )
+            : err
+        })
       const current = await trx
         .selectFrom('gateway_thresholds')
         .select(['version', 'min_rssi', 'min_dwell_s'])
@@ -187,14 +213,6 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
         calibrationVersionsAdded++
       }
     }
-    const listed = d.gateways.map((g) => g.id)
-    const deactivated = await trx
-      .updateTable('gateways')
-      .set({ active: false })
-      .where('district_id', '=', d.id)
-      .where('id', 'not in', listed)
-      .where('active', '=', true)
-      .executeTakeFirst()
     return {
       zones: d.zones.length,
       shops: d.shops.length,
@@ -240,4 +258,10 @@ export async function firstShopId(db: Db): Promise<string | null> {
     .orderBy('street_offset_m')
     .executeTakeFirst()
   return row?.id ?? null
+}
+
+/** Whether the registry holds a shop with this id. */
+export async function shopExists(db: Db, id: string): Promise<boolean> {
+  const row = await db.selectFrom('shops').select('id').where('id', '=', id).executeTakeFirst()
+  return row !== undefined
 }

@@ -8,15 +8,24 @@ import type { ApiClient } from '../../api-client.ts'
 import { healthStyle } from '../../charts/zone-map.ts'
 import { SVG_NS } from '../../charts/chart-kit.ts'
 import { h } from '../../dom.ts'
-import { createCountFormat, createDecimalFormat, createPercentFormat } from '../../format.ts'
+import {
+  createCountFormat,
+  createDateFormats,
+  createDecimalFormat,
+  createPercentFormat,
+} from '../../format.ts'
 import type { Messages } from '../../i18n.ts'
 import { DAY_MS } from '../../ranges.ts'
+import { renderTableDetails } from '../chart-tables.ts'
 import type { Params } from '../panel.ts'
 import { loadingNote } from '../view-kit.ts'
 import { renderDeadLetters } from './dead-letters.ts'
 import type { DistrictParams, DistrictState } from './params.ts'
 
-/** Gateways needing attention and, for administrators, the messages ingest rejected. */
+/**
+ * Gateways needing attention, every gateway's format and last message, and, for administrators,
+ * the messages ingest rejected.
+ */
 export const id = 'quality'
 export const dependsOn = ['deadLetterPage'] as const
 export const keepWhileReloading = true
@@ -63,6 +72,7 @@ export function render(body: HTMLElement, state: QualityState) {
   body.replaceChildren(
     h(doc, 'div', { class: 'quality' }, [
       gatewayBlock(doc, m, data),
+      allGateways(body, m, data, state.params.timeZone),
       deadLetterRate(doc, m, data.ingest),
       ...(state.params.me?.role === 'admin'
         ? [renderDeadLetters(body, state, data.deadLetters)]
@@ -105,6 +115,7 @@ function gatewayBlock(doc: Document, m: Messages, { gateways, zones }: QualityDa
               h(doc, 'tr', {}, [
                 h(doc, 'th', { scope: 'col' }, [m.quality.gateway]),
                 h(doc, 'th', { scope: 'col' }, [m.quality.zone]),
+                h(doc, 'th', { scope: 'col' }, [m.quality.format]),
                 h(doc, 'th', { scope: 'col' }, [m.quality.health]),
                 h(doc, 'th', { scope: 'col', class: 'num' }, [m.quality.lastHeard]),
               ]),
@@ -117,6 +128,7 @@ function gatewayBlock(doc: Document, m: Messages, { gateways, zones }: QualityDa
                 h(doc, 'tr', { 'data-gateway-id': g.id }, [
                   h(doc, 'th', { scope: 'row' }, [g.id]),
                   h(doc, 'td', {}, [zoneName.get(g.zoneId) ?? g.zoneId]),
+                  h(doc, 'td', { 'data-format': g.format }, [m.quality.formats[g.format]]),
                   h(doc, 'td', {}, [healthMark(doc, g.health), ' ', m.district.health[g.health]]),
                   h(doc, 'td', { class: 'num' }, [
                     g.silentS === null ? m.quality.never : m.quality.secondsAgo(decimal(g.silentS)),
@@ -127,6 +139,46 @@ function gatewayBlock(doc: Document, m: Messages, { gateways, zones }: QualityDa
           ]),
         ]),
   ])
+}
+
+/**
+ * Every gateway with the format it speaks and its last message of any kind, in a closed
+ * disclosure (it costs no room until asked for; it stays open across the periodic redraw).
+ */
+function allGateways(
+  body: HTMLElement,
+  m: Messages,
+  { gateways, zones }: QualityData,
+  timeZone: string,
+): HTMLElement {
+  const doc = body.ownerDocument
+  const wasOpen = body.querySelector<HTMLDetailsElement>('details[data-table="all-gateways"]')?.open
+  const dates = createDateFormats(m.locale, timeZone)
+  const zoneName = new Map(zones.map((z) => [z.id, z.name]))
+  return renderTableDetails(
+    doc,
+    {
+      className: 'all-gateways',
+      summary: m.quality.allGateways(gateways.length),
+      head: [
+        { label: m.quality.gateway },
+        { label: m.quality.zone },
+        { label: m.quality.format },
+        { label: m.quality.health },
+        { label: m.quality.lastMessage, numeric: true },
+      ],
+      rows: gateways.map((g) => ({
+        header: g.id,
+        cells: [
+          zoneName.get(g.zoneId) ?? g.zoneId,
+          m.quality.formats[g.format],
+          m.district.health[g.health],
+          g.lastMessageAt === null ? m.quality.never : dates.dayTime(new Date(g.lastMessageAt)),
+        ],
+      })),
+    },
+    wasOpen ?? false,
+  )
 }
 
 function deadLetterRate(doc: Document, m: Messages, ingest: QualityData['ingest']): HTMLElement {

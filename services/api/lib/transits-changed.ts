@@ -1,32 +1,15 @@
 import type { MqttClient } from 'mqtt'
-import type { Logger } from './logger.ts'
-import { TRANSITS_CHANGED_TOPIC, withTopicPrefix } from './contracts/topics.ts'
-import { TransitsChangedSchema, type TransitsChanged } from './contracts/gateway-messages.ts'
+import type { Logger } from '../../shared/logger.ts'
+import { TRANSITS_CHANGED_TOPIC, withTopicPrefix } from '../../shared/contracts/topics.ts'
+import { TransitsChangedSchema } from '../../shared/contracts/gateway-messages.ts'
 
 /**
- * Ingest's side: announces that these zones' transits changed (QoS 0, fire and forget; a lost
- * announcement only delays the live feed to its next poll).
- */
-export function announceTransitsChanged(
-  client: MqttClient,
-  topicPrefix: string | undefined,
-  zones: ReadonlySet<string>,
-): void {
-  if (zones.size === 0 || !client.connected) return
-  const body: TransitsChanged = { v: 1, zones: [...zones] }
-  client.publish(
-    withTopicPrefix(topicPrefix, TRANSITS_CHANGED_TOPIC),
-    JSON.stringify(body),
-    { qos: 0 },
-    () => undefined,
-  )
-}
-
-/**
- * Calls `listener` whenever ingest announces new transits (TRANSITS_CHANGED_TOPIC), so the API's
- * live feed polls at once. The client must be this process's own (not ingest's: ingest treats every
- * message it receives as gateway traffic). A malformed announcement is logged and ignored — it is a
- * hint, the feed's periodic poll stays the source of truth. Returns the unsubscribe function.
+ * The API's side of TRANSITS_CHANGED_TOPIC (the contract: contracts/topics.ts and
+ * TransitsChangedSchema; ingest announces in services/ingest/transits-changed.ts): calls `listener`
+ * whenever ingest announces new transits, so the live feed polls at once. The client must be this
+ * process's own (not ingest's: ingest treats every message it receives as gateway traffic). A
+ * malformed announcement is logged and ignored — it is a hint, the feed's periodic poll stays the
+ * source of truth. Returns the unsubscribe function.
  */
 export function onTransitsChanged(
   client: MqttClient,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { oneDayWindowEnd } from './ingest-harness.ts'
+import { oneDayWindowEnd } from './helpers.ts'
 
 describe(oneDayWindowEnd.name, () => {
   const HOUR = 3_600_000

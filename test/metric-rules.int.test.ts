@@ -1,18 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
-import { createTestDatabase, type TestDatabase } from '../testing/engines.ts'
-import { pauseBackgroundJobs } from '../testing/background-jobs.ts'
-import { tinyDistrict } from '../testing/fixtures.ts'
-import { loadDistrict } from '../registry/district-repository.ts'
-import { createApiKey } from '../registry/api-key-repository.ts'
-import { createLogger } from '../logger.ts'
-import { FlowsResponseSchema, FootfallDetailResponseSchema } from '../contracts/api.ts'
-import { classify, type Session } from '../../ingest/sessionise.ts'
-import { captureRate, dwellMean } from '../../api/lib/measures.ts'
-import { buildApp } from '../../api/app.ts'
-import { flowsKInDatabase, publishFlowsK } from './settings.ts'
-import type { Db } from './create-db.ts'
+import { createTestDatabase, type TestDatabase } from '../services/shared/testing/engines.ts'
+import { pauseBackgroundJobs } from '../services/shared/testing/background-jobs.ts'
+import { tinyDistrict } from '../services/shared/testing/fixtures.ts'
+import { loadDistrict } from '../services/shared/registry/district-repository.ts'
+import { createApiKey } from '../services/shared/registry/api-key-repository.ts'
+import { createLogger } from '../services/shared/logger.ts'
+import {
+  FlowsResponseSchema,
+  FootfallDetailResponseSchema,
+} from '../services/shared/contracts/api.ts'
+import { classify, type Session } from '../services/ingest/sessionise.ts'
+import { captureRate, dwellMean } from '../services/api/lib/measures.ts'
+import { buildApp } from '../services/api/app.ts'
+import { flowsKInDatabase, publishFlowsK } from '../services/shared/db/settings.ts'
+import type { Db } from '../services/shared/db/create-db.ts'
 
 // Each metric rule has one definition in TypeScript and, where SQL must apply it too, one SQL
 // function in the baseline (docs/architecture.md, "One home for each metric rule"). These tests run

@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises'
-import { DeviceListFileSchema } from '../services/shared/contracts/district.ts'
-import { normaliseMac } from '../services/shared/contracts/mac.ts'
-import { AppError } from '../services/shared/errors.ts'
-import type { Logger } from '../services/shared/logger.ts'
-import type { DeviceList } from '../services/ingest/ingest-service.ts'
+import { DeviceListFileSchema } from '../shared/contracts/district.ts'
+import { normaliseMac } from '../shared/contracts/mac.ts'
+import { AppError } from '../shared/errors.ts'
+import type { Logger } from '../shared/logger.ts'
+import type { DeviceList } from './ingest-service.ts'
 
 /**
  * Reads MIGLIO_DEVICE_LIST_FILE. Errors name the file and the entry's position, never a MAC; a file

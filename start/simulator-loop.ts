@@ -3,8 +3,8 @@ import type { Logger } from '../services/shared/logger.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { publishSimulation } from '../simulator/publisher.ts'
-import { createMqttClient } from './runtime.ts'
-import { startOfLocalDay } from '../services/shared/contracts/local-time.ts'
+import { createMqttClient } from '../services/shared/mqtt/client.ts'
+import { oldestKeyedDayStart } from '../services/ingest/key-lifetime.ts'
 
 export type SimulatorLoop = { stop(): Promise<void> }
 
@@ -161,13 +161,13 @@ async function decideBackfill(
 
 /**
  * The earliest simulated time ingest still accepts: SIM_BACKFILL back, but not into a local day whose
- * pseudonymisation key is already destroyed (the previous day's dies KEY_GRACE_H after midnight).
+ * pseudonymisation key is already destroyed (ingest's rule: the previous day's dies KEY_GRACE_H after
+ * midnight), and 23 h at most (an hour inside ingest's 24 h bound on stale sightings).
  */
 export function earliestLiveTime(
   nowMs: number,
   o: { tz: string; keyGraceMs: number; backfillMs: number },
 ): number {
-  const today = startOfLocalDay(nowMs, o.tz)
-  const dayFloor = nowMs < today + o.keyGraceMs ? startOfLocalDay(today - 1, o.tz) : today
+  const dayFloor = oldestKeyedDayStart(nowMs, o.tz, o.keyGraceMs)
   return Math.max(nowMs - o.backfillMs, dayFloor, nowMs - 23 * 3_600_000)
 }

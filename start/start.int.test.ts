@@ -17,10 +17,10 @@ import {
   type TestBroker,
   type TestDatabase,
 } from '../services/shared/testing/engines.ts'
-import { runStart } from './start.ts'
+import { startPipeline } from './pipeline.ts'
 import { startDatabaseProxy } from '../services/shared/testing/database-proxy.ts'
 
-// `miglio start` in-process (runStart), on the suite's engines: the database URL of a real server
+// `miglio start` in-process (startPipeline), on the suite's engines: the database URL of a real server
 // when there is one, else the embedded database in a data directory; the suite's broker.
 
 type Captured = { lines: Record<string, unknown>[]; log: ReturnType<typeof createLogger> }
@@ -136,7 +136,7 @@ describe('miglio start, restarted', () => {
     try {
       // First start: 15 minutes of past traffic, then live.
       const first = capturedLogger()
-      const run1 = await runStart(loadConfig(env), first.log)
+      const run1 = await startPipeline(loadConfig(env), first.log)
       let live1: number
       try {
         live1 = await liveFrom(first)
@@ -163,7 +163,7 @@ describe('miglio start, restarted', () => {
       // Second start on the same database: live traffic only.
       const restartedAt = Date.now()
       const second = capturedLogger()
-      const run2 = await runStart(loadConfig(env), second.log)
+      const run2 = await startPipeline(loadConfig(env), second.log)
       try {
         const live2 = await liveFrom(second)
         await waitFor(
@@ -240,7 +240,7 @@ describe('miglio start with an unreachable database server', () => {
     const { log, lines } = capturedLogger()
     try {
       const run = await within(
-        runStart(loadConfig(envFor(proxy.url)), log),
+        startPipeline(loadConfig(envFor(proxy.url)), log),
         20_000,
         'HTTP with the database unreachable',
       )
@@ -295,14 +295,14 @@ describe('miglio start with an unreachable database server', () => {
     try {
       await expect(
         within(
-          runStart(loadConfig(envFor(proxy.url, { PORT: String(busy) })), log),
+          startPipeline(loadConfig(envFor(proxy.url, { PORT: String(busy) })), log),
           20_000,
           'the busy port reported',
         ),
       ).rejects.toThrow(`port ${busy} on 127.0.0.1 is already in use`)
 
       const run = await within(
-        runStart(loadConfig(envFor(proxy.url)), log),
+        startPipeline(loadConfig(envFor(proxy.url)), log),
         20_000,
         'HTTP with the database unreachable',
       )

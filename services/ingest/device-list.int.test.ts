@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { createLogger } from '../services/shared/logger.ts'
+import { createLogger } from '../shared/logger.ts'
 import { loadDeviceList } from './device-list.ts'
 
 let dir: string

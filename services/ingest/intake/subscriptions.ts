@@ -1,0 +1,48 @@
+import type { MqttClient } from 'mqtt'
+import { redactMacs } from '../../shared/contracts/mac.ts'
+import type { Logger } from '../../shared/logger.ts'
+
+/**
+ * Ingest's subscriptions to the gateway formats its district uses, kept equal to the registry's:
+ * `sync` subscribes to filters that appeared and unsubscribes from those that went (the native and
+ * Meraki subscriptions are never passed here, so they are never dropped). A filter the broker
+ * refuses (SUBACK 0x80: the ACL does not let ingest read it) is logged, not fatal.
+ */
+export function createFormatSubscriptions(mqtt: MqttClient, log: Logger) {
+  let current = new Set<string>()
+  let chain: Promise<void> = Promise.resolve()
+
+  async function apply(wanted: Set<string>) {
+    const added = [...wanted].filter((f) => !current.has(f))
+    const removed = [...current].filter((f) => !wanted.has(f))
+    if (added.length > 0) {
+      const granted = await mqtt.subscribeAsync(added, { qos: 1 })
+      const refused = granted.filter((g) => g.qos === 128).map((g) => redactMacs(g.topic))
+      if (refused.length > 0)
+        log.warn(
+          { refused },
+          'the broker refused subscriptions to gateway formats (check its ACL: ingest must read these topics)',
+        )
+    }
+    if (removed.length > 0) await mqtt.unsubscribeAsync(removed)
+    current = wanted
+    if (added.length || removed.length)
+      log.info(
+        {
+          subscribed: added.map((f) => redactMacs(f)),
+          unsubscribed: removed.map((f) => redactMacs(f)),
+        },
+        'gateway format subscriptions changed',
+      )
+  }
+
+  return {
+    /** Makes the subscriptions these filters (serialised: the last call wins). */
+    sync(filters: readonly string[]): Promise<void> {
+      const wanted = new Set(filters)
+      chain = chain.catch(() => undefined).then(() => apply(wanted))
+      return chain
+    },
+    current: (): string[] => [...current],
+  }
+}
