@@ -21,6 +21,10 @@ import { toEpochMs, type SightingsBatch } from '../../services/shared/contracts/
 import { GatewaySchema, type DistrictFile } from '../../services/shared/contracts/district.ts'
 import { buildSightingsTopic } from '../../services/shared/contracts/topics.ts'
 import type { DeviceSession } from '../../services/shared/people/sessions.ts'
+import {
+  storedSourceKey,
+  storedSourceOf,
+} from '../../services/shared/registry/gateway-source-key.ts'
 
 export type OfflineIngestOptions = {
   /** The gateways ingest knows, by id (a batch of another gateway is rejected, as unknown_gateway). */
@@ -53,6 +57,8 @@ export function registryOf(district: DistrictFile): Map<string, RegisteredGatewa
           rssiFloor: g.rssiFloor,
           thresholds: { version: 1, minRssi: g.visitor.minRssi, minDwellS: g.visitor.minDwellS },
           calibration: { version: 1, factor: g.calibrationFactor },
+          source: storedSourceOf(g.source),
+          sourceKey: storedSourceKey(storedSourceOf(g.source)),
         },
       ]),
   )
