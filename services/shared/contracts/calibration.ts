@@ -81,6 +81,7 @@ export const CountSessionsQuerySchema = z.object({
   zone: ResourceId.optional(),
   from: Instant.optional(),
   to: Instant.optional(),
+  format: z.enum(['json', 'csv']).optional(),
 })
 export const CountSessionsResponseSchema = z.object({ sessions: z.array(CountSessionDtoSchema) })
 export type CountSessionsResponse = z.infer<typeof CountSessionsResponseSchema>

@@ -6,6 +6,7 @@ import { loadDistrict } from '../registry/district-repository.ts'
 import { pauseBackgroundJobs } from '../testing/background-jobs.ts'
 import { createTestDatabase, type TestDatabase } from '../testing/engines.ts'
 import { tinyDistrict } from '../testing/fixtures.ts'
+import { seedCountedDay } from '../testing/calibration-fixtures.ts'
 import {
   activeCalibrations,
   CountSessionRefused,
@@ -172,47 +173,8 @@ describe('count sessions', () => {
   })
 })
 
-// Synthetic street traffic: per 15-minute window p people present, each carrying about 1.6
-// devices heard for the whole window.
-async function seedDay(dayStartMs: number, gatewayId: string, zoneId: string, salt: number) {
-  const counts: CountSessionCreate[] = []
-  const rows: Record<string, unknown>[] = []
-  for (let w = 0; w < 6; w++) {
-    const from = dayStartMs + 10 * HOUR + w * 30 * MIN
-    const people = (w * 3 + salt) % 11
-    const devices = Math.max(0, Math.round(people * 1.6 + ((w + salt) % 3) - 1))
-    for (let d = 0; d < devices; d++)
-      rows.push({
-        first_seen: new Date(from + 20_000 + d * 1000),
-        last_seen: new Date(from + 15 * MIN - 20_000),
-        gateway_id: gatewayId,
-        zone_id: zoneId,
-        shop_id: null,
-        pseudonym: String(salt * 1_000_000 + w * 1000 + d + 1),
-        dwell_s: 800,
-        peak_rssi: -60,
-        samples: 40,
-        radio: 'wifi',
-        randomised: false,
-        visitor: false,
-        threshold_version: 1,
-      })
-    counts.push({
-      zone: zoneId,
-      from: iso(from),
-      to: iso(from + 15 * MIN),
-      kind: 'present',
-      people,
-      countedBy: 'Marco',
-    })
-  }
-  if (rows.length)
-    await t.db
-      .insertInto('transits')
-      .values(rows as never)
-      .execute()
-  return counts
-}
+const seedDay = (dayStartMs: number, gatewayId: string, zoneId: string, salt: number) =>
+  seedCountedDay(t.db, { dayStartMs, gatewayId, zoneId, salt })
 
 describe('fitting and versions', () => {
   it('refuses a fit from too few sessions, stores why and applies nothing', async () => {
