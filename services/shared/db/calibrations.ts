@@ -7,6 +7,7 @@ import {
   type CountSessionCreate,
   type CountSessionDto,
 } from '../contracts/calibration.ts'
+import { parseCountSessionsCsv } from '../contracts/count-sessions-csv.ts'
 import { localDateOf, startOfLocalDate, startOfNextLocalDay } from '../contracts/local-time.ts'
 import type { CalibrationModel, CountSession, KindModel } from '../people/calibration.ts'
 import { MIN_SESSIONS } from '../people/calibration.ts'
@@ -486,4 +487,32 @@ export async function listCalibrationRefusals(
     sessions: r.sessions,
     reason: r.reason,
   }))
+}
+
+/**
+ * `miglio calibration import`: a counting-session CSV (contracts/count-sessions-csv.ts) recorded
+ * whole or not at all. The first bad line refuses the file: an AppError naming the line and the
+ * reason (404 for an unknown zone or gateway, else 400), nothing recorded.
+ */
+export async function importCountSessionsCsv(
+  db: Db,
+  text: string,
+  nowMs: number,
+): Promise<CountSessionDto[]> {
+  const parsed = parseCountSessionsCsv(text)
+  if (!parsed.ok)
+    throw new AppError('bad_request', `line ${parsed.line}: ${parsed.reason}; nothing imported`, {
+      statusCode: 400,
+    })
+  try {
+    return await insertCountSessions(db, parsed.sessions, nowMs)
+  } catch (err) {
+    if (!(err instanceof CountSessionRefused)) throw err
+    const line = parsed.lines[err.index] ?? 0
+    throw new AppError(
+      err.notFound ? 'not_found' : 'bad_request',
+      `line ${line}: ${err.message}; nothing imported`,
+      { statusCode: err.notFound ? 404 : 400 },
+    )
+  }
 }
