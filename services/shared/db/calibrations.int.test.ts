@@ -242,6 +242,26 @@ describe('fitting and versions', () => {
     expect((await activeCalibrations(t.db, { zoneIds: ['shop-one'], at: new Date() })).size).toBe(0)
   })
 
+  it('fits, unasked, only the gateways the counts are for', async () => {
+    const d = tinyDistrict()
+    const zone = d.zones[0]
+    const gateway = d.gateways[0]
+    if (!zone || !gateway) throw new Error('tinyDistrict changed')
+    d.zones.push({ ...zone, id: 'street-b', name: 'Street B' })
+    d.gateways.push({ ...gateway, id: 'gw-b1', zoneId: 'street-b' })
+    d.gateways.push({ ...gateway, id: 'gw-b2', zoneId: 'street-b' })
+    await loadDistrict(t.db, d)
+    const from = startOfLocalDay(Date.now(), TZ) - 4 * 24 * HOUR + 9 * HOUR
+    await insertCountSessions(
+      t.db,
+      [session({ fromMs: from, zone: 'street-b', gateway: 'gw-b1' })],
+      Date.now(),
+    )
+    const gateways = (await fitCalibrations(t.db, { timeZone: TZ })).map((r) => r.gateway)
+    expect(gateways).toContain('gw-b1')
+    expect(gateways).not.toContain('gw-b2')
+  })
+
   it('refuses a version valid from the past in SQL', async () => {
     await expect(
       sql`INSERT INTO calibration_versions (gateway_id, version, zone_id, fitted_at, valid_from,

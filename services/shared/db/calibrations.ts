@@ -188,7 +188,7 @@ export async function listCountSessions(
 // ---------------------------------------------------------------------------------------------
 
 export type FitOptions = {
-  /** Gateways to fit; absent: every active gateway of a zone that has count sessions. */
+  /** Gateways to fit; absent: every active gateway with count sessions (of its zone, naming it or none). */
   gatewayIds?: readonly string[]
   /** The district's time zone: count sessions of one local day are held out together. */
   timeZone: string
@@ -239,7 +239,13 @@ async function targetGateways(
         eb
           .selectFrom('count_sessions')
           .select(sql`1`.as('one'))
-          .whereRef('count_sessions.zone_id', '=', 'gateways.zone_id'),
+          .whereRef('count_sessions.zone_id', '=', 'gateways.zone_id')
+          .where((w) =>
+            w.or([
+              w('count_sessions.gateway_id', 'is', null),
+              w('count_sessions.gateway_id', '=', w.ref('gateways.id')),
+            ]),
+          ),
       ),
     )
     .orderBy('id')
