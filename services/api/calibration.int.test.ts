@@ -14,6 +14,7 @@ import { createLogger } from '../shared/logger.ts'
 import { pauseBackgroundJobs } from '../shared/testing/background-jobs.ts'
 import { seedCountedDay } from '../shared/testing/calibration-fixtures.ts'
 import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
+import { MAC_PATTERN } from '../shared/testing/helpers.ts'
 import { bearer, expectErrorBody, threeShopDistrict } from './api-test-helpers.ts'
 
 // The calibration API (issue #16): counting sessions in, refused one reason at a time; fits per
@@ -74,6 +75,21 @@ describe('POST /calibration/sessions', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/)
     expect(csv.body.split('\n')[0]).toMatch(/^"?id"?,"?zone"?/)
     expect(csv.body).toContain('from the door')
+  })
+
+  it('never stores a device address typed into the free text', async () => {
+    const res = await post(
+      '/api/v1/calibration/sessions',
+      count({
+        zone: 'shop-one',
+        countedBy: 'phone AA:BB:CC:DD:EE:FF',
+        note: 'the staff phone a4-5e-60-11-22-33 was in the room',
+      }),
+    )
+    expect(res.statusCode, res.body).toBe(201)
+    expect(res.body).not.toMatch(MAC_PATTERN)
+    const stored = await database.db.selectFrom('count_sessions').selectAll().execute()
+    expect(JSON.stringify(stored)).not.toMatch(MAC_PATTERN)
   })
 
   const refusals: [string, Record<string, unknown>, number, RegExp][] = [

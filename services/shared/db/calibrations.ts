@@ -8,6 +8,7 @@ import {
   type CountSessionDto,
 } from '../contracts/calibration.ts'
 import { parseCountSessionsCsv } from '../contracts/count-sessions-csv.ts'
+import { redactMacs } from '../contracts/mac.ts'
 import { localDateOf, startOfLocalDate, startOfNextLocalDay } from '../contracts/local-time.ts'
 import type { CalibrationModel, CountSession, KindModel } from '../people/calibration.ts'
 import { MIN_SESSIONS } from '../people/calibration.ts'
@@ -154,8 +155,9 @@ export async function insertCountSessions(
             window_to: new Date(s.to),
             kind: s.kind,
             people: s.people,
-            counted_by: s.countedBy.trim(),
-            note: s.note ?? null,
+            // Free text never stores a device address, even one typed into a note.
+            counted_by: redactMacs(s.countedBy.trim()),
+            note: s.note === undefined ? null : redactMacs(s.note),
           })
           .returningAll()
           .executeTakeFirstOrThrow()
