@@ -67,6 +67,7 @@ export function registerCalibrationCommands(program: Command): void {
             ? `${r.gateway}: version ${r.version?.version} in force from ${r.version?.validFrom} — MAE ${q.maePeople.toFixed(2)} people, MAPE ${q.mapePct === null ? 'n/a' : `${q.mapePct.toFixed(1)} %`}, coverage ${q.coveragePct.toFixed(0)} %, ${q.sessions} sessions\n`
             : `${r.gateway}: not applied — ${r.reason}\n`,
         )
+        for (const n of r.notes) process.stdout.write(`  note: ${n}\n`)
       }
     })
   calibration

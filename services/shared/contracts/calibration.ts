@@ -126,6 +126,8 @@ export const CalibrationFitResultSchema = z.object({
   version: CalibrationVersionDtoSchema.nullable(),
   /** Why no version was applied. */
   reason: z.string().nullable(),
+  /** What the fit left out and why (count sessions of days whose transits lost their pseudonyms). */
+  notes: z.array(z.string()),
 })
 export type CalibrationFitResult = z.infer<typeof CalibrationFitResultSchema>
 export const CalibrationFitResponseSchema = z.object({

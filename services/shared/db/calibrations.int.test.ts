@@ -242,6 +242,26 @@ describe('fitting and versions', () => {
     expect((await activeCalibrations(t.db, { zoneIds: ['shop-one'], at: new Date() })).size).toBe(0)
   })
 
+  it('leaves out the counts of a day whose transits lost their pseudonyms, and says so', async () => {
+    const day = startOfLocalDay(Date.now(), TZ) - 4 * 24 * HOUR
+    await insertCountSessions(t.db, await seedDay(day, 'gw-street-a', 'street-a', 4), Date.now())
+    // What the privacy job does to transits older than 44 h.
+    await t.db
+      .updateTable('transits')
+      .set({ pseudonym: null })
+      .where('gateway_id', '=', 'gw-street-a')
+      .where('first_seen', '>=', new Date(day))
+      .where('first_seen', '<', new Date(day + 24 * HOUR))
+      .execute()
+    const [r] = await fitCalibrations(t.db, { gatewayIds: ['gw-street-a'], timeZone: TZ })
+    expect(r?.applied, r?.reason ?? '').toBe(true)
+    expect(r?.version?.quality.sessions).toBe(18)
+    expect(r?.notes).toHaveLength(1)
+    expect(r?.notes[0]).toMatch(
+      /^6 count sessions of \d{4}-\d{2}-\d{2} left out: the transits of that day no longer carry pseudonyms \(kept 48 h\)/,
+    )
+  })
+
   it('fits, unasked, only the gateways the counts are for', async () => {
     const d = tinyDistrict()
     const zone = d.zones[0]

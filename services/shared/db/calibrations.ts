@@ -205,10 +205,10 @@ export type FitOptions = {
  * gateway's next version, in force from its fit time on; one that is refused (too few sessions,
  * nobody counted, no device heard…) stores and returns the reason and changes nothing in force.
  *
- * Transits keep their pseudonyms for at most 48 h (privacy retention): sessions counted earlier
- * are measured on transits without pseudonyms, where a device's sessions cannot be chained and the
- * static rule cannot fire. Fit within a day or two of counting (the dashboard's form and the CLI
- * say so).
+ * Transits keep their pseudonyms for at most 48 h (privacy retention): on a day whose transits
+ * lost them a device's sessions cannot be chained and the static rule cannot fire, so its counts
+ * would fit a model to other figures than the live estimates compute. Such days are left out, and
+ * the result's `notes` say which; fit within two days of counting (the form and the docs say so).
  */
 export async function fitCalibrations(db: Db, o: FitOptions): Promise<CalibrationFitResult[]> {
   const gateways = await targetGateways(db, o.gatewayIds)
@@ -288,25 +288,40 @@ async function fitGateway(
         }),
       )
       .execute()
-    return { gateway: g.id, zone: g.zone_id, applied: false, version: null, reason }
+    return { gateway: g.id, zone: g.zone_id, applied: false, version: null, reason, notes: [] }
   }
   if (counts.length === 0)
     return refuse(`no count sessions of people present or arriving in zone ${g.zone_id}`)
   const sessionsByDay = new Map<string, DeviceSession[]>()
-  for (const day of new Set(counts.map((c) => c.day)))
-    sessionsByDay.set(day, await deviceSessionsOfDay(db, g, day, o.timeZone))
+  const forgotten: string[] = []
+  for (const day of new Set(counts.map((c) => c.day))) {
+    const sessions = await deviceSessionsOfDay(db, g, day, o.timeZone)
+    // Pseudonyms are kept 48 h: a day whose transits lost them cannot be measured the way live
+    // estimates measure devices (chains, the static rule), and a model fitted on it would not fit
+    // them. Its counts are left out, and the result says so.
+    if (sessions.filter((x) => x.pseudonym === null).length * 2 > sessions.length)
+      forgotten.push(day)
+    else sessionsByDay.set(day, sessions)
+  }
+  const usable = counts.filter((c) => sessionsByDay.has(c.day))
+  const notes = forgotten.length
+    ? [
+        `${counts.length - usable.length} count session${counts.length - usable.length === 1 ? '' : 's'} of ${forgotten.join(', ')} left out: the transits of ${forgotten.length === 1 ? 'that day' : 'those days'} no longer carry pseudonyms (kept 48 h), so their devices cannot be counted as live estimates count them; fit within two days of counting`,
+      ]
+    : []
+  if (usable.length === 0) return refuse(notes[0] ?? 'no usable count sessions')
   const last = await db
     .selectFrom('calibration_versions')
     .select(sql<number>`coalesce(max(version), 0)`.as('v'))
     .where('gateway_id', '=', g.id)
     .executeTakeFirst()
   const version = Number(last?.v ?? 0) + 1
-  const fit = calibrate(counts, sessionsByDay, {
+  const fit = calibrate(usable, sessionsByDay, {
     version,
     fittedAtMs: Date.now(),
     minSessions: o.minSessions ?? MIN_SESSIONS,
   })
-  if (!fit.ok) return refuse(fit.reason)
+  if (!fit.ok) return refuse([fit.reason, ...notes].join('; '))
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${'calibration_versions:' + g.id}))`.execute(
       trx,
@@ -350,6 +365,7 @@ async function fitGateway(
       applied: true,
       version: versionDto(rowToFitted(row)),
       reason: null,
+      notes,
     }
   })
 }
