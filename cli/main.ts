@@ -3,6 +3,7 @@ import { AppError } from '../services/shared/errors.ts'
 import { registerServiceCommands } from './service-commands.ts'
 import { registerAdminCommands } from './admin-commands.ts'
 import { registerSimulatorCommands } from './simulator-commands.ts'
+import { registerCalibrationCommands } from './calibration-commands.ts'
 
 /**
  * The front door: parses the command line and calls what runs each command — the processes'
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   registerServiceCommands(program)
   registerAdminCommands(program)
   registerSimulatorCommands(program)
+  registerCalibrationCommands(program)
   return program
 }
 

@@ -44,6 +44,13 @@ import {
   type ZonesResponse,
 } from '../../services/shared/contracts/api.ts'
 import {
+  CalibrationListResponseSchema,
+  CountSessionDtoSchema,
+  type CalibrationListResponse,
+  type CountSessionCreate,
+  type CountSessionDto,
+} from '../../services/shared/contracts/calibration.ts'
+import {
   PublicCrowdResponseSchema,
   type PublicCrowdResponse,
 } from '../../services/shared/contracts/api.ts'
@@ -118,6 +125,10 @@ export interface ApiClient {
   /** Newest first; MACs are redacted by the server. */
   deadLetters(request: { page: number; pageSize: number }): Promise<DeadLettersResponse>
   publicCrowd(): Promise<PublicCrowdResponse>
+  /** `GET /calibration`: versions per gateway with quality and reminders (analyst, admin). */
+  calibration(): Promise<CalibrationListResponse>
+  /** `POST /calibration/sessions`; a refused count throws an ApiError carrying the reason. */
+  createCountSession(session: CountSessionCreate): Promise<CountSessionDto>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -253,6 +264,12 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
         DeadLettersResponseSchema,
       ),
     publicCrowd: () => getJson('/api/v1/public/crowd', PublicCrowdResponseSchema),
+    calibration: () => getJson('/api/v1/calibration', CalibrationListResponseSchema),
+    createCountSession: (session) =>
+      getJson('/api/v1/calibration/sessions', CountSessionDtoSchema, {
+        method: 'POST',
+        json: session,
+      }),
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
       const { response, text } = await request(url, 'text/csv')

@@ -17,6 +17,7 @@ const CACHED = [
   'ingestStats',
   'deadLetters',
   'publicCrowd',
+  'calibration',
 ] as const satisfies readonly (keyof ApiClient)[]
 
 export type CachedRead = (typeof CACHED)[number]

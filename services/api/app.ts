@@ -48,12 +48,13 @@ import footfallRoutes from './routes/footfall/index.ts'
 import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
+import calibrationRoutes from './routes/calibration/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
 import peopleRoutes from './routes/people/index.ts'
-import { noCalibrations, peoplePresentNow, type CalibrationProvider } from './lib/people.ts'
+import { peoplePresentNow, storedCalibrations, type CalibrationProvider } from './lib/people.ts'
 import type { PeopleValue } from '../shared/people/zone-estimate.ts'
 import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
 import type { DurablePublisher } from './lib/mqtt-publisher.ts'
@@ -95,8 +96,9 @@ export type ApiDeps = {
   /** Topics under this prefix (MQTT_TOPIC_PREFIX). */
   topicPrefix?: string | undefined
   /**
-   * The people estimator's calibrations in force per gateway (the calibration workflow's); without
-   * it every gateway is uncalibrated and people figures say `calibrated: false`.
+   * The people estimator's calibrations in force per gateway. Default: the versions the calibration
+   * workflow stored (activeCalibrations); a gateway without one is uncalibrated and its figures say
+   * `calibrated: false`.
    */
   calibrations?: CalibrationProvider
 }
@@ -214,7 +216,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
   await app.register(corsPlugin, { origins: options.corsOrigins })
   await app.register(csvPlugin)
-  const calibrations = deps.calibrations ?? noCalibrations
+  const calibrations = deps.calibrations ?? storedCalibrations(db)
   // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll.
   let peopleNow: { atMs: number; zones: Map<string, PeopleValue> } | null = null
   await app.register(liveFeedPlugin, {
@@ -336,6 +338,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(peopleRoutes, { ...reads, calibrations })
       await api.register(flowRoutes, { db: readDb, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
+      await api.register(calibrationRoutes, {
+        ...common,
+        maxAgeDays: options.calibrationMaxAgeDays,
+      })
       await api.register(adminRoutes, { db })
     },
     { prefix: '/api/v1' },

@@ -12,6 +12,8 @@ export const ApiOptionsSchema = z.object({
   metricsPublic: z.boolean().default(true),
   /** Flow cells with fewer devices than this are published as suppressed. */
   flowsK: z.number().int().min(1).max(1000).default(5),
+  /** A gateway whose calibration is older than this many days is reminded (GET /calibration). */
+  calibrationMaxAgeDays: z.number().int().min(1).max(3650).default(90),
   bodyLimitBytes: z
     .number()
     .int()

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
 import { buildApp } from './app.ts'
 import { createTestDatabase, type TestDatabase } from '../shared/testing/engines.ts'
 import { pauseBackgroundJobs } from '../shared/testing/background-jobs.ts'
@@ -290,5 +291,44 @@ describe('people series: roles', () => {
       url: `/api/v1/zones/street-a/people${range}`,
     })
     expectErrorBody(res, 401, 'unauthorised')
+  })
+})
+
+describe('the calibrations the calibration workflow stored', () => {
+  it('are the default provider: a stored version in force at the day’s start calibrates the figures', async () => {
+    const { db } = database
+    // A version fitted on 1 May (the app's clock is 12 May). The forward-only trigger refuses a
+    // valid_from in the past, so this fixture of an older fit is written with it off.
+    await sql`ALTER TABLE calibration_versions DISABLE TRIGGER calibration_versions_forward`.execute(
+      db,
+    )
+    try {
+      await db
+        .insertInto('calibration_versions')
+        .values({
+          gateway_id: 'gw-street-a',
+          version: 4,
+          zone_id: 'street-a',
+          fitted_at: new Date('2026-05-01T08:00:00Z'),
+          valid_from: new Date('2026-05-01T08:00:00Z'),
+          model: JSON.stringify(streetModel),
+          mae_people: 1,
+          mape_pct: 10,
+          coverage_pct: 90,
+          sessions_used: 12,
+        })
+        .execute()
+      const first = ZonePeopleResponseSchema.parse(
+        await ok(uncalibrated, `/api/v1/zones/street-a/people${range}&bucket=15m`),
+      ).rows[0]
+      expect(first?.present.calibrated).toBe(true)
+      expect(first?.present.people).toBeCloseTo(2, 9)
+      expect(first?.arrivals.people).toBeCloseTo(8, 9)
+    } finally {
+      await db.deleteFrom('calibration_versions').execute()
+      await sql`ALTER TABLE calibration_versions ENABLE TRIGGER calibration_versions_forward`.execute(
+        db,
+      )
+    }
   })
 })

@@ -42,6 +42,7 @@ let database: TestDatabase
 let sut: FastifyInstance
 const keys: Record<Role, string> = { admin: '', analyst: '', shopkeeper: '' }
 let spareKeyId = ''
+let countCalls = 0
 
 async function call(key: string | null, o: InjectOptions) {
   return sut.inject({ ...o, headers: { ...(o.headers ?? {}), ...(key ? bearer(key) : {}) } })
@@ -134,6 +135,33 @@ const ROUTES: Route[] = [
     o: () => ({ method: 'DELETE', url: `/api/v1/events/${DOOMED_EVENT_ID}` }),
     // The analyst deletes it; the admin then finds nothing.
     ok: { admin: 404, analyst: 204, shopkeeper: 403 },
+  },
+  { name: 'GET /calibration', o: get('/api/v1/calibration'), ok: NOT_SHOPKEEPER },
+  { name: 'GET /calibration/sessions', o: get('/api/v1/calibration/sessions'), ok: NOT_SHOPKEEPER },
+  {
+    name: 'POST /calibration/sessions',
+    o: () => {
+      // A window of its own per call, so the analyst's and the admin's counts do not overlap.
+      const from = NOW - 3 * HOUR - countCalls++ * 20 * 60_000
+      return {
+        method: 'POST',
+        url: '/api/v1/calibration/sessions',
+        payload: {
+          zone: 'street-a',
+          from: new Date(from).toISOString(),
+          to: new Date(from + 15 * 60_000).toISOString(),
+          kind: 'present',
+          people: 3,
+          countedBy: 'a test',
+        },
+      }
+    },
+    ok: { admin: 201, analyst: 201, shopkeeper: 403 },
+  },
+  {
+    name: 'POST /calibration/fit',
+    o: () => ({ method: 'POST', url: '/api/v1/calibration/fit', payload: {} }),
+    ok: NOT_SHOPKEEPER,
   },
   { name: 'GET /admin/dead-letters', o: get('/api/v1/admin/dead-letters'), ok: ADMIN_ONLY },
   {

@@ -102,6 +102,7 @@ export const EnvSchema = z.object({
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
+  API_CALIBRATION_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -184,6 +185,8 @@ export type Config = Readonly<{
     metricsPublic: boolean
     publicStreetView: boolean
     flowsK: number
+    /** A gateway calibrated longer ago than this is reminded (GET /api/v1/calibration). */
+    calibrationMaxAgeDays: number
     bodyLimitBytes: number
     corsOrigins: string[]
     trustProxy: boolean | string[]
@@ -278,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsPublic: e.API_METRICS_PUBLIC,
       publicStreetView: e.API_PUBLIC_STREET_VIEW,
       flowsK: e.API_FLOWS_K,
+      calibrationMaxAgeDays: e.API_CALIBRATION_MAX_AGE_DAYS,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       corsOrigins: (e.API_CORS_ORIGINS ?? '')
         .split(',')

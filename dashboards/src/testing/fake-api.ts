@@ -4,6 +4,10 @@
  */
 
 import { DEVICE_COUNTS_NOTICE } from '../../../services/shared/contracts/api.ts'
+import {
+  CountSessionCreateSchema,
+  futureWindowReason,
+} from '../../../services/shared/contracts/calibration.ts'
 
 export const KEYS = {
   analyst: 'k-analyst',
@@ -373,6 +377,8 @@ export type RouteName =
   | 'ingest'
   | 'crowd'
   | 'csv'
+  | 'calibration'
+  | 'createCountSession'
 
 export interface FakeApi {
   fetch: typeof globalThis.fetch
@@ -477,7 +483,12 @@ function answer(
     }))
   }
   return (
-    summaryRoute(req) ?? peopleRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+    summaryRoute(req) ??
+    peopleRoute(req) ??
+    eventRoute(req) ??
+    calibrationRoute(req) ??
+    readRoute(req) ??
+    adminRoute(req)
   )
 }
 
@@ -540,6 +551,117 @@ function peopleRoute({ path, url, own, named }: Request): Reply | Promise<Reply>
           : { shopId: id, zoneId: zoneOfShop, ...common },
     }
   })
+}
+
+/** The calibration routes (analyst, admin): the list, and counts checked by the API's contract. */
+function calibrationRoute({
+  path,
+  method,
+  own,
+  named,
+  body,
+}: Request): Reply | Promise<Reply> | null {
+  if (path !== 'calibration' && path !== 'calibration/sessions') return null
+  if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+  if (path === 'calibration' && method === 'GET')
+    return named('calibration', () => ({ status: 200, body: calibrationBody }))
+  if (path === 'calibration/sessions' && method === 'POST')
+    return named('createCountSession', () => {
+      const parsed = CountSessionCreateSchema.safeParse(body)
+      if (!parsed.success)
+        return error(
+          400,
+          'bad_request',
+          parsed.error.issues.map((i) => `body.${i.path.join('.')}: ${i.message}`).join('; '),
+        )
+      const future = futureWindowReason(parsed.data, NOW.getTime())
+      if (future) return error(400, 'bad_request', future)
+      const s = parsed.data
+      if (!zones.some((z) => z.id === s.zone))
+        return error(404, 'not_found', `zone ${s.zone} does not exist`)
+      return {
+        status: 201,
+        body: {
+          id: '1',
+          zone: s.zone,
+          gateway: s.gateway ?? null,
+          from: s.from,
+          to: s.to,
+          kind: s.kind,
+          people: s.people,
+          countedBy: s.countedBy,
+          note: s.note ?? null,
+          createdAt: NOW.toISOString(),
+        },
+      }
+    })
+  return error(404, 'not_found', `no route ${method} ${path}`)
+}
+
+const quality = (maePeople: number, mapePct: number | null, coveragePct: number) => ({
+  maePeople,
+  mapePct,
+  coveragePct,
+  sessions: 24,
+})
+
+/** Three gateways: one calibrated and fine, one old with a poor interval, one never calibrated. */
+export const calibrationBody = {
+  maxAgeDays: 90,
+  coverageRange: [80, 97],
+  maxMapePct: 30,
+  gateways: [
+    {
+      gateway: 'gw-bar-al-ponte',
+      zone: 'bar-al-ponte',
+      current: {
+        version: 2,
+        fittedAt: '2026-11-20T09:00:00.000Z',
+        validFrom: '2026-11-20T09:00:00.000Z',
+        supersededBy: null,
+        quality: quality(1.2, 18.4, 91.7),
+        present: 'factor',
+        arrivals: null,
+      },
+      versions: [],
+      refusal: null,
+      ageDays: 1.04,
+      reminders: [],
+      reminderText: [],
+    },
+    {
+      gateway: 'gw-forno',
+      zone: 'forno',
+      current: {
+        version: 1,
+        fittedAt: '2026-06-01T09:00:00.000Z',
+        validFrom: '2026-06-01T09:00:00.000Z',
+        supersededBy: null,
+        quality: quality(2.6, 35.2, 70.8),
+        present: 'mix',
+        arrivals: null,
+      },
+      versions: [],
+      refusal: {
+        at: '2026-11-21T08:00:00.000Z',
+        sessions: 5,
+        reason: '5 count sessions of people present; at least 8 are needed',
+      },
+      ageDays: 173.04,
+      reminders: ['old', 'poor_coverage', 'poor_mape'],
+      reminderText: [],
+    },
+    {
+      gateway: 'gw-via-palazzo',
+      zone: 'via-palazzo',
+      current: null,
+      versions: [],
+      refusal: null,
+      ageDays: null,
+      reminders: ['never'],
+      reminderText: [],
+    },
+  ],
 }
 
 function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {

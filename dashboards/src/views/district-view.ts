@@ -1,6 +1,7 @@
 import { h } from '../dom.ts'
 import { createDateFormats } from '../format.ts'
 import { rangeKinds } from '../ranges.ts'
+import * as calibration from './district/calibration.ts'
 import * as deviceCounts from './district/device-counts.ts'
 import * as downloads from './district/downloads.ts'
 import * as events from './district/events.ts'
@@ -36,6 +37,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [heatmap],
   [flows],
   [events, 'wide'],
+  [calibration, 'wide'],
   [quality, 'wide'],
   [downloads, 'wide'],
 ]

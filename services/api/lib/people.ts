@@ -1,4 +1,5 @@
 import type { Db } from '../../shared/db/create-db.ts'
+import { activeCalibrations } from '../../shared/db/calibrations.ts'
 import { startOfLocalDay, startOfNextLocalDay } from '../../shared/contracts/local-time.ts'
 import type { FittedCalibration } from '../../shared/people/calibration.ts'
 import type { Window } from '../../shared/people/measures.ts'
@@ -22,6 +23,17 @@ export type CalibrationProvider = (q: {
 }) => Promise<Map<string /* gatewayId */, FittedCalibration>>
 
 export const noCalibrations: CalibrationProvider = async () => new Map()
+
+/**
+ * The calibrations the calibration workflow stored: per gateway of the zones, the version in force
+ * at `at` (services/shared/db/calibrations.ts; forward only, never retroactive).
+ */
+export function storedCalibrations(db: Db): CalibrationProvider {
+  return async (q) => {
+    const active = await activeCalibrations(db, q)
+    return new Map([...active].map(([gatewayId, fitted]) => [gatewayId, fitted.model]))
+  }
+}
 
 /** How far back before a day's first window sessions are read: the static rule's look-back. */
 const LOOK_BACK_MS = 4 * 3_600_000

@@ -243,6 +243,44 @@ export interface Footfall1dZoneTable {
   refilled: Generated<boolean>
 }
 
+/** A manual count (migration 0003): people present (mean over the window), in or out. */
+export interface CountSessionsTable {
+  id: ColumnType<string, never, never>
+  zone_id: string
+  gateway_id: string | null
+  window_from: Timestamp
+  window_to: Timestamp
+  kind: 'present' | 'in' | 'out'
+  people: number
+  counted_by: string
+  note: string | null
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** A gateway's calibration version: the fitted model (JSON) and its held-out quality. */
+export interface CalibrationVersionsTable {
+  gateway_id: string
+  version: number
+  zone_id: string
+  fitted_at: ColumnType<Date, Date | string | undefined, Date | string>
+  valid_from: ColumnType<Date, Date | string | undefined, Date | string>
+  model: ColumnType<unknown, string, string>
+  mae_people: number
+  mape_pct: number | null
+  coverage_pct: number
+  sessions_used: number
+  superseded_by: number | null
+}
+
+/** A gateway's last fit that was not applied, with the reason. */
+export interface CalibrationRefusalsTable {
+  gateway_id: string
+  zone_id: string
+  attempted_at: ColumnType<Date, Date | string | undefined, Date | string>
+  sessions: number
+  reason: string
+}
+
 export interface Database {
   districts: DistrictsTable
   zones: ZonesTable
@@ -271,6 +309,9 @@ export interface Database {
   demo_backfill: DemoBackfillTable
   miglio_settings: MiglioSettingsTable
   footfall_1d_zone: Footfall1dZoneTable
+  count_sessions: CountSessionsTable
+  calibration_versions: CalibrationVersionsTable
+  calibration_refusals: CalibrationRefusalsTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>
