@@ -243,6 +243,37 @@ export interface Footfall1dZoneTable {
   refilled: Generated<boolean>
 }
 
+/** One import of context values (contracts/context-csv.ts; migrations/0005_context.sql). */
+export interface ContextImportsTable {
+  id: string
+  source: string
+  rows: number
+  imported_by: string | null
+  imported_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** A context value (weather, market, roadworks…) for the district (zone_id null) or one zone. */
+export interface ContextValuesTable {
+  at: Timestamp
+  whole_day: boolean
+  zone_id: string | null
+  variable: string
+  value_num: number | null
+  value_text: string | null
+  import_id: string
+}
+
+/** A local day flagged to be left out of baselines and forecasts. */
+export interface ExcludedDaysTable {
+  id: string
+  /** `YYYY-MM-DD` written; queries select `day::text` (pg parses a bare date as a local Date). */
+  day: ColumnType<Date | string, string, string>
+  zone_id: string | null
+  reason: string
+  created_by: string | null
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 export interface Database {
   districts: DistrictsTable
   zones: ZonesTable
@@ -271,6 +302,9 @@ export interface Database {
   demo_backfill: DemoBackfillTable
   miglio_settings: MiglioSettingsTable
   footfall_1d_zone: Footfall1dZoneTable
+  context_imports: ContextImportsTable
+  context_values: ContextValuesTable
+  excluded_days: ExcludedDaysTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>
