@@ -48,6 +48,9 @@ import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import adminRoutes from './routes/admin/index.ts'
+import forecastRoutes from './routes/forecast/index.ts'
+import contextRoutes from './routes/context/index.ts'
+import reportRoutes from './routes/reports/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
@@ -289,6 +292,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
       await api.register(adminRoutes, { db })
+      await api.register(forecastRoutes, common)
+      await api.register(contextRoutes, { db, timeZone })
+      await api.register(reportRoutes, { ...common, chromium: options.reportChromium })
     },
     { prefix: '/api/v1' },
   )

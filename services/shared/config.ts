@@ -98,6 +98,7 @@ export const EnvSchema = z.object({
   INGEST_FLOOD_SIGHTINGS_PER_S: z.coerce.number().min(0).max(10_000_000).default(2000),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
+  API_REPORT_CHROMIUM: z.string().min(1).default('/usr/bin/chromium'),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
@@ -175,6 +176,7 @@ export type Config = Readonly<{
   api: {
     metricsPublic: boolean
     publicStreetView: boolean
+    reportChromium: string
     flowsK: number
     bodyLimitBytes: number
     corsOrigins: string[]
@@ -261,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     api: {
       metricsPublic: e.API_METRICS_PUBLIC,
       publicStreetView: e.API_PUBLIC_STREET_VIEW,
+      reportChromium: e.API_REPORT_CHROMIUM,
       flowsK: e.API_FLOWS_K,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       corsOrigins: (e.API_CORS_ORIGINS ?? '')
