@@ -43,6 +43,13 @@ import {
   type PublicCrowdResponse,
 } from '../../services/shared/contracts/api.ts'
 
+import {
+  ContextSeriesResponseSchema,
+  ForecastResponseSchema,
+  type ContextSeriesResponse,
+  type ForecastResponse,
+} from '../../services/shared/contracts/outlook-api.ts'
+
 export type ApiErrorCode =
   'unauthorised' | 'forbidden' | 'not_found' | 'bad_response' | 'http_error' | 'network_error'
 
@@ -103,6 +110,14 @@ export interface ApiClient {
   /** Newest first; MACs are redacted by the server. */
   deadLetters(request: { page: number; pageSize: number }): Promise<DeadLettersResponse>
   publicCrowd(): Promise<PublicCrowdResponse>
+  /** The next `days` days by hour with a 90 % interval (no zone or shop: the district). */
+  forecast(request: Scope & { days: number }): Promise<ForecastResponse>
+  /** Imported context values in a range (analysts). */
+  contextSeries(request: {
+    from: string
+    to: string
+    zone?: string
+  }): Promise<ContextSeriesResponse>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -228,6 +243,13 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
         DeadLettersResponseSchema,
       ),
     publicCrowd: () => getJson('/api/v1/public/crowd', PublicCrowdResponseSchema),
+    forecast: ({ zone, shop, days }) =>
+      getJson(
+        `/api/v1/forecast${query({ zone, shop, days: String(days) })}`,
+        ForecastResponseSchema,
+      ),
+    contextSeries: ({ from, to, zone }) =>
+      getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
       const { response, text } = await request(url, 'text/csv')

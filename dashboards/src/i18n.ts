@@ -37,6 +37,17 @@ export interface Messages {
   signedInAs: (label: string, role: string) => string
   roles: Record<MeResponse['role'], string>
   chart: { loading: string; empty: string; noData: string }
+  /** The district's outlook (issue #17): the last days, the forecast, a context overlay. */
+  outlook: {
+    heading: string
+    note: string
+    actual: string
+    forecast: string
+    interval: string
+    now: string
+    yAxis: string
+    context: (variable: string) => string
+  }
   live: {
     connecting: string
     live: (time: string) => string
@@ -300,6 +311,16 @@ export const en: Messages = {
   signedInAs: (label, role) => `Signed in as ${label} (${role})`,
   roles: { admin: 'administrator', analyst: 'analyst', shopkeeper: 'shopkeeper' },
   chart: { loading: 'Loading…', empty: 'No transits in this range yet', noData: 'No data' },
+  outlook: {
+    heading: 'Last 3 days and the next 7',
+    note: 'Forecast: the average of the same weekday and hour over the last four usable weeks (flagged days and events left out), with its 90 % interval. Bars: imported context.',
+    actual: 'Footfall',
+    forecast: 'Forecast',
+    interval: '90 % interval',
+    now: 'now',
+    yAxis: 'Transits per hour',
+    context: (variable) => `${variable} (context)`,
+  },
   live: {
     connecting: 'Connecting to the live feed…',
     live: (time) => `Live · updated ${time}`,
@@ -597,6 +618,17 @@ export const it: Messages = {
     empty: 'Ancora nessun transito in questo periodo',
     noData: 'Nessun dato',
   },
+  outlook: {
+    heading: 'Ultimi 3 giorni e prossimi 7',
+    note: 'Previsione: la media dello stesso giorno e ora nelle ultime quattro settimane utili (esclusi i giorni segnalati e gli eventi), con l’intervallo al 90 %. Barre: contesto importato.',
+    actual: 'Passaggi',
+    forecast: 'Previsione',
+    interval: 'Intervallo al 90 %',
+    now: 'ora',
+    yAxis: 'Transiti all’ora',
+    context: (variable) => `${variable} (contesto)`,
+  },
+
   live: {
     connecting: 'Connessione al flusso in diretta…',
     live: (time) => `In diretta · aggiornato alle ${time}`,

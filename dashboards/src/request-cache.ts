@@ -17,6 +17,8 @@ const CACHED = [
   'ingestStats',
   'deadLetters',
   'publicCrowd',
+  'forecast',
+  'contextSeries',
 ] as const satisfies readonly (keyof ApiClient)[]
 
 export type CachedRead = (typeof CACHED)[number]

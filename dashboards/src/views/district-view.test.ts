@@ -241,6 +241,41 @@ describe(createDistrictView.name, () => {
     })
   })
 
+  describe('outlook', () => {
+    it('draws the forecast with its interval and the imported context over it', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.outlook:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#outlook-heading')).toBe('Last 3 days and the next 7')
+      expect(main.querySelector('svg.outlook path.forecast')).not.toBeNull()
+      expect(main.querySelector('svg.outlook path.forecast-interval')).not.toBeNull()
+      expect(main.querySelectorAll('svg.outlook rect.context-bar')).toHaveLength(3)
+      expect(text('svg.outlook g.legend-item:last-child')).toBe('rain_mm (context)')
+      expect(api.calls).toContain('/api/v1/forecast?days=7')
+    })
+
+    it('draws the forecast without the overlay when the context is refused', async () => {
+      start(
+        'analyst',
+        fakeApi({
+          contextSeries: () => ({
+            status: 403,
+            body: { error: { code: 'forbidden', message: 'no' } },
+          }),
+        }),
+        createDistrictView,
+        'it',
+      )
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.outlook:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#outlook-heading')).toBe('Ultimi 3 giorni e prossimi 7')
+      expect(main.querySelector('svg.outlook path.forecast')).not.toBeNull()
+      expect(main.querySelector('svg.outlook g.context')).toBeNull()
+    })
+  })
+
   describe('gateway health', () => {
     it('shows each gateway’s format and last message', async () => {
       start('analyst')

@@ -7,6 +7,7 @@ import * as events from './district/events.ts'
 import * as flows from './district/flows.ts'
 import * as heatmap from './district/heatmap.ts'
 import * as kpis from './district/kpis.ts'
+import * as outlook from './district/outlook.ts'
 import { initialDistrictParams, type DistrictParams } from './district/params.ts'
 import * as quality from './district/quality.ts'
 import * as series from './district/series.ts'
@@ -30,6 +31,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [zones],
   [shops],
   [series, 'wide'],
+  [outlook, 'wide'],
   [deviceCounts, 'wide'],
   [heatmap],
   [flows],
@@ -39,8 +41,8 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
 ]
 
 /**
- * The analyst's district page: KPIs, live map, footfall per zone, trends, device counts (only with
- * count sources), heatmap, shops, flows, events, data quality.
+ * The analyst's district page: KPIs, live map, footfall per zone, trends, the outlook (forecast with
+ * a context overlay), device counts (only with count sources), heatmap, shops, flows, events, data quality.
  */
 export function createDistrictView(ctx: ViewContext): View {
   return createPanelView<DistrictParams>(ctx, {
