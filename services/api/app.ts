@@ -124,7 +124,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const outage = new OutageLog(log)
   installErrorHandler(app, outage)
   app.addHook('onSend', async (_req, reply) => {
+    // A route may set a stricter policy of its own (the monthly report's page: its inline style by
+    // hash); every other header is the same for all.
+    const ownPolicy = reply.getHeader('content-security-policy')
     reply.headers(SECURITY_HEADERS)
+    if (ownPolicy !== undefined) reply.header('content-security-policy', ownPolicy)
   })
   // While the process starts, /api/v1 answers 503 (health says so itself).
   app.addHook('onRequest', async (req, reply) => {

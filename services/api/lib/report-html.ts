@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { ReportLang } from '../../shared/contracts/outlook-api.ts'
 import type { PeriodFigures, ReportModel } from './report-data.ts'
 
@@ -190,6 +191,13 @@ footer { margin-top: 8mm; color: #5a6472; font-size: 8.5pt; border-top: 1px soli
 @media print { body { padding: 0; max-width: none; } a { color: inherit; text-decoration: none; } .no-print { display: none; } }
 `
 
+/**
+ * The report page's Content-Security-Policy: its one inline stylesheet by hash, images only as
+ * data: URLs, nothing else (no script, no fetch, no frame). The API's default CSP (`style-src
+ * 'self'`) would leave the page unstyled.
+ */
+export const REPORT_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
+
 /** The whole page. */
 export function renderReportHtml(m: ReportModel): string {
   const t = TEXT[m.lang]
@@ -217,6 +225,7 @@ export function renderReportHtml(m: ReportModel): string {
   return `<!doctype html>
 <html lang="${m.lang}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(`${heading} — ${m.title} — ${month}`)}</title>
 <style>${STYLE}</style></head>
 <body>

@@ -13,7 +13,7 @@ import { AppError } from '../../../shared/errors.ts'
 import { assertShopAccess, requirePrincipal, requireRole } from '../../plugins/auth.ts'
 import { findShop } from '../../queries/shop-queries.ts'
 import { gatherReport, type ReportSubject } from '../../lib/report-data.ts'
-import { renderReportHtml } from '../../lib/report-html.ts'
+import { REPORT_CSP, renderReportHtml } from '../../lib/report-html.ts'
 import { createPdfQueue } from '../../lib/pdf.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
 import { ErrorBodySchema } from '../../../shared/contracts/api.ts'
@@ -79,7 +79,11 @@ export default async function reportRoutes(app: FastifyInstance, opts: ReportRou
     const html = renderReportHtml(model)
     const name = `${subject.kind === 'shop' ? subject.shopId : 'district'}-${month}`
     reply.header('cache-control', 'private, no-store')
-    if (ext === 'html') return reply.type('text/html; charset=utf-8').send(html)
+    if (ext === 'html')
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', REPORT_CSP)
+        .send(html)
     const body = await pdf(html, { chromium: opts.chromium })
     return reply
       .type('application/pdf')
