@@ -291,6 +291,11 @@ describe('monthly reports', () => {
     const res = await get('/api/v1/shops/shop-one/reports/2026-10.html?lang=en', keys.shopkeeper)
     expect(res.statusCode, res.body).toBe(200)
     expect(res.headers['content-type']).toMatch(/^text\/html/)
+    // Its own policy: the inline stylesheet by hash, no script at all.
+    expect(res.headers['content-security-policy']).toMatch(
+      /^default-src 'none'; style-src 'sha256-/,
+    )
+    expect(res.body).not.toContain('<script')
     const html = res.body
     expect(html).toContain('Monthly shop report')
     expect(html).toContain('October 2026')
