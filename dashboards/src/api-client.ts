@@ -118,6 +118,13 @@ export interface ApiClient {
     to: string
     zone?: string
   }): Promise<ContextSeriesResponse>
+  /** A shop's monthly report as a file (printable HTML or PDF). */
+  shopReport(request: {
+    shopId: string
+    month: string
+    lang: 'it' | 'en'
+    format: 'html' | 'pdf'
+  }): Promise<Blob>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -250,6 +257,20 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       ),
     contextSeries: ({ from, to, zone }) =>
       getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
+    async shopReport({ shopId, month, lang, format }) {
+      const path = `/api/v1/shops/${encodeURIComponent(shopId)}/reports/${month}.${format}${query({ lang })}`
+      const key = getKey()
+      const headers: Record<string, string> = {}
+      if (key) headers.Authorization = `Bearer ${key}`
+      let response: Response
+      try {
+        response = await fetch(`${root}${path}`, { headers })
+      } catch (error) {
+        throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
+      }
+      if (!response.ok) throw failure(response, await response.text())
+      return response.blob()
+    },
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
       const { response, text } = await request(url, 'text/csv')

@@ -47,6 +47,12 @@ export interface Messages {
     now: string
     yAxis: string
     context: (variable: string) => string
+    report: string
+    reportNote: string
+    reportMonth: string
+    reportHtml: string
+    reportPdf: string
+    reportFailed: string
   }
   live: {
     connecting: string
@@ -320,6 +326,13 @@ export const en: Messages = {
     now: 'now',
     yAxis: 'Transits per hour',
     context: (variable) => `${variable} (context)`,
+    report: 'Monthly report',
+    reportNote:
+      'A printable page for the month: footfall against the month before and last year, busiest hours, events, rank and next month’s forecast.',
+    reportMonth: 'Month',
+    reportHtml: 'Page (HTML)',
+    reportPdf: 'PDF',
+    reportFailed: 'The report could not be downloaded. Try again.',
   },
   live: {
     connecting: 'Connecting to the live feed…',
@@ -627,6 +640,13 @@ export const it: Messages = {
     now: 'ora',
     yAxis: 'Transiti all’ora',
     context: (variable) => `${variable} (contesto)`,
+    report: 'Rapporto mensile',
+    reportNote:
+      'Una pagina stampabile del mese: passaggi rispetto al mese prima e all’anno scorso, ore di punta, eventi, posizione e previsione del mese prossimo.',
+    reportMonth: 'Mese',
+    reportHtml: 'Pagina (HTML)',
+    reportPdf: 'PDF',
+    reportFailed: 'Non è stato possibile scaricare il rapporto. Riprova.',
   },
 
   live: {

@@ -477,7 +477,19 @@ function answer(
       contentType: 'text/csv; charset=utf-8',
     }))
   }
-  return summaryRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+  return (
+    reportRoute(req) ?? summaryRoute(req) ?? eventRoute(req) ?? readRoute(req) ?? adminRoute(req)
+  )
+}
+
+/** GET /shops/:id/reports/YYYY-MM.html|pdf: a tiny page or PDF, the shop scope as the API's. */
+function reportRoute({ path, own }: Request): Reply | null {
+  const m = /^shops\/([a-z0-9-]+)\/reports\/(\d{4}-\d{2})\.(html|pdf)$/.exec(path)
+  if (!m) return null
+  if (own && own !== m[1]) return error(403, 'forbidden', `shop ${m[1]} is not your shop`)
+  return m[3] === 'pdf'
+    ? { status: 200, body: '%PDF-1.4 fake', contentType: 'application/pdf' }
+    : { status: 200, body: `<!doctype html><h1>${m[1]} ${m[2]}</h1>`, contentType: 'text/html' }
 }
 
 function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {

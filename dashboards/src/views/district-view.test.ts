@@ -34,7 +34,7 @@ describe(createDistrictView.name, () => {
   let main: HTMLElement
   let view: View | undefined
   let timers: Timer[]
-  let saved: { name: string; text: string; type: string }[]
+  let saved: { name: string; text: string | Blob; type: string }[]
   let unauthorised: string[]
 
   beforeEach(() => {
