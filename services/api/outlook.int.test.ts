@@ -13,6 +13,7 @@ import {
   ExcludedDaysResponseSchema,
   ForecastResponseSchema,
 } from '../shared/contracts/outlook-api.ts'
+import { UpliftResponseSchema } from '../shared/contracts/api.ts'
 import { addDays, instantOfLocalTime, isoWeekdayOf } from '../shared/contracts/local-time.ts'
 import {
   bearer,
@@ -81,7 +82,7 @@ beforeAll(async () => {
   await db
     .insertInto('events')
     .values({
-      id: 'festa',
+      id: '00000000-0000-4000-8000-00000000f357',
       name: "Festa d'autunno",
       zone_ids: ['shop-one'],
       starts_at: new Date(at('2026-10-17', 14)),
@@ -283,6 +284,42 @@ describe('flagged days and forecasts', () => {
       }),
       404,
     )
+  })
+})
+
+describe('flagged days in the uplift baseline', () => {
+  it("leaves a flagged day of the event's zone out of the baseline windows, saying which", async () => {
+    const uplift = async () => {
+      const res = await get('/api/v1/events/00000000-0000-4000-8000-00000000f357/uplift')
+      expect(res.statusCode, res.body).toBe(200)
+      return UpliftResponseSchema.parse(res.json())
+    }
+    expect((await uplift()).baseline.map((w) => w.used)).toEqual([true, true, true, true])
+    const flag = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/context/excluded-days',
+      headers: bearer(keys.analyst),
+      payload: { day: '2026-10-10', zone: 'shop-one', reason: 'gateway moved' },
+    })
+    expect(flag.statusCode, flag.body).toBe(201)
+    try {
+      const body = await uplift()
+      expect(body.baseline.map((w) => [w.used, w.flaggedDays])).toEqual([
+        [false, ['2026-10-10']],
+        [true, []],
+        [true, []],
+        [true, []],
+      ])
+      // The event's 35 against the three usual Saturdays' 15.
+      const row = body.rows.find((r) => r.zoneId === null && r.metric === 'passersBy')
+      expect(row?.baselineWeeks).toBe(3)
+    } finally {
+      await sut.inject({
+        method: 'DELETE',
+        url: `/api/v1/context/excluded-days/${ExcludedDaySchema.parse(flag.json()).id}`,
+        headers: bearer(keys.analyst),
+      })
+    }
   })
 })
 
