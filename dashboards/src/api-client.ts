@@ -118,9 +118,9 @@ export interface ApiClient {
     to: string
     zone?: string
   }): Promise<ContextSeriesResponse>
-  /** A shop's monthly report as a file (printable HTML or PDF). */
-  shopReport(request: {
-    shopId: string
+  /** A shop's (or, without a shop, the district's) monthly report as a file: HTML or PDF. */
+  report(request: {
+    shopId: string | null
     month: string
     lang: 'it' | 'en'
     format: 'html' | 'pdf'
@@ -257,8 +257,9 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       ),
     contextSeries: ({ from, to, zone }) =>
       getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
-    async shopReport({ shopId, month, lang, format }) {
-      const path = `/api/v1/shops/${encodeURIComponent(shopId)}/reports/${month}.${format}${query({ lang })}`
+    async report({ shopId, month, lang, format }) {
+      const scope = shopId === null ? '/district' : `/shops/${encodeURIComponent(shopId)}`
+      const path = `/api/v1${scope}/reports/${month}.${format}${query({ lang })}`
       const key = getKey()
       const headers: Record<string, string> = {}
       if (key) headers.Authorization = `Bearer ${key}`

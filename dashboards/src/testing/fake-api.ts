@@ -484,12 +484,17 @@ function answer(
 
 /** GET /shops/:id/reports/YYYY-MM.html|pdf: a tiny page or PDF, the shop scope as the API's. */
 function reportRoute({ path, own }: Request): Reply | null {
-  const m = /^shops\/([a-z0-9-]+)\/reports\/(\d{4}-\d{2})\.(html|pdf)$/.exec(path)
+  const m = /^(?:shops\/([a-z0-9-]+)|district)\/reports\/(\d{4}-\d{2})\.(html|pdf)$/.exec(path)
   if (!m) return null
-  if (own && own !== m[1]) return error(403, 'forbidden', `shop ${m[1]} is not your shop`)
+  if (own && own !== m[1])
+    return error(403, 'forbidden', `shop ${m[1] ?? 'district'} is not your shop`)
   return m[3] === 'pdf'
     ? { status: 200, body: '%PDF-1.4 fake', contentType: 'application/pdf' }
-    : { status: 200, body: `<!doctype html><h1>${m[1]} ${m[2]}</h1>`, contentType: 'text/html' }
+    : {
+        status: 200,
+        body: `<!doctype html><h1>${m[1] ?? 'district'} ${m[2]}</h1>`,
+        contentType: 'text/html',
+      }
 }
 
 function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {

@@ -276,6 +276,26 @@ describe(createDistrictView.name, () => {
     })
   })
 
+  describe('monthly report', () => {
+    it('downloads the district report for the chosen month', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() => expect(main.querySelector('button[data-report="pdf"]')).not.toBeNull())
+      const month = main.querySelector<HTMLInputElement>('#report-month')
+      expect(month?.value).toBe('2026-10')
+      if (month) {
+        month.value = '2026-09'
+        month.dispatchEvent(new Event('change', { bubbles: true }))
+      }
+      await vi.waitFor(() =>
+        expect(main.querySelector<HTMLInputElement>('#report-month')?.value).toBe('2026-09'),
+      )
+      main.querySelector<HTMLButtonElement>('button[data-report="pdf"]')?.click()
+      await vi.waitFor(() => expect(saved).toHaveLength(1))
+      expect(saved[0]?.name).toBe('miglio-district-2026-09.pdf')
+      expect(api.calls).toContain('/api/v1/district/reports/2026-09.pdf?lang=en')
+    })
+  })
+
   describe('gateway health', () => {
     it('shows each gateway’s format and last message', async () => {
       start('analyst')

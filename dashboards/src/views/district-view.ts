@@ -10,6 +10,7 @@ import * as kpis from './district/kpis.ts'
 import * as outlook from './district/outlook.ts'
 import { initialDistrictParams, type DistrictParams } from './district/params.ts'
 import * as quality from './district/quality.ts'
+import * as report from './district/report.ts'
 import * as series from './district/series.ts'
 import * as shops from './district/shops.ts'
 import * as zoneMap from './district/zone-map.ts'
@@ -38,6 +39,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [events, 'wide'],
   [quality, 'wide'],
   [downloads, 'wide'],
+  [report, 'wide'],
 ]
 
 /**
