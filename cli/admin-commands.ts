@@ -8,7 +8,11 @@ import {
   shopExists,
 } from '../services/shared/registry/district-repository.ts'
 import { createApiKey, revokeApiKey } from '../services/shared/registry/api-key-repository.ts'
+import { importContextCsv } from '../services/shared/registry/context-repository.ts'
+import { findDistrictTimeZone } from '../services/shared/registry/district-repository.ts'
 import { buildDashboards } from '../dashboards/build.ts'
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { preflight } from './preflight.ts'
 
 /** `miglio migrate`, `district load` and `build-dashboards`. */
@@ -41,6 +45,25 @@ export function registerAdminCommands(program: Command): void {
         return loadDistrict(db, parsed)
       })
       process.stdout.write(`loaded ${parsed.id}: ${JSON.stringify(report)}\n`)
+    })
+
+  program
+    .command('context')
+    .description('context series (weather, markets, roadworks…) for the overlays and baselines')
+    .command('import')
+    .argument('<file>', 'CSV file: time,zone,variable,value (docs/metrics.md, "Context")')
+    .description('import a context CSV: all rows or none; a bad row is named with its number')
+    .action(async (file: string) => {
+      const { config, log } = preflight(true)
+      const text = await readFile(file, 'utf8')
+      const report = await withDatabase(config, log, async (db) => {
+        await runMigrations(db)
+        const timeZone = (await findDistrictTimeZone(db)) ?? config.tz
+        return importContextCsv(db, text, { source: basename(file), timeZone, importedBy: null })
+      })
+      process.stdout.write(
+        `imported ${report.rows} rows from ${report.source} (${report.variables.join(', ')}) as ${report.id}\n`,
+      )
     })
 
   registerKeyCommands(program)

@@ -55,6 +55,13 @@ import {
   type PublicCrowdResponse,
 } from '../../services/shared/contracts/api.ts'
 
+import {
+  ContextSeriesResponseSchema,
+  ForecastResponseSchema,
+  type ContextSeriesResponse,
+  type ForecastResponse,
+} from '../../services/shared/contracts/outlook-api.ts'
+
 export type ApiErrorCode =
   'unauthorised' | 'forbidden' | 'not_found' | 'bad_response' | 'http_error' | 'network_error'
 
@@ -129,6 +136,21 @@ export interface ApiClient {
   calibration(): Promise<CalibrationListResponse>
   /** `POST /calibration/sessions`; a refused count throws an ApiError carrying the reason. */
   createCountSession(session: CountSessionCreate): Promise<CountSessionDto>
+  /** The next `days` days by hour with a 90 % interval (no zone or shop: the district). */
+  forecast(request: Scope & { days: number }): Promise<ForecastResponse>
+  /** Imported context values in a range (analysts). */
+  contextSeries(request: {
+    from: string
+    to: string
+    zone?: string
+  }): Promise<ContextSeriesResponse>
+  /** A shop's (or, without a shop, the district's) monthly report as a file: HTML or PDF. */
+  report(request: {
+    shopId: string | null
+    month: string
+    lang: 'it' | 'en'
+    format: 'html' | 'pdf'
+  }): Promise<Blob>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -144,6 +166,21 @@ function query(params: Record<string, string | undefined>): string {
     (entry): entry is [string, string] => entry[1] !== undefined,
   )
   return defined.length === 0 ? '' : `?${new URLSearchParams(defined)}`
+}
+
+/** The ApiError of a refused response: its code by status, the message from the error body. */
+function failure(response: Response, text: string): ApiError {
+  const parsedError = ErrorBodySchema.safeParse(parseJson(text))
+  const message = parsedError.success ? parsedError.data.error.message : response.statusText
+  const code: ApiErrorCode =
+    response.status === 401
+      ? 'unauthorised'
+      : response.status === 403
+        ? 'forbidden'
+        : response.status === 404
+          ? 'not_found'
+          : 'http_error'
+  return new ApiError(code, message, { status: response.status })
 }
 
 export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiClient {
@@ -174,20 +211,6 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
         cause: error,
       })
     }
-  }
-
-  function failure(response: Response, text: string): ApiError {
-    const parsedError = ErrorBodySchema.safeParse(parseJson(text))
-    const message = parsedError.success ? parsedError.data.error.message : response.statusText
-    const code: ApiErrorCode =
-      response.status === 401
-        ? 'unauthorised'
-        : response.status === 403
-          ? 'forbidden'
-          : response.status === 404
-            ? 'not_found'
-            : 'http_error'
-    return new ApiError(code, message, { status: response.status })
   }
 
   async function getJson<S extends z.ZodType>(
@@ -270,6 +293,28 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
         method: 'POST',
         json: session,
       }),
+    forecast: ({ zone, shop, days }) =>
+      getJson(
+        `/api/v1/forecast${query({ zone, shop, days: String(days) })}`,
+        ForecastResponseSchema,
+      ),
+    contextSeries: ({ from, to, zone }) =>
+      getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
+    async report({ shopId, month, lang, format }) {
+      const scope = shopId === null ? '/district' : `/shops/${encodeURIComponent(shopId)}`
+      const path = `/api/v1${scope}/reports/${month}.${format}${query({ lang })}`
+      const key = getKey()
+      const headers: Record<string, string> = {}
+      if (key) headers.Authorization = `Bearer ${key}`
+      let response: Response
+      try {
+        response = await fetch(`${root}${path}`, { headers })
+      } catch (error) {
+        throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
+      }
+      if (!response.ok) throw failure(response, await response.text())
+      return response.blob()
+    },
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
       const { response, text } = await request(url, 'text/csv')

@@ -26,7 +26,7 @@ class FakeSockets {
 describe(createDashboardApp.name, () => {
   let root: HTMLElement
   let sut: DashboardApp | undefined
-  let saved: { name: string; text: string; type: string }[]
+  let saved: { name: string; text: string | Blob; type: string }[]
 
   beforeEach(() => {
     window.location.hash = ''
@@ -295,6 +295,23 @@ describe(createDashboardApp.name, () => {
         ['My shop', 'page'],
         ['Street screen', null],
       ])
+    })
+
+    it('downloads its monthly report, last month by default, as a page and as a PDF', async () => {
+      const { api } = await start({ storage: signedIn(KEYS.shopkeeper) })
+      await vi.waitFor(() => expect(root.querySelector('button[data-report="pdf"]')).not.toBeNull())
+      expect(text('#report-heading')).toBe('Monthly report')
+      expect(root.querySelector<HTMLInputElement>('#report-month')?.value).toBe('2026-10')
+      root.querySelector<HTMLButtonElement>('button[data-report="html"]')?.click()
+      await vi.waitFor(() => expect(saved).toHaveLength(1))
+      root.querySelector<HTMLButtonElement>('button[data-report="pdf"]')?.click()
+      await vi.waitFor(() => expect(saved).toHaveLength(2))
+      expect(saved.map((f) => [f.name, f.type])).toEqual([
+        ['miglio-bar-al-ponte-2026-10.html', 'text/html'],
+        ['miglio-bar-al-ponte-2026-10.pdf', 'application/pdf'],
+      ])
+      expect(await (saved[1]?.text as Blob).text()).toBe('%PDF-1.4 fake')
+      expect(api.calls).toContain('/api/v1/shops/bar-al-ponte/reports/2026-10.pdf?lang=en')
     })
 
     it('is told clearly that another shop’s page is not theirs', async () => {

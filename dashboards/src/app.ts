@@ -30,7 +30,7 @@ export interface DashboardAppDeps {
   /** Opens the live feed's WebSocket; without it the pages poll only. */
   createSocket?: LiveFeedDeps['createSocket']
   /** Saves a downloaded file; the browser default clicks a Blob link. */
-  saveFile?: (name: string, text: string, type: string) => void
+  saveFile?: (name: string, text: string | Blob, type: string) => void
 }
 
 export interface DashboardApp {
@@ -267,7 +267,7 @@ function observeWidth(
   return () => observer.disconnect()
 }
 
-function saveWithLink(doc: Document, name: string, text: string, type: string): void {
+function saveWithLink(doc: Document, name: string, text: string | Blob, type: string): void {
   const win = doc.defaultView
   if (!win) return
   const url = win.URL.createObjectURL(new win.Blob([text], { type }))

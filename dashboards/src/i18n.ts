@@ -37,6 +37,23 @@ export interface Messages {
   signedInAs: (label: string, role: string) => string
   roles: Record<MeResponse['role'], string>
   chart: { loading: string; empty: string; noData: string }
+  /** The district's outlook (issue #17): the last days, the forecast, a context overlay. */
+  outlook: {
+    heading: string
+    note: string
+    actual: string
+    forecast: string
+    interval: string
+    now: string
+    yAxis: string
+    context: (variable: string) => string
+    report: string
+    reportNote: string
+    reportMonth: string
+    reportHtml: string
+    reportPdf: string
+    reportFailed: string
+  }
   live: {
     connecting: string
     live: (time: string) => string
@@ -321,6 +338,23 @@ export const en: Messages = {
   signedInAs: (label, role) => `Signed in as ${label} (${role})`,
   roles: { admin: 'administrator', analyst: 'analyst', shopkeeper: 'shopkeeper' },
   chart: { loading: 'Loading…', empty: 'No transits in this range yet', noData: 'No data' },
+  outlook: {
+    heading: 'Last 3 days and the next 7',
+    note: 'Forecast: the average of the same weekday and hour over the last four usable weeks (flagged days and events left out), with its 90 % interval. Bars: imported context.',
+    actual: 'Footfall',
+    forecast: 'Forecast',
+    interval: '90 % interval',
+    now: 'now',
+    yAxis: 'Transits per hour',
+    context: (variable) => `${variable} (context)`,
+    report: 'Monthly report',
+    reportNote:
+      'A printable page for the month: footfall against the month before and last year, busiest hours, events, rank and next month’s forecast.',
+    reportMonth: 'Month',
+    reportHtml: 'Page (HTML)',
+    reportPdf: 'PDF',
+    reportFailed: 'The report could not be downloaded. Try again.',
+  },
   live: {
     connecting: 'Connecting to the live feed…',
     live: (time) => `Live · updated ${time}`,
@@ -638,6 +672,24 @@ export const it: Messages = {
     empty: 'Ancora nessun transito in questo periodo',
     noData: 'Nessun dato',
   },
+  outlook: {
+    heading: 'Ultimi 3 giorni e prossimi 7',
+    note: 'Previsione: la media dello stesso giorno e ora nelle ultime quattro settimane utili (esclusi i giorni segnalati e gli eventi), con l’intervallo al 90 %. Barre: contesto importato.',
+    actual: 'Passaggi',
+    forecast: 'Previsione',
+    interval: 'Intervallo al 90 %',
+    now: 'ora',
+    yAxis: 'Transiti all’ora',
+    context: (variable) => `${variable} (contesto)`,
+    report: 'Rapporto mensile',
+    reportNote:
+      'Una pagina stampabile del mese: passaggi rispetto al mese prima e all’anno scorso, ore di punta, eventi, posizione e previsione del mese prossimo.',
+    reportMonth: 'Mese',
+    reportHtml: 'Pagina (HTML)',
+    reportPdf: 'PDF',
+    reportFailed: 'Non è stato possibile scaricare il rapporto. Riprova.',
+  },
+
   live: {
     connecting: 'Connessione al flusso in diretta…',
     live: (time) => `In diretta · aggiornato alle ${time}`,

@@ -18,6 +18,8 @@ const CACHED = [
   'deadLetters',
   'publicCrowd',
   'calibration',
+  'forecast',
+  'contextSeries',
 ] as const satisfies readonly (keyof ApiClient)[]
 
 export type CachedRead = (typeof CACHED)[number]

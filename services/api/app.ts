@@ -50,6 +50,9 @@ import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import calibrationRoutes from './routes/calibration/index.ts'
 import adminRoutes from './routes/admin/index.ts'
+import forecastRoutes from './routes/forecast/index.ts'
+import contextRoutes from './routes/context/index.ts'
+import reportRoutes from './routes/reports/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
@@ -139,7 +142,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const outage = new OutageLog(log)
   installErrorHandler(app, outage)
   app.addHook('onSend', async (_req, reply) => {
+    // A route may set a stricter policy of its own (the monthly report's page: its inline style by
+    // hash); every other header is the same for all.
+    const ownPolicy = reply.getHeader('content-security-policy')
     reply.headers(SECURITY_HEADERS)
+    if (ownPolicy !== undefined) reply.header('content-security-policy', ownPolicy)
   })
   // While the process starts, /api/v1 answers 503 (health says so itself).
   app.addHook('onRequest', async (req, reply) => {
@@ -343,6 +350,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         maxAgeDays: options.calibrationMaxAgeDays,
       })
       await api.register(adminRoutes, { db })
+      await api.register(forecastRoutes, common)
+      await api.register(contextRoutes, { db, timeZone })
+      await api.register(reportRoutes, { ...common, chromium: options.reportChromium })
     },
     { prefix: '/api/v1' },
   )

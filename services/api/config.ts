@@ -59,6 +59,8 @@ export const ApiOptionsSchema = z.object({
     .prefault({}),
   /** Serve `GET /api/v1/public/crowd` (crowd level per street zone, no key) for in-shop screens. */
   publicStreetView: z.boolean().default(false),
+  /** Chromium that renders the monthly reports' PDFs (`API_REPORT_CHROMIUM`). */
+  reportChromium: z.string().min(1).default('/usr/bin/chromium'),
   /** The Cisco Meraki receiver (`/api/v1/ingest/meraki`); absent: off (404). */
   meraki: z
     .object({

@@ -101,6 +101,7 @@ export const EnvSchema = z.object({
   INGEST_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(4),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
+  API_REPORT_CHROMIUM: z.string().min(1).default('/usr/bin/chromium'),
   API_FLOWS_K: z.coerce.number().int().min(1).max(1000).default(5),
   API_CALIBRATION_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   API_BODY_LIMIT_BYTES: z.coerce
@@ -184,6 +185,7 @@ export type Config = Readonly<{
   api: {
     metricsPublic: boolean
     publicStreetView: boolean
+    reportChromium: string
     flowsK: number
     /** A gateway calibrated longer ago than this is reminded (GET /api/v1/calibration). */
     calibrationMaxAgeDays: number
@@ -280,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     api: {
       metricsPublic: e.API_METRICS_PUBLIC,
       publicStreetView: e.API_PUBLIC_STREET_VIEW,
+      reportChromium: e.API_REPORT_CHROMIUM,
       flowsK: e.API_FLOWS_K,
       calibrationMaxAgeDays: e.API_CALIBRATION_MAX_AGE_DAYS,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,

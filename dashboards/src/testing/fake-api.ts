@@ -379,6 +379,8 @@ export type RouteName =
   | 'csv'
   | 'calibration'
   | 'createCountSession'
+  | 'forecast'
+  | 'contextSeries'
 
 export interface FakeApi {
   fetch: typeof globalThis.fetch
@@ -483,6 +485,7 @@ function answer(
     }))
   }
   return (
+    reportRoute(req) ??
     summaryRoute(req) ??
     peopleRoute(req) ??
     eventRoute(req) ??
@@ -664,6 +667,21 @@ export const calibrationBody = {
   ],
 }
 
+/** GET /shops/:id/reports/YYYY-MM.html|pdf: a tiny page or PDF, the shop scope as the API's. */
+function reportRoute({ path, own }: Request): Reply | null {
+  const m = /^(?:shops\/([a-z0-9-]+)|district)\/reports\/(\d{4}-\d{2})\.(html|pdf)$/.exec(path)
+  if (!m) return null
+  if (own && own !== m[1])
+    return error(403, 'forbidden', `shop ${m[1] ?? 'district'} is not your shop`)
+  return m[3] === 'pdf'
+    ? { status: 200, body: '%PDF-1.4 fake', contentType: 'application/pdf' }
+    : {
+        status: 200,
+        body: `<!doctype html><h1>${m[1] ?? 'district'} ${m[2]}</h1>`,
+        contentType: 'text/html',
+      }
+}
+
 function summaryRoute({ path, own, named }: Request): Reply | Promise<Reply> | null {
   const shopId = /^shops\/([a-z0-9-]+)\/summary$/.exec(path)?.[1]
   if (!shopId) return null
@@ -752,6 +770,11 @@ function readRoute({ path, url, who, own, named, events }: Request): Reply | Pro
       return named('flows', () => ({ status: 200, body: flowsBody(url) }))
     case 'events':
       return named('events', () => ({ status: 200, body: { events } }))
+    case 'forecast':
+      return named('forecast', () => ({ status: 200, body: forecastBody(url, own) }))
+    case 'context/series':
+      if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+      return named('contextSeries', () => ({ status: 200, body: contextBody(url) }))
     default:
       return null
   }
@@ -773,6 +796,43 @@ function adminRoute({ path, url, who, named }: Request): Reply | Promise<Reply> 
     page * pageSize,
   )
   return named('deadLetters', () => ({ status: 200, body: { page, pageSize, total, items } }))
+}
+
+/** GET /forecast: 24 × days hours from the hour of NOW, a daily shape with a ±25 % interval. */
+function forecastBody(url: URL, own: string | null) {
+  const days = Number(url.searchParams.get('days') ?? '7')
+  const origin = Math.floor(NOW.getTime() / 3_600_000) * 3_600_000
+  const points = Array.from({ length: days * 24 }, (_, i) => {
+    const t = origin + i * 3_600_000
+    const hour = (new Date(t).getUTCHours() + 1) % 24
+    const value = hour >= 8 && hour < 20 ? 40 + 10 * (hour % 5) : 2
+    return { t: new Date(t).toISOString(), value, low: value * 0.75, high: value * 1.25, weeks: 4 }
+  })
+  return {
+    zoneId: url.searchParams.get('zone'),
+    shopId: own ?? url.searchParams.get('shop'),
+    measure: 'footfall',
+    timezone: 'Europe/Rome',
+    origin: new Date(origin).toISOString(),
+    level: 0.9,
+    model: 'weekly profile',
+    residuals: 672,
+    excludedDays: [],
+    points,
+  }
+}
+
+/** GET /context/series: rain the morning of NOW. */
+function contextBody(url: URL) {
+  const from = Date.parse(url.searchParams.get('from') ?? '')
+  const values = [1.2, 3.5, 0.4].map((value, i) => ({
+    at: new Date(NOW.getTime() - (3 - i) * 3_600_000).toISOString(),
+    wholeDay: false,
+    zoneId: null,
+    variable: 'rain_mm',
+    value,
+  }))
+  return { values: values.filter((v) => Date.parse(v.at) >= from) }
 }
 
 const districtBody = {

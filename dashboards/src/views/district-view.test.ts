@@ -34,7 +34,7 @@ describe(createDistrictView.name, () => {
   let main: HTMLElement
   let view: View | undefined
   let timers: Timer[]
-  let saved: { name: string; text: string; type: string }[]
+  let saved: { name: string; text: string | Blob; type: string }[]
   let unauthorised: string[]
 
   beforeEach(() => {
@@ -287,6 +287,61 @@ describe(createDistrictView.name, () => {
         api.calls.some((c) => /^\/api\/v1\/shops\/bar-al-ponte\/people\?.*bucket=15m/.test(c)),
       ).toBe(true)
       expect(api.calls.some((c) => /^\/api\/v1\/zones\/[^/]+\/people/.test(c))).toBe(false)
+    })
+  })
+
+  describe('outlook', () => {
+    it('draws the forecast with its interval and the imported context over it', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.outlook:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#outlook-heading')).toBe('Last 3 days and the next 7')
+      expect(main.querySelector('svg.outlook path.forecast')).not.toBeNull()
+      expect(main.querySelector('svg.outlook path.forecast-interval')).not.toBeNull()
+      expect(main.querySelectorAll('svg.outlook rect.context-bar')).toHaveLength(3)
+      expect(text('svg.outlook g.legend-item:last-child')).toBe('rain_mm (context)')
+      expect(api.calls).toContain('/api/v1/forecast?days=7')
+    })
+
+    it('draws the forecast without the overlay when the context is refused', async () => {
+      start(
+        'analyst',
+        fakeApi({
+          contextSeries: () => ({
+            status: 403,
+            body: { error: { code: 'forbidden', message: 'no' } },
+          }),
+        }),
+        createDistrictView,
+        'it',
+      )
+      await vi.waitFor(() =>
+        expect(main.querySelector('svg.outlook:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#outlook-heading')).toBe('Ultimi 3 giorni e prossimi 7')
+      expect(main.querySelector('svg.outlook path.forecast')).not.toBeNull()
+      expect(main.querySelector('svg.outlook g.context')).toBeNull()
+    })
+  })
+
+  describe('monthly report', () => {
+    it('downloads the district report for the chosen month', async () => {
+      const api = start('analyst')
+      await vi.waitFor(() => expect(main.querySelector('button[data-report="pdf"]')).not.toBeNull())
+      const month = main.querySelector<HTMLInputElement>('#report-month')
+      expect(month?.value).toBe('2026-10')
+      if (month) {
+        month.value = '2026-09'
+        month.dispatchEvent(new Event('change', { bubbles: true }))
+      }
+      await vi.waitFor(() =>
+        expect(main.querySelector<HTMLInputElement>('#report-month')?.value).toBe('2026-09'),
+      )
+      main.querySelector<HTMLButtonElement>('button[data-report="pdf"]')?.click()
+      await vi.waitFor(() => expect(saved).toHaveLength(1))
+      expect(saved[0]?.name).toBe('miglio-district-2026-09.pdf')
+      expect(api.calls).toContain('/api/v1/district/reports/2026-09.pdf?lang=en')
     })
   })
 

@@ -9,8 +9,10 @@ import * as flows from './district/flows.ts'
 import * as heatmap from './district/heatmap.ts'
 import * as kpis from './district/kpis.ts'
 import * as people from './district/people.ts'
+import * as outlook from './district/outlook.ts'
 import { initialDistrictParams, type DistrictParams } from './district/params.ts'
 import * as quality from './district/quality.ts'
+import * as report from './district/report.ts'
 import * as series from './district/series.ts'
 import * as shops from './district/shops.ts'
 import * as zoneMap from './district/zone-map.ts'
@@ -33,6 +35,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [shops],
   [series, 'wide'],
   [people, 'wide'],
+  [outlook, 'wide'],
   [deviceCounts, 'wide'],
   [heatmap],
   [flows],
@@ -40,11 +43,12 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [calibration, 'wide'],
   [quality, 'wide'],
   [downloads, 'wide'],
+  [report, 'wide'],
 ]
 
 /**
- * The analyst's district page: KPIs, live map, footfall per zone, trends, device counts (only with
- * count sources), heatmap, shops, flows, events, data quality.
+ * The analyst's district page: KPIs, live map, footfall per zone, trends, the outlook (forecast with
+ * a context overlay), device counts (only with count sources), heatmap, shops, flows, events, data quality.
  */
 export function createDistrictView(ctx: ViewContext): View {
   return createPanelView<DistrictParams>(ctx, {

@@ -70,8 +70,8 @@ export interface PanelActions<P, D, U> {
   reload(fresh?: readonly CachedRead[]): Promise<void>
   /** For a failed change: true when the key was refused and the app signed out (stop there). */
   signedOut(error: unknown): boolean
-  /** Saves text as a file (a Blob link in the browser). */
-  saveFile(name: string, text: string, type: string): void
+  /** Saves text (or a fetched file) as a file (a Blob link in the browser). */
+  saveFile(name: string, text: string | Blob, type: string): void
 }
 
 /** One panel's part of the view's store. */

@@ -9,6 +9,7 @@ import * as head from './shop/head.ts'
 import type { ShopParams } from './shop/params.ts'
 import * as people from './shop/people.ts'
 import * as rank from './shop/rank.ts'
+import * as report from './shop/report.ts'
 import * as today from './shop/today.ts'
 import * as week from './shop/week.ts'
 import type { View, ViewContext } from './view-kit.ts'
@@ -32,6 +33,7 @@ const cards: readonly [AnyPanel<ShopParams>, string?][] = [
   [busiest],
   [week],
   [downloads],
+  [report],
 ]
 
 /** One shop's page: today vs usual, rank, dwell, busiest hours, the week, live counts and CSV. */

@@ -22,8 +22,8 @@ export interface ViewContext {
   onUnauthorised: (message: string) => void
   setInterval: (callback: () => void, ms: number) => unknown
   clearInterval: (handle: unknown) => void
-  /** Saves text as a file (a Blob link in the browser). */
-  saveFile: (name: string, text: string, type: string) => void
+  /** Saves text (or a fetched file) as a file (a Blob link in the browser). */
+  saveFile: (name: string, text: string | Blob, type: string) => void
 }
 
 export interface View {

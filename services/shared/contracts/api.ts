@@ -342,6 +342,8 @@ export const BaselineWindowSchema = z.object({
   used: z.boolean(),
   /** Other events overlapping this window (the reason it is not used). */
   overlapsEvents: z.array(z.string()),
+  /** Local days of this window flagged out of baselines (the other reason it is not used). */
+  flaggedDays: z.array(z.string()).default([]),
 })
 
 /** Uplift of one measure in one zone (`zoneId: null`: all the event's zones together). */

@@ -281,6 +281,37 @@ export interface CalibrationRefusalsTable {
   reason: string
 }
 
+/** One import of context values (contracts/context-csv.ts; migrations/0004_context.sql). */
+export interface ContextImportsTable {
+  id: string
+  source: string
+  rows: number
+  imported_by: string | null
+  imported_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** A context value (weather, market, roadworks…) for the district (zone_id null) or one zone. */
+export interface ContextValuesTable {
+  at: Timestamp
+  whole_day: boolean
+  zone_id: string | null
+  variable: string
+  value_num: number | null
+  value_text: string | null
+  import_id: string
+}
+
+/** A local day flagged to be left out of baselines and forecasts. */
+export interface ExcludedDaysTable {
+  id: string
+  /** `YYYY-MM-DD` written; queries select `day::text` (pg parses a bare date as a local Date). */
+  day: ColumnType<Date | string, string, string>
+  zone_id: string | null
+  reason: string
+  created_by: string | null
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 export interface Database {
   districts: DistrictsTable
   zones: ZonesTable
@@ -312,6 +343,9 @@ export interface Database {
   count_sessions: CountSessionsTable
   calibration_versions: CalibrationVersionsTable
   calibration_refusals: CalibrationRefusalsTable
+  context_imports: ContextImportsTable
+  context_values: ContextValuesTable
+  excluded_days: ExcludedDaysTable
 }
 
 export type GatewayRow = Selectable<GatewaysTable>

@@ -27,7 +27,12 @@ import {
   listEvents,
 } from '../../queries/event-queries.ts'
 import { sumFootfallByZone, type ZoneSums } from '../../queries/footfall-queries.ts'
-import { shiftLocalDays } from '../../../shared/contracts/local-time.ts'
+import {
+  localDateOf,
+  localMidnightsIn,
+  shiftLocalDays,
+} from '../../../shared/contracts/local-time.ts'
+import { listExcludedDays } from '../../../shared/registry/context-repository.ts'
 import { DAY_MS, optionalRangeOf, rangeOf } from '../../lib/range.ts'
 import { upliftRows } from '../../lib/uplift.ts'
 import { AUTH_ERRORS, NOT_FOUND } from '../../lib/responses.ts'
@@ -149,7 +154,7 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
         tags: ['events'],
         summary: 'Uplift of an event against comparable days (analyst, admin)',
         description:
-          "Footfall in the event's zones and window (buckets starting in it; a running event up to the last whole 15 minutes) against the same local weekday and hours of the previous `weeks` weeks (default 4; events longer than a week step back by whole multiples of their length in weeks). Baseline windows overlapping any other event are left out. Difference = event − baseline mean; ratio = event / baseline mean; spread = min, max and sample standard deviation across the baseline weeks used.",
+          "Footfall in the event's zones and window (buckets starting in it; a running event up to the last whole 15 minutes) against the same local weekday and hours of the previous `weeks` weeks (default 4; events longer than a week step back by whole multiples of their length in weeks). Baseline windows overlapping any other event, or on a day flagged out of baselines (`/context/excluded-days`, the district's or one of the event's zones), are left out. Difference = event − baseline mean; ratio = event / baseline mean; spread = min, max and sample standard deviation across the baseline weeks used.",
         params: EventIdParamsSchema,
         querystring: UpliftQuerySchema,
         response: { 200: UpliftResponseSchema, ...AUTH_ERRORS, ...NOT_FOUND },
@@ -206,16 +211,32 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
       const others = (
         await listEvents(opts.db, { from: new Date(earliest), to: new Date(from) })
       ).filter((e) => e.id !== event.id)
+      // Days a user flagged out of baselines (the district's, or one of the event's zones).
+      const flagged = new Set(
+        (
+          await listExcludedDays(opts.db, {
+            from: localDateOf(earliest, tz),
+            to: localDateOf(from, tz),
+          })
+        )
+          .filter((d) => d.zoneId === null || event.zones.includes(d.zoneId))
+          .map((d) => d.day),
+      )
       const baseline = windows.map((w) => {
         const overlapsEvents = others
           .filter((e) => Date.parse(e.from) < w.to && Date.parse(e.to) > w.from)
           .map((e) => e.id)
+        const days = [w.from, ...localMidnightsIn(w.from, w.to - 1, tz)].map((t) =>
+          localDateOf(t, tz),
+        )
+        const flaggedDays = [...new Set(days.filter((d) => flagged.has(d)))]
         return {
           weeksBefore: w.weeksBefore,
           from: new Date(w.from).toISOString(),
           to: new Date(w.to).toISOString(),
-          used: measuredTo !== null && overlapsEvents.length === 0,
+          used: measuredTo !== null && overlapsEvents.length === 0 && flaggedDays.length === 0,
           overlapsEvents,
+          flaggedDays,
         }
       })
       let rows: UpliftResponse['rows'] = []
