@@ -45,6 +45,7 @@ describe(loadConfig.name, () => {
         deviceListFile: undefined,
         microBatch: { windowMs: 1000, maxSightings: 500 },
         flood: { messagesPerS: 100, sightingsPerS: 2000 },
+        commitLanes: 4,
       })
     })
 

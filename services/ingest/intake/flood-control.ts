@@ -11,6 +11,12 @@
  * ingest was away is then not mistaken for a flood — except for the formats that carry no time,
  * whose backlog arrives faster than it was sent (they publish at QoS 0 by default, which a broker
  * does not queue for an absent subscriber).
+ *
+ * A message with no time of its own among messages that have one (a native status beside its
+ * batches, an access point's health beside its sightings) passes `null` and is metered by its
+ * arrival in a bucket of its own (same ceilings). Sharing the timed bucket, a status arriving during
+ * a backfill (batches sent hours ago, at full speed) would push the bucket's time to now, and the
+ * past batches after it would refill nothing: the backfill would read as a flood.
  */
 export type FloodLimits = {
   /** Messages per second per gateway; 0 turns the ceiling off. */
@@ -29,7 +35,11 @@ export type FloodVerdict =
 type Bucket = { messages: number; sightings: number; atMs: number }
 
 export type FloodControl = {
-  admit(gatewayId: string, sightings: number, atMs: number): FloodVerdict
+  /**
+   * `atMs`: the message's own time; null when it has none (then `arrivalMs` meters it, in the
+   * gateway's bucket of untimed messages).
+   */
+  admit(gatewayId: string, sightings: number, atMs: number | null, arrivalMs?: number): FloodVerdict
 }
 
 export function createFloodControl(limits: FloodLimits): FloodControl {
@@ -40,10 +50,12 @@ export function createFloodControl(limits: FloodLimits): FloodControl {
   const buckets = new Map<string, Bucket>()
   const letters = new Map<string, { atMs: number; refused: number }>()
   return {
-    admit(gatewayId, sightings, atMs) {
+    admit(gatewayId, sightings, ownMs, arrivalMs = 0) {
       if (limits.messagesPerS <= 0 && limits.sightingsPerS <= 0) return { admitted: true }
-      let b = buckets.get(gatewayId)
-      if (!b) buckets.set(gatewayId, (b = { messages: capMessages, sightings: capSightings, atMs }))
+      const key = ownMs === null ? `${gatewayId}\u0000untimed` : gatewayId
+      const atMs = ownMs ?? arrivalMs
+      let b = buckets.get(key)
+      if (!b) buckets.set(key, (b = { messages: capMessages, sightings: capSightings, atMs }))
       // Time never runs backwards for a bucket (an out-of-order batch refills nothing).
       const elapsedS = Math.max(0, atMs - b.atMs) / 1000
       b.atMs = Math.max(b.atMs, atMs)
@@ -56,11 +68,11 @@ export function createFloodControl(limits: FloodLimits): FloodControl {
         if (limits.sightingsPerS > 0) b.sightings -= sightings
         return { admitted: true }
       }
-      const letter = letters.get(gatewayId)
+      const letter = letters.get(key)
       // Dead letters are spaced by arrival order of refusals, in the same time as the buckets.
       if (!letter || atMs - letter.atMs >= every || atMs < letter.atMs) {
         const refused = letter?.refused ?? 0
-        letters.set(gatewayId, { atMs, refused: 0 })
+        letters.set(key, { atMs, refused: 0 })
         return { admitted: false, deadLetter: true, refusedSinceLastLetter: refused }
       }
       letter.refused++

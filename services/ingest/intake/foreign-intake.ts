@@ -231,8 +231,12 @@ export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
         null,
       )
     /** Flood control: null when admitted, else the refusal (a dead letter once per interval). */
-    const refused = (gateway: RegisteredGateway, sightings: number, atMs: number): Out | null => {
-      const verdict = deps.flood.admit(gateway.id, sightings, atMs)
+    const refused = (
+      gateway: RegisteredGateway,
+      sightings: number,
+      atMs: number | null,
+    ): Out | null => {
+      const verdict = deps.flood.admit(gateway.id, sightings, atMs, receivedAtMs)
       if (verdict.admitted) return null
       if (!verdict.deadLetter)
         return { taken: { kind: 'dropped', reason: 'flood' }, hold: false, sightings: 0 }
@@ -251,7 +255,9 @@ export function createForeignIntake(deps: ForeignIntakeDeps): ForeignIntake {
       case 'counts': {
         const gw = await resolve(result.source)
         if (!gw) return [unknown(result.source)]
-        const flood = refused(gw, 0, receivedAtMs)
+        // Health has no time of its own beside sightings that have one (sniffer, Meraki): charged
+        // at the bucket's time; counts (Paxcounter: every message at arrival) by their arrival.
+        const flood = refused(gw, 0, result.kind === 'health' ? null : receivedAtMs)
         if (flood) return [flood]
         return [
           part(

@@ -145,6 +145,25 @@ describe(createFloodControl.name, () => {
     expect(flood.admit('gw', 1, 0).admitted).toBe(false)
   })
 
+  it('meters untimed messages (statuses) by arrival in their own bucket, so a backfill is no flood', () => {
+    const flood = createFloodControl({ messagesPerS: 2, sightingsPerS: 100 })
+    const t0 = Date.parse('2026-12-07T08:00:00Z')
+    const now = t0 + 2 * 3_600_000
+    // A backfill: batches sent two hours ago, 5 s apart, arriving at full speed; a status (no
+    // time of its own) arrives now in the middle of them.
+    const verdicts = []
+    for (let i = 0; i < 200; i++) {
+      if (i === 10) expect(flood.admit('gw', 0, null, now).admitted).toBe(true)
+      verdicts.push(flood.admit('gw', 50, t0 + i * 5_000, now))
+    }
+    expect(verdicts.filter((v) => !v.admitted)).toEqual([])
+    // Untimed messages still have their ceiling: 20 at one arrival moment (the status above was one).
+    const statuses = Array.from({ length: 25 }, () => flood.admit('gw', 0, null, now))
+    expect(statuses.filter((v) => v.admitted)).toHaveLength(19)
+    // A timed message with a time of now is metered in the timed bucket, as before.
+    expect(flood.admit('gw', 1, now, now).admitted).toBe(true)
+  })
+
   it('is off at 0', () => {
     const flood = createFloodControl({ messagesPerS: 0, sightingsPerS: 0 })
     for (let i = 0; i < 1000; i++) expect(flood.admit('gw', 5000, 0).admitted).toBe(true)

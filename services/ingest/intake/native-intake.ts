@@ -68,9 +68,9 @@ export function createNativeIntake(deps: {
     payload: Buffer,
     gatewayId: string,
     sightings: number,
-    atMs: number,
+    atMs: number | null,
   ): Taken | null {
-    const verdict = flood.admit(gatewayId, sightings, atMs)
+    const verdict = flood.admit(gatewayId, sightings, atMs, now())
     if (verdict.admitted) return null
     if (!verdict.deadLetter) return { kind: 'dropped', reason: 'flood' }
     const detail = floodDetail(gatewayId, verdict.refusedSinceLastLetter)
@@ -132,7 +132,8 @@ export function createNativeIntake(deps: {
       }
       const refusal =
         decoded.kind === 'status'
-          ? floodRefusal(topic, payload, gatewayId, 0, now())
+          ? // A status has no time of its own (see flood-control.ts): charged at the bucket's.
+            floodRefusal(topic, payload, gatewayId, 0, null)
           : floodRefusal(
               topic,
               payload,
