@@ -157,6 +157,11 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^\d+[mhd]$/, 'must look like 30m, 2h or 1d')
     .default('2h'),
+  SIM_HISTORY: z
+    .string()
+    .regex(/^(0|\d+[dw])$/, 'must look like 8w, 30d or 0 (off)')
+    .refine((v) => v === '0' || parseDuration(v) <= 400 * 86_400_000, 'must be at most 400 days')
+    .default('8w'),
   SIM_FLAT_DAY: z.stringbool().default(false),
   DEMO_KEYS: z.stringbool().default(true),
 })
@@ -204,17 +209,25 @@ export type Config = Readonly<{
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
   meraki: MerakiConfig | null
-  simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
+  simulator: {
+    enabled: boolean
+    seed: number
+    backfillMs: number
+    /** Whole days of history written once per database before the backfill (0: off). */
+    historyDays: number
+    flatDay: boolean
+  }
   demoKeys: boolean
 }>
 
 export type MerakiConfig = { validator: string; secret: string; bodyLimitBytes: number }
 
-/** `parseDuration('2h')` → 7 200 000 ms. */
+/** `parseDuration('2h')` → 7 200 000 ms (units m, h, d, w). */
 export function parseDuration(text: string): number {
   const n = Number(text.slice(0, -1))
   const unit = text.at(-1)
-  const ms = unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000
+  const ms =
+    unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : unit === 'w' ? 7 * 86_400_000 : 86_400_000
   return n * ms
 }
 
@@ -304,6 +317,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       enabled: e.SIMULATOR,
       seed: e.SIM_SEED,
       backfillMs: parseDuration(e.SIM_BACKFILL),
+      historyDays: e.SIM_HISTORY === '0' ? 0 : parseDuration(e.SIM_HISTORY) / 86_400_000,
       flatDay: e.SIM_FLAT_DAY,
     },
     demoKeys: e.DEMO_KEYS,
