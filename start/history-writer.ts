@@ -38,7 +38,14 @@ export type HistoryOutcome =
   | { kind: 'written'; days: number; transits: number; seconds: number }
 
 /** One window of history: a local day (the newest may end early, where the live backfill starts). */
-export type HistoryWindow = { date: string; fromMs: number; toMs: number; wholeDay: boolean }
+export type HistoryWindow = {
+  date: string
+  /** Local days before `endMs`'s day (0: the part of that day before it). */
+  back: number
+  fromMs: number
+  toMs: number
+  wholeDay: boolean
+}
 
 /**
  * The windows of `days` local days of history before `endMs`, newest first: the part of `endMs`'s
@@ -50,17 +57,31 @@ export function historyWindows(endMs: number, days: number, tz: string): History
   const today = localDateOf(endMs, tz)
   const todayStart = startOfLocalDay(endMs, tz)
   if (todayStart < endMs)
-    out.push({ date: today, fromMs: todayStart, toMs: endMs, wholeDay: false })
+    out.push({ date: today, back: 0, fromMs: todayStart, toMs: endMs, wholeDay: false })
   for (let k = 1; k <= days; k++) {
     const date = addDays(today, -k)
     out.push({
       date,
+      back: k,
       fromMs: startOfLocalDate(date, tz),
       toMs: startOfLocalDate(addDays(date, 1), tz),
       wholeDay: true,
     })
   }
   return out
+}
+
+/** Weekdays by how soon their comparisons are wanted: today's, yesterday's, tomorrow's, … */
+const WEEKDAY_RANK = [0, 1, 3, 5, 6, 4, 2]
+
+/**
+ * The order the windows are written in: the partial day first, then the days of today's weekday
+ * (newest first: the weeks today's expected range compares with), then yesterday's and tomorrow's
+ * weekdays, and so on — so bands for today appear after a few days are written, not after weeks.
+ */
+export function writeOrder(windows: readonly HistoryWindow[]): HistoryWindow[] {
+  const rank = (w: HistoryWindow) => (w.back === 0 ? -1 : (WEEKDAY_RANK[w.back % 7] ?? 7))
+  return [...windows].sort((a, b) => rank(a) - rank(b) || a.back - b.back)
 }
 
 /**
@@ -85,7 +106,7 @@ export function demoEvents(
   const street: StreetEvent[] = []
   for (const [i, p] of plans.entries()) {
     const w = windows
-      .slice(p.back, p.back + 7)
+      .filter((x) => x.back >= p.back && x.back < p.back + 7)
       .find((x) => isoWeekdayOf(x.fromMs, tz) === p.weekday && x.toMs - x.fromMs > 20 * 3_600_000)
     if (!w) continue
     const from = atLocalHour(w.fromMs, p.from, tz)
@@ -139,7 +160,7 @@ async function* windowMessages(
  * live backfill starts), written ONCE per database (claimed in demo_history first) in the design's
  * explicit, logged backfill mode — the simulator's messages go through ingest's pure steps, each past
  * day with its own key destroyed when the day is done, and the day's transits go straight to the
- * database in big INSERTs, newest day first, in the background. Progress is logged and recorded
+ * database in big INSERTs, in the background, in `writeOrder`. Progress is logged and recorded
  * (the dashboard shows it); the pages and the live simulator run meanwhile.
  */
 export function startHistoryWriter(deps: {
@@ -190,11 +211,11 @@ export function startHistoryWriter(deps: {
         days: windows.length,
         events: events.map((e) => e.name),
       },
-      `demo history: BACKFILL MODE — writing ${weeks} weeks of simulated past traffic once for this database, newest day first; each day pseudonymised with its own key, destroyed when the day is written`,
+      `demo history: BACKFILL MODE — writing ${weeks} weeks of simulated past traffic once for this database (today's weekday first); each day pseudonymised with its own key, destroyed when the day is written`,
     )
     const started = performance.now()
     let transits = 0
-    for (const [i, w] of windows.entries()) {
+    for (const [i, w] of writeOrder(windows).entries()) {
       abort.signal.throwIfAborted()
       const t0 = performance.now()
       const day = await pipeline.runDay(windowMessages(config, district, w, street, abort.signal))
@@ -213,7 +234,7 @@ export function startHistoryWriter(deps: {
           daysDone,
           daysTotal: windows.length,
         },
-        `demo history: ${w.date} written (${daysDone} of ${windows.length} days, ${Math.floor(daysDone / 7)} of ${weeks} weeks)`,
+        `demo history: ${w.date} written (${daysDone} of ${windows.length} days: ${Math.floor(daysDone / 7)} of ${weeks} weeks)`,
       )
     }
     await finishDemoHistory(db, district.id)

@@ -47,6 +47,7 @@ import footfallRoutes from './routes/footfall/index.ts'
 import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
+import expectedRoutes from './routes/expected/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import liveRoutes, { LIVE_PROTOCOL } from './routes/live/index.ts'
 import publicRoutes from './routes/public/index.ts'
@@ -288,6 +289,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await api.register(deviceCountRoutes, { db, timeZone })
       await api.register(flowRoutes, { db, timeZone, k: options.flowsK })
       await api.register(eventRoutes, common)
+      await api.register(expectedRoutes, common)
       await api.register(adminRoutes, { db })
     },
     { prefix: '/api/v1' },
