@@ -157,6 +157,10 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^\d+[mhd]$/, 'must look like 30m, 2h or 1d')
     .default('2h'),
+  ALERTS: z.stringbool().default(true),
+  ALERTS_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
+  ALERTS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ALERTS_MQTT: z.stringbool().default(false),
   SIM_HISTORY: z
     .string()
     .regex(/^(0|\d+[dw])$/, 'must look like 8w, 30d or 0 (off)')
@@ -186,6 +190,7 @@ export type Config = Readonly<{
     trustProxy: boolean | string[]
     rateLimit: { enabled: boolean; capacity: number; refillPerSecond: number }
     live: { pollMs: number; maxBufferedBytes: number }
+    alerts: { enabled: boolean; intervalMs: number; webhookUrl?: string; mqtt: boolean }
   }
   /**
    * MIGLIO_TZ: the time zone of a district file that names none. Ingest, the API and the simulator
@@ -287,6 +292,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         refillPerSecond: e.API_RATE_LIMIT_PER_S,
       },
       live: { pollMs: e.API_LIVE_POLL_MS, maxBufferedBytes: e.API_LIVE_MAX_BUFFERED_BYTES },
+      alerts: {
+        enabled: e.ALERTS,
+        intervalMs: e.ALERTS_INTERVAL_S * 1000,
+        ...(e.ALERTS_WEBHOOK_URL ? { webhookUrl: e.ALERTS_WEBHOOK_URL } : {}),
+        mqtt: e.ALERTS_MQTT,
+      },
     },
     tz: e.MIGLIO_TZ,
     districtFile: e.MIGLIO_DISTRICT_FILE,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InstantSchema, ResourceIdSchema } from './api.ts'
+import { AlertSchema } from './alerts.ts'
 
 /**
  * API contracts of issue #17 part A: expected ranges (bands), the demo history's progress and
@@ -82,31 +83,7 @@ export const DemoHistoryResponseSchema = z.object({
 })
 export type DemoHistoryResponse = z.infer<typeof DemoHistoryResponseSchema>
 
-export const AlertKindSchema = z.enum([
-  'zone_outside_band',
-  'shop_outside_band',
-  'gateway_silent',
-  'gateway_rate_collapse',
-  'dead_letters_rising',
-])
-export type AlertKind = z.infer<typeof AlertKindSchema>
-
-export const AlertSchema = z.object({
-  id: z.string(),
-  kind: AlertKindSchema,
-  zoneId: z.string().nullable(),
-  shopId: z.string().nullable(),
-  gatewayId: z.string().nullable(),
-  raisedAt: InstantSchema,
-  clearedAt: InstantSchema.nullable(),
-  /** The figures that raised it (observed values, band, rates): kind-specific. */
-  details: z.record(z.string(), z.unknown()),
-  acknowledgedBy: z.string().nullable(),
-  acknowledgedAt: InstantSchema.nullable(),
-  /** One line for people: "Piazza Ferretto above its usual range for 3 buckets". */
-  summary: z.string(),
-})
-export type Alert = z.infer<typeof AlertSchema>
+export { AlertKindSchema, AlertSchema, type Alert, type AlertKind } from './alerts.ts'
 
 export const AlertsQuerySchema = z.object({
   state: z.enum(['open', 'all']).default('open'),

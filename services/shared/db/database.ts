@@ -247,7 +247,8 @@ export interface DemoHistoryTable {
 
 /** One alert, open until cleared_at (0004). */
 export interface AlertsTable {
-  id: Generated<Int8>
+  /** bigint identity, as a decimal string. */
+  id: Generated<string>
   kind:
     | 'zone_outside_band'
     | 'shop_outside_band'
