@@ -26,6 +26,7 @@ import { runMemory } from './benchmarks/memory.ts'
 import { runAccuracy } from './benchmarks/accuracy.ts'
 import { runBrno } from './benchmarks/brno.ts'
 import { runFormats } from './benchmarks/formats.ts'
+import { runAlerts } from './benchmarks/alerts.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -38,6 +39,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   accuracy: runAccuracy,
   brno: runBrno,
   formats: runFormats,
+  alerts: runAlerts,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]

@@ -24,7 +24,8 @@ export type BandTrack = {
 
 /**
  * A zone or shop outside its band in each of its last `outsideBandBuckets` finished buckets (above
- * or below, each bucket on a comparable day with a band). Days that are not comparable (holidays,
+ * or below, and at least `minDeviation` from the usual; each bucket on a comparable day with a
+ * band). Days that are not comparable (holidays,
  * events: expected to differ) raise nothing.
  */
 export function bandConditions(tracks: readonly BandTrack[], rules: AlertRules): AlertCondition[] {
@@ -32,15 +33,11 @@ export function bandConditions(tracks: readonly BandTrack[], rules: AlertRules):
   for (const t of tracks) {
     const last = t.buckets.slice(-rules.outsideBandBuckets)
     if (last.length < rules.outsideBandBuckets) continue
-    const sides = last.map((b) =>
-      !b.comparable || !b.band
-        ? null
-        : b.value > b.band.high
-          ? 'above'
-          : b.value < b.band.low
-            ? 'below'
-            : null,
-    )
+    const sides = last.map((b) => {
+      if (!b.comparable || !b.band) return null
+      if (Math.abs(b.value - b.band.usual) < rules.minDeviation) return null
+      return b.value > b.band.high ? 'above' : b.value < b.band.low ? 'below' : null
+    })
     if (sides.some((s) => s === null)) continue
     const latest = last.at(-1)
     out.push({

@@ -7,6 +7,11 @@ import { z } from 'zod'
 export const AlertRulesSchema = z.strictObject({
   /** A zone or shop outside its expected range for this many consecutive hourly buckets. */
   outsideBandBuckets: z.number().int().min(1).max(48).default(3),
+  /**
+   * A bucket counts as outside only when it is also at least this far from the usual value
+   * (transits): a quiet hour's band is a few transits wide, and one group of friends is not news.
+   */
+  minDeviation: z.number().int().min(0).default(5),
   /** Bands need at least this many comparable weeks (fewer: no band, no alert). */
   minSamples: z.number().int().min(2).max(52).default(3),
   /** A gateway with no message for this many minutes is silent. */
