@@ -42,6 +42,16 @@ import {
   PublicCrowdResponseSchema,
   type PublicCrowdResponse,
 } from '../../services/shared/contracts/api.ts'
+import {
+  AlertSchema,
+  AlertsResponseSchema,
+  DemoHistoryResponseSchema,
+  ExpectedResponseSchema,
+  type Alert,
+  type AlertsResponse,
+  type DemoHistoryResponse,
+  type ExpectedResponse,
+} from '../../services/shared/contracts/ranges-api.ts'
 
 export type ApiErrorCode =
   'unauthorised' | 'forbidden' | 'not_found' | 'bad_response' | 'http_error' | 'network_error'
@@ -103,6 +113,17 @@ export interface ApiClient {
   /** Newest first; MACs are redacted by the server. */
   deadLetters(request: { page: number; pageSize: number }): Promise<DeadLettersResponse>
   publicCrowd(): Promise<PublicCrowdResponse>
+  /** Each zone's value with its usual value and band (expected range) per bucket. */
+  expected(request: {
+    from: string
+    to: string
+    bucket: '15m' | '1h'
+    zone?: string
+    shop?: string
+  }): Promise<ExpectedResponse>
+  demoHistory(): Promise<DemoHistoryResponse>
+  alerts(state: 'open' | 'all'): Promise<AlertsResponse>
+  acknowledgeAlert(alertId: string): Promise<Alert>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -191,6 +212,18 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
     gateways: () => getJson('/api/v1/gateways', GatewaysResponseSchema),
     footfall: ({ from, to, bucket }) =>
       getJson(`/api/v1/footfall${query({ from, to, bucket })}`, FootfallResponseSchema),
+    expected: ({ from, to, bucket, zone, shop }) =>
+      getJson(
+        `/api/v1/footfall/expected${query({ from, to, bucket, zone, shop })}`,
+        ExpectedResponseSchema,
+      ),
+    demoHistory: () => getJson('/api/v1/demo-history', DemoHistoryResponseSchema),
+    alerts: (state) => getJson(`/api/v1/alerts${query({ state })}`, AlertsResponseSchema),
+    acknowledgeAlert: (alertId) =>
+      getJson(`/api/v1/alerts/${encodeURIComponent(alertId)}/acknowledge`, AlertSchema, {
+        method: 'POST',
+        json: {},
+      }),
     footfallDetail: ({ from, to, bucket, zone, shop }) =>
       getJson(
         `/api/v1/footfall${query({ from, to, bucket, zone, shop })}`,

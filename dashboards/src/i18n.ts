@@ -90,6 +90,12 @@ export interface Messages {
     current: Record<SeriesPeriod, string>
     baseline: Record<SeriesPeriod, Record<CompareMode, string>>
     seriesAxis: Record<SeriesPeriod, string>
+    usualRange: string
+    historyProgress: (weeksDone: number, weeksTotal: number) => string
+    alertsHeading: string
+    alertsNone: string
+    acknowledge: string
+    acknowledged: string
     heatmapHeading: string
     heatmapNote: string
     heatmapValue: string
@@ -362,6 +368,12 @@ export const en: Messages = {
       week: { wow: 'The 7 days before', yoy: 'Same days 52 weeks earlier' },
     },
     seriesAxis: { day: 'Transits per 15 min', week: 'Transits per hour' },
+    usualRange: 'Usual range (same weekday and hour, last 8 weeks)',
+    historyProgress: (done, total) => `history: ${done} of ${total} weeks`,
+    alertsHeading: 'Alerts',
+    alertsNone: 'No open alerts',
+    acknowledge: 'Acknowledge',
+    acknowledged: 'Acknowledged',
     heatmapHeading: 'Hour × weekday, last 4 weeks',
     heatmapNote: 'Mean transits per hour, all zones. The busiest hour is outlined.',
     heatmapValue: 'Mean transits per hour',
@@ -659,6 +671,12 @@ export const it: Messages = {
       week: { wow: 'I 7 giorni precedenti', yoy: 'Stessi giorni 52 settimane prima' },
     },
     seriesAxis: { day: 'Transiti ogni 15 min', week: 'Transiti all’ora' },
+    usualRange: 'Intervallo abituale (stesso giorno e ora, ultime 8 settimane)',
+    historyProgress: (done, total) => `storico: ${done} di ${total} settimane`,
+    alertsHeading: 'Avvisi',
+    alertsNone: 'Nessun avviso aperto',
+    acknowledge: 'Presa visione',
+    acknowledged: 'Visto',
     heatmapHeading: 'Ora × giorno della settimana, ultime 4 settimane',
     heatmapNote: 'Media dei transiti all’ora, tutte le zone. L’ora di punta è evidenziata.',
     heatmapValue: 'Media transiti all’ora',
