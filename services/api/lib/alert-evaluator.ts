@@ -3,7 +3,7 @@ import type { Db } from '../../shared/db/create-db.ts'
 import type { Logger } from '../../shared/logger.ts'
 import { AlertRulesSchema, type AlertRules } from '../../shared/contracts/alert-rules.ts'
 import type { Alert } from '../../shared/contracts/alerts.ts'
-import { localDateOf, shiftLocalDays } from '../../shared/contracts/local-time.ts'
+import { localDateOf, shiftLocalDays, startOfLocalDay } from '../../shared/contracts/local-time.ts'
 import {
   clearAlerts,
   deadLettersIn,
@@ -85,7 +85,8 @@ export async function alertConditions(
   }
   const counts = await gatewayCountsIn(db, windows)
   // Weeks before the first data are unknown, not zero.
-  const covered = (await firstDataAt(db)) ?? Infinity
+  const first = await firstDataAt(db)
+  const covered = first === null ? Infinity : startOfLocalDay(first, tz)
   const comparableWeeks = windows
     .slice(1)
     .map((w, i) => ({

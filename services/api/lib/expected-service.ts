@@ -1,6 +1,10 @@
 import type { Db } from '../../shared/db/create-db.ts'
 import { holidaysBetween } from '../../shared/contracts/holidays.ts'
-import { localDateOf, localMidnightsIn } from '../../shared/contracts/local-time.ts'
+import {
+  localDateOf,
+  localMidnightsIn,
+  startOfLocalDay,
+} from '../../shared/contracts/local-time.ts'
 import type {
   ExpectedBucket,
   ExpectedMetric,
@@ -84,7 +88,8 @@ export async function expectedRows(
       const band = expectedAt(t, (at) => values.get(at), {
         tz: r.tz,
         excludedDates,
-        coveredFromMs: covered ?? Infinity,
+        // From the local midnight of the first day with data (its first transit may be at 10:05).
+        coveredFromMs: covered === null ? Infinity : startOfLocalDay(covered, r.tz),
         weeks,
         minSamples,
       })

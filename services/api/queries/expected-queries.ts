@@ -34,9 +34,14 @@ export async function seriesByZone(
   return out
 }
 
-/** The first instant with footfall data (the start of the oldest local day), or null. */
+/**
+ * The first instant with footfall data, or null: the oldest transit (an index scan of the
+ * hypertable's time column). Not the daily aggregate: on a server its real-time part starts at its
+ * refresh watermark, so days older than the refresh window that were never refreshed are missing
+ * there and the data would seem to begin later than it does.
+ */
 export async function firstDataAt(db: Db): Promise<number | null> {
-  const r = await sql<{ at: Date | null }>`SELECT min(bucket) AS at FROM footfall_1d`.execute(db)
+  const r = await sql<{ at: Date | null }>`SELECT min(first_seen) AS at FROM transits`.execute(db)
   return r.rows[0]?.at?.getTime() ?? null
 }
 
