@@ -70,6 +70,8 @@ export interface Messages {
     people: string
     /** The 95 % counting band under the estimate, already formatted numbers. */
     band: (low: string, high: string) => string
+    thisHour: string
+    usualFor: (weekday: string, hour: number, usual: string, range: string) => string
     vsLastWeek: string
     vsUsual: string
     noBaseline: string
@@ -338,6 +340,9 @@ export const en: Messages = {
     dwell: 'Mean dwell',
     people: 'Estimated people',
     band: (low, high) => `95 % band ${low}–${high} (counting only)`,
+    thisHour: 'This hour so far',
+    usualFor: (weekday, hour, usual, range) =>
+      `usual for a ${weekday} at ${hour}: ${usual} (${range})`,
     vsLastWeek: 'vs same time last week',
     vsUsual: 'vs usual',
     noBaseline: 'no comparison yet',
@@ -641,6 +646,9 @@ export const it: Messages = {
     dwell: 'Permanenza media',
     people: 'Persone stimate',
     band: (low, high) => `intervallo 95 % ${low}–${high} (solo conteggio)`,
+    thisHour: 'Quest’ora finora',
+    usualFor: (weekday, hour, usual, range) =>
+      `abituale di ${weekday} alle ${hour}: ${usual} (${range})`,
     vsLastWeek: 'rispetto alla settimana scorsa',
     vsUsual: 'rispetto al solito',
     noBaseline: 'ancora nessun confronto',
