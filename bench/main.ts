@@ -27,6 +27,7 @@ import { runAccuracy } from './benchmarks/accuracy.ts'
 import { runBrno } from './benchmarks/brno.ts'
 import { runFormats } from './benchmarks/formats.ts'
 import { runForecast } from './benchmarks/forecast.ts'
+import { runAlerts } from './benchmarks/alerts.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -40,6 +41,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   brno: runBrno,
   formats: runFormats,
   forecast: runForecast,
+  alerts: runAlerts,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]

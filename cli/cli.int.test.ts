@@ -54,7 +54,13 @@ afterAll(async () => {
 describe('miglio start', () => {
   it('runs the pipeline, refuses a second instance, stops on SIGTERM and comes back with its data', async () => {
     // A flat day: the same demo traffic whatever the hour this test runs at.
-    const env = { MIGLIO_DATA_DIR: dataDir, PORT: '0', SIM_BACKFILL: '15m', SIM_FLAT_DAY: 'true' }
+    const env = {
+      MIGLIO_DATA_DIR: dataDir,
+      PORT: '0',
+      SIM_BACKFILL: '15m',
+      SIM_HISTORY: '0',
+      SIM_FLAT_DAY: 'true',
+    }
     const first = run(['start'], env)
     try {
       const url = await runningUrl(first)

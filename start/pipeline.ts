@@ -31,7 +31,8 @@ import { createIngestMqttClient, ingestConfigOf } from '../services/ingest/main.
 import { buildApiApp, createApiMqttClient } from '../services/api/main.ts'
 import { buildDashboards } from '../dashboards/build.ts'
 import { ensureDemoKeys } from './demo-keys.ts'
-import { startSimulatorLoop, type BackfillLedger } from './simulator-loop.ts'
+import { earliestLiveTime, startSimulatorLoop, type BackfillLedger } from './simulator-loop.ts'
+import { startHistoryWriter } from './history-writer.ts'
 
 export type Running = {
   /** The dashboard's URL; HTTP serves from the moment startPipeline resolves. */
@@ -276,6 +277,20 @@ async function bringUp(
 
   if (config.simulator.enabled) {
     const district = await readDistrict()
+    // The history ends where the live backfill (SIM_BACKFILL, through MQTT) begins.
+    const history = startHistoryWriter({
+      config,
+      district,
+      db: database.db,
+      tz: ingestConfig.tz,
+      endMs: earliestLiveTime(Date.now(), {
+        tz: ingestConfig.tz,
+        keyGraceMs: config.ingest.keyGraceMs,
+        backfillMs: config.simulator.backfillMs,
+      }),
+      log: log.child({ service: 'history' }),
+    })
+    stack.push('demo history', () => history.stop())
     const loop = startSimulatorLoop({
       config,
       district,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { earliestLiveTime } from './simulator-loop.ts'
+import { demoFault, earliestLiveTime } from './simulator-loop.ts'
+import { loadConfig } from '../services/shared/config.ts'
+import { tinyDistrict } from '../services/shared/testing/fixtures.ts'
+import { parseFaults } from '../simulator/faults.ts'
 
 const H = 3_600_000
 const config = (backfillH: number) => ({
@@ -27,5 +30,18 @@ describe(earliestLiveTime.name, () => {
   it('never goes back 24 h, the oldest sighting ingest accepts', () => {
     const now = Date.parse('2026-11-21T00:30:00Z')
     expect(earliestLiveTime(now, config(48))).toBeGreaterThanOrEqual(now - 23 * H)
+  })
+})
+
+describe(demoFault.name, () => {
+  it('takes the last gateway offline in the demo with history only, as a valid fault', () => {
+    const district = tinyDistrict()
+    const last = district.gateways.at(-1)?.id
+    const fault = demoFault(loadConfig({}), district)
+    expect(fault).toBe(`offline:${last}@30s-20m`)
+    expect(parseFaults(fault ?? '')).toMatchObject([
+      { kind: 'offline', gatewayId: last, fromOffsetMs: 30_000, toOffsetMs: 1_200_000 },
+    ])
+    expect(demoFault(loadConfig({ SIM_HISTORY: '0' }), district)).toBeNull()
   })
 })

@@ -83,12 +83,14 @@ export function startSimulatorLoop(deps: {
     for (const phase of phases) {
       if (abort.signal.aborted || phase.fromMs >= phase.toMs) continue
       if (phase.name === 'backfill' && !backfill) continue
+      const fault = phase.name === 'live' ? demoFault(config, district) : null
       const simulation = createSimulation({
         district,
         seed: phase.seed,
         fromMs: phase.fromMs,
         toMs: phase.toMs,
         scenario: 'demo',
+        ...(fault ? { faults: fault } : {}),
         // A flat day: the same traffic at any hour (tests and night-time demos).
         ...(config.simulator.flatDay
           ? { overrides: { hourShape: Array<number>(24).fill(1) } }
@@ -96,7 +98,7 @@ export function startSimulatorLoop(deps: {
         collectTruth: false,
       })
       log.info(
-        { phase: phase.name, from: new Date(phase.fromMs).toISOString() },
+        { phase: phase.name, from: new Date(phase.fromMs).toISOString(), fault },
         'simulator phase started',
       )
       const result = await publishSimulation({
@@ -118,6 +120,18 @@ export function startSimulatorLoop(deps: {
       await client.endAsync(!client.connected)
     },
   }
+}
+
+/**
+ * The demo with history (SIM_HISTORY > 0) also shows an alert: its live traffic takes the district's
+ * last gateway offline from 30 s to 20 min after the start (it says so, retained, and then sends
+ * nothing), so a `gateway_silent` alert is raised after the district's `silentAfterMinutes` and
+ * cleared when it comes back. Null without history.
+ */
+export function demoFault(config: Config, district: DistrictFile): string | null {
+  const gateway = district.gateways.at(-1)
+  if (config.simulator.historyDays <= 0 || !gateway) return null
+  return `offline:${gateway.id}@30s-20m`
 }
 
 /**

@@ -92,6 +92,7 @@ describe('miglio start, restarted', () => {
       MQTT_CLIENT_ID: `${prefix}-ingest`,
       PORT: '0',
       SIM_BACKFILL: '15m',
+      SIM_HISTORY: '0',
       SIM_FLAT_DAY: 'true',
       DEMO_KEYS: 'false',
     }

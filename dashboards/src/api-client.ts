@@ -54,6 +54,16 @@ import {
   PublicCrowdResponseSchema,
   type PublicCrowdResponse,
 } from '../../services/shared/contracts/api.ts'
+import {
+  AlertSchema,
+  AlertsResponseSchema,
+  DemoHistoryResponseSchema,
+  ExpectedResponseSchema,
+  type Alert,
+  type AlertsResponse,
+  type DemoHistoryResponse,
+  type ExpectedResponse,
+} from '../../services/shared/contracts/ranges-api.ts'
 
 import {
   ContextSeriesResponseSchema,
@@ -151,6 +161,17 @@ export interface ApiClient {
     lang: 'it' | 'en'
     format: 'html' | 'pdf'
   }): Promise<Blob>
+  /** Each zone's value with its usual value and band (expected range) per bucket. */
+  expected(request: {
+    from: string
+    to: string
+    bucket: '15m' | '1h'
+    zone?: string
+    shop?: string
+  }): Promise<ExpectedResponse>
+  demoHistory(): Promise<DemoHistoryResponse>
+  alerts(state: 'open' | 'all'): Promise<AlertsResponse>
+  acknowledgeAlert(alertId: string): Promise<Alert>
   /** A tabular endpoint as CSV text (the key travels in the header, never in the URL). */
   csv(path: string, params: Record<string, string | undefined>): Promise<string>
 }
@@ -181,6 +202,26 @@ function failure(response: Response, text: string): ApiError {
           ? 'not_found'
           : 'http_error'
   return new ApiError(code, message, { status: response.status })
+}
+
+/** A monthly report as a file (HTML or PDF): the one request that answers a Blob. */
+async function fetchReport(
+  deps: { root: string; getKey: () => string | null; fetch: typeof globalThis.fetch },
+  { shopId, month, lang, format }: Parameters<ApiClient['report']>[0],
+): Promise<Blob> {
+  const scope = shopId === null ? '/district' : `/shops/${encodeURIComponent(shopId)}`
+  const path = `/api/v1${scope}/reports/${month}.${format}${query({ lang })}`
+  const key = deps.getKey()
+  const headers: Record<string, string> = {}
+  if (key) headers.Authorization = `Bearer ${key}`
+  let response: Response
+  try {
+    response = await deps.fetch(`${deps.root}${path}`, { headers })
+  } catch (error) {
+    throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
+  }
+  if (!response.ok) throw failure(response, await response.text())
+  return response.blob()
 }
 
 export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiClient {
@@ -240,6 +281,18 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
     gateways: () => getJson('/api/v1/gateways', GatewaysResponseSchema),
     footfall: ({ from, to, bucket }) =>
       getJson(`/api/v1/footfall${query({ from, to, bucket })}`, FootfallResponseSchema),
+    expected: ({ from, to, bucket, zone, shop }) =>
+      getJson(
+        `/api/v1/footfall/expected${query({ from, to, bucket, zone, shop })}`,
+        ExpectedResponseSchema,
+      ),
+    demoHistory: () => getJson('/api/v1/demo-history', DemoHistoryResponseSchema),
+    alerts: (state) => getJson(`/api/v1/alerts${query({ state })}`, AlertsResponseSchema),
+    acknowledgeAlert: (alertId) =>
+      getJson(`/api/v1/alerts/${encodeURIComponent(alertId)}/acknowledge`, AlertSchema, {
+        method: 'POST',
+        json: {},
+      }),
     footfallDetail: ({ from, to, bucket, zone, shop }) =>
       getJson(
         `/api/v1/footfall${query({ from, to, bucket, zone, shop })}`,
@@ -300,21 +353,7 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       ),
     contextSeries: ({ from, to, zone }) =>
       getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
-    async report({ shopId, month, lang, format }) {
-      const scope = shopId === null ? '/district' : `/shops/${encodeURIComponent(shopId)}`
-      const path = `/api/v1${scope}/reports/${month}.${format}${query({ lang })}`
-      const key = getKey()
-      const headers: Record<string, string> = {}
-      if (key) headers.Authorization = `Bearer ${key}`
-      let response: Response
-      try {
-        response = await fetch(`${root}${path}`, { headers })
-      } catch (error) {
-        throw new ApiError('network_error', `GET ${path} failed`, { cause: error })
-      }
-      if (!response.ok) throw failure(response, await response.text())
-      return response.blob()
-    },
+    report: (request) => fetchReport({ root, getKey, fetch }, request),
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`
       const { response, text } = await request(url, 'text/csv')

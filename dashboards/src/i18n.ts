@@ -87,6 +87,8 @@ export interface Messages {
     people: string
     /** The 95 % counting band under the estimate, already formatted numbers. */
     band: (low: string, high: string) => string
+    thisHour: string
+    usualFor: (weekday: string, hour: number, usual: string, range: string) => string
     vsLastWeek: string
     vsUsual: string
     noBaseline: string
@@ -107,6 +109,12 @@ export interface Messages {
     current: Record<SeriesPeriod, string>
     baseline: Record<SeriesPeriod, Record<CompareMode, string>>
     seriesAxis: Record<SeriesPeriod, string>
+    usualRange: string
+    historyProgress: (weeksDone: number, weeksTotal: number) => string
+    alertsHeading: string
+    alertsNone: string
+    acknowledge: string
+    acknowledged: string
     heatmapHeading: string
     heatmapNote: string
     heatmapValue: string
@@ -387,6 +395,9 @@ export const en: Messages = {
     dwell: 'Mean dwell',
     people: 'Estimated people',
     band: (low, high) => `95 % band ${low}–${high} (counting only)`,
+    thisHour: 'This hour so far',
+    usualFor: (weekday, hour, usual, range) =>
+      `usual for a ${weekday} at ${hour}: ${usual} (${range})`,
     vsLastWeek: 'vs same time last week',
     vsUsual: 'vs usual',
     noBaseline: 'no comparison yet',
@@ -417,6 +428,12 @@ export const en: Messages = {
       week: { wow: 'The 7 days before', yoy: 'Same days 52 weeks earlier' },
     },
     seriesAxis: { day: 'Transits per 15 min', week: 'Transits per hour' },
+    usualRange: 'Usual range (same weekday and hour, last 8 weeks)',
+    historyProgress: (done, total) => `history: ${done} of ${total} weeks`,
+    alertsHeading: 'Alerts',
+    alertsNone: 'No open alerts',
+    acknowledge: 'Acknowledge',
+    acknowledged: 'Acknowledged',
     heatmapHeading: 'Hour × weekday, last 4 weeks',
     heatmapNote: 'Mean transits per hour, all zones. The busiest hour is outlined.',
     heatmapValue: 'Mean transits per hour',
@@ -722,6 +739,9 @@ export const it: Messages = {
     dwell: 'Permanenza media',
     people: 'Persone stimate',
     band: (low, high) => `intervallo 95 % ${low}–${high} (solo conteggio)`,
+    thisHour: 'Quest’ora finora',
+    usualFor: (weekday, hour, usual, range) =>
+      `abituale di ${weekday} alle ${hour}: ${usual} (${range})`,
     vsLastWeek: 'rispetto alla settimana scorsa',
     vsUsual: 'rispetto al solito',
     noBaseline: 'ancora nessun confronto',
@@ -752,6 +772,12 @@ export const it: Messages = {
       week: { wow: 'I 7 giorni precedenti', yoy: 'Stessi giorni 52 settimane prima' },
     },
     seriesAxis: { day: 'Transiti ogni 15 min', week: 'Transiti all’ora' },
+    usualRange: 'Intervallo abituale (stesso giorno e ora, ultime 8 settimane)',
+    historyProgress: (done, total) => `storico: ${done} di ${total} settimane`,
+    alertsHeading: 'Avvisi',
+    alertsNone: 'Nessun avviso aperto',
+    acknowledge: 'Presa visione',
+    acknowledged: 'Visto',
     heatmapHeading: 'Ora × giorno della settimana, ultime 4 settimane',
     heatmapNote: 'Media dei transiti all’ora, tutte le zone. L’ora di punta è evidenziata.',
     heatmapValue: 'Media transiti all’ora',

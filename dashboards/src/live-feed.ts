@@ -2,6 +2,7 @@ import {
   LiveServerMessageSchema,
   type LiveServerMessage,
 } from '../../services/shared/contracts/api.ts'
+import type { Alert } from '../../services/shared/contracts/alerts.ts'
 
 export type LiveCounts = Extract<LiveServerMessage, { type: 'counts' }>
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'unauthorised' | 'stopped'
@@ -25,6 +26,8 @@ export interface LiveFeedDeps {
   key: string
   createSocket: (url: string, handlers: SocketHandlers) => SocketLike
   onCounts: (counts: LiveCounts) => void
+  /** An alert raised, cleared or acknowledged (pushed by the server). */
+  onAlert?: (alert: Alert) => void
   onStatus: (status: LiveStatus, detail: { attempt: number; retryInMs?: number }) => void
   setTimeout: (callback: () => void, ms: number) => unknown
   clearTimeout: (handle: unknown) => void
@@ -75,6 +78,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           deps.onStatus('live', { attempt })
         } else if (message.type === 'counts') {
           deps.onCounts(message)
+        } else if (message.type === 'alert') {
+          deps.onAlert?.(message.alert)
         } else if (message.code === 'unauthorised') {
           stopWith('unauthorised')
         }
@@ -142,6 +147,8 @@ export interface LiveState {
   at: Date | null
   retryInMs: number | undefined
   counts: LiveCounts | null
+  /** The alerts pushed since the feed opened (raised, cleared, acknowledged), newest last, by id. */
+  alerts: readonly Alert[]
 }
 
 export const LIVE_CONNECTING: LiveState = {
@@ -149,11 +156,12 @@ export const LIVE_CONNECTING: LiveState = {
   at: null,
   retryInMs: undefined,
   counts: null,
+  alerts: [],
 }
 
 /** Opens a feed with the signed-in key (the app's job), or null when the app has no WebSocket. */
 export type OpenLiveFeed = (
-  handlers: Pick<LiveFeedDeps, 'onCounts' | 'onStatus'>,
+  handlers: Pick<LiveFeedDeps, 'onCounts' | 'onStatus' | 'onAlert'>,
 ) => LiveFeed | null
 
 /**
@@ -169,6 +177,7 @@ export function bindLiveFeed(open: OpenLiveFeed, onChange: (live: LiveState) => 
   }
   const feed = open({
     onCounts: (counts) => set({ counts, at: new Date(counts.at) }),
+    onAlert: (alert) => set({ alerts: [...live.alerts.filter((a) => a.id !== alert.id), alert] }),
     onStatus: (status, detail) => set({ status, retryInMs: detail.retryInMs }),
   })
   if (!feed) {

@@ -10,7 +10,7 @@ import {
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Logger } from '../shared/logger.ts'
 import type { Db } from '../shared/db/create-db.ts'
-import { ApiOptionsSchema, type ApiOptionsInput } from './config.ts'
+import { ApiOptionsSchema, type ApiOptions, type ApiOptionsInput } from './config.ts'
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -49,6 +49,12 @@ import deviceCountRoutes from './routes/device-counts/index.ts'
 import flowRoutes from './routes/flows/index.ts'
 import eventRoutes from './routes/events/index.ts'
 import calibrationRoutes from './routes/calibration/index.ts'
+import expectedRoutes from './routes/expected/index.ts'
+import alertRoutes from './routes/alerts/index.ts'
+import { startAlertEvaluator } from './lib/alert-evaluator.ts'
+import { createWebhookNotifier } from './lib/alert-notifier.ts'
+import { ALERTS_TOPIC } from '../shared/contracts/alerts.ts'
+import { withTopicPrefix } from '../shared/contracts/topics.ts'
 import adminRoutes from './routes/admin/index.ts'
 import forecastRoutes from './routes/forecast/index.ts'
 import contextRoutes from './routes/context/index.ts'
@@ -104,6 +110,8 @@ export type ApiDeps = {
    * `calibrated: false`.
    */
   calibrations?: CalibrationProvider
+  /** Publishes an alert change on the broker (ALERTS_MQTT); absent: alerts are not published. */
+  alertPublish?: (topic: string, payload: Buffer) => Promise<void>
 }
 
 const QUARTER_MS = 15 * 60_000
@@ -275,6 +283,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => off())
   }
 
+  if (options.alerts.enabled) wireAlerts(app, deps, options.alerts, timeZone, now)
+
   await app.register(healthRoutes, {
     prefix: '/api/v1',
     db,
@@ -349,6 +359,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         ...common,
         maxAgeDays: options.calibrationMaxAgeDays,
       })
+      await api.register(expectedRoutes, reads)
+      await api.register(alertRoutes, { db })
       await api.register(adminRoutes, { db })
       await api.register(forecastRoutes, common)
       await api.register(contextRoutes, { db, timeZone })
@@ -411,4 +423,44 @@ function merakiMetrics(registry: Registry): MerakiMetrics {
       registers: [registry],
     }),
   }
+}
+
+/**
+ * Alerts of this process: the evaluator (one replica at a time evaluates, under an advisory lock),
+ * and where each change goes — the live feed, the webhook (queued, retried, never awaited), the MQTT
+ * topic (best effort, never awaited).
+ */
+function wireAlerts(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  o: ApiOptions['alerts'],
+  timeZone: () => Promise<string>,
+  now: () => number,
+): void {
+  const log = deps.log.child({ service: 'alerts' })
+  const webhook = o.webhookUrl ? createWebhookNotifier({ url: o.webhookUrl }, log) : null
+  const topic = withTopicPrefix(deps.topicPrefix, ALERTS_TOPIC)
+  const publish = o.mqtt ? deps.alertPublish : undefined
+  let evaluator: { stop(): Promise<void> } | null = null
+  app.addHook('onReady', async () => {
+    evaluator = startAlertEvaluator({
+      db: deps.db,
+      timeZone,
+      now,
+      log,
+      intervalMs: o.intervalMs,
+      firstDelayMs: o.firstDelayMs,
+      onAlert: (alert, change) => {
+        app.liveHub.broadcastAlert(alert)
+        webhook?.notify({ change, alert })
+        publish?.(topic, Buffer.from(JSON.stringify({ change, alert }))).catch((err: unknown) =>
+          log.warn({ err: String(err) }, 'alert not published on MQTT'),
+        )
+      },
+    })
+  })
+  app.addHook('onClose', async () => {
+    await evaluator?.stop()
+    await webhook?.stop()
+  })
 }

@@ -75,6 +75,22 @@ export const ApiOptionsSchema = z.object({
     .optional(),
   /** A gateway without a batch for longer than this is `silent`. */
   gatewaySilentAfterS: z.number().positive().default(120),
+  /**
+   * Alerts (issue #17): evaluated every `intervalMs` by one replica at a time (an advisory lock),
+   * pushed on the live feed, optionally to a webhook and an MQTT topic. Off unless enabled (the
+   * processes enable it from ALERTS; tests that do not test alerts keep it off).
+   */
+  alerts: z
+    .object({
+      enabled: z.boolean().default(false),
+      intervalMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /** First evaluation this long after the app is ready. */
+      firstDelayMs: z.number().int().min(0).default(15_000),
+      webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** Publish each alert change to `<prefix>/miglio/v1/alerts` (QoS 1) on the API's connection. */
+      mqtt: z.boolean().default(false),
+    })
+    .prefault({}),
   live: z
     .object({
       /** One database poll per API process per interval, for all clients. */

@@ -26,6 +26,7 @@ import {
   type KindModel,
 } from '../shared/people/calibration.ts'
 import { DEFAULT_ESTIMATOR_OPTIONS } from '../shared/people/estimator.ts'
+import { raiseAlerts } from './queries/alert-queries.ts'
 
 const log = createLogger({ level: 'silent' })
 let database: TestDatabase
@@ -629,6 +630,59 @@ describe('live feed: people present now', () => {
     } finally {
       c.close()
       await failing.close()
+    }
+  })
+})
+
+describe('alerts on the live feed', () => {
+  const isAlert = (m: LiveServerMessage): m is Extract<LiveServerMessage, { type: 'alert' }> =>
+    m.type === 'alert'
+
+  it("pushes an alert change to analysts, and to a shopkeeper only its shop's", async () => {
+    const [shopAlert, streetAlert] = await raiseAlerts(
+      database.db,
+      [
+        {
+          kind: 'gateway_silent',
+          zoneId: 'shop-one',
+          shopId: 'shop-one',
+          gatewayId: 'gw-shop-one',
+          details: { silentMinutes: 20 },
+        },
+        {
+          kind: 'zone_outside_band',
+          zoneId: 'street-a',
+          shopId: null,
+          gatewayId: null,
+          details: { direction: 'above' },
+        },
+      ],
+      new Date(),
+    )
+    const analyst = await new Client(url).open()
+    const shopkeeper = await new Client(url).open()
+    try {
+      analyst.send({ type: 'auth', key: keys.analyst })
+      shopkeeper.send({ type: 'auth', key: keys.shopkeeper })
+      await analyst.next(isReady)
+      await shopkeeper.next(isReady)
+      for (const a of [streetAlert, shopAlert]) {
+        const res = await sut.inject({
+          method: 'POST',
+          url: `/api/v1/alerts/${a?.id}/acknowledge`,
+          headers: bearer(keys.analyst),
+        })
+        expect(res.statusCode, res.body).toBe(200)
+      }
+      const first = await analyst.next(isAlert)
+      expect(first.alert).toMatchObject({ id: streetAlert?.id, kind: 'zone_outside_band' })
+      expect(first.alert.acknowledgedAt).not.toBeNull()
+      const own = await shopkeeper.next(isAlert)
+      expect(own.alert).toMatchObject({ id: shopAlert?.id, shopId: 'shop-one' })
+      expect(shopkeeper.messages.filter(isAlert)).toHaveLength(1)
+    } finally {
+      analyst.close()
+      shopkeeper.close()
     }
   })
 })

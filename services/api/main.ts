@@ -73,6 +73,14 @@ export function buildApiApp(deps: {
       ? { publisher: createDurablePublisher(mqtt, { ackTimeoutMs: MERAKI_ACK_TIMEOUT_MS }) }
       : {}),
     topicPrefix: config.mqtt.topicPrefix,
+    // Alerts on the broker (ALERTS_MQTT): QoS 1 on the same connection, best effort.
+    ...(mqtt && config.api.alerts.mqtt
+      ? {
+          alertPublish: async (topic: string, payload: Buffer) => {
+            await mqtt.publishAsync(topic, payload, { qos: 1 })
+          },
+        }
+      : {}),
     checks: deps.checks,
     ...(deps.starting ? { starting: deps.starting } : {}),
     ...(deps.metricsRegistries ? { metricsRegistries: deps.metricsRegistries } : {}),

@@ -54,6 +54,7 @@ describe(loadConfig.name, () => {
         enabled: true,
         seed: 42,
         backfillMs: 7_200_000,
+        historyDays: 56,
         flatDay: false,
       })
       expect(sut.demoKeys).toBe(true)
@@ -123,6 +124,18 @@ describe(loadConfig.name, () => {
     })
 
     it.each([
+      ['8w', 56],
+      ['30d', 30],
+      ['0', 0],
+    ])('reads SIM_HISTORY %s as %i days', (value, days) => {
+      expect(loadConfig({ SIM_HISTORY: value }).simulator.historyDays).toBe(days)
+    })
+
+    it('writes 8 weeks of demo history by default', () => {
+      expect(loadConfig({}).simulator.historyDays).toBe(56)
+    })
+
+    it.each([
       ['false', false],
       ['0', false],
       ['true', true],
@@ -177,6 +190,8 @@ describe(loadConfig.name, () => {
       ['SIMULATOR', 'maybe'],
       ['SIM_BACKFILL', '2 hours'],
       ['SIM_BACKFILL', '2w'],
+      ['SIM_HISTORY', '12h'],
+      ['SIM_HISTORY', '60w'],
       ['MQTT_URL', 'http://broker'],
       ['MQTT_PROTOCOL_VERSION', '3'],
       ['LOG_LEVEL', 'verbose'],

@@ -162,6 +162,15 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^\d+[mhd]$/, 'must look like 30m, 2h or 1d')
     .default('2h'),
+  ALERTS: z.stringbool().default(true),
+  ALERTS_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
+  ALERTS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ALERTS_MQTT: z.stringbool().default(false),
+  SIM_HISTORY: z
+    .string()
+    .regex(/^(0|\d+[dw])$/, 'must look like 8w, 30d or 0 (off)')
+    .refine((v) => v === '0' || parseDuration(v) <= 400 * 86_400_000, 'must be at most 400 days')
+    .default('8w'),
   SIM_FLAT_DAY: z.stringbool().default(false),
   DEMO_KEYS: z.stringbool().default(true),
 })
@@ -194,6 +203,7 @@ export type Config = Readonly<{
     trustProxy: boolean | string[]
     rateLimit: { enabled: boolean; capacity: number; refillPerSecond: number }
     live: { pollMs: number; maxBufferedBytes: number }
+    alerts: { enabled: boolean; intervalMs: number; webhookUrl?: string; mqtt: boolean }
   }
   /**
    * MIGLIO_TZ: the time zone of a district file that names none. Ingest, the API and the simulator
@@ -219,17 +229,25 @@ export type Config = Readonly<{
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
   meraki: MerakiConfig | null
-  simulator: { enabled: boolean; seed: number; backfillMs: number; flatDay: boolean }
+  simulator: {
+    enabled: boolean
+    seed: number
+    backfillMs: number
+    /** Whole days of history written once per database before the backfill (0: off). */
+    historyDays: number
+    flatDay: boolean
+  }
   demoKeys: boolean
 }>
 
 export type MerakiConfig = { validator: string; secret: string; bodyLimitBytes: number }
 
-/** `parseDuration('2h')` → 7 200 000 ms. */
+/** `parseDuration('2h')` → 7 200 000 ms (units m, h, d, w). */
 export function parseDuration(text: string): number {
   const n = Number(text.slice(0, -1))
   const unit = text.at(-1)
-  const ms = unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000
+  const ms =
+    unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : unit === 'w' ? 7 * 86_400_000 : 86_400_000
   return n * ms
 }
 
@@ -297,6 +315,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         refillPerSecond: e.API_RATE_LIMIT_PER_S,
       },
       live: { pollMs: e.API_LIVE_POLL_MS, maxBufferedBytes: e.API_LIVE_MAX_BUFFERED_BYTES },
+      alerts: {
+        enabled: e.ALERTS,
+        intervalMs: e.ALERTS_INTERVAL_S * 1000,
+        ...(e.ALERTS_WEBHOOK_URL ? { webhookUrl: e.ALERTS_WEBHOOK_URL } : {}),
+        mqtt: e.ALERTS_MQTT,
+      },
     },
     tz: e.MIGLIO_TZ,
     districtFile: e.MIGLIO_DISTRICT_FILE,
@@ -328,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       enabled: e.SIMULATOR,
       seed: e.SIM_SEED,
       backfillMs: parseDuration(e.SIM_BACKFILL),
+      historyDays: e.SIM_HISTORY === '0' ? 0 : parseDuration(e.SIM_HISTORY) / 86_400_000,
       flatDay: e.SIM_FLAT_DAY,
     },
     demoKeys: e.DEMO_KEYS,

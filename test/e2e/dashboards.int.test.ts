@@ -106,6 +106,7 @@ beforeAll(async () => {
       MQTT_URL: broker.url,
       PORT: '0',
       SIM_BACKFILL: '30m',
+      SIM_HISTORY: '0',
       // The same demo traffic whatever the hour the test runs at.
       SIM_FLAT_DAY: 'true',
       API_PUBLIC_STREET_VIEW: 'true',

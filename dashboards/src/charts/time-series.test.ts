@@ -60,6 +60,32 @@ describe(renderTimeSeries.name, () => {
     await expect(goldenOf(sut)).toMatchFileSnapshot('./__snapshots__/time-series.svg')
   })
 
+  it('shades the expected range behind the lines, in the legend and on the scale', async () => {
+    const data = fixture()
+    const band = data.baseline.map((p) => ({ t: p.t, low: p.value * 0.8, high: p.value * 1.5 }))
+    const sut = renderTimeSeries(
+      document.createElement('div'),
+      { ...data, band },
+      { ...en, labels: { ...en.labels, band: 'Usual range' } },
+    )
+
+    const shaded = sut.querySelector('path.band-expected')
+    expect(shaded?.getAttribute('fill')).toBe(seriesColours.band)
+    // Behind the lines: drawn before them.
+    const paths = [...sut.querySelectorAll('path')].map((p) => p.getAttribute('class'))
+    expect(paths.indexOf('band-expected')).toBeLessThan(paths.indexOf('series series-current'))
+    expect(paths.indexOf('band-expected')).toBeGreaterThanOrEqual(0)
+    expect([...sut.querySelectorAll('g.legend-item')].map((i) => i.textContent)).toEqual([
+      'Last 7 days',
+      'The 7 days before',
+      'Usual range',
+    ])
+    // The top of the band fits on the axis.
+    const top = Math.min(...pathNumbers(shaded?.getAttribute('d')).filter((_, i) => i % 2 === 1))
+    expect(top).toBeGreaterThanOrEqual(0)
+    await expect(goldenOf(sut)).toMatchFileSnapshot('./__snapshots__/time-series-band.svg')
+  })
+
   it('has a legend telling the periods apart by line style, and a unit on the y axis', () => {
     const sut = renderTimeSeries(document.createElement('div'), fixture(), en)
 

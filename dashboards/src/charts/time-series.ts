@@ -34,6 +34,15 @@ export interface TimeSeriesData {
   current: readonly TimePoint[]
   /** The comparison period, already shifted onto the current period's times. */
   baseline: readonly TimePoint[]
+  /** The expected range per bucket of the current period (usual low–high), drawn shaded behind. */
+  band?: readonly BandPoint[]
+}
+
+export interface BandPoint {
+  /** Bucket start, ISO 8601. */
+  t: string
+  low: number
+  high: number
 }
 
 export interface TimeSeriesOptions {
@@ -41,10 +50,14 @@ export interface TimeSeriesOptions {
   height?: number
   locale: string
   timeZone: string
-  labels: StateLabels & { current: string; baseline: string; yAxis: string }
+  labels: StateLabels & { current: string; baseline: string; yAxis: string; band?: string }
 }
 
-export const seriesColours = { current: okabeIto.blue, baseline: '#3e4c59' } as const
+export const seriesColours = {
+  current: okabeIto.blue,
+  baseline: '#3e4c59',
+  band: '#9aa5b1',
+} as const
 
 const MARGIN = { top: 34, right: 16, bottom: 30 }
 
@@ -90,7 +103,11 @@ export function renderTimeSeries(
 function drawSeries(frame: Frame, data: TimeSeriesData, height: number, opts: TimeSeriesOptions) {
   const { labels } = opts
   const count = createCountFormat(opts.locale)
-  const maxValue = max([...data.current, ...data.baseline], (p) => p.value) ?? 0
+  const band = data.band ?? []
+  const maxValue = Math.max(
+    max([...data.current, ...data.baseline], (p) => p.value) ?? 0,
+    max(band, (p) => p.high) ?? 0,
+  )
   const y = scaleLinear().domain([0, maxValue]).nice().range([0, 1])
   const yTicks = y.ticks(Math.max(2, Math.floor((height - 90) / 40))).filter(Number.isInteger)
   const left = 24 + Math.max(...yTicks.map((v) => textWidth(count(v))), 14)
@@ -107,6 +124,15 @@ function drawSeries(frame: Frame, data: TimeSeriesData, height: number, opts: Ti
         label: labels.baseline,
         swatch: { kind: 'line', stroke: seriesColours.baseline, dash: '6 4', width: 2 },
       },
+      ...(band.length > 0 && labels.band
+        ? [
+            {
+              key: 'band',
+              label: labels.band,
+              swatch: { kind: 'rect' as const, fill: seriesColours.band },
+            },
+          ]
+        : []),
     ],
     { x: left, y: 4, maxWidth: plotWidth },
   )
@@ -132,6 +158,7 @@ function drawSeries(frame: Frame, data: TimeSeriesData, height: number, opts: Ti
   frame.grid(yTicks, (v) => [left, left + plotWidth, round(y(v)), round(y(v))])
   drawYAxis(frame, plot, yTicks, labels.yAxis)
   drawXAxis(frame, plot, data, opts.timeZone)
+  drawBand(frame, plot, band)
   drawLines(frame, plot, data)
   return frame.node()
 }
@@ -178,6 +205,29 @@ function drawXAxis(frame: Frame, plot: Plot, data: TimeSeriesData, timeZone: str
       .attr('fill', TEXT_COLOUR)
       .text(daily ? plot.dates.day(new Date(tick)) : plot.dates.time(new Date(tick)))
   }
+}
+
+/** The expected range as a shaded step band behind the lines (one step per bucket). */
+function drawBand(frame: Frame, plot: Plot, band: readonly BandPoint[]): void {
+  if (band.length === 0) return
+  const step = band.length > 1 ? Date.parse(band[1]?.t ?? '') - Date.parse(band[0]?.t ?? '') : 0
+  const shape = area<BandPoint>()
+    .x((p) => round(plot.x(Date.parse(p.t))))
+    .y0((p) => round(plot.y(p.low)))
+    .y1((p) => round(plot.y(p.high)))
+  const points = band.flatMap((p) => {
+    const end = Date.parse(p.t) + step
+    return [
+      p,
+      { ...p, t: new Date(Math.min(end, plot.x.domain()[1]?.getTime() ?? end)).toISOString() },
+    ]
+  })
+  frame.svg
+    .append('path')
+    .attr('class', 'band-expected')
+    .attr('d', shape(points) ?? '')
+    .attr('fill', seriesColours.band)
+    .attr('fill-opacity', 0.35)
 }
 
 function drawLines(frame: Frame, plot: Plot, data: TimeSeriesData): void {

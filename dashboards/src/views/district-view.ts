@@ -2,6 +2,7 @@ import { h } from '../dom.ts'
 import { createDateFormats } from '../format.ts'
 import { rangeKinds } from '../ranges.ts'
 import * as calibration from './district/calibration.ts'
+import * as alerts from './district/alerts.ts'
 import * as deviceCounts from './district/device-counts.ts'
 import * as downloads from './district/downloads.ts'
 import * as events from './district/events.ts'
@@ -30,6 +31,7 @@ export const DISTRICT_REFRESH_MS = 60_000
 /** The panels in page order, with the room each takes in the grid. */
 const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [kpis, 'wide kpis'],
+  [alerts, 'wide'],
   [zoneMap, 'wide'],
   [zones],
   [shops],

@@ -6,6 +6,8 @@ import type { Logger } from '../../shared/logger.ts'
 import type { ApiPrincipal } from '../../shared/registry/api-key-repository.ts'
 import type { LiveServerMessage, LiveZoneCounts } from '../../shared/contracts/api.ts'
 
+import type { Alert } from '../../shared/contracts/alerts.ts'
+
 /**
  * What one poll of the database returns: every zone's counts at `at`, and how far behind the
  * primary they may be when they were read from a replica.
@@ -65,6 +67,11 @@ export type LiveHub = {
   nudge(): void
   /** Closes this process's clients of a key (just revoked) with 4403. */
   closeKey(keyId: string): void
+  /**
+   * Pushes an alert raised or cleared to the clients allowed to see it (analysts and admins: all;
+   * a shopkeeper: its shop's), skipping clients whose socket buffers too much.
+   */
+  broadcastAlert(alert: Alert): void
   readonly size: number
   stop(): Promise<void>
 }
@@ -226,6 +233,18 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
   }
 
   return {
+    broadcastAlert(alert) {
+      for (const c of clients) {
+        const p = c.principal
+        if (p.role === 'shopkeeper' && (alert.shopId === null || alert.shopId !== p.shopId))
+          continue
+        if (c.socket.bufferedAmount > o.maxBufferedBytes) {
+          o.metrics.skipped.inc()
+          continue
+        }
+        send(c, { type: 'alert', alert })
+      }
+    },
     add(c) {
       if (stopped) return
       clients.add(c)

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { GatewayFormat } from './district.ts'
+import { AlertSchema } from './alerts.ts'
 
 /** Buckets the footfall endpoint answers in; `week` is the ISO week in the district's time zone. */
 export const FootfallBucketSchema = z.enum(['15m', '1h', '1d', 'week'])
@@ -658,6 +659,8 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
     readLagMs: z.number().int().nonnegative().optional(),
   }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  /** An alert raised or cleared (analysts and admins: all; a shopkeeper: its shop's). */
+  z.object({ type: z.literal('alert'), alert: AlertSchema }),
 ])
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>
 

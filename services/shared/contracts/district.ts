@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { AlertRulesSchema } from './alert-rules.ts'
+import { LocalHolidaySchema } from './holidays.ts'
 import { GATEWAY_ID_PATTERN } from './topics.ts'
 import { isTimeZone, TIME_ZONE_PROBLEM } from './local-time.ts'
 
@@ -163,6 +165,10 @@ export function districtFileSchema(defaultTimeZone: string) {
       zones: z.array(ZoneSchema).min(1),
       shops: z.array(ShopSchema),
       gateways: z.array(GatewaySchema).min(1),
+      /** Local public holidays on top of Italy's national ones (the patron saint's day…). */
+      holidays: z.array(LocalHolidaySchema).max(200).optional(),
+      /** Alert thresholds; each left out takes its default (alert-rules.ts). */
+      alerts: AlertRulesSchema.optional(),
     })
     .superRefine((d, ctx) => {
       const zoneIds = new Set(d.zones.map((z) => z.id))

@@ -10,6 +10,10 @@ export interface DistrictsTable {
   timezone: string
   street_length_m: number
   loaded_at: Generated<Timestamp>
+  /** The district file's local public holidays (0004): `[{date?, monthDay?, name}]`. */
+  holidays: ColumnType<unknown, string | undefined, string>
+  /** The district file's alert thresholds (0004); defaults in services/shared/contracts/alerts.ts. */
+  alert_rules: ColumnType<unknown, string | undefined, string>
 }
 
 export interface ZonesTable {
@@ -229,6 +233,38 @@ export interface DemoBackfillTable {
   finished_at: Timestamp | null
 }
 
+/** The demo's simulated history (0004): claimed once per database, with its progress. */
+export interface DemoHistoryTable {
+  district_id: string
+  claimed_at: ColumnType<Date, Date | string | undefined, Date | string>
+  from_ts: Timestamp
+  to_ts: Timestamp
+  days_total: number
+  days_done: ColumnType<number, number | undefined, number>
+  transits: ColumnType<string, string | number | undefined, string | number>
+  finished_at: Timestamp | null
+}
+
+/** One alert, open until cleared_at (0004). */
+export interface AlertsTable {
+  /** bigint identity, as a decimal string. */
+  id: Generated<string>
+  kind:
+    | 'zone_outside_band'
+    | 'shop_outside_band'
+    | 'gateway_silent'
+    | 'gateway_rate_collapse'
+    | 'dead_letters_rising'
+  zone_id: string | null
+  shop_id: string | null
+  gateway_id: string | null
+  raised_at: ColumnType<Date, Date | string | undefined, Date | string>
+  cleared_at: Timestamp | null
+  details: ColumnType<unknown, string | undefined, string>
+  acknowledged_by: string | null
+  acknowledged_at: Timestamp | null
+}
+
 /** One row: settings the API and the SQL views share (k of k-suppression). */
 export interface MiglioSettingsTable {
   id: Generated<boolean>
@@ -338,6 +374,8 @@ export interface Database {
   api_keys: ApiKeysTable
   events: EventsTable
   demo_backfill: DemoBackfillTable
+  demo_history: DemoHistoryTable
+  alerts: AlertsTable
   miglio_settings: MiglioSettingsTable
   footfall_1d_zone: Footfall1dZoneTable
   count_sessions: CountSessionsTable

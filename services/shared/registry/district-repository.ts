@@ -73,9 +73,18 @@ export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoa
       )
     await trx
       .insertInto('districts')
-      .values({ id: d.id, name: d.name, timezone: d.timezone, street_length_m: d.streetLengthM })
+      .values({
+        id: d.id,
+        name: d.name,
+        timezone: d.timezone,
+        street_length_m: d.streetLengthM,
+        holidays: JSON.stringify(d.holidays ?? []),
+        alert_rules: JSON.stringify(d.alerts ?? {}),
+      })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet({
+          holidays: JSON.stringify(d.holidays ?? []),
+          alert_rules: JSON.stringify(d.alerts ?? {}),
           name: d.name,
           timezone: d.timezone,
           street_length_m: d.streetLengthM,

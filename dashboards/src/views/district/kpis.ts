@@ -1,6 +1,12 @@
 import type { CompareResponse } from '../../../../services/shared/contracts/api.ts'
+import type { ExpectedResponse } from '../../../../services/shared/contracts/ranges-api.ts'
 import type { ApiClient } from '../../api-client.ts'
-import { createCountFormat, createMinutesFormat, createPercentFormat } from '../../format.ts'
+import {
+  createCountFormat,
+  createDateFormats,
+  createMinutesFormat,
+  createPercentFormat,
+} from '../../format.ts'
 import type { Messages } from '../../i18n.ts'
 import type { Params } from '../panel.ts'
 import { createTiles, deltaText, loadingNote } from '../view-kit.ts'
@@ -14,12 +20,58 @@ export function title(m: Messages, params: DistrictParams): string {
   return m.footfall.ranges[params.range]
 }
 
-export function load(api: ApiClient, params: Params<DistrictParams>): Promise<CompareResponse> {
-  const { from, to } = rangeRequest(params)
-  return api.compare({ from, to, mode: 'wow' })
+export interface KpisData {
+  compare: CompareResponse
+  /** This hour so far against the usual for this weekday and hour (null: no band yet). */
+  usual: UsualNow | null
 }
 
-export function render(body: HTMLElement, { doc, m, data, error }: DistrictState<CompareResponse>) {
+export interface UsualNow {
+  value: number
+  usual: number
+  low: number
+  high: number
+  weekday: number
+  hour: number
+}
+
+export async function load(api: ApiClient, params: Params<DistrictParams>): Promise<KpisData> {
+  const { from, to } = rangeRequest(params)
+  const hourStart = Math.floor(params.now.getTime() / 3_600_000) * 3_600_000
+  const [compare, expected] = await Promise.all([
+    api.compare({ from, to, mode: 'wow' }),
+    api
+      .expected({
+        from: new Date(hourStart).toISOString(),
+        to: new Date(hourStart + 3_600_000).toISOString(),
+        bucket: '1h',
+      })
+      .catch(() => null),
+  ])
+  return { compare, usual: expected ? usualNow(expected) : null }
+}
+
+/** The district's hour: the zones summed; null while any zone has no band. */
+export function usualNow(e: ExpectedResponse): UsualNow | null {
+  const first = e.rows[0]
+  if (!first || e.rows.some((r) => r.usual === null)) return null
+  const sum = (k: 'value' | 'usual' | 'low' | 'high') => e.rows.reduce((a, r) => a + (r[k] ?? 0), 0)
+  return {
+    value: sum('value'),
+    usual: sum('usual'),
+    low: sum('low'),
+    high: sum('high'),
+    weekday: first.weekday,
+    hour: first.hour,
+  }
+}
+
+export function render(
+  body: HTMLElement,
+  { doc, m, data: loaded, error }: DistrictState<KpisData>,
+) {
+  const data = loaded?.compare
+  const usual = loaded?.usual ?? null
   const row = data?.rows.find((r) => r.zoneId === null)
   if (!row) {
     body.replaceChildren(loadingNote(doc, m, error))
@@ -66,6 +118,22 @@ export function render(body: HTMLElement, { doc, m, data, error }: DistrictState
           count(Math.ceil(row.estimatedPeopleBand.high)),
         ),
       },
+      ...(usual
+        ? [
+            {
+              key: 'usual',
+              label: m.kpi.thisHour,
+              value: count(usual.value),
+              delta: { text: '', tone: 'none' as const },
+              sub: m.kpi.usualFor(
+                createDateFormats(m.locale, 'UTC').weekdaysLong[usual.weekday - 1] ?? '',
+                usual.hour,
+                count(Math.round(usual.usual)),
+                `${count(Math.floor(usual.low))}–${count(Math.ceil(usual.high))}`,
+              ),
+            },
+          ]
+        : []),
     ]),
   )
 }

@@ -1,6 +1,7 @@
 import type { FootfallDetailResponse } from '../../../../services/shared/contracts/api.ts'
 import type { ApiClient } from '../../api-client.ts'
-import { renderTimeSeries, type TimePoint } from '../../charts/time-series.ts'
+import type { ExpectedResponse } from '../../../../services/shared/contracts/ranges-api.ts'
+import { renderTimeSeries, type BandPoint, type TimePoint } from '../../charts/time-series.ts'
 import { h } from '../../dom.ts'
 import type { Messages } from '../../i18n.ts'
 import { DAY_MS, HOUR_MS } from '../../ranges.ts'
@@ -19,6 +20,8 @@ export interface SeriesData {
   to: string
   current: TimePoint[]
   baseline: TimePoint[]
+  /** The district's expected range per bucket (the zones' bands summed); empty without history. */
+  band: BandPoint[]
 }
 
 export const title = (m: Messages) => m.district.seriesHeading
@@ -57,15 +60,18 @@ export async function load(api: ApiClient, params: Params<DistrictParams>): Prom
   const shift = (mode === 'wow' ? 7 : 364) * DAY_MS
   const bucket = period === 'day' ? '15m' : '1h'
   const iso = (ms: number) => new Date(ms).toISOString()
-  const [current, baseline] = await Promise.all([
+  const [current, baseline, expected] = await Promise.all([
     api.footfallDetail({ from: iso(from), to: iso(to), bucket }),
     api.footfallDetail({ from: iso(from - shift), to: iso(to - shift), bucket }),
+    // The band is extra: the chart stands without it (an older server, no history yet).
+    api.expected({ from: iso(from), to: iso(to), bucket }).catch(() => null),
   ])
   return {
     from: iso(from),
     to: iso(to),
     current: sumByBucket(current, from, to, step, 0),
     baseline: sumByBucket(baseline, from - shift, to - shift, step, shift),
+    band: expected ? bandByBucket(expected) : [],
   }
 }
 
@@ -76,6 +82,7 @@ export function render(body: HTMLElement, { m, params, data, width }: DistrictSt
     current: m.district.current[params.period],
     baseline: m.district.baseline[params.period][params.mode],
     yAxis: m.district.seriesAxis[params.period],
+    band: m.district.usualRange,
   }
   drawChartAndTable(
     body,
@@ -111,4 +118,26 @@ export function sumByBucket(
     points.push({ t: new Date(t + shiftMs).toISOString(), value: sums.get(t) ?? 0 })
   }
   return points
+}
+
+/**
+ * The district's expected range per bucket: the zones' usual lows and highs summed (a band as wide
+ * as its parts, a little wider than the band of the total). Buckets where any zone has no band yet
+ * (too little history) are left out.
+ */
+export function bandByBucket(response: ExpectedResponse): BandPoint[] {
+  const sums = new Map<string, { low: number; high: number; missing: boolean }>()
+  for (const row of response.rows) {
+    const s = sums.get(row.bucketStart) ?? { low: 0, high: 0, missing: false }
+    if (row.low === null || row.high === null) s.missing = true
+    else {
+      s.low += row.low
+      s.high += row.high
+    }
+    sums.set(row.bucketStart, s)
+  }
+  return [...sums]
+    .filter(([, s]) => !s.missing)
+    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
+    .map(([t, s]) => ({ t: new Date(t).toISOString(), low: s.low, high: s.high }))
 }
