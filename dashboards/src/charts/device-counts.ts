@@ -1,16 +1,8 @@
 import { line, max, scaleLinear, scaleUtc, type ScaleLinear, type ScaleTime } from 'd3'
 import { createDateFormats, createDecimalFormat, type DateFormats } from '../format.ts'
-import {
-  TEXT_COLOUR,
-  chartWidth,
-  okabeIto,
-  round,
-  textWidth,
-  tickCount,
-  type StateLabels,
-} from './chart-kit.ts'
+import { chartWidth, okabeIto, round, textWidth, type StateLabels } from './chart-kit.ts'
 import { createFrame, drawChart, type Frame, type LegendItem } from './frame.ts'
-import { localTicks } from './time-axis.ts'
+import { drawLocalTimeAxis } from './time-axis.ts'
 
 /** One bucket of a count source series: its start and the mean devices per report (null: none). */
 export interface DevicePoint {
@@ -166,32 +158,8 @@ function drawDeviceCounts(
 
 /** Ticks on local wall-clock hours (or midnights over several days) in the district's zone. */
 function drawXAxis(frame: Frame, plot: Plot, data: DeviceCountsData, timeZone: string): void {
-  const { ticks, daily } = localTicks(
-    Date.parse(data.from),
-    Date.parse(data.to),
-    timeZone,
-    tickCount(plot.width, 90),
-  )
-  const axis = frame.svg
-    .append('g')
-    .attr('class', 'x-axis')
-    .attr('transform', `translate(0,${plot.top + plot.height})`)
-  axis
-    .append('line')
-    .attr('x1', plot.left)
-    .attr('x2', plot.left + plot.width)
-    .attr('stroke', TEXT_COLOUR)
-  for (const tick of ticks) {
-    const tx = round(plot.x(tick))
-    axis.append('line').attr('x1', tx).attr('x2', tx).attr('y2', 5).attr('stroke', TEXT_COLOUR)
-    axis
-      .append('text')
-      .attr('x', tx)
-      .attr('y', 18)
-      .attr('text-anchor', 'middle')
-      .attr('fill', TEXT_COLOUR)
-      .text(daily ? plot.dates.day(new Date(tick)) : plot.dates.time(new Date(tick)))
-  }
+  const span = { fromMs: Date.parse(data.from), toMs: Date.parse(data.to), timeZone }
+  drawLocalTimeAxis(frame, plot, span, plot.dates)
 }
 
 /** One radio's line, broken where a bucket has no report, with a mark per bucket. */

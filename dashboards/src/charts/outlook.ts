@@ -2,16 +2,14 @@ import { area, line, max, scaleLinear, scaleUtc, type ScaleLinear, type ScaleTim
 import { createCountFormat, createDateFormats } from '../format.ts'
 import {
   MUTED_COLOUR,
-  TEXT_COLOUR,
   chartWidth,
   okabeIto,
   round,
   textWidth,
-  tickCount,
   type StateLabels,
 } from './chart-kit.ts'
 import { createFrame, drawChart, type Frame } from './frame.ts'
-import { localTicks } from './time-axis.ts'
+import { drawLocalTimeAxis } from './time-axis.ts'
 import type { TimePoint } from './time-series.ts'
 
 /** One forecast hour: the value and its interval (null where the model has none). */
@@ -169,33 +167,8 @@ function drawOutlook(frame: Frame, data: OutlookData, height: number, opts: Outl
 }
 
 function drawXAxis(frame: Frame, plot: Plot, data: OutlookData, opts: OutlookOptions): void {
-  const dates = createDateFormats(opts.locale, opts.timeZone)
-  const { ticks, daily } = localTicks(
-    Date.parse(data.from),
-    Date.parse(data.to),
-    opts.timeZone,
-    tickCount(plot.width, 90),
-  )
-  const axis = frame.svg
-    .append('g')
-    .attr('class', 'x-axis')
-    .attr('transform', `translate(0,${plot.top + plot.height})`)
-  axis
-    .append('line')
-    .attr('x1', plot.left)
-    .attr('x2', plot.left + plot.width)
-    .attr('stroke', TEXT_COLOUR)
-  for (const tick of ticks) {
-    const tx = round(plot.x(tick))
-    axis.append('line').attr('x1', tx).attr('x2', tx).attr('y2', 5).attr('stroke', TEXT_COLOUR)
-    axis
-      .append('text')
-      .attr('x', tx)
-      .attr('y', 18)
-      .attr('text-anchor', 'middle')
-      .attr('fill', TEXT_COLOUR)
-      .text(daily ? dates.day(new Date(tick)) : dates.time(new Date(tick)))
-  }
+  const span = { fromMs: Date.parse(data.from), toMs: Date.parse(data.to), timeZone: opts.timeZone }
+  drawLocalTimeAxis(frame, plot, span, createDateFormats(opts.locale, opts.timeZone))
 }
 
 function drawContext(frame: Frame, plot: Plot, context: NonNullable<OutlookData['context']>): void {

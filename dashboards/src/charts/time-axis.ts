@@ -4,6 +4,8 @@ import {
   startOfLocalDay,
   startOfNextLocalDay,
 } from '../../../services/shared/contracts/local-time.ts'
+import { TEXT_COLOUR, round, tickCount } from './chart-kit.ts'
+import type { Frame } from './frame.ts'
 
 /**
  * Tick instants on local wall-clock boundaries in [from, to]: every few local hours for a day or
@@ -38,4 +40,42 @@ export function localTicks(
     if (localHourOf(t, timeZone) % step === 0) ticks.push(t)
   }
   return { ticks, daily }
+}
+
+/**
+ * A time x-axis along the bottom of the plot: its line, and a tick with a label on each local
+ * wall-clock boundary of `localTicks` (hours, or dates over several days) in the district's zone.
+ */
+export function drawLocalTimeAxis(
+  frame: Frame,
+  plot: { left: number; width: number; top: number; height: number; x: (t: number) => number },
+  span: { fromMs: number; toMs: number; timeZone: string },
+  dates: { day(d: Date): string; time(d: Date): string },
+): void {
+  const { ticks, daily } = localTicks(
+    span.fromMs,
+    span.toMs,
+    span.timeZone,
+    tickCount(plot.width, 90),
+  )
+  const axis = frame.svg
+    .append('g')
+    .attr('class', 'x-axis')
+    .attr('transform', `translate(0,${plot.top + plot.height})`)
+  axis
+    .append('line')
+    .attr('x1', plot.left)
+    .attr('x2', plot.left + plot.width)
+    .attr('stroke', TEXT_COLOUR)
+  for (const tick of ticks) {
+    const tx = round(plot.x(tick))
+    axis.append('line').attr('x1', tx).attr('x2', tx).attr('y2', 5).attr('stroke', TEXT_COLOUR)
+    axis
+      .append('text')
+      .attr('x', tx)
+      .attr('y', 18)
+      .attr('text-anchor', 'middle')
+      .attr('fill', TEXT_COLOUR)
+      .text(daily ? dates.day(new Date(tick)) : dates.time(new Date(tick)))
+  }
 }

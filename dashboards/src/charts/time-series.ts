@@ -9,17 +9,9 @@ import {
   type ScaleTime,
 } from 'd3'
 import { createCountFormat, createDateFormats, type DateFormats } from '../format.ts'
-import {
-  TEXT_COLOUR,
-  chartWidth,
-  okabeIto,
-  round,
-  textWidth,
-  tickCount,
-  type StateLabels,
-} from './chart-kit.ts'
+import { chartWidth, okabeIto, round, textWidth, type StateLabels } from './chart-kit.ts'
 import { createFrame, drawChart, type Frame } from './frame.ts'
-import { localTicks } from './time-axis.ts'
+import { drawLocalTimeAxis } from './time-axis.ts'
 
 export interface TimePoint {
   /** Bucket start, ISO 8601. */
@@ -182,29 +174,8 @@ function drawYAxis(frame: Frame, plot: Plot, ticks: readonly number[], title: st
 
 /** Ticks on local wall-clock hours (or midnights over several days) in the district's zone. */
 function drawXAxis(frame: Frame, plot: Plot, data: TimeSeriesData, timeZone: string): void {
-  const fromMs = Date.parse(data.from)
-  const toMs = Date.parse(data.to)
-  const { ticks, daily } = localTicks(fromMs, toMs, timeZone, tickCount(plot.width, 90))
-  const xAxis = frame.svg
-    .append('g')
-    .attr('class', 'x-axis')
-    .attr('transform', `translate(0,${plot.top + plot.height})`)
-  xAxis
-    .append('line')
-    .attr('x1', plot.left)
-    .attr('x2', plot.left + plot.width)
-    .attr('stroke', TEXT_COLOUR)
-  for (const tick of ticks) {
-    const tx = round(plot.x(tick))
-    xAxis.append('line').attr('x1', tx).attr('x2', tx).attr('y2', 5).attr('stroke', TEXT_COLOUR)
-    xAxis
-      .append('text')
-      .attr('x', tx)
-      .attr('y', 18)
-      .attr('text-anchor', 'middle')
-      .attr('fill', TEXT_COLOUR)
-      .text(daily ? plot.dates.day(new Date(tick)) : plot.dates.time(new Date(tick)))
-  }
+  const span = { fromMs: Date.parse(data.from), toMs: Date.parse(data.to), timeZone }
+  drawLocalTimeAxis(frame, plot, span, plot.dates)
 }
 
 /** The expected range as a shaded step band behind the lines (one step per bucket). */
