@@ -23,6 +23,20 @@ class FakeSockets {
   }
 }
 
+/**
+ * A Blob's text: Blob.text() where the Blob has it; else through FileReader (on Node 24 the Blob
+ * the fake fetch answers is jsdom's, which has no text()).
+ */
+function blobText(blob: Blob): Promise<string> {
+  if (typeof blob.text === 'function') return blob.text()
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(String(reader.result))
+    reader.onerror = () => reject(reader.error ?? new Error('unreadable blob'))
+    reader.readAsText(blob)
+  })
+}
+
 describe(createDashboardApp.name, () => {
   let root: HTMLElement
   let sut: DashboardApp | undefined
@@ -310,7 +324,7 @@ describe(createDashboardApp.name, () => {
         ['miglio-bar-al-ponte-2026-10.html', 'text/html'],
         ['miglio-bar-al-ponte-2026-10.pdf', 'application/pdf'],
       ])
-      expect(await (saved[1]?.text as Blob).text()).toBe('%PDF-1.4 fake')
+      expect(await blobText(saved[1]?.text as Blob)).toBe('%PDF-1.4 fake')
       expect(api.calls).toContain('/api/v1/shops/bar-al-ponte/reports/2026-10.pdf?lang=en')
     })
 
