@@ -99,6 +99,40 @@ describe('GET /api/v1/footfall/expected', () => {
     )
   })
 
+  it('leaves out a day a user flagged, for its zone only', async () => {
+    const { db } = database
+    await db
+      .insertInto('excluded_days')
+      .values([
+        {
+          id: 'x-1',
+          day: '2026-11-30',
+          zone_id: 'street-a',
+          reason: 'roadworks',
+          created_by: null,
+        },
+        { id: 'x-2', day: '2026-11-16', zone_id: 'shop-one', reason: 'closed', created_by: null },
+      ])
+      .execute()
+    try {
+      const res = await get(
+        '/api/v1/footfall/expected?zone=street-a&bucket=1h&from=2026-12-14T09:00:00Z&to=2026-12-14T12:00:00Z',
+      )
+      expect(res.statusCode, res.body).toBe(200)
+      const body = ExpectedResponseSchema.parse(res.json())
+      const at11 = body.rows.find((r) => r.bucketStart === '2026-12-14T10:00:00.000Z')
+      // 9, 13, 10 (30 Nov flagged for street-a; shop-one's flag of 16 Nov is not street-a's).
+      expect(at11).toMatchObject({ usual: 10, samples: 3 })
+      expect(body.excluded).toEqual(
+        expect.arrayContaining([
+          { date: '2026-11-30', reason: 'flagged', name: 'roadworks', zoneId: 'street-a' },
+        ]),
+      )
+    } finally {
+      await db.deleteFrom('excluded_days').execute()
+    }
+  })
+
   it("keeps a shopkeeper to its shop and refuses another's zone", async () => {
     const res = await get(
       '/api/v1/footfall/expected?zone=street-a&from=2026-12-14T09:00:00Z&to=2026-12-14T12:00:00Z',

@@ -18,6 +18,7 @@ import {
   seriesByZone,
 } from '../queries/expected-queries.ts'
 import type { FootfallScope } from '../queries/footfall-queries.ts'
+import { listExcludedDays } from '../../shared/registry/context-repository.ts'
 import { BAND_Z, DEFAULT_BAND_WEEKS, expectedAt, sideOf, slotOf } from './expected-range.ts'
 
 const BUCKET_MS: Record<ExpectedBucket, number> = { '15m': 15 * 60_000, '1h': 3_600_000 }
@@ -35,7 +36,7 @@ export type ExpectedRequest = FootfallScope & {
   minSamples?: number
 }
 
-/** Local dates of [fromMs, toMs) that are not comparable: holidays, then event days. */
+/** Local dates of [fromMs, toMs) that are not comparable: holidays, event days, flagged days. */
 async function excludedDays(
   db: Db,
   fromMs: number,
@@ -56,7 +57,18 @@ async function excludedDays(
     for (const date of days)
       if (!out.has(date)) out.set(date, { date, reason: 'event', name: e.name })
   }
-  return [...out.values()].sort((a, b) => a.date.localeCompare(b.date))
+  const flagged = await listExcludedDays(db, {
+    from: localDateOf(fromMs, tz),
+    to: localDateOf(toMs, tz),
+  })
+  const zoneFlags = []
+  for (const d of flagged) {
+    const day = { date: d.day, reason: 'flagged' as const, name: d.reason }
+    if (d.zoneId === null) {
+      if (!out.has(d.day)) out.set(d.day, day)
+    } else zoneFlags.push({ ...day, zoneId: d.zoneId })
+  }
+  return [...out.values(), ...zoneFlags].sort((a, b) => a.date.localeCompare(b.date))
 }
 
 /**
@@ -78,16 +90,22 @@ export async function expectedRows(
     firstDataAt(db),
     excludedDays(db, historyFrom, toMs, r.tz),
   ])
-  const excludedDates = new Set(excluded.map((e) => e.date))
+  const excludedDates = new Set(excluded.filter((e) => !e.zoneId).map((e) => e.date))
+  // A day flagged for one zone is left out of that zone's comparisons only.
+  const excludedFor = (zoneId: string) => {
+    const own = excluded.filter((e) => e.zoneId === zoneId).map((e) => e.date)
+    return own.length ? new Set([...excludedDates, ...own]) : excludedDates
+  }
   const rows: ExpectedRow[] = []
   const zones = [...series.keys()].sort()
   if (r.zoneId && !series.has(r.zoneId)) zones.push(r.zoneId)
   for (const zoneId of zones) {
     const values = series.get(zoneId) ?? new Map<number, number>()
+    const zoneDates = excludedFor(zoneId)
     for (let t = fromMs; t < toMs; t += step) {
       const band = expectedAt(t, (at) => values.get(at), {
         tz: r.tz,
-        excludedDates,
+        excludedDates: zoneDates,
         // From the local midnight of the first day with data (its first transit may be at 10:05).
         coveredFromMs: covered === null ? Infinity : startOfLocalDay(covered, r.tz),
         weeks,

@@ -43,8 +43,11 @@ export type ExpectedRow = z.infer<typeof ExpectedRowSchema>
 
 export const ExcludedDaySchema = z.object({
   date: z.string(),
-  reason: z.enum(['holiday', 'event']),
+  /** `flagged`: a day a user flagged (`/context/excluded-days`), its reason as the name. */
+  reason: z.enum(['holiday', 'event', 'flagged']),
   name: z.string(),
+  /** A flagged day of one zone only (absent: every zone). */
+  zoneId: z.string().optional(),
 })
 
 /**
@@ -63,7 +66,7 @@ export const ExpectedResponseSchema = z.object({
   /** Band = usual ± z robust standard deviations. */
   z: z.number(),
   rows: z.array(ExpectedRowSchema),
-  /** Days left out of the comparable periods (holidays, event days) in the weeks looked at. */
+  /** Days left out of the comparable periods (holidays, event days, flagged days) in the weeks looked at. */
   excluded: z.array(ExcludedDaySchema),
 })
 export type ExpectedResponse = z.infer<typeof ExpectedResponseSchema>
