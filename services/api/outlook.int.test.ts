@@ -266,7 +266,8 @@ describe('flagged days and forecasts', () => {
     ])
 
     const { body, point } = await forecastAt()
-    expect(body.excludedDays).toEqual(['2026-11-07'])
+    // The flagged day, beside the public holidays of the weeks read (San Francesco, Ognissanti).
+    expect(body.excludedDays).toEqual(['2026-10-04', '2026-11-01', '2026-11-07'])
     expect(point?.value).toBe(5)
 
     const del = await sut.inject({
@@ -275,7 +276,9 @@ describe('flagged days and forecasts', () => {
       headers: bearer(keys.analyst),
     })
     expect(del.statusCode).toBe(204)
-    expect((await forecastAt()).point?.value).toBe(15)
+    const unflagged = await forecastAt()
+    expect(unflagged.point?.value).toBe(15)
+    expect(unflagged.body.excludedDays).toEqual(['2026-10-04', '2026-11-01'])
     expectErrorBody(
       await sut.inject({
         method: 'DELETE',

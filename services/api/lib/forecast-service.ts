@@ -7,6 +7,8 @@ import {
 } from '../../shared/contracts/local-time.ts'
 import { listExcludedDays } from '../../shared/registry/context-repository.ts'
 import { listEvents } from '../queries/event-queries.ts'
+import { districtSettings } from '../queries/expected-queries.ts'
+import { holidaysBetween } from '../../shared/contracts/holidays.ts'
 import { firstHour, hourlySeries } from '../queries/outlook-queries.ts'
 import type { FootfallScope } from '../queries/footfall-queries.ts'
 import {
@@ -28,7 +30,7 @@ const HISTORY_WEEKS = FORECAST_DEFAULTS.weeks + FORECAST_DEFAULTS.backtestWeeks 
 
 export type ScopeHistory = {
   history: History
-  /** Local days left out: flagged days (the district's and the scope zone's). */
+  /** Local days left out: public holidays and flagged days (the district's and the scope zone's). */
   excludedDays: string[]
 }
 
@@ -46,20 +48,25 @@ export async function scopeHistory(
   weeks = HISTORY_WEEKS,
 ): Promise<ScopeHistory> {
   const windowFrom = shiftLocalDays(origin, -7 * weeks, tz)
-  const [values, first, flagged, events] = await Promise.all([
+  const [values, first, flagged, events, settings] = await Promise.all([
     hourlySeries(db, { ...scope, from: new Date(windowFrom), to: new Date(origin), measure }),
     firstHour(db, scope),
     listExcludedDays(db),
     listEvents(db, { from: new Date(windowFrom), to: new Date(origin) }),
+    districtSettings(db),
   ])
   const zone = scope.eventZoneId ?? scope.zoneId
-  const days = new Set(
-    flagged.filter((d) => d.zoneId === null || d.zoneId === zone).map((d) => d.day),
-  )
+  const dateOf = createLocalDateResolver(tz)
+  // Public holidays (Italy's and the district file's) are not ordinary weeks either, as for the
+  // expected ranges.
+  const holidays = holidaysBetween(dateOf(windowFrom), dateOf(origin), settings.holidays)
+  const days = new Set([
+    ...flagged.filter((d) => d.zoneId === null || d.zoneId === zone).map((d) => d.day),
+    ...holidays.keys(),
+  ])
   const windows = events
     .filter((e) => zone === undefined || e.zones.includes(zone))
     .map((e) => [Date.parse(e.from), Date.parse(e.to)] as const)
-  const dateOf = createLocalDateResolver(tz)
   const excluded = (t: number) =>
     days.has(dateOf(t)) || windows.some(([a, b]) => t + HOUR_MS > a && t < b)
   const from = first === null ? origin : Math.max(windowFrom, first)
