@@ -108,3 +108,29 @@ describe('the district loader and gateway sources', () => {
     expect(err.message).not.toContain('699')
   })
 })
+
+describe('loading a district while TimescaleDB runs the old daily aggregate’s policy', () => {
+  it('tries the load again after "tuple concurrently deleted", and loads it', async () => {
+    // The race itself depends on the scheduler's timing; this plugin plays it: the first call of
+    // miglio_ensure_daily_aggregate fails the way PostgreSQL fails then (XX000).
+    const fresh = await createTestDatabase()
+    try {
+      let calls = 0
+      const racing = fresh.db.withPlugin({
+        transformQuery(args) {
+          if (JSON.stringify(args.node).includes('miglio_ensure_daily_aggregate') && ++calls === 1)
+            throw Object.assign(new Error('tuple concurrently deleted'), { code: 'XX000' })
+          return args.node
+        },
+        transformResult: async (args) => args.result,
+      })
+      const report = await loadDistrict(racing, tinyDistrict())
+      expect(calls).toBe(2)
+      expect(report.gateways).toBeGreaterThan(0)
+      const districts = await fresh.db.selectFrom('districts').select('id').execute()
+      expect(districts.map((r) => r.id)).toEqual([tinyDistrict().id])
+    } finally {
+      await fresh.close()
+    }
+  })
+})

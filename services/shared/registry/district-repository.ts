@@ -59,6 +59,27 @@ export type DistrictLoadReport = {
  * commit (a refresh cannot run in a transaction). The jobs read the zone from `districts`.
  */
 export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoadReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadDistrictOnce(db, d)
+    } catch (err) {
+      if (attempt >= 5 || !isCatalogRace(err)) throw err
+      await new Promise((r) => setTimeout(r, 200 * attempt))
+    }
+  }
+}
+
+/**
+ * TimescaleDB's job scheduler updates a policy job's catalog row while it runs; on a fresh server
+ * database the first district load drops the UTC footfall_1d (and its refresh policy, which the
+ * scheduler may be running right then) to make it in the district's zone, and PostgreSQL answers
+ * "tuple concurrently deleted/updated" (XX000). The load is one transaction: it is tried again.
+ */
+export function isCatalogRace(err: unknown): boolean {
+  return /tuple concurrently (deleted|updated)/i.test(String((err as Error | undefined)?.message))
+}
+
+async function loadDistrictOnce(db: Db, d: DistrictFile): Promise<DistrictLoadReport> {
   const report = await db.transaction().execute(async (trx) => {
     const other = await trx
       .selectFrom('districts')
