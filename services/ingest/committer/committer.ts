@@ -4,7 +4,7 @@ import type { IngestMetrics } from '../ingest-metrics.ts'
 import type { StoredTransits } from '../model.ts'
 import type { WithRetry } from '../retry.ts'
 import type { DeadLetterFn } from '../intake/dead-letter.ts'
-import type { Work } from '../intake/work.ts'
+import { gatewayOfWork, type Work } from '../intake/work.ts'
 import {
   commitGroup,
   type CommitGroupDeps,
@@ -116,14 +116,8 @@ export function createCommitter(
    * refused too is the message acknowledged unrecorded, so that one message cannot stall a district.
    */
   async function keepAsWriteFailed(w: Work, err: unknown, letterOf: DeadLetterFn) {
-    const gatewayId =
-      w.kind === 'batch'
-        ? w.work.gateway.id
-        : w.kind === 'status'
-          ? w.write.gatewayId
-          : w.kind === 'foreign'
-            ? w.gateway.id
-            : null
+    // A dead letter that could not be written keeps no gateway: its own is already a rendering.
+    const gatewayId = w.kind === 'dead' ? null : gatewayOfWork(w)
     const letter = letterOf(w.topic, w.payload, 'write_failed', String(err), gatewayId)
     try {
       await withRetry('dead letter', () => commit([{ ...w, ...letter }]))
@@ -157,16 +151,7 @@ export function createCommitter(
 
   /** The lane of a work: by its gateway (a dead letter without one: the first lane). */
   function laneOf(w: Work): Lane {
-    const gatewayId =
-      w.kind === 'batch'
-        ? w.work.gateway.id
-        : w.kind === 'foreign'
-          ? w.gateway.id
-          : w.kind === 'status'
-            ? w.write.gatewayId
-            : w.kind === 'dead'
-              ? w.letter.gatewayId
-              : null
+    const gatewayId = gatewayOfWork(w)
     return lanes[gatewayId === null ? 0 : laneIndex(gatewayId, lanes.length)] ?? first
   }
 

@@ -66,6 +66,22 @@ export type Work = Taken & {
 
 export type ForeignWork = Extract<Work, { kind: 'foreign' }>
 
+/** The gateway a taken message belongs to (a dead letter's as stored), or null when none. */
+export function gatewayOfWork(w: Taken): string | null {
+  switch (w.kind) {
+    case 'batch':
+      return w.work.gateway.id
+    case 'foreign':
+      return w.gateway.id
+    case 'status':
+      return w.write.gatewayId
+    case 'dead':
+      return w.letter.gatewayId
+    case 'dropped':
+      return null
+  }
+}
+
 /** `n` acknowledgements of one message: the message is acknowledged once all `n` are called. */
 export function shareAck(ack: () => void, n: number): (() => void)[] {
   if (n <= 1) return [ack]
