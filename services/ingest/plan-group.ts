@@ -1,11 +1,5 @@
-import {
-  classify,
-  isStaticDevice,
-  mergeSessions,
-  segmentSightings,
-  type PseudoSighting,
-  type Session,
-} from './sessionise.ts'
+import { classify, type PseudoSighting, type Session } from './sessionise.ts'
+import { GatewaySessions, type BatchOutcome } from './gateway-sessions.ts'
 import {
   sessionKey,
   type DeviceRef,
@@ -16,12 +10,7 @@ import {
   type RegisteredGateway,
 } from './model.ts'
 
-/**
- * The largest forward step of the 802.11 sequence number from a session's last probe to a
- * randomised probe that continues it. A phone's counter advances by one per frame it sends; one scan
- * across the channels sends a few dozen probes, of which a gateway on one channel hears a handful.
- */
-export const MAX_SEQ_STEP = 64
+export { MAX_SEQ_STEP, type BatchOutcome } from './gateway-sessions.ts'
 
 /**
  * One accepted sightings message, pseudonymised and filtered, waiting to be committed — or a
@@ -49,8 +38,6 @@ export type LoadedState = {
   statics: ReadonlySet<string>
   progress: ReadonlyMap<string, GatewayProgress>
 }
-
-export type BatchOutcome = { staticSightings: number; learned: number }
 
 /** Every write a group of batches makes, and what each batch did (for metrics and logs). */
 export type GroupPlan = {
@@ -126,10 +113,11 @@ export function advanceProgress(
 
 /**
  * Plans a group of fresh batches (in arrival order) as if each had been committed alone, one after
- * the other: a device's segments merge with its open session, a device heard unbroken for
- * `staticAfterMs` is learned as static, and after each batch its gateway's watermark closes every
- * session of that gateway last heard more than `gapMs` before it. Sessions the group does not touch
- * are closed by the returned cutoffs (the final watermark of each gateway) in the database.
+ * the other, against the sessions loaded for them (GatewaySessions.apply, batch by batch): a device's
+ * segments merge with its open session, a device heard unbroken for `staticAfterMs` is learned as
+ * static, and after each batch its gateway's watermark closes every session of that gateway last
+ * heard more than `gapMs` before it. When only some of a gateway's sessions are loaded, the returned
+ * cutoffs (the final watermark of each gateway) close the others where they are stored.
  */
 export function planGroup(
   works: readonly BatchWork[],
@@ -137,88 +125,67 @@ export function planGroup(
   opts: { gapMs: number; staticAfterMs: number },
 ): GroupPlan {
   const open = new Map<string, GatewaySession>()
-  const byGateway = new Map<string, Set<string>>()
-  const byFingerprint = new Map<string, Set<string>>()
-  const keysOf = (gatewayId: string) => {
-    let keys = byGateway.get(gatewayId)
-    if (!keys) byGateway.set(gatewayId, (keys = new Set()))
-    return keys
-  }
-  const chainsOf = (gatewayId: string, fp: string) => {
-    const at = sessionKey(gatewayId, fp)
-    let keys = byFingerprint.get(at)
-    if (!keys) byFingerprint.set(at, (keys = new Set()))
-    return keys
-  }
-  const keep = (key: string, s: GatewaySession) => {
-    open.set(key, s)
-    keysOf(s.gatewayId).add(key)
-    if (s.session.fp !== undefined) chainsOf(s.gatewayId, s.session.fp).add(key)
-  }
-  for (const [key, session] of loaded.open)
-    keep(key, { gatewayId: key.slice(0, key.indexOf('\u0000')), session })
-  const statics = new Set(loaded.statics)
-  const progress = new Map(loaded.progress)
-  const gateways = new Map<string, RegisteredGateway>()
-  const lastBatch = new Map<string, BatchWork>()
   const dirty = new Set<string>()
   const removed = new Set<string>()
-  const learned: DeviceRef[] = []
-  const transits: GatewayTransit[] = []
-  const outcomes: BatchOutcome[] = []
-
-  const close = (gateway: RegisteredGateway, session: Session) =>
-    transits.push(transitOf(gateway, session))
-  const drop = (key: string, gatewayId: string) => {
-    const fp = open.get(key)?.session.fp
-    if (fp !== undefined) chainsOf(gatewayId, fp).delete(key)
-    open.delete(key)
-    keysOf(gatewayId).delete(key)
-    dirty.delete(key)
-    if (loaded.open.has(key)) removed.add(key)
+  const seeded = new Map<string, Session[]>()
+  for (const [key, session] of loaded.open) {
+    const gatewayId = key.slice(0, key.indexOf('\u0000'))
+    open.set(key, { gatewayId, session })
+    const list = seeded.get(gatewayId)
+    if (list) list.push(session)
+    else seeded.set(gatewayId, [session])
   }
-
-  for (const w of works) {
-    const g = w.gateway
-    gateways.set(g.id, g)
-    lastBatch.set(g.id, w)
-    const outcome: BatchOutcome = { staticSightings: 0, learned: 0 }
-    const sightings = chainProbes(w, open, chainsOf, opts.gapMs)
-    for (const [pseudonym, segs] of segmentSightings(sightings, opts.gapMs)) {
-      const key = sessionKey(g.id, pseudonym)
-      if (statics.has(key)) {
-        for (const s of segs) outcome.staticSightings += s.samples
-        continue
-      }
-      const merged = mergeSessions(open.get(key)?.session, segs, opts.gapMs)
-      for (const s of merged.closed) close(g, s)
-      if (!w.exempt.has(pseudonym) && isStaticDevice(merged.open, opts.staticAfterMs)) {
-        statics.add(key)
-        learned.push({ gatewayId: g.id, pseudonym })
-        outcome.learned++
-        outcome.staticSightings += merged.open.samples
-        drop(key, g.id)
-      } else {
-        const previous = open.get(key)?.session.fp
-        if (previous !== undefined && previous !== merged.open.fp)
-          chainsOf(g.id, previous).delete(key)
-        keep(key, { gatewayId: g.id, session: merged.open })
+  const statics = new Map<string, [string, number][]>()
+  for (const key of loaded.statics) {
+    const cut = key.indexOf('\u0000')
+    const gatewayId = key.slice(0, cut)
+    const list = statics.get(gatewayId)
+    const entry: [string, number] = [key.slice(cut + 1), 0]
+    if (list) list.push(entry)
+    else statics.set(gatewayId, [entry])
+  }
+  const states = new Map<string, GatewaySessions>()
+  const stateOf = (gatewayId: string): GatewaySessions => {
+    const known = states.get(gatewayId)
+    if (known) return known
+    const st = new GatewaySessions({
+      version: 0,
+      watermarkMs: loaded.progress.get(gatewayId)?.watermarkMs ?? null,
+      open: seeded.get(gatewayId) ?? [],
+      statics: statics.get(gatewayId) ?? [],
+    })
+    // Told only of what the group changes (the loaded sessions went in before).
+    st.observer = {
+      kept(pseudonym, session) {
+        const key = sessionKey(gatewayId, pseudonym)
+        open.set(key, { gatewayId, session })
         dirty.add(key)
         // A session closed earlier in the group and begun anew: the upsert replaces the stored row.
         removed.delete(key)
-      }
+      },
+      dropped(pseudonym) {
+        const key = sessionKey(gatewayId, pseudonym)
+        open.delete(key)
+        dirty.delete(key)
+        if (loaded.open.has(key)) removed.add(key)
+      },
     }
-    const p = advanceProgress(progress.get(g.id), w)
-    progress.set(g.id, p)
-    const before = (p.watermarkMs ?? w.sentAtMs) - opts.gapMs
-    for (const key of keysOf(g.id)) {
-      const s = open.get(key)
-      if (s && s.session.lastMs < before) {
-        close(g, s.session)
-        drop(key, g.id)
-      }
-    }
-    outcomes.push(outcome)
+    states.set(gatewayId, st)
+    return st
+  }
+  const progress = new Map(loaded.progress)
+  const lastBatch = new Map<string, BatchWork>()
+  const learned: DeviceRef[] = []
+  const transits: GatewayTransit[] = []
+  const outcomes: BatchOutcome[] = []
+  for (const w of works) {
+    const g = w.gateway
+    lastBatch.set(g.id, w)
+    const applied = stateOf(g.id).apply(w, opts, w.receivedAtMs)
+    for (const s of applied.closed) transits.push(transitOf(g, s))
+    for (const pseudonym of applied.learned) learned.push({ gatewayId: g.id, pseudonym })
+    progress.set(g.id, advanceProgress(progress.get(g.id), w))
+    outcomes.push(applied.outcome)
   }
 
   const progressWrites: GatewayProgressWrite[] = []
@@ -250,67 +217,6 @@ export function planGroup(
     cutoffs,
     transits,
   }
-}
-
-type Head = { lastMs: number; lastSeq: number }
-
-/**
- * Wi-Fi de-randomisation: phones probe with a fresh random MAC per scan, so without it every scan
- * is a new device. A randomised probe with an IE fingerprint and a sequence number whose MAC has no
- * session of its own at the gateway continues the open session (same gateway, same fingerprint) that
- * it follows in time within the gap and whose last sequence number it advances by 1..MAX_SEQ_STEP —
- * the smallest step wins, then the most recent. Its sightings are then counted under that session's
- * pseudonym. Chains form within a batch too (probes in time order); which raw pseudonym joined which
- * session is not kept past the batch, so committing batches alone or in groups chains alike.
- */
-function chainProbes(
-  w: BatchWork,
-  open: ReadonlyMap<string, GatewaySession>,
-  chainsOf: (gatewayId: string, fp: string) => ReadonlySet<string>,
-  gapMs: number,
-): readonly PseudoSighting[] {
-  const g = w.gateway.id
-  if (!w.sightings.some((s) => s.fp !== undefined)) return w.sightings
-  const aliases = new Map<string, string>()
-  /** Heads of chains moved by this batch, per fingerprint: pseudonym → last probe. */
-  const local = new Map<string, Map<string, Head>>()
-  const out: PseudoSighting[] = []
-  for (const s of [...w.sightings].sort((a, b) => a.tMs - b.tMs)) {
-    const { fp, seqNum } = s
-    if (fp === undefined || seqNum === undefined || !s.randomised || s.radio !== 'wifi') {
-      out.push(s)
-      continue
-    }
-    let heads = local.get(fp)
-    if (!heads) local.set(fp, (heads = new Map()))
-    let target = aliases.get(s.pseudonym)
-    if (target === undefined) {
-      if (heads.has(s.pseudonym) || open.has(sessionKey(g, s.pseudonym))) target = s.pseudonym
-      else {
-        // The batch's own heads first; a stored session moved by this batch is seen through them.
-        let best: { pseudonym: string; step: number; lastMs: number } | undefined
-        const consider = (pseudonym: string, lastMs: number, lastSeq: number) => {
-          const since = s.tMs - lastMs
-          if (since < 0 || since > gapMs) return
-          const step = (seqNum - lastSeq + 4096) % 4096
-          if (step < 1 || step > MAX_SEQ_STEP) return
-          if (!best || step < best.step || (step === best.step && lastMs > best.lastMs))
-            best = { pseudonym, step, lastMs }
-        }
-        for (const [p, h] of heads) consider(p, h.lastMs, h.lastSeq)
-        for (const key of chainsOf(g, fp)) {
-          const c = open.get(key)?.session
-          if (c?.lastSeqNum !== undefined && !heads.has(c.pseudonym))
-            consider(c.pseudonym, c.lastMs, c.lastSeqNum)
-        }
-        target = best?.pseudonym ?? s.pseudonym
-      }
-      aliases.set(s.pseudonym, target)
-    }
-    heads.set(target, { lastMs: s.tMs, lastSeq: seqNum })
-    out.push(target === s.pseudonym ? s : { ...s, pseudonym: target })
-  }
-  return out
 }
 
 /** A closed session as a transit of its gateway, classified by the thresholds in force. */
