@@ -90,6 +90,27 @@ beforeAll(async () => {
       randomised: false,
     })
     .execute()
+  // A session closed into transits that ingest's last checkpoint of open sessions still lists
+  // (open_transits is rewritten every INGEST_CHECKPOINT_MS): counted once, as the transit.
+  const closed = await db
+    .selectFrom('transits')
+    .selectAll()
+    .where('gateway_id', '=', 'gw-street-a')
+    .limit(1)
+    .executeTakeFirstOrThrow()
+  await db
+    .insertInto('open_transits')
+    .values({
+      gateway_id: closed.gateway_id,
+      pseudonym: closed.pseudonym ?? 0,
+      first_seen: closed.first_seen,
+      last_seen: new Date(closed.first_seen.getTime() + 60_000),
+      peak_rssi: closed.peak_rssi,
+      samples: 3,
+      radio: closed.radio,
+      randomised: closed.randomised,
+    })
+    .execute()
   const base = {
     db,
     log,

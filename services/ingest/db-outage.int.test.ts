@@ -12,7 +12,12 @@ import { runMigrations } from '../shared/db/migrate.ts'
 import { createTestBroker, waitFor, type TestBroker } from '../shared/testing/engines.ts'
 import { sightingsBatch, tinyDistrict } from '../shared/testing/fixtures.ts'
 import { counterValue, randomTopicPrefix } from '../shared/testing/helpers.ts'
-import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
+import {
+  TEST_INGEST_CONFIG,
+  durableOpenSessions,
+  startTestIngest,
+  type TestIngest,
+} from './testing/ingest-harness.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../shared/contracts/topics.ts'
 import { createLogger } from '../shared/logger.ts'
@@ -105,12 +110,7 @@ describe('ingest during a database outage', () => {
       timeoutMs: 60_000,
       what: 'all six batches after the outage',
     })
-    const open = await db
-      .selectFrom('open_transits')
-      .select('pseudonym')
-      .where('gateway_id', '=', 'gw-street-a')
-      .execute()
-    expect(open).toHaveLength(6)
+    expect(await durableOpenSessions(db, 'gw-street-a')).toHaveLength(6)
     expect(await counterValue(ingest.service.metrics.duplicates)).toBe(0)
     expect(await counterValue(ingest.service.metrics.inFlight)).toBe(0)
   })

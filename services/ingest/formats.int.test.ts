@@ -28,7 +28,12 @@ import {
 import { formatStream, sourceForFormat } from '../../simulator/formats/stream.ts'
 import { encodeBatchForSource } from '../../simulator/formats/index.ts'
 import type { OutboundMessage } from '../../simulator/simulation.ts'
-import { TEST_INGEST_CONFIG, startTestIngest, type TestIngest } from './testing/ingest-harness.ts'
+import {
+  TEST_INGEST_CONFIG,
+  durableOpenSessions,
+  startTestIngest,
+  type TestIngest,
+} from './testing/ingest-harness.ts'
 import type { IngestConfig } from './ingest-service.ts'
 
 /**
@@ -407,12 +412,8 @@ function perDeviceMessages(
 }
 
 async function openSamples(gatewayId: string): Promise<number> {
-  const r = await database.db
-    .selectFrom('open_transits')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('samples'), eb.lit(0)).as('n'))
-    .where('gateway_id', '=', gatewayId)
-    .executeTakeFirstOrThrow()
-  return Number(r.n)
+  const open = await durableOpenSessions(database.db, gatewayId)
+  return open.reduce((n, s) => n + s.samples, 0)
 }
 
 async function digestsOf(gatewayId: string): Promise<number> {

@@ -78,6 +78,16 @@ export function createIngestMetrics(registry = new Registry()) {
       help: 'Memoised pseudonyms held in memory (bounded; updated with maintenance)',
       registers: [registry],
     }),
+    sessionRebuilds: new Counter({
+      name: 'miglio_ingest_session_rebuilds_total',
+      help: 'Gateways whose open sessions were rebuilt from checkpoint and log (another replica committed them, or a restart)',
+      registers: [registry],
+    }),
+    openSessions: new Gauge({
+      name: 'miglio_ingest_open_sessions',
+      help: 'Open sessions held in memory (updated with maintenance)',
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: 'miglio_ingest_unacknowledged_messages',
       help: 'Messages received but not yet durable (and so not acknowledged to the broker)',

@@ -6,7 +6,6 @@ import type { StoredGatewaySource } from '../shared/registry/gateway-source-key.
 import type { DailyKeyStore } from './pseudonymiser.ts'
 import type { Session } from './sessionise.ts'
 import {
-  sessionKey,
   type RegisteredGateway,
   type DeviceRef,
   type GatewaySession,
@@ -194,52 +193,6 @@ function refArrays(refs: readonly DeviceRef[]) {
   }
 }
 
-/** Open sessions of these devices, keyed by `sessionKey`. */
-export async function loadOpenSessions(
-  trx: Trx,
-  refs: readonly DeviceRef[],
-): Promise<Map<string, Session>> {
-  if (refs.length === 0) return new Map()
-  const { gateways, pseudonyms } = refArrays(refs)
-  const rows = await sql<OpenTransitRow>`
-    SELECT o.* FROM open_transits o
-    JOIN unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
-      ON o.gateway_id = u.g AND o.pseudonym = u.p`.execute(trx)
-  return new Map(rows.rows.map((r) => [sessionKey(r.gateway_id, r.pseudonym), toSession(r)]))
-}
-
-/**
- * Open sessions that a randomised probe with one of these IE fingerprints could continue (same
- * gateway, same fingerprint, heard since `since`): the candidates of Wi-Fi de-randomisation.
- */
-export async function loadChainCandidates(
-  trx: Trx,
-  fingerprints: readonly { gatewayId: string; fp: string }[],
-  since: Date,
-): Promise<Map<string, Session>> {
-  if (fingerprints.length === 0) return new Map()
-  const rows = await sql<OpenTransitRow>`
-    SELECT o.* FROM open_transits o
-    JOIN unnest(${fingerprints.map((f) => f.gatewayId)}::text[], ${fingerprints.map((f) => f.fp)}::bigint[]) AS u(g, f)
-      ON o.gateway_id = u.g AND o.ie_fp = u.f
-    WHERE o.last_seen >= ${since}`.execute(trx)
-  return new Map(rows.rows.map((r) => [sessionKey(r.gateway_id, r.pseudonym), toSession(r)]))
-}
-
-/** Those of these devices already learned as static at their gateway, as `sessionKey`s. */
-export async function loadStaticDevices(
-  trx: Trx,
-  refs: readonly DeviceRef[],
-): Promise<Set<string>> {
-  if (refs.length === 0) return new Set()
-  const { gateways, pseudonyms } = refArrays(refs)
-  const rows = await sql<{ gateway_id: string; pseudonym: string }>`
-    SELECT s.gateway_id, s.pseudonym FROM static_devices s
-    JOIN unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
-      ON s.gateway_id = u.g AND s.pseudonym = u.p`.execute(trx)
-  return new Set(rows.rows.map((r) => sessionKey(r.gateway_id, r.pseudonym)))
-}
-
 export async function upsertOpenSessions(
   trx: Trx,
   sessions: readonly GatewaySession[],
@@ -266,21 +219,20 @@ export async function upsertOpenSessions(
       ie_fp = excluded.ie_fp, last_seq_num = excluded.last_seq_num`.execute(trx)
 }
 
-export async function deleteOpenSessions(trx: Trx, refs: readonly DeviceRef[]): Promise<void> {
+/**
+ * Records devices as static at their gateway (their open sessions are deleted by the caller), each
+ * with the session version of the batch that learned it when known.
+ */
+export async function insertStaticDevices(
+  trx: Trx,
+  refs: readonly (DeviceRef & { version?: number })[],
+): Promise<void> {
   if (refs.length === 0) return
   const { gateways, pseudonyms } = refArrays(refs)
   await sql`
-    DELETE FROM open_transits o USING unnest(${gateways}::text[], ${pseudonyms}::bigint[]) AS u(g, p)
-    WHERE o.gateway_id = u.g AND o.pseudonym = u.p`.execute(trx)
-}
-
-/** Records devices as static at their gateway (their open sessions are deleted by the caller). */
-export async function insertStaticDevices(trx: Trx, refs: readonly DeviceRef[]): Promise<void> {
-  if (refs.length === 0) return
-  const { gateways, pseudonyms } = refArrays(refs)
-  await sql`
-    INSERT INTO static_devices (gateway_id, pseudonym)
-    SELECT * FROM unnest(${gateways}::text[], ${pseudonyms}::bigint[])
+    INSERT INTO static_devices (gateway_id, pseudonym, learned_version)
+    SELECT * FROM unnest(${gateways}::text[], ${pseudonyms}::bigint[],
+                         ${refs.map((r) => r.version ?? null)}::bigint[])
     ON CONFLICT DO NOTHING`.execute(trx)
 }
 
@@ -288,20 +240,6 @@ export async function insertStaticDevices(trx: Trx, refs: readonly DeviceRef[]):
 export async function forgetStaticDevices(db: Db, before: Date): Promise<number> {
   const r = await db.deleteFrom('static_devices').where('marked_at', '<', before).executeTakeFirst()
   return Number(r.numDeletedRows)
-}
-
-/** Removes and returns, for each gateway, its open sessions last heard before its cutoff. */
-export async function takeSessionsEndedBeforeCutoffs(
-  trx: Trx,
-  cutoffs: readonly { gatewayId: string; before: Date }[],
-): Promise<GatewaySession[]> {
-  if (cutoffs.length === 0) return []
-  const rows = await sql<OpenTransitRow>`
-    DELETE FROM open_transits o
-    USING unnest(${cutoffs.map((c) => c.gatewayId)}::text[], ${cutoffs.map((c) => c.before)}::timestamptz[]) AS c(g, t)
-    WHERE o.gateway_id = c.g AND o.last_seen < c.t
-    RETURNING o.*`.execute(trx)
-  return rows.rows.map((r) => ({ gatewayId: r.gateway_id, session: toSession(r) }))
 }
 
 /**
@@ -346,14 +284,58 @@ export async function insertTransits(
   return stored
 }
 
-export async function loadGatewayProgress(
+/**
+ * Saves the batch columns of gateway_state (status columns are left as they are), with the session
+ * version the gateway's sessions reached.
+ */
+export async function saveGatewayProgress(
+  trx: Trx,
+  rows: readonly (GatewayProgressWrite & { sessionVersion: number })[],
+): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, seq_gaps,
+                                    clock_skew_ms, session_version)
+    SELECT * FROM unnest(
+      ${rows.map((r) => r.gatewayId)}::text[],
+      ${rows.map((r) => r.lastBatchAt)}::timestamptz[],
+      ${rows.map((r) => (r.watermarkMs === null ? null : new Date(r.watermarkMs)))}::timestamptz[],
+      ${rows.map((r) => r.bootId)}::text[],
+      ${rows.map((r) => r.lastSeq)}::bigint[],
+      ${rows.map((r) => r.seqGaps)}::bigint[],
+      ${rows.map((r) => r.clockSkewMs)}::integer[],
+      ${rows.map((r) => r.sessionVersion)}::bigint[])
+    ON CONFLICT (gateway_id) DO UPDATE SET
+      last_batch_at = excluded.last_batch_at, watermark = excluded.watermark,
+      boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
+      clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms),
+      session_version = excluded.session_version`.execute(trx)
+}
+
+/** Where a gateway's sessions stand, read under its lock: progress, session and checkpoint versions. */
+export type SessionHead = GatewayProgress & {
+  sessionVersion: number
+  checkpointVersion: number
+  checkpointWatermarkMs: number | null
+}
+
+export async function loadSessionHeads(
   trx: Trx,
   gatewayIds: readonly string[],
-): Promise<Map<string, GatewayProgress>> {
+): Promise<Map<string, SessionHead>> {
   if (gatewayIds.length === 0) return new Map()
   const rows = await trx
     .selectFrom('gateway_state')
-    .select(['gateway_id', 'watermark', 'boot_id', 'last_seq', 'seq_gaps'])
+    .select([
+      'gateway_id',
+      'watermark',
+      'boot_id',
+      'last_seq',
+      'seq_gaps',
+      'session_version',
+      'checkpoint_version',
+      'checkpoint_watermark',
+    ])
     .where('gateway_id', 'in', [...gatewayIds])
     .execute()
   return new Map(
@@ -364,31 +346,105 @@ export async function loadGatewayProgress(
         bootId: r.boot_id,
         lastSeq: r.last_seq === null ? null : Number(r.last_seq),
         seqGaps: Number(r.seq_gaps),
+        sessionVersion: Number(r.session_version),
+        checkpointVersion: Number(r.checkpoint_version),
+        checkpointWatermarkMs:
+          r.checkpoint_watermark === null ? null : r.checkpoint_watermark.getTime(),
       },
     ]),
   )
 }
 
-/** Saves the batch columns of gateway_state (status columns are left as they are). */
-export async function saveGatewayProgress(
+/** What rebuilding a gateway's sessions starts from: its checkpoint, its statics, the log after. */
+export type RebuildSource = {
+  open: Session[]
+  statics: [string, number][]
+  log: { version: number; sentAtMs: number; sightings: Buffer }[]
+}
+
+/**
+ * The checkpoints of these gateways (open_transits), the static devices learned up to them and the
+ * session log after them, in version order.
+ */
+export async function loadRebuildSources(
   trx: Trx,
-  rows: readonly GatewayProgressWrite[],
+  heads: readonly { gatewayId: string; checkpointVersion: number }[],
+): Promise<Map<string, RebuildSource>> {
+  const out = new Map<string, RebuildSource>()
+  if (heads.length === 0) return out
+  const gateways = heads.map((h) => h.gatewayId)
+  const versions = heads.map((h) => h.checkpointVersion)
+  for (const g of gateways) out.set(g, { open: [], statics: [], log: [] })
+  const open = await sql<OpenTransitRow>`
+    SELECT o.* FROM open_transits o WHERE o.gateway_id = ANY(${gateways}::text[])
+    ORDER BY o.gateway_id, o.first_seen, o.pseudonym`.execute(trx)
+  for (const r of open.rows) out.get(r.gateway_id)?.open.push(toSession(r))
+  const statics = await sql<{ gateway_id: string; pseudonym: string; marked_at: Date }>`
+    SELECT s.gateway_id, s.pseudonym::text AS pseudonym, s.marked_at FROM static_devices s
+    JOIN unnest(${gateways}::text[], ${versions}::bigint[]) AS u(g, v) ON s.gateway_id = u.g
+    WHERE s.learned_version IS NULL OR s.learned_version <= u.v`.execute(trx)
+  for (const r of statics.rows)
+    out.get(r.gateway_id)?.statics.push([r.pseudonym, r.marked_at.getTime()])
+  const log = await sql<{ gateway_id: string; version: string; sent_at: Date; hex: string }>`
+    SELECT l.gateway_id, l.version, l.sent_at, encode(l.sightings, 'hex') AS hex FROM session_log l
+    JOIN unnest(${gateways}::text[], ${versions}::bigint[]) AS u(g, v) ON l.gateway_id = u.g
+    WHERE l.version > u.v
+    ORDER BY l.gateway_id, l.version`.execute(trx)
+  for (const r of log.rows)
+    out.get(r.gateway_id)?.log.push({
+      version: Number(r.version),
+      sentAtMs: r.sent_at.getTime(),
+      sightings: Buffer.from(r.hex, 'hex'),
+    })
+  return out
+}
+
+/** Appends batches to the session log (each with its gateway's session version after it). */
+export async function appendSessionLog(
+  trx: Trx,
+  rows: readonly { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }[],
 ): Promise<void> {
   if (rows.length === 0) return
   await sql`
-    INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, seq_gaps, clock_skew_ms)
-    SELECT * FROM unnest(
+    INSERT INTO session_log (gateway_id, version, sent_at, sightings)
+    SELECT g, v, t, decode(h, 'hex') FROM unnest(
       ${rows.map((r) => r.gatewayId)}::text[],
-      ${rows.map((r) => r.lastBatchAt)}::timestamptz[],
-      ${rows.map((r) => (r.watermarkMs === null ? null : new Date(r.watermarkMs)))}::timestamptz[],
-      ${rows.map((r) => r.bootId)}::text[],
-      ${rows.map((r) => r.lastSeq)}::bigint[],
-      ${rows.map((r) => r.seqGaps)}::bigint[],
-      ${rows.map((r) => r.clockSkewMs)}::integer[])
-    ON CONFLICT (gateway_id) DO UPDATE SET
-      last_batch_at = excluded.last_batch_at, watermark = excluded.watermark,
-      boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
-      clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms)`.execute(trx)
+      ${rows.map((r) => r.version)}::bigint[],
+      ${rows.map((r) => new Date(r.sentAtMs))}::timestamptz[],
+      ${rows.map((r) => r.sightings.toString('hex'))}::text[]) AS u(g, v, t, h)`.execute(trx)
+}
+
+/**
+ * Writes checkpoints: each gateway's open sessions replace its rows in open_transits, its
+ * gateway_state records the version and watermark they stand for, and its log up to that version
+ * is deleted. The gateways' state rows must exist (the caller saved their progress first).
+ */
+export async function writeCheckpoints(
+  trx: Trx,
+  checkpoints: readonly {
+    gatewayId: string
+    version: number
+    watermarkMs: number | null
+    open: readonly Session[]
+  }[],
+): Promise<void> {
+  if (checkpoints.length === 0) return
+  const gateways = checkpoints.map((c) => c.gatewayId)
+  const versions = checkpoints.map((c) => c.version)
+  await sql`DELETE FROM open_transits WHERE gateway_id = ANY(${gateways}::text[])`.execute(trx)
+  await upsertOpenSessions(
+    trx,
+    checkpoints.flatMap((c) => c.open.map((session) => ({ gatewayId: c.gatewayId, session }))),
+  )
+  await sql`
+    UPDATE gateway_state s SET checkpoint_version = u.v, checkpoint_watermark = u.w
+    FROM unnest(${gateways}::text[], ${versions}::bigint[],
+                ${checkpoints.map((c) => (c.watermarkMs === null ? null : new Date(c.watermarkMs)))}::timestamptz[])
+      AS u(g, v, w)
+    WHERE s.gateway_id = u.g`.execute(trx)
+  await sql`
+    DELETE FROM session_log l USING unnest(${gateways}::text[], ${versions}::bigint[]) AS u(g, v)
+    WHERE l.gateway_id = u.g AND l.version <= u.v`.execute(trx)
 }
 
 /**
@@ -427,16 +483,31 @@ export async function upsertGatewayStatuses(db: Db, writes: readonly StatusWrite
     .execute()
 }
 
-/** Gateways with open sessions whose last batch arrived (wall clock) before `before`. */
-export async function listSilentGatewaysWithOpenSessions(db: Db, before: Date): Promise<string[]> {
-  const rows = await db
-    .selectFrom('open_transits as o')
-    .leftJoin('gateway_state as s', 's.gateway_id', 'o.gateway_id')
-    .select('o.gateway_id')
-    .distinct()
-    .where((eb) => eb.or([eb('s.last_batch_at', '<', before), eb('s.last_batch_at', 'is', null)]))
-    .execute()
-  return rows.map((r) => r.gateway_id)
+/**
+ * Gateways whose last batch arrived (wall clock) before `before` and that may still have open
+ * sessions: rows in their checkpoint, or batches applied since it.
+ */
+export async function listSilentGatewaysWithSessions(db: Db, before: Date): Promise<string[]> {
+  const rows = await sql<{ gateway_id: string }>`
+    SELECT DISTINCT o.gateway_id FROM open_transits o
+      LEFT JOIN gateway_state s ON s.gateway_id = o.gateway_id
+     WHERE s.last_batch_at < ${before} OR s.last_batch_at IS NULL
+    UNION
+    SELECT gateway_id FROM gateway_state
+     WHERE session_version > checkpoint_version AND last_batch_at < ${before}`.execute(db)
+  return rows.rows.map((r) => r.gateway_id)
+}
+
+/** Sets gateways' session versions (a change not in the log: a checkpoint is written with it). */
+export async function setSessionVersions(
+  trx: Trx,
+  rows: readonly { gatewayId: string; version: number }[],
+): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    INSERT INTO gateway_state (gateway_id, session_version)
+    SELECT * FROM unnest(${rows.map((r) => r.gatewayId)}::text[], ${rows.map((r) => r.version)}::bigint[])
+    ON CONFLICT (gateway_id) DO UPDATE SET session_version = excluded.session_version`.execute(trx)
 }
 
 /** Stores dead letters; every text in them must already be redacted by the caller. */

@@ -17,6 +17,7 @@ import { createRetry } from './retry.ts'
 import { createRegistryView } from './registry-view.ts'
 import { createMaintenance } from './maintenance.ts'
 import { createCommitter } from './committer/committer.ts'
+import { createSessionCache } from './committer/session-cache.ts'
 import { createDeadLetters } from './intake/dead-letter.ts'
 import { createNativeIntake, createPseudonymise } from './intake/native-intake.ts'
 import { createFloodControl, type FloodLimits } from './intake/flood-control.ts'
@@ -48,6 +49,11 @@ export type IngestConfig = {
   flood?: FloodLimits
   /** Transactions committing at once, each for a fixed share of the gateways (default 4). */
   commitLanes?: number
+  /**
+   * How often a gateway's open sessions held in memory are written to open_transits as a
+   * checkpoint (with a commit of its batches; default 10 s). 0: with every commit.
+   */
+  checkpointMs?: number
 }
 
 /** Micro-batching defaults: 1 s, 500 sightings of a gateway, 64 held messages in all. */
@@ -56,6 +62,9 @@ export const DEFAULT_MICRO_BATCH: MicroBatchConfig = {
   maxSightings: 500,
   maxHeldMessages: 64,
 }
+
+/** Checkpoints of open sessions (INGEST_CHECKPOINT_MS): bounds a rebuild's replay and open_transits' age. */
+export const DEFAULT_CHECKPOINT_MS = 10_000
 
 /** Commit lanes (INGEST_COMMIT_LANES): measured 8.8 k → 11.4 k sightings/s from 1 to 4 (docs/scaling.md). */
 export const DEFAULT_COMMIT_LANES = 4
@@ -124,10 +133,14 @@ export function createIngestService(deps: {
   const { deadLetter, flush } = createDeadLetters({ log, now })
   const announce = (zones: ReadonlySet<string>) =>
     announceTransitsChanged(mqtt, config.topicPrefix, zones)
+  const sessions = createSessionCache({
+    checkpointMs: config.checkpointMs ?? DEFAULT_CHECKPOINT_MS,
+    rules: { gapMs: config.gapMs, staticAfterMs: config.staticAfterMs ?? 4 * 3_600_000 },
+  })
   const committer = createCommitter({
     db,
-    gapMs: config.gapMs,
-    staticAfterMs: config.staticAfterMs ?? 4 * 3_600_000,
+    sessions,
+    rebuilt: (n) => metrics.sessionRebuilds.inc(n),
     now,
     deadLetter,
     log,
@@ -169,6 +182,7 @@ export function createIngestService(deps: {
     now,
     registry,
     pseudonymiser,
+    sessions,
     idleCloseMs: config.idleCloseMs,
     // Live: nothing queued, held or committing, and the newest batch taken was sent less than the
     // idle time before it arrived (or nothing has arrived for the idle time) — not a backlog.
@@ -294,6 +308,16 @@ export function createIngestService(deps: {
       await committer.stop()
       await intake.catch(() => undefined)
       await committer.stop()
+      // The next owner of these gateways starts from a checkpoint instead of replaying the log.
+      try {
+        const n = await maintenance.checkpointHeld()
+        if (n) log.info({ gateways: n }, 'checkpointed open sessions at stop')
+      } catch (err) {
+        log.warn(
+          { err: redactMacs(String(err)) },
+          'open sessions not checkpointed at stop; the next owner replays the session log',
+        )
+      }
     },
   }
 }

@@ -39,6 +39,7 @@ export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promi
     microBatch,
     flood,
     commitLanes,
+    checkpointMs,
   } = config.ingest
   return {
     tz: await districtTimeZoneOf(db, config, log),
@@ -49,6 +50,7 @@ export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promi
     microBatch,
     flood,
     commitLanes,
+    checkpointMs,
     shareGroup: config.mqtt.shareGroup,
     topicPrefix: config.mqtt.topicPrefix,
     ...(deviceListFile ? { deviceList: await loadDeviceList(deviceListFile, log) } : {}),

@@ -3,22 +3,25 @@ import type { Logger } from '../shared/logger.ts'
 import {
   forgetStaticDevices,
   insertTransits,
-  listSilentGatewaysWithOpenSessions,
+  listSilentGatewaysWithSessions,
+  loadSessionHeads,
   lockGateways,
-  takeSessionsEndedBeforeCutoffs,
+  setSessionVersions,
+  writeCheckpoints,
 } from './ingest-repository.ts'
 import type { IngestMetrics } from './ingest-metrics.ts'
 import { transitOf } from './plan-group.ts'
 import type { Pseudonymiser } from './pseudonymiser.ts'
 import type { RegistryView } from './registry-view.ts'
 import { countStored } from './committer/committer.ts'
+import type { SessionCache } from './committer/session-cache.ts'
 
 /** Static devices not heard for this long are forgotten (a shop PC replaced, a staff phone gone). */
 const FORGET_STATIC_AFTER_MS = 48 * 3_600_000
 
 /**
  * Maintenance, on a timer and on demand: closes the sessions of silent gateways, forgets old static
- * devices and destroys expired pseudonymisation keys.
+ * devices and destroys expired pseudonymisation keys; at a clean stop, checkpoints the sessions held.
  */
 export function createMaintenance(deps: {
   db: Db
@@ -27,6 +30,7 @@ export function createMaintenance(deps: {
   now: () => number
   registry: RegistryView
   pseudonymiser: Pseudonymiser
+  sessions: SessionCache
   idleCloseMs: number
   /**
    * Whether ingest is live: nothing queued, held or being committed, and not working through a
@@ -36,8 +40,8 @@ export function createMaintenance(deps: {
   announce: (zones: ReadonlySet<string>) => void
   /** Flushes the sampled reject log lines. */
   flushLog: () => void
-}): { run(): Promise<void> } {
-  const { db, log, metrics, now, registry } = deps
+}): { run(): Promise<void>; checkpointHeld(): Promise<number> } {
+  const { db, log, metrics, now, registry, sessions } = deps
 
   /**
    * A gateway whose last batch arrived more than the idle time ago (wall clock) has its sessions
@@ -48,21 +52,36 @@ export function createMaintenance(deps: {
   async function closeSilentGateways() {
     const nowMs = now()
     if (!deps.live(nowMs)) return
-    const silent = await listSilentGatewaysWithOpenSessions(db, new Date(nowMs - deps.idleCloseMs))
+    const silent = await listSilentGatewaysWithSessions(db, new Date(nowMs - deps.idleCloseMs))
     for (const gatewayId of silent) {
       const gateway = registry.get(gatewayId)
       if (!gateway) continue
-      const written = await db.transaction().execute(async (trx) => {
-        await lockGateways(trx, [gatewayId])
-        // Everything still open was heard before the gateway went quiet: all of it is final.
-        const ended = await takeSessionsEndedBeforeCutoffs(trx, [
-          { gatewayId, before: new Date(8.64e15) },
-        ])
-        return insertTransits(
-          trx,
-          ended.map((e) => transitOf(gateway, e.session)),
-        )
-      })
+      let written
+      try {
+        written = await db.transaction().execute(async (trx) => {
+          await lockGateways(trx, [gatewayId])
+          const heads = await loadSessionHeads(trx, [gatewayId])
+          const { states } = await sessions.resolve(trx, [gatewayId], heads, nowMs)
+          const state = states.get(gatewayId)
+          if (!state) return { visitors: 0, passersBy: 0, zones: new Set<string>() }
+          // Everything still open was heard before the gateway went quiet: all of it is final. Not
+          // a batch of the log: the empty checkpoint written with the new version stands for it.
+          const ended = state.closeAll()
+          state.version++
+          await setSessionVersions(trx, [{ gatewayId, version: state.version }])
+          await writeCheckpoints(trx, [
+            { gatewayId, version: state.version, watermarkMs: state.watermarkMs, open: [] },
+          ])
+          return insertTransits(
+            trx,
+            ended.map((session) => transitOf(gateway, session)),
+          )
+        })
+      } catch (err) {
+        sessions.forget([gatewayId])
+        throw err
+      }
+      sessions.checkpointed([gatewayId], nowMs)
       countStored(metrics, written)
       deps.announce(written.zones)
       const n = written.visitors + written.passersBy
@@ -70,11 +89,47 @@ export function createMaintenance(deps: {
     }
   }
 
+  /**
+   * Checkpoints every state held that is still current (its version is the gateway's), so that the
+   * next owner of a gateway starts from it instead of replaying the log. Returns how many.
+   */
+  async function checkpointHeld(): Promise<number> {
+    const held = sessions.held()
+    if (held.length === 0) return 0
+    const ids = held.map(([id]) => id)
+    return db.transaction().execute(async (trx) => {
+      await lockGateways(trx, ids)
+      const heads = await loadSessionHeads(trx, ids)
+      const current = held.filter(([id, state]) => {
+        const head = heads.get(id)
+        return head?.sessionVersion === state.version && head.checkpointVersion !== state.version
+      })
+      await writeCheckpoints(
+        trx,
+        current.map(([gatewayId, state]) => ({
+          gatewayId,
+          version: state.version,
+          watermarkMs: state.watermarkMs,
+          open: [...state.open.values()],
+        })),
+      )
+      sessions.checkpointed(
+        current.map(([id]) => id),
+        now(),
+      )
+      return current.length
+    })
+  }
+
   return {
+    checkpointHeld,
     async run() {
       deps.flushLog()
       await closeSilentGateways()
-      await forgetStaticDevices(db, new Date(now() - FORGET_STATIC_AFTER_MS))
+      const forgetBefore = now() - FORGET_STATIC_AFTER_MS
+      await forgetStaticDevices(db, new Date(forgetBefore))
+      sessions.forgetStatics(forgetBefore)
+      metrics.openSessions.set(sessions.openSessions())
       const destroyed = await deps.pseudonymiser.rotate(now())
       if (destroyed.length) log.info({ days: destroyed }, 'destroyed pseudonymisation keys')
       metrics.memoEntries.set(deps.pseudonymiser.memoEntries())

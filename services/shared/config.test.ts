@@ -46,6 +46,7 @@ describe(loadConfig.name, () => {
         microBatch: { windowMs: 1000, maxSightings: 500 },
         flood: { messagesPerS: 100, sightingsPerS: 2000 },
         commitLanes: 4,
+        checkpointMs: 10_000,
       })
     })
 

@@ -99,6 +99,7 @@ export const EnvSchema = z.object({
   INGEST_FLOOD_MESSAGES_PER_S: z.coerce.number().min(0).max(1_000_000).default(100),
   INGEST_FLOOD_SIGHTINGS_PER_S: z.coerce.number().min(0).max(10_000_000).default(2000),
   INGEST_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(4),
+  INGEST_CHECKPOINT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   API_METRICS_PUBLIC: z.stringbool().default(true),
   API_PUBLIC_STREET_VIEW: z.stringbool().default(false),
   API_REPORT_CHROMIUM: z.string().min(1).default('/usr/bin/chromium'),
@@ -225,6 +226,7 @@ export type Config = Readonly<{
     flood: { messagesPerS: number; sightingsPerS: number }
     /** Transactions committing at once, each for a fixed share of the gateways (committer.ts). */
     commitLanes: number
+    checkpointMs: number
   }
   jobs: { mode: 'auto' | 'embedded' | 'server' }
   /** The Meraki receiver; null (off: its path answers 404) unless MERAKI_VALIDATOR and MERAKI_SECRET are set. */
@@ -338,6 +340,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         sightingsPerS: e.INGEST_FLOOD_SIGHTINGS_PER_S,
       },
       commitLanes: e.INGEST_COMMIT_LANES,
+      checkpointMs: e.INGEST_CHECKPOINT_MS,
     },
     jobs: { mode: e.JOBS_MODE },
     meraki:

@@ -1,35 +1,24 @@
 import type { Db } from '../../shared/db/create-db.ts'
 import {
-  deleteOpenSessions,
-  upsertOpenSessions,
+  appendSessionLog,
   insertDeadLetters,
   insertStaticDevices,
   insertTransits,
-  loadChainCandidates,
-  loadGatewayProgress,
-  loadOpenSessions,
-  loadStaticDevices,
+  loadSessionHeads,
   lockGateways,
   recordBatches,
   saveGatewayProgress,
-  takeSessionsEndedBeforeCutoffs,
   upsertGatewayStatuses,
+  writeCheckpoints,
 } from '../ingest-repository.ts'
-import type { GatewayTransit, StoredTransits } from '../model.ts'
-import {
-  devicesOf,
-  earliestProbeOf,
-  fingerprintsOf,
-  gatewaysOf,
-  planGroup,
-  transitOf,
-  type BatchOutcome,
-  type BatchWork,
-} from '../plan-group.ts'
+import type { GatewayProgress, GatewayTransit, StoredTransits } from '../model.ts'
+import { advanceProgress, transitOf, type BatchOutcome, type BatchWork } from '../plan-group.ts'
+import { packSightings } from '../session-log.ts'
 import { commitForeign } from '../intake/commit-foreign.ts'
 import { touchGateways } from '../intake/foreign-repository.ts'
 import type { DeadLetterFn } from '../intake/dead-letter.ts'
 import type { Work } from '../intake/work.ts'
+import type { SessionCache } from './session-cache.ts'
 
 /** What became of one message of a committed group. */
 export type Outcome =
@@ -51,22 +40,30 @@ export type GroupCommit = {
 
 export type CommitGroupDeps = {
   db: Db
-  gapMs: number
-  staticAfterMs: number
   now: () => number
   deadLetter: DeadLetterFn
+  /** The open sessions this process holds (gap and static rules with them). */
+  sessions: SessionCache
+  /** Counts gateways whose sessions had to be rebuilt. */
+  rebuilt?: (n: number) => void
 }
 
 /**
- * Writes a group in one transaction — batch records, session updates, closed transits, gateway
- * state, statuses, dead letters — with every gateway it writes locked first, in one order, so
- * replicas holding overlapping groups serialise instead of deadlocking.
+ * Writes a group in one transaction — batch records, the session log, closed transits, gateway
+ * state and session versions, checkpoints when due, statuses, dead letters — with every gateway it
+ * writes locked first, in one order, so replicas holding overlapping groups serialise instead of
+ * deadlocking. The batches are planned against the sessions held in memory, valid at the session
+ * version read under the locks (rebuilt from checkpoint and log when not); if the transaction
+ * fails, those states are forgotten.
  */
 export async function commitGroup(
   deps: CommitGroupDeps,
   group: readonly Work[],
 ): Promise<GroupCommit> {
-  const { db, gapMs, staticAfterMs, deadLetter } = deps
+  const { db, deadLetter, sessions } = deps
+  let planned: string[] = []
+  let due: string[] = []
+  const nowMs = deps.now()
   const batchWorks = group.flatMap((w) => (w.kind === 'batch' ? [w] : []))
   const foreignWorks = group.flatMap((w) => (w.kind === 'foreign' ? [w] : []))
   const statuses = group.flatMap((w) => (w.kind === 'status' ? [w.write] : []))
@@ -79,7 +76,7 @@ export async function commitGroup(
       w.parts.map((p) => ({ gatewayId: w.gateway.id, at: new Date(p.receivedAtMs) })),
     ),
   ]
-  return db.transaction().execute(async (trx) => {
+  const run = db.transaction().execute(async (trx) => {
     await lockGateways(trx, [...new Set(touched.map((t) => t.gatewayId))])
     const foreignCommit = await commitForeign(trx, foreignWorks, deps.now())
     await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
@@ -113,33 +110,76 @@ export async function commitGroup(
     let stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
     let learned: string[] = []
     if (fresh.length > 0) {
-      const devices = devicesOf(fresh)
-      const open = await loadOpenSessions(trx, devices)
-      for (const [key, session] of await loadChainCandidates(
-        trx,
-        fingerprintsOf(fresh),
-        new Date(earliestProbeOf(fresh) - gapMs),
-      ))
-        open.set(key, session)
-      const statics = await loadStaticDevices(trx, devices)
-      const gateways = gatewaysOf(fresh)
-      const progress = await loadGatewayProgress(trx, [...gateways.keys()])
-      const plan = planGroup(fresh, { open, statics, progress }, { gapMs, staticAfterMs })
-      await upsertOpenSessions(trx, plan.upserts)
-      await deleteOpenSessions(trx, plan.deletes)
-      await insertStaticDevices(trx, plan.learned)
-      await saveGatewayProgress(trx, plan.progress)
-      const ended = await takeSessionsEndedBeforeCutoffs(trx, plan.cutoffs)
-      const transits: GatewayTransit[] = [...plan.transits]
-      for (const e of ended) {
-        const gateway = gateways.get(e.gatewayId)
-        if (gateway) transits.push(transitOf(gateway, e.session))
+      const gatewayIds = [...new Set(fresh.map((w) => w.gateway.id))]
+      planned = gatewayIds
+      const heads = await loadSessionHeads(trx, gatewayIds)
+      const { states, rebuilt } = await sessions.resolve(trx, gatewayIds, heads, nowMs)
+      if (rebuilt) deps.rebuilt?.(rebuilt)
+      const progress = new Map<string, GatewayProgress>(heads)
+      const lastBatch = new Map<string, BatchWork>()
+      const transits: GatewayTransit[] = []
+      const learnedRefs: { gatewayId: string; pseudonym: string; version: number }[] = []
+      const log: { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }[] = []
+      for (const w of fresh) {
+        const g = w.gateway
+        const state = states.get(g.id)
+        if (!state) throw new Error(`no session state for gateway ${g.id}`)
+        const applied = state.apply(w, sessions.rules, nowMs)
+        for (const s of applied.closed) transits.push(transitOf(g, s))
+        for (const pseudonym of applied.learned)
+          learnedRefs.push({ gatewayId: g.id, pseudonym, version: state.version })
+        log.push({
+          gatewayId: g.id,
+          version: state.version,
+          sentAtMs: w.sentAtMs,
+          sightings: packSightings(w.sightings, w.exempt),
+        })
+        progress.set(g.id, advanceProgress(progress.get(g.id), w))
+        lastBatch.set(g.id, w)
+        outcomes.set(w, applied.outcome)
       }
-      stored = await insertTransits(trx, transits)
-      fresh.forEach((b, i) =>
-        outcomes.set(b, plan.outcomes[i] ?? { staticSightings: 0, learned: 0 }),
+      due = gatewayIds.filter((id) => sessions.checkpointDue(id, nowMs))
+      const checkpointing = new Set(due)
+      // A gateway checkpointed now needs no log up to its checkpoint.
+      await appendSessionLog(
+        trx,
+        log.filter((r) => !checkpointing.has(r.gatewayId)),
       )
-      learned = plan.learned.map((l) => l.gatewayId)
+      await insertStaticDevices(trx, learnedRefs)
+      await saveGatewayProgress(
+        trx,
+        [...lastBatch].flatMap(([gatewayId, w]) => {
+          const p = progress.get(gatewayId)
+          const state = states.get(gatewayId)
+          if (!p || !state) return []
+          return [
+            {
+              ...p,
+              gatewayId,
+              lastBatchAt: new Date(w.receivedAtMs),
+              clockSkewMs: w.clockSkewMs,
+              sessionVersion: state.version,
+            },
+          ]
+        }),
+      )
+      await writeCheckpoints(
+        trx,
+        due.flatMap((gatewayId) => {
+          const state = states.get(gatewayId)
+          if (!state) return []
+          return [
+            {
+              gatewayId,
+              version: state.version,
+              watermarkMs: state.watermarkMs,
+              open: [...state.open.values()],
+            },
+          ]
+        }),
+      )
+      stored = await insertTransits(trx, transits)
+      learned = learnedRefs.map((l) => l.gatewayId)
     }
     const result = group.map((w): Outcome => {
       if (w.kind === 'foreign') {
@@ -157,4 +197,12 @@ export async function commitGroup(
     })
     return { outcomes: result, stored, learned }
   })
+  try {
+    const done = await run
+    sessions.checkpointed(due, nowMs)
+    return done
+  } catch (err) {
+    sessions.forget(planned)
+    throw err
+  }
 }

@@ -4,6 +4,7 @@ import { createLogCapture } from '../../shared/testing/helpers.ts'
 import { createIngestMetrics } from '../ingest-metrics.ts'
 import type { Work } from '../intake/work.ts'
 import { createDeadLetters } from '../intake/dead-letter.ts'
+import { createSessionCache } from './session-cache.ts'
 import { createCommitter, laneIndex } from './committer.ts'
 import type { GroupCommit } from './commit-group.ts'
 
@@ -28,8 +29,7 @@ function harness(lanes: number) {
   const log = createLogCapture('silent').log
   const committer = createCommitter({
     db: null as unknown as Db,
-    gapMs: 120_000,
-    staticAfterMs: 0,
+    sessions: createSessionCache({ checkpointMs: 0, rules: { gapMs: 120_000, staticAfterMs: 0 } }),
     now: () => 0,
     deadLetter: createDeadLetters({ log, now: () => 0 }).deadLetter,
     log,

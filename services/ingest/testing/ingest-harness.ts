@@ -8,6 +8,8 @@ import {
   type IngestConfig,
   type IngestService,
 } from '../ingest-service.ts'
+import { durableSessions } from '../committer/session-cache.ts'
+import type { Session } from '../sessionise.ts'
 
 /**
  * The ingest settings the integration tests share: 2 min gap, sessions of a silent gateway closed
@@ -85,4 +87,15 @@ export async function startTestIngest(opts: {
 /** Sightings batches the service has accepted (duplicates and rejects not counted). */
 export function acceptedBatches(service: Pick<IngestService, 'metrics'>): Promise<number> {
   return counterValue(service.metrics.messages, { kind: 'sightings', outcome: 'accepted' })
+}
+
+/**
+ * A gateway's open sessions as the database holds them (checkpoint + session log replayed) under
+ * TEST_INGEST_CONFIG's rules: what survives a crash, whatever the ingest holds in memory.
+ */
+export function durableOpenSessions(db: Db, gatewayId: string): Promise<Session[]> {
+  return durableSessions(db, gatewayId, {
+    gapMs: TEST_INGEST_CONFIG.gapMs,
+    staticAfterMs: 4 * 3_600_000,
+  })
 }

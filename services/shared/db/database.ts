@@ -156,6 +156,20 @@ export interface GatewayStateTable {
   clock_skew_ms: number | null
   /** Wall clock of the last message of any kind (any format). */
   last_message_at: Timestamp | null
+  /** Batches applied to the gateway's sessions (ingest's in-memory sessions are valid at it). */
+  session_version: Generated<Int8>
+  /** The version open_transits stands for, and the watermark then (0006). */
+  checkpoint_version: Generated<Int8>
+  checkpoint_watermark: Timestamp | null
+}
+
+/** A batch applied to a gateway's sessions since its last checkpoint (0006; ingest/session-log.ts). */
+export interface SessionLogTable {
+  gateway_id: string
+  version: Int8
+  sent_at: Timestamp
+  sightings: Buffer
+  logged_at: Generated<Timestamp>
 }
 
 export interface DeviceCountsTable {
@@ -175,6 +189,8 @@ export interface StaticDevicesTable {
   gateway_id: string
   pseudonym: Int8
   marked_at: ColumnType<Date, Date | string | undefined, Date | string>
+  /** Session version of the batch that learned it (null: before 0006). */
+  learned_version: Int8 | null
 }
 
 export interface DeadLettersTable {
@@ -368,6 +384,7 @@ export interface Database {
   message_digests: MessageDigestsTable
   dead_letters: DeadLettersTable
   static_devices: StaticDevicesTable
+  session_log: SessionLogTable
   footfall_15m: FootfallAggregateView
   footfall_1h: FootfallAggregateView
   footfall_1d: FootfallAggregateView

@@ -291,6 +291,17 @@ describe('miglio_forget_pseudonyms', () => {
       INSERT INTO static_devices (gateway_id, pseudonym, marked_at)
       VALUES ('gw-shop-one', 221, ${iso(now - 46 * HOUR)}::timestamptz),
              ('gw-street-a', 222, ${iso(now - HOUR)}::timestamptz)`.execute(db)
+    // Ingest's session versions and log (0006): an old log row of a gateway no ingest checkpointed
+    // for two days, and a fresh one.
+    await sql`
+      INSERT INTO gateway_state (gateway_id, session_version, checkpoint_version)
+      VALUES ('gw-street-a', 5, 2), ('gw-shop-one', 5, 4)`.execute(db)
+    await sql`
+      INSERT INTO session_log (gateway_id, version, sent_at, sightings, logged_at)
+      VALUES ('gw-street-a', 3, ${iso(now - 46 * HOUR)}::timestamptz, '\\x01'::bytea,
+              ${iso(now - 46 * HOUR)}::timestamptz),
+             ('gw-shop-one', 5, ${iso(now - MIN)}::timestamptz, '\\x01'::bytea,
+              ${iso(now - MIN)}::timestamptz)`.execute(db)
 
     await runJob('miglio_compute_flows')
     await runJob('miglio_forget_pseudonyms')
@@ -357,6 +368,20 @@ describe('miglio_forget_pseudonyms', () => {
     ])
     const open = await sql<{ pseudonym: string }>`SELECT pseudonym FROM open_transits`.execute(db)
     expect(open.rows).toEqual([{ pseudonym: '216' }])
+  })
+
+  it('moves the session version of the gateways whose sessions it closed and deletes log rows older than 44 h', async () => {
+    const versions = await sql<{ gateway_id: string; session_version: string }>`
+      SELECT gateway_id, session_version FROM gateway_state ORDER BY gateway_id`.execute(db)
+    // Ingest holds these gateways' sessions in memory at version 5: it must rebuild them.
+    expect(versions.rows).toEqual([
+      { gateway_id: 'gw-shop-one', session_version: '6' },
+      { gateway_id: 'gw-street-a', session_version: '6' },
+    ])
+    const log = await sql<{ gateway_id: string }>`SELECT gateway_id FROM session_log`.execute(db)
+    expect(log.rows).toEqual([{ gateway_id: 'gw-shop-one' }])
+    // The gateway health views below start from gateways without state.
+    await sql`DELETE FROM gateway_state`.execute(db)
   })
 
   it('forgets static devices marked more than 44 h ago', async () => {
