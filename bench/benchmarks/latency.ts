@@ -235,6 +235,38 @@ async function condition(opts: {
   return latencies
 }
 
+/** The API's live-feed counters (its /metrics): ticks of the feed and database reads (resyncs). */
+type FeedCounters = { ticks: number; resyncs: Record<string, number> }
+
+async function feedCounters(apiUrl: string): Promise<FeedCounters | null> {
+  try {
+    const res = await fetch(`${apiUrl}/metrics`)
+    if (!res.ok) return null
+    const out: FeedCounters = { ticks: 0, resyncs: {} }
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^miglio_api_live_(polls|resyncs)_total(?:\{reason="([^"]+)"\})? (\S+)$/.exec(line)
+      if (!m) continue
+      if (m[1] === 'polls') out.ticks = Number(m[3])
+      else out.resyncs[m[2] ?? ''] = Number(m[3])
+    }
+    return out
+  } catch {
+    return null
+  }
+}
+
+/** What the feed did between two readings, in words. */
+function feedActivity(before: FeedCounters, after: FeedCounters): string {
+  const ticks = after.ticks - before.ticks
+  const reasons = Object.entries(after.resyncs)
+    .map(([r, n]) => [r, n - (before.resyncs[r] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+  // An API without resyncs (every tick a database poll) has no resync counter.
+  if (!Object.keys(after.resyncs).length) return `${ticks} feed ticks, each a database poll`
+  const reads = reasons.map(([r, n]) => `${n} ${r}`).join(', ')
+  return `${ticks} feed ticks; database reads (resync reasons): ${reads || 'none'}`
+}
+
 export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = []
   const stack = await openStack(ctx.target, 'latency')
@@ -259,9 +291,11 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
     if (!probeClient) throw new Error('no probe client')
     let observer = pollObserver(child)
     let measured = 'publish → footfall_15m poll'
+    let apiUrl: string | null = null
     if (liveRouteExists()) {
       try {
         const { url, key } = await child.startApi()
+        apiUrl = url
         observer = wsObserver(url, key)
         measured = 'publish → live WebSocket message'
       } catch (err) {
@@ -282,7 +316,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
       )
     if (measured.includes('WebSocket'))
       notes.push(
-        'the live feed polls the database once per API_LIVE_POLL_MS (default 1000 ms, used here) and at once (at most every 250 ms) when ingest announces new transits on MQTT, as in `miglio start`; it sends counts only when they change',
+        "the API listens to ingest's transit announcements on MQTT, as in `miglio start`: it keeps the live counts from their per-zone deltas and reads the database only to resync (a lost announcement, a new instance, every 60 s); it sends counts only when they change",
       )
     const loadStreams = Array.from(
       { length: LOAD_GATEWAYS },
@@ -300,7 +334,11 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
     const loadRate = saturation ? Math.round((saturation * 0.5) / 250) * 250 : 2_000
     if (!saturation)
       notes.push(
-        'the ingest benchmark did not run first: the loaded condition uses 2 000 sightings/s',
+        'the ingest benchmark did not run first: the loaded condition uses 2 000 sightings/s (run `--only ingest,latency` to load at half the measured saturation)',
+      )
+    else
+      notes.push(
+        `loaded at half the ingest saturation measured just before: ${fmt(saturation)} sightings/s → ${fmt(loadRate)} sightings/s`,
       )
     const probes = ctx.quick ? 40 : 60
     const results: Record<
@@ -339,6 +377,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
             await sleep(midnight - Date.now() + 5_000)
           }
           progress(WHAT, `${label}: ${probes} probes, gap ${GAP_MS / 1000} s`)
+          const feedBefore = obs === observer && apiUrl ? await feedCounters(apiUrl) : null
           const lat = await condition({
             observer: obs,
             probeClient,
@@ -349,6 +388,9 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
             topicPrefix: stack.topicPrefix,
             label,
           })
+          const feedAfter = feedBefore && apiUrl ? await feedCounters(apiUrl) : null
+          if (feedBefore && feedAfter)
+            notes.push(`${label}: ${feedActivity(feedBefore, feedAfter)}`)
           const r = (results[name] ??= { p50: [], p95: [], p99: [], all: [], missed: 0 })
           r.p50.push(quantile(lat, 0.5))
           r.p95.push(quantile(lat, 0.95))
@@ -385,7 +427,9 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
       settings: {
         measured,
         observer: observer.describe,
-        pollMs: measured.includes('WebSocket') ? 'API live feed default (1000 ms)' : POLL_MS,
+        pollMs: measured.includes('WebSocket')
+          ? 'API live feed: deltas from announcements, resync from the database'
+          : POLL_MS,
         transitGapS: GAP_MS / 1000,
         probeBatchMs: PROBE_BATCH_MS,
         probeEveryMs: PROBE_EVERY_MS,

@@ -36,7 +36,10 @@ import { localDateOf, startOfLocalDay } from '../shared/contracts/local-time.ts'
 import { createDistrictTimeZone } from './lib/district-time-zone.ts'
 import { findDistrictTimeZone } from '../shared/registry/district-repository.ts'
 import { replicaLagMs } from './queries/replica-lag.ts'
-import { liveZoneCounts } from './queries/live-queries.ts'
+import { liveResyncCounts, liveZoneCounts } from './queries/live-queries.ts'
+import { LiveState } from './lib/live-state.ts'
+import type { TransitsEvent } from './lib/transits-changed.ts'
+import { liveWindowStart } from '../shared/contracts/gateway-messages.ts'
 import healthRoutes, { type HealthChecks } from './routes/health/index.ts'
 import docsRoutes from './routes/docs/index.ts'
 import meRoutes from './routes/me/index.ts'
@@ -87,10 +90,11 @@ export type ApiDeps = {
   /** Clock for "today" (shop summary, event status); tests pin it. Epoch ms. */
   now?: () => number
   /**
-   * Subscribes to ingest's announcements of new transits (returns the unsubscribe): the live feed
-   * then polls at once instead of at its next interval. Without it the feed only polls.
+   * Subscribes to ingest's announcements of what each commit stored (returns the unsubscribe): the
+   * live feed then keeps its counts in memory from them, reading the database only to resync
+   * (lib/live-state.ts). Without it the feed polls the database once per `live.pollMs`.
    */
-  onTransitsChanged?: (listener: () => void) => () => void
+  onTransitsChanged?: (listener: (e: TransitsEvent) => void) => () => void
   /**
    * While this returns a message the process is still starting (`miglio start` loading the
    * database, the district…): every `/api/v1` route answers 503 `starting` with that message, and
@@ -115,6 +119,8 @@ export type ApiDeps = {
 }
 
 const QUARTER_MS = 15 * 60_000
+/** Resyncs of the live counts begin at least this far apart (as the feed's polls did). */
+const MIN_RESYNC_MS = 250
 /** Retry-After of the 503 answered while the process starts. */
 const STARTING_RETRY_AFTER_S = 2
 
@@ -217,6 +223,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         registers: [registry],
       }),
     },
+    liveAnnouncements: new Counter({
+      name: 'miglio_api_live_announcements_total',
+      help: "Ingest's transit announcements taken in by the live feed, by contract version",
+      labelNames: ['v'],
+      registers: [registry],
+    }),
+    liveResyncs: new Counter({
+      name: 'miglio_api_live_resyncs_total',
+      help: 'Live counts read again from the database, by reason (one resync may have several)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   }
 
   // Before any route: the document collects routes as they are added, and the WebSocket plugin
@@ -234,14 +252,57 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const calibrations = deps.calibrations ?? storedCalibrations(db)
   // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll.
   let peopleNow: { atMs: number; zones: Map<string, PeopleValue> } | null = null
-  await app.register(liveFeedPlugin, {
-    poll: async (nowMs: number) => {
-      const tz = await timeZone()
-      const dayStart = startOfLocalDay(nowMs, tz)
+  // With ingest's announcements the counts live in memory (lib/live-state.ts) and the database is
+  // read only to resync; without them every poll reads it.
+  const liveState = deps.onTransitsChanged
+    ? new LiveState({ resyncEveryMs: options.live.resyncEveryMs })
+    : null
+  let lastResyncAt = -Infinity
+  let resyncTimer: NodeJS.Timeout | null = null
+  let resyncLagMs: number | undefined
+  const transitCounts = async (nowMs: number, dayStart: number) => {
+    if (!liveState) {
       const [counts, lag] = await Promise.all([
         liveZoneCounts(readDb, new Date(dayStart), new Date(nowMs - QUARTER_MS)),
         readDb === db ? undefined : replicaLagMs(readDb),
       ])
+      return { counts, lag }
+    }
+    if (liveState.resyncDue(nowMs)) {
+      const waitMs = lastResyncAt + MIN_RESYNC_MS - nowMs
+      const task = waitMs > 0 && liveState.synced ? null : liveState.takeResync(nowMs)
+      if (!task)
+        // Too soon after the last one: push what memory holds now, resync when allowed.
+        resyncTimer ??= setTimeout(() => {
+          resyncTimer = null
+          app.liveHub.nudge()
+        }, waitMs)
+      else {
+        lastResyncAt = nowMs
+        try {
+          const zones = task.zones === 'all' ? null : task.zones
+          const [read, lag] = await Promise.all([
+            liveResyncCounts(readDb, zones, new Date(dayStart), new Date(liveWindowStart(nowMs))),
+            readDb === db ? undefined : replicaLagMs(readDb),
+          ])
+          liveState.completeResync(task, read, nowMs)
+          resyncLagMs = lag
+          for (const reason of task.reasons) metric.liveResyncs.inc({ reason })
+        } catch (err) {
+          liveState.failResync(task)
+          throw err
+        }
+      }
+    }
+    const counts = liveState.counts(nowMs, dayStart)
+    if (!counts) throw new Error('live counts not read yet')
+    return { counts, lag: resyncLagMs }
+  }
+  await app.register(liveFeedPlugin, {
+    poll: async (nowMs: number) => {
+      const tz = await timeZone()
+      const dayStart = startOfLocalDay(nowMs, tz)
+      const { counts, lag } = await transitCounts(nowMs, dayStart)
       if (
         !peopleNow ||
         nowMs - peopleNow.atMs >= options.live.peopleEveryMs ||
@@ -268,6 +329,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       }
     },
     pollMs: options.live.pollMs,
+    // From memory, a push costs no query: announcements reach clients sooner.
+    ...(liveState ? { minPollMs: options.live.minPushMs } : {}),
     pingMs: options.live.pingMs,
     maxBufferedBytes: options.live.maxBufferedBytes,
     log,
@@ -278,9 +341,19 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       else log.warn({ err }, `live feed: ${what} failed; retrying`)
     },
   })
-  if (deps.onTransitsChanged) {
-    const off = deps.onTransitsChanged(() => app.liveHub.nudge())
-    app.addHook('onClose', async () => off())
+  if (deps.onTransitsChanged && liveState) {
+    const off = deps.onTransitsChanged((e) => {
+      if (e.kind === 'subscribed') liveState.onSubscribed()
+      else {
+        metric.liveAnnouncements.inc({ v: String(e.message.v) })
+        if (!liveState.onAnnouncement(e.message, Date.now())) return
+      }
+      app.liveHub.nudge()
+    })
+    app.addHook('onClose', async () => {
+      off()
+      if (resyncTimer) clearTimeout(resyncTimer)
+    })
   }
 
   if (options.alerts.enabled) wireAlerts(app, deps, options.alerts, timeZone, now)

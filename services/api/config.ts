@@ -97,6 +97,13 @@ export const ApiOptionsSchema = z.object({
       pollMs: z.number().int().min(50).max(60_000).default(1000),
       pingMs: z.number().int().min(50).max(300_000).default(15_000),
       /**
+       * With ingest's announcements (an MQTT connection): counts are kept in memory from them and
+       * pushed at most this often per client (no query); every zone is read again from the
+       * database at least every `resyncEveryMs` (a safety net; lost announcements resync at once).
+       */
+      minPushMs: z.number().int().min(10).max(60_000).default(100),
+      resyncEveryMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /**
        * "People present now" (the people estimator over the last 15 minutes, every zone) is
        * recomputed by a poll at most this often; polls in between send the last figures.
        */

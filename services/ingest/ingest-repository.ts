@@ -5,6 +5,7 @@ import type { Db } from '../shared/db/create-db.ts'
 import type { StoredGatewaySource } from '../shared/registry/gateway-source-key.ts'
 import type { DailyKeyStore } from './pseudonymiser.ts'
 import type { Session } from './sessionise.ts'
+import { liveBucketOf } from '../shared/contracts/gateway-messages.ts'
 import {
   type RegisteredGateway,
   type DeviceRef,
@@ -254,7 +255,7 @@ export async function insertTransits(
   if (rows.length === 0) return stored
   const t = rows.map((r) => r.transit)
   const g = rows.map((r) => r.gateway)
-  const result = await sql<{ zone_id: string; visitor: boolean }>`
+  const result = await sql<{ zone_id: string; visitor: boolean; first_ms: number; xid: string }>`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                           samples, radio, randomised, visitor, threshold_version, calibration_factor,
                           calibration_version)
@@ -275,12 +276,23 @@ export async function insertTransits(
       ${g.map((x) => x.calibration.factor)}::real[],
       ${g.map((x) => x.calibration.version)}::integer[])
     ON CONFLICT (gateway_id, pseudonym, first_seen) DO NOTHING
-    RETURNING zone_id, visitor`.execute(trx)
+    RETURNING zone_id, visitor, extract(epoch FROM first_seen)::float8 * 1000 AS first_ms,
+              pg_current_xact_id()::text AS xid`.execute(trx)
+  const live: NonNullable<StoredTransits['live']>['zones'] = new Map()
   for (const r of result.rows) {
     if (r.visitor) stored.visitors++
     else stored.passersBy++
     stored.zones.add(r.zone_id)
+    let buckets = live.get(r.zone_id)
+    if (!buckets) live.set(r.zone_id, (buckets = new Map()))
+    const bucket = liveBucketOf(r.first_ms)
+    const c = buckets.get(bucket) ?? { passersBy: 0, visitors: 0 }
+    if (r.visitor) c.visitors++
+    else c.passersBy++
+    buckets.set(bucket, c)
   }
+  const xid = result.rows[0]?.xid
+  if (xid !== undefined) stored.live = { xid, zones: live }
   return stored
 }
 

@@ -28,6 +28,7 @@ import {
   buildStatusTopic,
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
+import { TransitsChangedSchema, liveBucketOf } from '../shared/contracts/gateway-messages.ts'
 import { createIngestService, type IngestConfig } from './ingest-service.ts'
 import { sql } from 'kysely'
 
@@ -96,7 +97,8 @@ afterAll(async () => {
 describe(createIngestService.name, () => {
   it('turns a device heard across batches into one transit once the watermark passes the gap', async () => {
     const ingest = await startIngest()
-    // The API's side of the announcement that transits were written (zone ids, nothing else).
+    // The API's side of the announcement of what a commit stored (zone ids and counts per live
+    // bucket, nothing of the device).
     const announcements: unknown[] = []
     const listener = await mqtt.connectAsync(broker.url, {
       clientId: `${clientPrefix}-listener`,
@@ -146,7 +148,24 @@ describe(createIngestService.name, () => {
         (a) => a.length > 0,
         { what: 'the announcement of the new transit' },
       )
-      expect(announcements).toEqual([{ v: 1, zones: ['shop-one'] }])
+      expect(announcements).toEqual([
+        {
+          v: 2,
+          instance: expect.stringMatching(/^[0-9a-f]{16}$/),
+          seq: expect.any(Number),
+          xid: expect.stringMatching(/^[0-9]+$/),
+          // The transit (a visitor) counts in the live bucket of its first sighting.
+          zones: [{ id: 'shop-one', b: [[liveBucketOf(t0), 0, 1]] }],
+        },
+      ])
+      expect(TransitsChangedSchema.parse(announcements[0])).toEqual(announcements[0])
+      // The transaction that stored it, as the API compares it with a snapshot of the database.
+      const { xid } = announcements[0] as { xid: string }
+      const seen = await sql<{ seen: boolean }>`
+        SELECT pg_visible_in_snapshot(${xid}::xid8, pg_current_snapshot()) AS seen`.execute(
+        database.db,
+      )
+      expect(seen.rows[0]?.seen).toBe(true)
     } finally {
       await listener.endAsync()
       await ingest.stop()

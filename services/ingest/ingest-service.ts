@@ -7,7 +7,7 @@ import {
   merakiInternalSubscription,
   withoutTopicPrefix,
 } from '../shared/contracts/topics.ts'
-import { announceTransitsChanged } from './transits-changed.ts'
+import { createTransitsAnnouncer } from './transits-changed.ts'
 import { createPseudonymiser } from './pseudonymiser.ts'
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import { createDbKeyStore } from './ingest-repository.ts'
@@ -131,8 +131,8 @@ export function createIngestService(deps: {
   })
   const flood = createFloodControl(config.flood ?? { messagesPerS: 0, sightingsPerS: 0 })
   const { deadLetter, flush } = createDeadLetters({ log, now })
-  const announce = (zones: ReadonlySet<string>) =>
-    announceTransitsChanged(mqtt, config.topicPrefix, zones)
+  // One announcer per process: its instance id and sequence number number every announcement.
+  const { announce } = createTransitsAnnouncer(mqtt, config.topicPrefix)
   const sessions = createSessionCache({
     checkpointMs: config.checkpointMs ?? DEFAULT_CHECKPOINT_MS,
     rules: { gapMs: config.gapMs, staticAfterMs: config.staticAfterMs ?? 4 * 3_600_000 },

@@ -15,6 +15,7 @@ import type { Pseudonymiser } from './pseudonymiser.ts'
 import type { RegistryView } from './registry-view.ts'
 import { countStored } from './committer/committer.ts'
 import type { SessionCache } from './committer/session-cache.ts'
+import type { StoredTransits } from './model.ts'
 
 /** Static devices not heard for this long are forgotten (a shop PC replaced, a staff phone gone). */
 const FORGET_STATIC_AFTER_MS = 48 * 3_600_000
@@ -37,7 +38,7 @@ export function createMaintenance(deps: {
    * backlog (see closeSilentGateways).
    */
   live: (nowMs: number) => boolean
-  announce: (zones: ReadonlySet<string>) => void
+  announce: (stored: StoredTransits) => void
   /** Flushes the sampled reject log lines. */
   flushLog: () => void
 }): { run(): Promise<void>; checkpointHeld(): Promise<number> } {
@@ -63,7 +64,8 @@ export function createMaintenance(deps: {
           const heads = await loadSessionHeads(trx, [gatewayId])
           const { states } = await sessions.resolve(trx, [gatewayId], heads, nowMs)
           const state = states.get(gatewayId)
-          if (!state) return { visitors: 0, passersBy: 0, zones: new Set<string>() }
+          if (!state)
+            return { visitors: 0, passersBy: 0, zones: new Set<string>() } as StoredTransits
           // Everything still open was heard before the gateway went quiet: all of it is final. Not
           // a batch of the log: the empty checkpoint written with the new version stands for it.
           const ended = state.closeAll()
@@ -83,7 +85,7 @@ export function createMaintenance(deps: {
       }
       sessions.checkpointed([gatewayId], nowMs)
       countStored(metrics, written)
-      deps.announce(written.zones)
+      deps.announce(written)
       const n = written.visitors + written.passersBy
       if (n) log.info({ gatewayId, transits: n }, 'closed sessions of a silent gateway')
     }

@@ -50,8 +50,21 @@ export type BatchVerdict = 'fresh' | 'duplicate' | 'conflict'
 
 export type GatewayTransit = { gateway: RegisteredGateway; transit: ClassifiedTransit }
 
+/** Transits stored in one live bucket of a zone (contracts: LIVE_BUCKET_MS, by first_seen). */
+export type BucketCounts = { passersBy: number; visitors: number }
+
 /** What was stored of the transits given to `insertTransits`: what metrics and announcements count. */
-export type StoredTransits = { visitors: number; passersBy: number; zones: Set<string> }
+export type StoredTransits = {
+  visitors: number
+  passersBy: number
+  zones: Set<string>
+  /**
+   * Per zone, per live bucket (its start, epoch ms): what was stored, and the id of the transaction
+   * that stored it (`pg_current_xact_id()`, decimal) — what the announcement carries (v2). Absent
+   * when nothing was stored; without it the announcement asks the API to read `zones` again.
+   */
+  live?: { xid: string; zones: Map<string, Map<number, BucketCounts>> }
+}
 
 /** Where a gateway's batches stand: event-time watermark, boot, last sequence number, gaps. */
 export type GatewayProgress = {

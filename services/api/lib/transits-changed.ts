@@ -1,21 +1,29 @@
 import type { MqttClient } from 'mqtt'
 import type { Logger } from '../../shared/logger.ts'
 import { TRANSITS_CHANGED_TOPIC, withTopicPrefix } from '../../shared/contracts/topics.ts'
-import { TransitsChangedSchema } from '../../shared/contracts/gateway-messages.ts'
+import {
+  TransitsChangedSchema,
+  type TransitsChanged,
+} from '../../shared/contracts/gateway-messages.ts'
+
+/** What the live feed hears: an announcement, or the subscription (re)granted by the broker. */
+export type TransitsEvent =
+  { kind: 'announcement'; message: TransitsChanged } | { kind: 'subscribed' }
 
 /**
  * The API's side of TRANSITS_CHANGED_TOPIC (the contract: contracts/topics.ts and
- * TransitsChangedSchema; ingest announces in services/ingest/transits-changed.ts): calls `listener`
- * whenever ingest announces new transits, so the live feed polls at once. The client must be this
- * process's own (not ingest's: ingest treats every message it receives as gateway traffic). A
- * malformed announcement is logged and ignored — it is a hint, the feed's periodic poll stays the
- * source of truth. Returns the unsubscribe function.
+ * TransitsChangedSchema; ingest announces in services/ingest/transits-changed.ts): hands `listener`
+ * every valid announcement (v2: what a commit stored; v1 from an older ingest: zones to read
+ * again), and `subscribed` whenever the broker grants the subscription (on every (re)connect:
+ * announcements may have been missed meanwhile, so the live feed reads the database again). The
+ * client must be this process's own (not ingest's: ingest treats every message it receives as
+ * gateway traffic). A malformed announcement is logged and ignored. Returns the unsubscribe function.
  */
 export function onTransitsChanged(
   client: MqttClient,
   topicPrefix: string | undefined,
   log: Logger,
-): (listener: () => void) => () => void {
+): (listener: (e: TransitsEvent) => void) => () => void {
   const topic = withTopicPrefix(topicPrefix, TRANSITS_CHANGED_TOPIC)
   return (listener) => {
     const subscribe = () => {
@@ -25,6 +33,7 @@ export function onTransitsChanged(
             { err: err.message, topic },
             'live feed: cannot subscribe to transit announcements',
           )
+        else listener({ kind: 'subscribed' })
       })
     }
     const onMessage = (t: string, payload: Buffer) => {
@@ -43,7 +52,7 @@ export function onTransitsChanged(
         )
         return
       }
-      listener()
+      listener({ kind: 'announcement', message: parsed.data })
     }
     // A clean session forgets subscriptions: subscribe on every (re)connect.
     client.on('connect', subscribe)

@@ -79,11 +79,11 @@ export type LiveHub = {
 const OPEN = 1
 
 /**
- * One database poll per interval for all clients of this process (so every API replica serves the
- * feed from the database, whoever wrote the transits), fanned out to each client's zones. A nudge
- * (ingest announcing new transits) brings the next poll forward — at most one poll per `minPollMs`,
- * nudges during a poll coalescing into one more — so a transit reaches the feed without waiting out
- * the interval, and the database sees no more than one poll per `minPollMs` however busy ingest is.
+ * One poll per interval for all clients of this process, fanned out to each client's zones. The
+ * poll is app.ts's: the counts kept from ingest's announcements (lib/live-state.ts; the database
+ * only to resync) or, without them, a database read. A nudge (an announcement taken in) brings the
+ * next poll forward — at most one poll per `minPollMs`, nudges during a poll coalescing into one
+ * more — so a transit reaches the feed without waiting out the interval.
  * A client gets a message only when its zones' counts changed; updates are skipped (and counted)
  * while its socket buffers more than maxBufferedBytes; clients that miss a pong for a whole ping
  * interval are terminated. Every `recheckKeysMs` the clients' keys are checked against the database

@@ -62,8 +62,8 @@ export function createCommitter(
     metrics: IngestMetrics
     withRetry: WithRetry
     running: () => boolean
-    /** Tells API processes these zones' transits changed (after the commit). */
-    announce: (zones: ReadonlySet<string>) => void
+    /** Tells API processes what a commit stored (after the commit): transits-changed.ts. */
+    announce: (stored: StoredTransits) => void
     /**
      * Lanes committing at once, each on its own connection, each holding a fixed share of the
      * gateways (default 1). A gateway's messages always take the same lane, so they commit in
@@ -87,7 +87,7 @@ export function createCommitter(
     for (const id of commit.learned) learned.set(id, (learned.get(id) ?? 0) + 1)
     for (const [gatewayId, devices] of learned)
       log.info({ gatewayId, devices }, 'learned static devices')
-    deps.announce(commit.stored.zones)
+    deps.announce(commit.stored)
   }
 
   async function commitWithFallback(group: readonly Work[]): Promise<Outcome[]> {

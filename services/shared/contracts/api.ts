@@ -638,7 +638,7 @@ export type LiveZoneCounts = z.infer<typeof LiveZoneCountsSchema>
 /** A zone's transit counts, as the live query reads them (the feed adds `presentNow`). */
 export type LiveZoneTransitCounts = Omit<LiveZoneCounts, 'presentNow'>
 
-/** Live feed, server → client: `ready` after auth, `counts` when they change (at most once a second), `error`. */
+/** Live feed, server → client: `ready` after auth, `counts` when they change (at most every `live.minPushMs`, 100 ms), `error`. */
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ready'),

@@ -69,9 +69,73 @@ export function toEpochMs(t: string | number): number {
   return typeof t === 'number' ? t : Date.parse(t)
 }
 
-/** The payload on TRANSITS_CHANGED_TOPIC (topics.ts): the zones whose transits just changed. */
-export const TransitsChangedSchema = z.object({
-  v: z.literal(1),
-  zones: z.array(z.string().max(64)).max(10_000),
+/**
+ * The live feed's time buckets: a transit counts in the bucket of its `first_seen`, floored to this
+ * many milliseconds since the epoch. Ingest's announcements (v2) carry their counts per bucket, and
+ * the live feed's "last 15 minutes" are the buckets from `liveWindowStart` on, so the window slides
+ * by whole buckets without asking the database.
+ */
+export const LIVE_BUCKET_MS = 10_000
+/** The live feed's rolling window ("last 15 minutes"). */
+export const LIVE_WINDOW_MS = 15 * 60_000
+
+/** The bucket (its start, epoch ms) of a transit first heard at `firstSeenMs`. */
+export function liveBucketOf(firstSeenMs: number): number {
+  return Math.floor(firstSeenMs / LIVE_BUCKET_MS) * LIVE_BUCKET_MS
+}
+
+/**
+ * The first bucket of the live window at `nowMs`: the window holds the bucket of `nowMs` and the
+ * buckets of the 15 minutes before it (15 min to 15 min + one bucket of transits, by first_seen).
+ */
+export function liveWindowStart(nowMs: number): number {
+  return liveBucketOf(nowMs) - LIVE_WINDOW_MS
+}
+
+const zoneIds = z.array(z.string().max(64)).max(10_000)
+
+/** v1 (an older ingest): these zones' transits changed; the API reads them again (a resync). */
+export const TransitsChangedV1Schema = z.object({ v: z.literal(1), zones: zoneIds })
+
+/**
+ * v2: what one commit stored, per zone and live bucket, as `[bucketStartMs, passersBy, visitors]`;
+ * `instance` is the publishing ingest process (random per start) and `seq` its announcement
+ * number (consecutive from a random start; a gap means an announcement was lost — QoS 0), `xid`
+ * the committed transaction's id (`pg_current_xact_id()`), so a reader can tell whether a snapshot
+ * of the database already holds these transits. `resync`: zones whose transits changed without
+ * counts here (read them again).
+ */
+export const TransitsChangedV2Schema = z.object({
+  v: z.literal(2),
+  instance: z.string().min(1).max(64),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  xid: z
+    .string()
+    .regex(/^[0-9]{1,20}$/)
+    .optional(),
+  zones: z
+    .array(
+      z.object({
+        id: z.string().max(64),
+        b: z
+          .array(
+            z.tuple([
+              z.number().int().multipleOf(LIVE_BUCKET_MS),
+              z.number().int().nonnegative(),
+              z.number().int().nonnegative(),
+            ]),
+          )
+          .max(10_000),
+      }),
+    )
+    .max(10_000),
+  resync: zoneIds.optional(),
 })
+
+/** The payload on TRANSITS_CHANGED_TOPIC (topics.ts): v2 from this ingest, v1 from an older one. */
+export const TransitsChangedSchema = z.discriminatedUnion('v', [
+  TransitsChangedV1Schema,
+  TransitsChangedV2Schema,
+])
 export type TransitsChanged = z.infer<typeof TransitsChangedSchema>
+export type TransitsChangedV2 = z.infer<typeof TransitsChangedV2Schema>

@@ -86,8 +86,11 @@ export function merakiInternalSubscription(shareGroup?: string, prefix?: string)
 }
 
 /**
- * Ingest → API, after a commit that wrote transits: `{ "v": 1, "zones": ["…"] }` at QoS 0. A hint
- * only — the API polls the database anyway — that lets the live feed show a new transit at once
- * instead of at its next poll. Carries zone ids, never device data.
+ * Ingest → API, after a commit that wrote transits, at QoS 0 (TransitsChangedSchema): v2
+ * `{ "v": 2, "instance", "seq", "xid", "zones": [{ "id", "b": [[bucketMs, passersBy, visitors]] }] }`
+ * — what the commit stored, per zone and live bucket, which the API adds to its live counts — or,
+ * from an older ingest, v1 `{ "v": 1, "zones": ["…"] }` (read these zones again). Messages can be
+ * lost or reordered: the API reads the database again on a gap in an instance's `seq`. Carries
+ * zone ids and counts, never device data.
  */
 export const TRANSITS_CHANGED_TOPIC = 'miglio/v1/internal/transits-changed'
