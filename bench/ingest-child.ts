@@ -76,6 +76,8 @@ export type ChildStats = {
   statements: StatementProfile
   /** Sightings dropped by ingest's filters, by reason (rssi_floor, deny_list, static_device). */
   filtered: Record<string, number>
+  /** Open sessions ingest holds in memory (miglio_ingest_open_sessions; 0 for the baselines). */
+  openSessions: number
 }
 
 type Request =
@@ -295,7 +297,9 @@ async function main() {
       const sightings = await metrics.sightings.get()
       const hist = await metrics.commitSeconds.get()
       const filtered = await metrics.filtered.get()
+      const open = await metrics.openSessions.get()
       return {
+        openSessions: open.values[0]?.value ?? 0,
         messagesDone,
         lastDoneAt,
         rssMb: process.memoryUsage().rss / 2 ** 20,
@@ -318,6 +322,7 @@ async function main() {
     }
     const hist = await naiveCommit.get()
     return {
+      openSessions: 0,
       messagesDone,
       lastDoneAt,
       rssMb: process.memoryUsage().rss / 2 ** 20,

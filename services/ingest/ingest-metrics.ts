@@ -85,7 +85,7 @@ export function createIngestMetrics(registry = new Registry()) {
     }),
     openSessions: new Gauge({
       name: 'miglio_ingest_open_sessions',
-      help: 'Open sessions held in memory (updated with maintenance)',
+      help: 'Open sessions held in memory (updated after each commit and with maintenance)',
       registers: [registry],
     }),
     inFlight: new Gauge({

@@ -87,6 +87,7 @@ export function createCommitter(
     for (const id of commit.learned) learned.set(id, (learned.get(id) ?? 0) + 1)
     for (const [gatewayId, devices] of learned)
       log.info({ gatewayId, devices }, 'learned static devices')
+    metrics.openSessions.set(deps.sessions.openSessions())
     deps.announce(commit.stored)
   }
 
