@@ -298,16 +298,16 @@ export async function insertTransits(
 
 /**
  * Saves the batch columns of gateway_state (status columns are left as they are), with the session
- * version the gateway's sessions reached.
+ * version the gateway's sessions reached and the time of its last message (never moved back).
  */
 export async function saveGatewayProgress(
   trx: Trx,
-  rows: readonly (GatewayProgressWrite & { sessionVersion: number })[],
+  rows: readonly (GatewayProgressWrite & { sessionVersion: number; lastMessageAt: Date })[],
 ): Promise<void> {
   if (rows.length === 0) return
   await sql`
     INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, seq_gaps,
-                                    clock_skew_ms, session_version)
+                                    clock_skew_ms, session_version, last_message_at)
     SELECT * FROM unnest(
       ${rows.map((r) => r.gatewayId)}::text[],
       ${rows.map((r) => r.lastBatchAt)}::timestamptz[],
@@ -316,12 +316,14 @@ export async function saveGatewayProgress(
       ${rows.map((r) => r.lastSeq)}::bigint[],
       ${rows.map((r) => r.seqGaps)}::bigint[],
       ${rows.map((r) => r.clockSkewMs)}::integer[],
-      ${rows.map((r) => r.sessionVersion)}::bigint[])
+      ${rows.map((r) => r.sessionVersion)}::bigint[],
+      ${rows.map((r) => r.lastMessageAt)}::timestamptz[])
     ON CONFLICT (gateway_id) DO UPDATE SET
       last_batch_at = excluded.last_batch_at, watermark = excluded.watermark,
       boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
       clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms),
-      session_version = excluded.session_version`.execute(trx)
+      session_version = excluded.session_version,
+      last_message_at = greatest(s.last_message_at, excluded.last_message_at)`.execute(trx)
 }
 
 /** Where a gateway's sessions stand, read under its lock: progress, session and checkpoint versions. */

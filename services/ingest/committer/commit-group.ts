@@ -76,11 +76,14 @@ export async function commitGroup(
       w.parts.map((p) => ({ gatewayId: w.gateway.id, at: new Date(p.receivedAtMs) })),
     ),
   ]
+  const lastMessageAt = new Map<string, number>()
+  for (const t of touched)
+    lastMessageAt.set(t.gatewayId, Math.max(lastMessageAt.get(t.gatewayId) ?? 0, t.at.getTime()))
+  const progressed = new Set<string>()
   const run = db.transaction().execute(async (trx) => {
     await lockGateways(trx, [...new Set(touched.map((t) => t.gatewayId))])
     const foreignCommit = await commitForeign(trx, foreignWorks, deps.now())
     await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
-    await touchGateways(trx, touched)
     const verdicts = await recordBatches(
       trx,
       batchWorks.map(({ work: b, digest }) => ({
@@ -152,6 +155,7 @@ export async function commitGroup(
           const p = progress.get(gatewayId)
           const state = states.get(gatewayId)
           if (!p || !state) return []
+          progressed.add(gatewayId)
           return [
             {
               ...p,
@@ -159,6 +163,7 @@ export async function commitGroup(
               lastBatchAt: new Date(w.receivedAtMs),
               clockSkewMs: w.clockSkewMs,
               sessionVersion: state.version,
+              lastMessageAt: new Date(lastMessageAt.get(gatewayId) ?? w.receivedAtMs),
             },
           ]
         }),
@@ -181,6 +186,12 @@ export async function commitGroup(
       stored = await insertTransits(trx, transits)
       learned = learnedRefs.map((l) => l.gatewayId)
     }
+    // The last message of every gateway touched (gateway health); the gateways whose progress was
+    // saved above had it written with their progress.
+    await touchGateways(
+      trx,
+      touched.filter((t) => !progressed.has(t.gatewayId)),
+    )
     const result = group.map((w): Outcome => {
       if (w.kind === 'foreign') {
         const batch = foreignCommit.batches.get(w)
