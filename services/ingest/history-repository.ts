@@ -7,7 +7,8 @@ const CHUNK = 20_000
 
 /**
  * Writes a past day's transits in big multi-row INSERTs (unnest arrays: the embedded database takes
- * no COPY over its socket). Pseudonyms are NOT written: the design keeps a pseudonym 48 h at most,
+ * no COPY over its socket). Times travel as epoch milliseconds (float8): parsing timestamptz text
+ * was a good part of the statement's cost. Pseudonyms are NOT written: the design keeps a pseudonym 48 h at most,
  * and the retention job never visits days this old, so history is stored as what stays of any day —
  * aggregates' input without identifiers. Returns the rows written.
  */
@@ -24,9 +25,10 @@ export async function insertHistoryTransits(
       INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s,
                             peak_rssi, samples, radio, randomised, visitor, threshold_version,
                             calibration_factor, calibration_version)
-      SELECT f, l, gw, z, sh, NULL, d, pr, sa, ra, rnd, v, tv, cf, cv FROM unnest(
-        ${t.map((x) => new Date(x.firstMs))}::timestamptz[],
-        ${t.map((x) => new Date(x.lastMs))}::timestamptz[],
+      SELECT to_timestamp(f / 1000), to_timestamp(l / 1000), gw, z, sh, NULL, d, pr, sa, ra, rnd, v,
+             tv, cf, cv FROM unnest(
+        ${t.map((x) => x.firstMs)}::float8[],
+        ${t.map((x) => x.lastMs)}::float8[],
         ${g.map((x) => x.id)}::text[],
         ${g.map((x) => x.zoneId)}::text[],
         ${g.map((x) => x.shopId)}::text[],
