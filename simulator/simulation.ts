@@ -14,7 +14,7 @@ import {
   type FaultRecord,
   type FaultSpec,
 } from './faults.ts'
-import { createSimGateway, type SimGateway, type TimeForm } from './gateway.ts'
+import { createSimGateway, type SimGateway, type SimSighting, type TimeForm } from './gateway.ts'
 import { truthEventsOf, type TruthEvent } from './ground-truth.ts'
 import { createRng, deriveSeed } from './rng.ts'
 import {
@@ -184,7 +184,15 @@ export function createSimulation(options: SimulationOptions): Simulation {
         for (const device of subject.devices) {
           for (const emission of device.emitUntil(stepEnd)) {
             for (const { siteIndex, rssi } of model.hear(subject, emission, device)) {
-              gateways[siteIndex]?.add({ ...emission, rssi })
+              const sighting: SimSighting = {
+                tMs: emission.tMs,
+                mac: emission.mac,
+                rssi,
+                radio: emission.radio,
+              }
+              if (emission.seqNum !== undefined) sighting.seqNum = emission.seqNum
+              if (emission.ie !== undefined) sighting.ie = emission.ie
+              gateways[siteIndex]?.add(sighting)
             }
           }
         }

@@ -429,6 +429,9 @@ export function createStreetModel(
   validateOptions(options, fromMs, toMs, district)
   const { radio } = options
   const sites = district.gateways.map((g) => placeGateway(g, district, radio))
+  const hearsWifi = sites.map((site) => site.gateway.radios.includes('wifi'))
+  const hearsBle = sites.map((site) => site.gateway.radios.includes('ble'))
+  const sigma = radio.noiseSigmaDb
   const anchors = new Map(district.shops.map((s) => [s.id, insideAnchor(s, sites, radio)]))
 
   if (options.guarantees) checkVisitorGuarantees(district, sites, anchors, options)
@@ -750,7 +753,12 @@ export function createStreetModel(
 
   function positionAt(pedestrian: Pedestrian, tMs: number): Position {
     const legs = pedestrian.legs
-    const leg = legs.find((l) => tMs <= l.t1) ?? legs[legs.length - 1]
+    let leg = legs[legs.length - 1]
+    for (const l of legs)
+      if (tMs <= l.t1) {
+        leg = l
+        break
+      }
     if (!leg) throw new Error(`pedestrian ${pedestrian.id} has no path`)
     if (leg.kind === 'inside') return { xM: leg.xM, lateralM: leg.lateralM, enclosure: leg.shopId }
     if (leg.kind === 'stop') return { xM: leg.xM, lateralM: leg.lateralM, enclosure: null }
@@ -893,19 +901,24 @@ export function createStreetModel(
     },
     residents,
     positionAt,
+    // The hot path of a simulated day (every emission × every gateway): plain loops, the radios
+    // each site has looked up once, no closures.
     hear(pedestrian, emission, device = pedestrian.device) {
       const p = positionAt(pedestrian, emission.tMs)
-      const noise = device?.noise
+      const noise = sigma > 0 ? (device?.noise ?? null) : null
+      const hearsRadio = emission.radio === 'wifi' ? hearsWifi : hearsBle
       const heard: Heard[] = []
-      sites.forEach((site, siteIndex) => {
-        if (!site.gateway.radios.includes(emission.radio)) return
+      for (let siteIndex = 0; siteIndex < sites.length; siteIndex++) {
+        const site = sites[siteIndex] as GatewaySite
+        if (!hearsRadio[siteIndex]) continue
         const walled = site.enclosure !== p.enclosure
-        const d = Math.hypot(p.xM - site.xM, p.lateralM - site.lateralM)
-        const sigma = radio.noiseSigmaDb
-        const rssi = meanRssi(d, walled, radio) + (sigma > 0 && noise ? noise.normal(0, sigma) : 0)
+        const dx = p.xM - site.xM
+        const dy = p.lateralM - site.lateralM
+        const d = Math.sqrt(dx * dx + dy * dy)
+        const rssi = meanRssi(d, walled, radio) + (noise ? noise.normal(0, sigma) : 0)
         const reported = toReportedRssi(rssi)
         if (reported >= site.gateway.rssiFloor) heard.push({ siteIndex, rssi: reported })
-      })
+      }
       return heard
     },
     inRangeIntervals(pedestrian, siteIndex) {
