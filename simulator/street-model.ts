@@ -299,6 +299,9 @@ function withDefaults(options: ScenarioOptions): FullScenarioOptions {
   return full
 }
 
+/** Noise (dB) up to which hear() rejects far gateways without computing their path loss. */
+const REACH_MARGIN_DB = 15
+
 /** A gateway placed in the street's 1-D frame: x along the mile, lateral across it (inside < 0). */
 export interface GatewaySite {
   gateway: Gateway
@@ -432,6 +435,16 @@ export function createStreetModel(
   const hearsWifi = sites.map((site) => site.gateway.radios.includes('wifi'))
   const hearsBle = sites.map((site) => site.gateway.radios.includes('ble'))
   const sigma = radio.noiseSigmaDb
+  // Beyond these squared distances a site cannot report a phone at or above its floor, whatever
+  // noise up to +REACH_MARGIN_DB is added (a 1 % safety on the distance): hear() skips the path loss
+  // there, and computes it exactly for larger noise. -1: never heard. A floor of -127 hears all.
+  const reach2 = (site: GatewaySite, walled: boolean) => {
+    if (site.gateway.rssiFloor <= -127) return Infinity
+    const r = hearingRangeM(site.gateway.rssiFloor - REACH_MARGIN_DB, walled, radio)
+    return r < 0 ? -1 : (r * 1.01) ** 2
+  }
+  const openReach2 = sites.map((site) => reach2(site, false))
+  const walledReach2 = sites.map((site) => reach2(site, true))
   const anchors = new Map(district.shops.map((s) => [s.id, insideAnchor(s, sites, radio)]))
 
   if (options.guarantees) checkVisitorGuarantees(district, sites, anchors, options)
@@ -914,8 +927,11 @@ export function createStreetModel(
         const walled = site.enclosure !== p.enclosure
         const dx = p.xM - site.xM
         const dy = p.lateralM - site.lateralM
-        const d = Math.sqrt(dx * dx + dy * dy)
-        const rssi = meanRssi(d, walled, radio) + (noise ? noise.normal(0, sigma) : 0)
+        const d2 = dx * dx + dy * dy
+        const n = noise ? noise.normal(0, sigma) : 0
+        const far = walled ? walledReach2[siteIndex] : openReach2[siteIndex]
+        if (n <= REACH_MARGIN_DB && d2 > (far ?? Infinity)) continue
+        const rssi = meanRssi(Math.sqrt(d2), walled, radio) + n
         const reported = toReportedRssi(rssi)
         if (reported >= site.gateway.rssiFloor) heard.push({ siteIndex, rssi: reported })
       }
