@@ -14,11 +14,8 @@ import {
 } from '../../services/ingest/history-repository.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { deriveSeed } from '../../simulator/rng.ts'
-import {
-  HISTORY_BATCH_INTERVAL_S,
-  historyWindows,
-  startHistoryWriter,
-} from '../../start/history-writer.ts'
+import { historyWindows, startHistoryWriter } from '../../start/history-writer.ts'
+import { HISTORY_BATCH_INTERVAL_S } from '../../start/history-days.ts'
 import { fmt, printNote, printTable, progress } from '../lib/report.ts'
 import { openStack, TZ } from '../lib/stack.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
