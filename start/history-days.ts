@@ -1,8 +1,12 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createHistoryPipeline, type HistoryMessage } from '../services/ingest/history-backfill.ts'
-import type { GatewayTransit, RegisteredGateway } from '../services/ingest/model.ts'
-import type { ClassifiedTransit } from '../services/ingest/sessionise.ts'
+import type { RegisteredGateway } from '../services/ingest/model.ts'
+import {
+  transferablesOf,
+  transitColumns,
+  type TransitColumns,
+} from '../services/ingest/history-repository.ts'
 import { createSimulation } from '../simulator/simulation.ts'
 import { deriveSeed } from '../simulator/rng.ts'
 import type { StreetEvent } from '../simulator/street-model.ts'
@@ -26,10 +30,13 @@ export type HistoryDaysSetup = {
 /** One window to simulate (a local day, or the part of today before the live backfill). */
 export type DayWindow = { date: string; fromMs: number; toMs: number }
 
-/** A simulated, pseudonymised and sessionised day: its transits, without pseudonyms. */
+/**
+ * A simulated, pseudonymised and sessionised day: its transits as columns without pseudonyms
+ * (`gateway` indexes the setup's gateway list).
+ */
 export type SimulatedDay = {
   date: string
-  transits: { gatewayId: string; transit: Omit<ClassifiedTransit, 'pseudonym'> }[]
+  transits: TransitColumns
   messages: number
   sightings: number
   rejected: number
@@ -78,10 +85,7 @@ export function createDaySimulator(setup: HistoryDaysSetup) {
       const day = await pipeline.runDay(windowMessages(setup, w))
       return {
         date: w.date,
-        transits: day.transits.map(({ gateway, transit }) => {
-          const { pseudonym: _dropped, ...rest } = transit
-          return { gatewayId: gateway.id, transit: rest }
-        }),
+        transits: transitColumns(day.transits, setup.gateways),
         messages: day.messages,
         sightings: day.sightings,
         rejected: day.rejected,
@@ -91,21 +95,11 @@ export function createDaySimulator(setup: HistoryDaysSetup) {
   }
 }
 
-/** The transits of a simulated day as the history repository writes them. */
-export function gatewayTransits(
-  day: SimulatedDay,
-  gateways: ReadonlyMap<string, RegisteredGateway>,
-): GatewayTransit[] {
-  const out: GatewayTransit[] = []
-  for (const { gatewayId, transit } of day.transits) {
-    const gateway = gateways.get(gatewayId)
-    if (gateway) out.push({ gateway, transit: { ...transit, pseudonym: '' } })
-  }
-  return out
-}
-
 type Request = { id: number; window: DayWindow }
 type Reply = { id: number; ok: true; day: SimulatedDay } | { id: number; ok: false; error: string }
+
+/** Young generation of a history worker (V8's default is ~16–48 MB). */
+const YOUNG_GENERATION_MB = 96
 
 export type DayWorker = ReturnType<typeof startDayWorker>
 
@@ -117,6 +111,9 @@ export type DayWorker = ReturnType<typeof startDayWorker>
 export function startDayWorker(setup: HistoryDaysSetup) {
   const worker = new Worker(new URL('./history-worker.mjs', import.meta.url), {
     workerData: setup,
+    // A larger young generation: a simulated day allocates millions of short-lived objects, and
+    // fewer scavenges cost ~10 % less CPU (measured on a Tuesday of mestre.json).
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   })
   const pending = new Map<
     number,
@@ -160,7 +157,11 @@ if (!isMainThread && parentPort && role === 'miglio-history-days') {
   const days = createDaySimulator(workerData as HistoryDaysSetup)
   port.on('message', (req: Request) => {
     days.simulate(req.window).then(
-      (day) => port.postMessage({ id: req.id, ok: true, day } satisfies Reply),
+      (day) =>
+        port.postMessage(
+          { id: req.id, ok: true, day } satisfies Reply,
+          transferablesOf(day.transits),
+        ),
       (err: unknown) =>
         port.postMessage({ id: req.id, ok: false, error: String(err) } satisfies Reply),
     )

@@ -12,7 +12,6 @@ import {
 } from '../services/shared/contracts/local-time.ts'
 import type { StreetEvent } from '../simulator/street-model.ts'
 import {
-  gatewayTransits,
   startDayWorker,
   type DayWorker,
   type HistoryDaysSetup,
@@ -213,7 +212,7 @@ export function startHistoryWriter(deps: {
     const write = (w: HistoryWindow, day: SimulatedDay, simulatedS: number) => {
       writes = writes.then(async () => {
         const t1 = performance.now()
-        const written = await insertHistoryTransits(db, gatewayTransits(day, gateways))
+        const written = await insertHistoryTransits(db, setup.gateways, day.transits)
         await refreshFootfallWindow(db, w)
         await recordDemoHistoryDay(db, district.id, written)
         transits += written

@@ -11,6 +11,7 @@ import { createHistoryPipeline } from '../../services/ingest/history-backfill.ts
 import {
   insertHistoryTransits,
   refreshFootfallWindow,
+  transitColumns,
 } from '../../services/ingest/history-repository.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { deriveSeed } from '../../simulator/rng.ts'
@@ -130,15 +131,18 @@ export async function runHistory(ctx: BenchContext): Promise<BenchResult> {
   try {
     const db = profileStack.db()
     await loadDistrict(db, district)
+    const gateways = await loadGatewayRegistry(db)
     const pipeline = createHistoryPipeline({
-      gateways: await loadGatewayRegistry(db),
+      gateways,
       tz: TZ,
       gapMs: config.ingest.gapMs,
       staticAfterMs: config.ingest.staticAfterMs,
     })
     const day = await time('decode + pseudonymise + sessionise', () => pipeline.runDay(batches))
     transits = day.transits.length
-    await time('INSERT transits', () => insertHistoryTransits(db, day.transits))
+    const list = [...gateways.values()]
+    const columns = transitColumns(day.transits, list)
+    await time('INSERT transits', () => insertHistoryTransits(db, list, columns))
     await time('refresh aggregates', () => refreshFootfallWindow(db, saturday))
   } finally {
     await profileStack.close()
