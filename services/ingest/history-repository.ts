@@ -2,8 +2,12 @@ import { sql } from 'kysely'
 import type { Db } from '../shared/db/create-db.ts'
 import type { GatewayTransit, RegisteredGateway } from './model.ts'
 
-/** Rows per INSERT: one statement of unnest arrays stays well under the wire's message limits. */
-const CHUNK = 20_000
+/**
+ * Rows per INSERT: small enough that the live pipeline's and the pages' statements, which share the
+ * embedded database's one connection, wait a fraction of a second behind one (20 000 rows held
+ * them up to 4 s), large enough to cost no more than bigger statements.
+ */
+const CHUNK = 5000
 
 /**
  * A day's transits as columns, without pseudonyms: what a history worker thread hands back (typed
