@@ -28,6 +28,7 @@ import { runBrno } from './benchmarks/brno.ts'
 import { runFormats } from './benchmarks/formats.ts'
 import { runForecast } from './benchmarks/forecast.ts'
 import { runAlerts } from './benchmarks/alerts.ts'
+import { runHistory } from './benchmarks/history.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -42,6 +43,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   formats: runFormats,
   forecast: runForecast,
   alerts: runAlerts,
+  history: runHistory,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]

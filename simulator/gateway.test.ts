@@ -3,6 +3,8 @@ import {
   GatewayStatusSchema,
   MAX_PAYLOAD_BYTES,
   SightingsBatchSchema,
+  toEpochMs,
+  type SightingsBatch,
 } from '../services/shared/contracts/gateway-messages.ts'
 import { createSimGateway } from './gateway.ts'
 
@@ -74,6 +76,42 @@ describe(createSimGateway.name, () => {
       expect(SightingsBatchSchema.safeParse(b).success).toBe(true)
       expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES)
       expect(b.sentAt).toBe('2026-11-21T10:00:05.000Z')
+    }
+  })
+
+  it('writes the same batches with epoch-millisecond times in the epoch form, within the limits', () => {
+    const fill = (sut: ReturnType<typeof createSut>, n: number, ie: string) => {
+      for (let i = 0; i < n; i++) {
+        const mac = `02:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}:01`
+        sut.add({ tMs: T0 + ((i * 7) % 5000), mac, rssi: -127, radio: 'wifi', seqNum: 4095, ie })
+      }
+    }
+    // A few sightings: one batch; a crowd, and long IE lists: split as the ISO form splits.
+    for (const [n, ie] of [
+      [40, '0,1,50'],
+      [12_000, '0,1,50,3,45,127,255,221'],
+      [900, Array.from({ length: 120 }, () => '221').join(',')],
+    ] as const) {
+      const iso = createSut()
+      const epoch = createSut()
+      fill(iso, n, ie)
+      fill(epoch, n, ie)
+      const isoBatches = iso.drainUntil(T0 + 5000)
+      const epochBatches = epoch.drainUntil(T0 + 5000, 'epoch')
+      expect(epochBatches.reduce((k, b) => k + b.sightings.length, 0)).toBe(n)
+      for (const b of epochBatches) {
+        expect(SightingsBatchSchema.safeParse(b).success).toBe(true)
+        expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES)
+        expect(b.sentAt).toBe(T0 + 5000)
+      }
+      const asIso = (b: SightingsBatch) => ({
+        ...b,
+        sentAt: new Date(toEpochMs(b.sentAt)).toISOString(),
+        sightings: b.sightings.map((x) => ({ ...x, t: new Date(toEpochMs(x.t)).toISOString() })),
+      })
+      const flat = (bs: SightingsBatch[]) => bs.flatMap((b) => asIso(b).sightings)
+      expect(flat(epochBatches)).toEqual(flat(isoBatches))
+      if (n === 40) expect(epochBatches.map(asIso)).toEqual(isoBatches)
     }
   })
 

@@ -17,6 +17,9 @@ export interface SimSighting {
   ie?: string
 }
 
+/** How a drained batch writes its times: ISO-8601 text (what gateways send) or epoch milliseconds. */
+export type TimeForm = 'iso' | 'epoch'
+
 export interface SimGatewayOptions {
   gatewayId: string
   /** 8 hex digits; a new one per simulated boot. */
@@ -38,9 +41,12 @@ export interface SimGateway {
   /**
    * Every batch whose interval ends at or before `untilMs`, empty ones included (they advance the
    * pipeline's event-time watermark). A full interval becomes several batches (consecutive seq)
-   * rather than exceed the protocol's sighting-count or payload-size limits.
+   * rather than exceed the protocol's sighting-count or payload-size limits. `form: 'epoch'` writes
+   * `sentAt` and every sighting's `t` as epoch milliseconds (which the protocol also accepts) instead
+   * of ISO text: the same batches for a caller that hands them on as objects, without the cost of
+   * formatting dates it would parse back.
    */
-  drainUntil(untilMs: number): SightingsBatch[]
+  drainUntil(untilMs: number, form?: TimeForm): SightingsBatch[]
   statusMessage(state: GatewayStatus['state'], atMs: number): GatewayStatus
   /**
    * Restarts the gateway at `atMs` (a batch boundary or later than the last drain): the sightings it
@@ -59,12 +65,20 @@ export function createSimGateway(options: SimGatewayOptions): SimGateway {
   let nextBatchAtMs = Math.min(startMs + intervalMs, endMs)
   let buffer: SimSighting[] = []
 
-  function cut(sentAtMs: number): SightingsBatch[] {
-    const due = buffer.filter((s) => s.tMs < sentAtMs).sort((a, b) => a.tMs - b.tMs)
-    buffer = buffer.filter((s) => s.tMs >= sentAtMs)
-    const sentAt = new Date(sentAtMs).toISOString()
-    const chunks = chunkSightings(due.map(toSighting), envelopeBytes(gatewayId, bootId, sentAt))
-    return chunks.map((sightings) => ({ v: 1, gatewayId, bootId, seq: seq++, sentAt, sightings }))
+  function cut(sentAtMs: number, form: TimeForm): SightingsBatch[] {
+    const due: SimSighting[] = []
+    const later: SimSighting[] = []
+    for (const s of buffer) (s.tMs < sentAtMs ? due : later).push(s)
+    buffer = later
+    due.sort((a, b) => a.tMs - b.tMs)
+    const sentAt = form === 'iso' ? new Date(sentAtMs).toISOString() : sentAtMs
+    const envelope = envelopeBytes(gatewayId, bootId, sentAt)
+    const sightings = due.map(form === 'iso' ? toSighting : toEpochSighting)
+    const chunks =
+      form === 'epoch' && fitsOneBatch(due, envelope)
+        ? [sightings]
+        : chunkSightings(sightings, envelope)
+    return chunks.map((part) => ({ v: 1, gatewayId, bootId, seq: seq++, sentAt, sightings: part }))
   }
 
   return {
@@ -80,12 +94,12 @@ export function createSimGateway(options: SimGatewayOptions): SimGateway {
         throw new Error(`${gatewayId}: sighting at ${sighting.tMs} is outside the open interval`)
       buffer.push(sighting)
     },
-    drainUntil(untilMs) {
+    drainUntil(untilMs, form = 'iso') {
       if (!Number.isFinite(untilMs) && !Number.isFinite(endMs))
         throw new Error(`${gatewayId}: an endless gateway cannot drain until Infinity`)
       const batches: SightingsBatch[] = []
       while (Number.isFinite(nextBatchAtMs) && nextBatchAtMs <= untilMs) {
-        batches.push(...cut(nextBatchAtMs))
+        batches.push(...cut(nextBatchAtMs, form))
         intervalStartMs = nextBatchAtMs
         nextBatchAtMs =
           nextBatchAtMs >= endMs ? Infinity : Math.min(nextBatchAtMs + intervalMs, endMs)
@@ -123,7 +137,32 @@ function toSighting(s: SimSighting): Sighting {
   return out
 }
 
-function envelopeBytes(gatewayId: string, bootId: string, sentAt: string): number {
+function toEpochSighting(s: SimSighting): Sighting {
+  const out: Sighting = { t: s.tMs, mac: s.mac, rssi: s.rssi, radio: s.radio }
+  if (s.seqNum !== undefined) out.seqNum = s.seqNum
+  if (s.ie !== undefined) out.ie = s.ie
+  return out
+}
+
+/**
+ * Bytes an epoch-form sighting can take at most as JSON, IE list aside: `{"t":` + 16 digits,
+ * `"mac":` + 17 characters, `"rssi":-127`, `"radio":"wifi"`, `"seqNum":4095`, `"ie":""`, quotes,
+ * commas and braces — 97 bytes and the separator, rounded up.
+ */
+const EPOCH_SIGHTING_BYTES = 112
+
+/**
+ * Whether `due` (epoch form) fits one batch within the protocol's limits without measuring each
+ * sighting's JSON: a bound that is exact enough for the simulator's few sightings per interval.
+ */
+function fitsOneBatch(due: readonly SimSighting[], envelope: number): boolean {
+  if (due.length > MAX_SIGHTINGS_PER_BATCH) return false
+  let bytes = envelope
+  for (const s of due) bytes += EPOCH_SIGHTING_BYTES + (s.ie?.length ?? 0)
+  return bytes <= MAX_PAYLOAD_BYTES
+}
+
+function envelopeBytes(gatewayId: string, bootId: string, sentAt: string | number): number {
   const widest = { v: 1, gatewayId, bootId, seq: Number.MAX_SAFE_INTEGER, sentAt, sightings: [] }
   return JSON.stringify(widest).length
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { GatewayStatusSchema, toEpochMs } from '../services/shared/contracts/gateway-messages.ts'
+import {
+  GatewayStatusSchema,
+  SightingsBatchSchema,
+  toEpochMs,
+} from '../services/shared/contracts/gateway-messages.ts'
 import { parseGatewayTopic } from '../services/shared/contracts/topics.ts'
 import { createSimulation, type OutboundMessage, type SimulationOptions } from './simulation.ts'
 import { decodeBatch, mestreDistrict, SATURDAY_9AM_MS } from './test-helpers.ts'
@@ -129,5 +133,36 @@ describe(createSimulation.name, () => {
     expect(sut.stats().pedestriansOnStreet).toBe(0)
     expect(Math.max(...sut.truth().map((e) => e.lastMs))).toBeLessThan(toMs)
     expect(all.at(-1)?.simTimeMs).toBe(toMs)
+  })
+
+  it('yields the same batches as objects from batches(), times in epoch milliseconds', () => {
+    const options: SimulationOptions = {
+      district,
+      seed: 21,
+      fromMs: SATURDAY_9AM_MS,
+      toMs: SATURDAY_9AM_MS + 10 * 60_000,
+      scenario: 'realistic',
+      collectTruth: false,
+    }
+    const encoded = [...createSimulation(options)]
+    const objects = createSimulation(options)
+    const batches = [...objects.batches()]
+    expect(batches.length).toBe(encoded.length)
+    for (const [i, b] of batches.entries()) {
+      const m = encoded[i]
+      if (!m) throw new Error('fewer messages than batches')
+      expect(SightingsBatchSchema.safeParse(b.batch).success).toBe(true)
+      expect([b.topic, b.gatewayId, b.simTimeMs]).toEqual([m.topic, m.gatewayId, m.simTimeMs])
+      const iso = decodeBatch(m)
+      expect(b.batch).toEqual({
+        ...iso,
+        sentAt: toEpochMs(iso.sentAt),
+        sightings: iso.sightings.map((s) => ({ ...s, t: toEpochMs(s.t) })),
+      })
+    }
+    expect(objects.stats().sightings).toBeGreaterThan(1000)
+    expect(() => [...objects.batches()]).toThrow(/only once/)
+    const faulty = createSimulation({ ...options, faults: 'duplicates=0.1' })
+    expect(() => faulty.batches()).toThrow(/faults/)
   })
 })

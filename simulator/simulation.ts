@@ -1,5 +1,9 @@
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
-import { toEpochMs, type GatewayStatus } from '../services/shared/contracts/gateway-messages.ts'
+import {
+  toEpochMs,
+  type GatewayStatus,
+  type SightingsBatch,
+} from '../services/shared/contracts/gateway-messages.ts'
 import { buildSightingsTopic, buildStatusTopic } from '../services/shared/contracts/topics.ts'
 import {
   checkFaultGateways,
@@ -10,7 +14,7 @@ import {
   type FaultRecord,
   type FaultSpec,
 } from './faults.ts'
-import { createSimGateway, type SimGateway } from './gateway.ts'
+import { createSimGateway, type SimGateway, type SimSighting, type TimeForm } from './gateway.ts'
 import { truthEventsOf, type TruthEvent } from './ground-truth.ts'
 import { createRng, deriveSeed } from './rng.ts'
 import {
@@ -44,6 +48,17 @@ export interface SimulationOptions {
   faults?: string | readonly FaultSpec[]
 }
 
+/**
+ * A sightings batch as an object, not encoded: what `batches()` yields. `sentAt` and the sightings'
+ * `t` are epoch milliseconds (the protocol accepts them as well as ISO text).
+ */
+export type SimBatch = {
+  topic: string
+  gatewayId: string
+  simTimeMs: number
+  batch: SightingsBatch
+}
+
 export interface SimulationStats {
   pedestrians: number
   pedestriansOnStreet: number
@@ -69,6 +84,12 @@ export interface Simulation extends Iterable<OutboundMessage> {
    * 'staff'), cut at the simulated time reached.
    */
   truth(): TruthEvent[]
+  /**
+   * The same sightings batches as iterating, as objects instead of JSON payloads (for a consumer in
+   * the same process, such as the demo history, that would only parse them back). Iterate the
+   * simulation or its batches, once; not with faults (they work on payloads).
+   */
+  batches(): Iterable<SimBatch>
   /** The faults injected so far, in time order. */
   faults(): FaultRecord[]
   stats(): SimulationStats
@@ -132,7 +153,10 @@ export function createSimulation(options: SimulationOptions): Simulation {
   let generatedUntilMs = fromMs
   let started = false
 
-  function* run(): Generator<OutboundMessage, void, undefined> {
+  type Due = { batch: SightingsBatch; order: number; atMs: number }
+
+  /** The batches due at the end of each step, in sentAt order (ties in district order). */
+  function* steps(form: TimeForm): Generator<{ due: Due[]; stepEnd: number }, void, undefined> {
     const arrivals = model.arrivals()
     const residentStream = model.residents()
     let next = arrivals.next()
@@ -140,15 +164,6 @@ export function createSimulation(options: SimulationOptions): Simulation {
     let onStreet: Pedestrian[] = []
     const instants = injector?.instants ?? []
     let instant = 0
-    const count = (m: OutboundMessage) => {
-      if (m.kind === 'status') stats.statusMessages++
-      else {
-        stats.messages++
-        stats.sightings += m.sightings
-      }
-      stats.simTimeMs = Math.max(stats.simTimeMs, m.simTimeMs)
-      return m
-    }
     for (let stepStart = fromMs; stepStart < toMs;) {
       while (instant < instants.length && (instants[instant] ?? Infinity) <= stepStart) instant++
       const stepEnd = Math.min(stepStart + stepMs, toMs, instants[instant] ?? Infinity)
@@ -169,7 +184,15 @@ export function createSimulation(options: SimulationOptions): Simulation {
         for (const device of subject.devices) {
           for (const emission of device.emitUntil(stepEnd)) {
             for (const { siteIndex, rssi } of model.hear(subject, emission, device)) {
-              gateways[siteIndex]?.add({ ...emission, rssi })
+              const sighting: SimSighting = {
+                tMs: emission.tMs,
+                mac: emission.mac,
+                rssi,
+                radio: emission.radio,
+              }
+              if (emission.seqNum !== undefined) sighting.seqNum = emission.seqNum
+              if (emission.ie !== undefined) sighting.ie = emission.ie
+              gateways[siteIndex]?.add(sighting)
             }
           }
         }
@@ -178,11 +201,32 @@ export function createSimulation(options: SimulationOptions): Simulation {
       stats.pedestriansOnStreet = onStreet.filter((p) => p.kind === 'pedestrian').length
       const due = gateways.flatMap((gateway, order) =>
         gateway
-          .drainUntil(stepEnd)
+          .drainUntil(stepEnd, form)
           .map((batch) => ({ batch, order, atMs: toEpochMs(batch.sentAt) })),
       )
       due.sort((a, b) => a.atMs - b.atMs || a.order - b.order || a.batch.seq - b.batch.seq)
       generatedUntilMs = stepEnd
+      yield { due, stepEnd }
+      stepStart = stepEnd
+    }
+  }
+
+  const count = <M extends { simTimeMs: number }>(
+    m: M,
+    kind: 'status' | 'sightings',
+    n: number,
+  ) => {
+    if (kind === 'status') stats.statusMessages++
+    else {
+      stats.messages++
+      stats.sightings += n
+    }
+    stats.simTimeMs = Math.max(stats.simTimeMs, m.simTimeMs)
+    return m
+  }
+
+  function* run(): Generator<OutboundMessage, void, undefined> {
+    for (const { due, stepEnd } of steps('iso')) {
       if (injector) {
         for (const gatewayId of injector.rebootsAt(stepEnd)) {
           const gateway = byId.get(gatewayId)
@@ -202,22 +246,41 @@ export function createSimulation(options: SimulationOptions): Simulation {
           })
         }
         const batches: DueBatch[] = due.map(({ batch, atMs }) => ({ batch, atMs }))
-        for (const m of injector.step(batches, stepEnd)) yield count(m)
+        for (const m of injector.step(batches, stepEnd)) yield count(m, m.kind, m.sightings)
       } else {
         for (const { batch, atMs } of due) {
-          yield count({
+          const m: OutboundMessage = {
             topic: buildSightingsTopic(batch.gatewayId),
             payload: JSON.stringify(batch),
             simTimeMs: atMs,
             gatewayId: batch.gatewayId,
             kind: 'sightings',
             sightings: batch.sightings.length,
-          })
+          }
+          yield count(m, 'sightings', m.sightings)
         }
       }
-      stepStart = stepEnd
     }
-    if (injector) for (const m of injector.finish()) yield count(m)
+    if (injector) for (const m of injector.finish()) yield count(m, m.kind, m.sightings)
+  }
+
+  function* batches(): Generator<SimBatch, void, undefined> {
+    for (const { due } of steps('epoch')) {
+      for (const { batch, atMs } of due) {
+        const m: SimBatch = {
+          topic: buildSightingsTopic(batch.gatewayId),
+          gatewayId: batch.gatewayId,
+          simTimeMs: atMs,
+          batch,
+        }
+        yield count(m, 'sightings', batch.sightings.length)
+      }
+    }
+  }
+
+  const begin = () => {
+    if (started) throw new Error('a simulation can be iterated only once')
+    started = true
   }
 
   return {
@@ -241,9 +304,17 @@ export function createSimulation(options: SimulationOptions): Simulation {
     },
     faults: () => injector?.records() ?? [],
     stats: () => ({ ...stats }),
+    batches() {
+      if (injector) throw new Error('batches() cannot inject faults: iterate the simulation')
+      return {
+        [Symbol.iterator]() {
+          begin()
+          return batches()
+        },
+      }
+    },
     [Symbol.iterator]() {
-      if (started) throw new Error('a simulation can be iterated only once')
-      started = true
+      begin()
       return run()
     },
   }

@@ -299,6 +299,9 @@ function withDefaults(options: ScenarioOptions): FullScenarioOptions {
   return full
 }
 
+/** Noise (dB) up to which hear() rejects far gateways without computing their path loss. */
+const REACH_MARGIN_DB = 15
+
 /** A gateway placed in the street's 1-D frame: x along the mile, lateral across it (inside < 0). */
 export interface GatewaySite {
   gateway: Gateway
@@ -429,6 +432,19 @@ export function createStreetModel(
   validateOptions(options, fromMs, toMs, district)
   const { radio } = options
   const sites = district.gateways.map((g) => placeGateway(g, district, radio))
+  const hearsWifi = sites.map((site) => site.gateway.radios.includes('wifi'))
+  const hearsBle = sites.map((site) => site.gateway.radios.includes('ble'))
+  const sigma = radio.noiseSigmaDb
+  // Beyond these squared distances a site cannot report a phone at or above its floor, whatever
+  // noise up to +REACH_MARGIN_DB is added (a 1 % safety on the distance): hear() skips the path loss
+  // there, and computes it exactly for larger noise. -1: never heard. A floor of -127 hears all.
+  const reach2 = (site: GatewaySite, walled: boolean) => {
+    if (site.gateway.rssiFloor <= -127) return Infinity
+    const r = hearingRangeM(site.gateway.rssiFloor - REACH_MARGIN_DB, walled, radio)
+    return r < 0 ? -1 : (r * 1.01) ** 2
+  }
+  const openReach2 = sites.map((site) => reach2(site, false))
+  const walledReach2 = sites.map((site) => reach2(site, true))
   const anchors = new Map(district.shops.map((s) => [s.id, insideAnchor(s, sites, radio)]))
 
   if (options.guarantees) checkVisitorGuarantees(district, sites, anchors, options)
@@ -750,7 +766,12 @@ export function createStreetModel(
 
   function positionAt(pedestrian: Pedestrian, tMs: number): Position {
     const legs = pedestrian.legs
-    const leg = legs.find((l) => tMs <= l.t1) ?? legs[legs.length - 1]
+    let leg = legs[legs.length - 1]
+    for (const l of legs)
+      if (tMs <= l.t1) {
+        leg = l
+        break
+      }
     if (!leg) throw new Error(`pedestrian ${pedestrian.id} has no path`)
     if (leg.kind === 'inside') return { xM: leg.xM, lateralM: leg.lateralM, enclosure: leg.shopId }
     if (leg.kind === 'stop') return { xM: leg.xM, lateralM: leg.lateralM, enclosure: null }
@@ -893,19 +914,27 @@ export function createStreetModel(
     },
     residents,
     positionAt,
+    // The hot path of a simulated day (every emission × every gateway): plain loops, the radios
+    // each site has looked up once, no closures.
     hear(pedestrian, emission, device = pedestrian.device) {
       const p = positionAt(pedestrian, emission.tMs)
-      const noise = device?.noise
+      const noise = sigma > 0 ? (device?.noise ?? null) : null
+      const hearsRadio = emission.radio === 'wifi' ? hearsWifi : hearsBle
       const heard: Heard[] = []
-      sites.forEach((site, siteIndex) => {
-        if (!site.gateway.radios.includes(emission.radio)) return
+      for (let siteIndex = 0; siteIndex < sites.length; siteIndex++) {
+        const site = sites[siteIndex] as GatewaySite
+        if (!hearsRadio[siteIndex]) continue
         const walled = site.enclosure !== p.enclosure
-        const d = Math.hypot(p.xM - site.xM, p.lateralM - site.lateralM)
-        const sigma = radio.noiseSigmaDb
-        const rssi = meanRssi(d, walled, radio) + (sigma > 0 && noise ? noise.normal(0, sigma) : 0)
+        const dx = p.xM - site.xM
+        const dy = p.lateralM - site.lateralM
+        const d2 = dx * dx + dy * dy
+        const n = noise ? noise.normal(0, sigma) : 0
+        const far = walled ? walledReach2[siteIndex] : openReach2[siteIndex]
+        if (n <= REACH_MARGIN_DB && d2 > (far ?? Infinity)) continue
+        const rssi = meanRssi(Math.sqrt(d2), walled, radio) + n
         const reported = toReportedRssi(rssi)
         if (reported >= site.gateway.rssiFloor) heard.push({ siteIndex, rssi: reported })
-      })
+      }
       return heard
     },
     inRangeIntervals(pedestrian, siteIndex) {

@@ -2,7 +2,11 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../services/shared/config.ts'
 import { loadDistrict } from '../services/shared/registry/district-repository.ts'
-import { createTestDatabase, type TestDatabase } from '../services/shared/testing/engines.ts'
+import {
+  createTestDatabase,
+  waitFor,
+  type TestDatabase,
+} from '../services/shared/testing/engines.ts'
 import { tinyDistrict } from '../services/shared/testing/fixtures.ts'
 import { createLogCapture, MAC_PATTERN } from '../services/shared/testing/helpers.ts'
 import { startHistoryWriter } from './history-writer.ts'
@@ -76,5 +80,49 @@ describe('the demo history', () => {
 
   it('writes nothing with SIM_HISTORY=0', async () => {
     expect((await run({ SIM_HISTORY: '0' })).kind).toBe('off')
+  })
+
+  it('stops between days: what it wrote is whole and recorded, and nothing follows the stop', async () => {
+    const other = await createTestDatabase()
+    try {
+      await loadDistrict(other.db, district)
+      const log = createLogCapture('info')
+      const writer = startHistoryWriter({
+        config: loadConfig({ SIM_FLAT_DAY: 'true', SIM_HISTORY: '30d' }),
+        district,
+        db: other.db,
+        tz,
+        endMs,
+        log: log.log,
+      })
+      const done = async () =>
+        (await other.db.selectFrom('demo_history').select('days_done').executeTakeFirst())
+          ?.days_done ?? 0
+      await waitFor(done, (n) => n >= 1, { timeoutMs: 120_000, what: 'a first history day' })
+      await writer.stop()
+      expect((await writer.done).kind).toBe('stopped')
+      const lines = log
+        .text()
+        .split('\n')
+        .filter((l) => l.includes('"daysDone"'))
+        .map((l) => JSON.parse(l) as { transits: number; keysAlive: number })
+      const recorded = await done()
+      expect(recorded).toBe(lines.length)
+      expect(recorded).toBeLessThan(31)
+      expect(lines.every((l) => l.keysAlive === 0)).toBe(true)
+      const rows = async () =>
+        Number(
+          (await sql<{ n: string }>`SELECT count(*) AS n FROM transits`.execute(other.db)).rows[0]
+            ?.n,
+        )
+      const n = await rows()
+      expect(n).toBe(lines.reduce((a, l) => a + l.transits, 0))
+      // The workers are gone: no day is written after the stop.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      expect(await rows()).toBe(n)
+      expect(await done()).toBe(recorded)
+    } finally {
+      await other.close()
+    }
   })
 })

@@ -10,10 +10,13 @@ import {
   startOfLocalDate,
   startOfLocalDay,
 } from '../services/shared/contracts/local-time.ts'
-import { createSimulation } from '../simulator/simulation.ts'
-import { deriveSeed } from '../simulator/rng.ts'
 import type { StreetEvent } from '../simulator/street-model.ts'
-import { createHistoryPipeline, type HistoryMessage } from '../services/ingest/history-backfill.ts'
+import {
+  startDayWorker,
+  type DayWorker,
+  type HistoryDaysSetup,
+  type SimulatedDay,
+} from './history-days.ts'
 import { loadGatewayRegistry } from '../services/ingest/ingest-repository.ts'
 import {
   insertHistoryTransits,
@@ -71,6 +74,11 @@ export function historyWindows(endMs: number, days: number, tz: string): History
   return out
 }
 
+const round1 = (x: number) => Math.round(x * 10) / 10
+
+/** Worker threads simulating history days: two use both cores of a small machine. */
+const HISTORY_WORKERS = 2
+
 /** Weekdays by how soon their comparisons are wanted: today's, yesterday's, tomorrow's, … */
 const WEEKDAY_RANK = [0, 1, 3, 5, 6, 4, 2]
 
@@ -123,38 +131,6 @@ export function demoEvents(
   return { events, street }
 }
 
-/** Simulated messages of one window, yielding to the event loop every ~20 ms of work. */
-async function* windowMessages(
-  config: Config,
-  district: DistrictFile,
-  w: HistoryWindow,
-  events: readonly StreetEvent[],
-  signal: AbortSignal,
-): AsyncGenerator<HistoryMessage> {
-  const simulation = createSimulation({
-    district,
-    seed: deriveSeed(config.simulator.seed, `history-${w.date}`),
-    fromMs: w.fromMs,
-    toMs: w.toMs,
-    scenario: 'demo',
-    overrides: {
-      events: events.filter((e) => e.toMs > w.fromMs && e.fromMs < w.toMs),
-      ...(config.simulator.flatDay ? { hourShape: Array<number>(24).fill(1) } : {}),
-    },
-    collectTruth: false,
-  })
-  let slice = performance.now()
-  for (const m of simulation) {
-    if (m.kind !== 'sightings') continue
-    yield { topic: m.topic, payload: m.payload, atMs: m.simTimeMs }
-    if (performance.now() - slice > 20) {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      signal.throwIfAborted()
-      slice = performance.now()
-    }
-  }
-}
-
 /**
  * The demo history of `miglio start`: SIM_HISTORY of past district traffic before `endMs` (where the
  * live backfill starts), written ONCE per database (claimed in demo_history first) in the design's
@@ -196,12 +172,18 @@ export function startHistoryWriter(deps: {
     }
     const { events, street } = demoEvents(district, windows, tz)
     await insertDemoEvents(db, events)
-    const pipeline = createHistoryPipeline({
-      gateways: await loadGatewayRegistry(db),
+    const gateways = await loadGatewayRegistry(db)
+    const setup: HistoryDaysSetup = {
+      role: 'miglio-history-days',
+      district,
+      gateways: [...gateways.values()],
       tz,
       gapMs: config.ingest.gapMs,
       staticAfterMs: config.ingest.staticAfterMs,
-    })
+      seed: config.simulator.seed,
+      flatDay: config.simulator.flatDay,
+      events: street,
+    }
     const weeks = Math.ceil(config.simulator.historyDays / 7)
     log.info(
       {
@@ -215,32 +197,73 @@ export function startHistoryWriter(deps: {
     )
     const started = performance.now()
     let transits = 0
-    for (const [i, w] of writeOrder(windows).entries()) {
-      abort.signal.throwIfAborted()
-      const t0 = performance.now()
-      const day = await pipeline.runDay(windowMessages(config, district, w, street, abort.signal))
-      const written = await insertHistoryTransits(db, day.transits)
-      await refreshFootfallWindow(db, w)
-      await recordDemoHistoryDay(db, district.id, written)
-      transits += written
-      const daysDone = i + 1
-      log.info(
-        {
-          date: w.date,
-          transits: written,
-          sightings: day.sightings,
-          rejected: day.rejected,
-          seconds: Math.round((performance.now() - t0) / 100) / 10,
-          daysDone,
-          daysTotal: windows.length,
-        },
-        `demo history: ${w.date} written (${daysDone} of ${windows.length} days: ${Math.floor(daysDone / 7)} of ${weeks} weeks)`,
-      )
+    let daysDone = 0
+    let keysAlive = 0
+    // Days are simulated in worker threads (the main thread stays free for the pages and the live
+    // pipeline), while the database writes the days already simulated, one at a time, in the order
+    // they come.
+    const order = writeOrder(windows)
+    const workers = Array.from({ length: Math.min(HISTORY_WORKERS, order.length) }, () =>
+      startDayWorker(setup),
+    )
+    const stopWorkers = () => Promise.all(workers.map((w) => w.terminate()))
+    abort.signal.addEventListener('abort', () => void stopWorkers(), { once: true })
+    let writes: Promise<void> = Promise.resolve()
+    const write = (w: HistoryWindow, day: SimulatedDay, simulatedS: number) => {
+      writes = writes.then(async () => {
+        const t1 = performance.now()
+        const written = await insertHistoryTransits(db, setup.gateways, day.transits)
+        await refreshFootfallWindow(db, w)
+        await recordDemoHistoryDay(db, district.id, written)
+        transits += written
+        daysDone++
+        keysAlive = Math.max(keysAlive, day.keysAlive)
+        log.info(
+          {
+            date: w.date,
+            transits: written,
+            sightings: day.sightings,
+            rejected: day.rejected,
+            simulateS: round1(simulatedS),
+            writeS: round1((performance.now() - t1) / 1000),
+            keysAlive: day.keysAlive,
+            daysDone,
+            daysTotal: windows.length,
+          },
+          `demo history: ${w.date} written (${daysDone} of ${windows.length} days: ${Math.floor(daysDone / 7)} of ${weeks} weeks)`,
+        )
+      })
+      return writes
+    }
+    let next = 0
+    const work = async (worker: DayWorker) => {
+      // At most one day of each worker waits for the database: memory stays bounded.
+      let mine: Promise<void> = Promise.resolve()
+      while (next < order.length) {
+        abort.signal.throwIfAborted()
+        const w = order[next++] as HistoryWindow
+        const t0 = performance.now()
+        const day = await worker.simulate(w)
+        const simulatedS = (performance.now() - t0) / 1000
+        await mine
+        mine = write(w, day, simulatedS)
+        // Awaited before this worker's next day is handed over; a failure meanwhile is not unhandled.
+        mine.catch(() => undefined)
+      }
+      await mine
+    }
+    try {
+      await Promise.all(workers.map(work))
+      await writes
+    } finally {
+      // Never leave a write running behind a stop or a failure (the database closes after us).
+      await writes.catch(() => undefined)
+      await stopWorkers()
     }
     await finishDemoHistory(db, district.id)
-    const seconds = Math.round((performance.now() - started) / 100) / 10
+    const seconds = round1((performance.now() - started) / 1000)
     log.info(
-      { days: windows.length, transits, seconds, keysAlive: pipeline.liveKeys() },
+      { days: windows.length, transits, seconds, keysAlive },
       `demo history: written — ${windows.length} days, ${transits} transits in ${seconds} s; backfill mode ended, every day's key destroyed`,
     )
     return { kind: 'written', days: windows.length, transits, seconds }

@@ -123,6 +123,21 @@ export function decodeMessage(
     return { ok: true, kind: 'status', gatewayId, status: status.data }
   }
 
+  return decodeSightingsValue(gatewayId, json, nowMs, limits)
+}
+
+/**
+ * The sightings half of `decodeMessage`, from the parsed payload on (its topic named `gatewayId`):
+ * the same schema, bounds and normalisation. For a producer in this process whose batches are
+ * objects already (the demo history), so they are validated as a gateway's would be without a
+ * JSON round trip.
+ */
+export function decodeSightingsValue(
+  gatewayId: string,
+  json: unknown,
+  nowMs: number,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): DecodeResult {
   if (
     typeof json === 'object' &&
     json !== null &&

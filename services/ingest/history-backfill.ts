@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { decodeMessage, DEFAULT_DECODE_LIMITS } from './decode-message.ts'
+import { parseGatewayTopic } from '../shared/contracts/topics.ts'
+import {
+  decodeMessage,
+  decodeSightingsValue,
+  DEFAULT_DECODE_LIMITS,
+  type DecodeResult,
+} from './decode-message.ts'
 import { filterAndPseudonymise } from './intake/pseudonymise-sightings.ts'
 import { planGroup, transitOf, type BatchWork } from './plan-group.ts'
 import { createPseudonymiser, type DailyKeyStore } from './pseudonymiser.ts'
@@ -11,8 +17,28 @@ import {
   type RegisteredGateway,
 } from './model.ts'
 
-/** One message of a gateway as it would arrive over MQTT (topic and JSON payload) at `atMs`. */
-export type HistoryMessage = { topic: string; payload: string; atMs: number }
+/**
+ * One message of a gateway at `atMs`: as it would arrive over MQTT (topic and JSON payload), or as
+ * the simulator's batch object for that topic — decoded by the same schema, bounds and normalisation
+ * (`decodeSightingsValue`), without encoding it to JSON only to parse it back.
+ */
+export type HistoryMessage =
+  { topic: string; payload: string; atMs: number } | { topic: string; batch: unknown; atMs: number }
+
+/** A message decoded as ingest decodes it; the message's own time is "now" (the past is the present). */
+function decodeHistoryMessage(m: HistoryMessage): DecodeResult {
+  if ('payload' in m)
+    return decodeMessage(m.topic, Buffer.from(m.payload), m.atMs, DEFAULT_DECODE_LIMITS)
+  const topic = parseGatewayTopic(m.topic)
+  if (topic?.kind !== 'sightings')
+    return {
+      ok: false,
+      reason: 'unknown_topic',
+      detail: 'not a sightings topic',
+      gatewayId: topic?.gatewayId ?? null,
+    }
+  return decodeSightingsValue(topic.gatewayId, m.batch, m.atMs, DEFAULT_DECODE_LIMITS)
+}
 
 export type HistoryDay = {
   /** Closed transits of the day, classified; their pseudonyms are never written (see the writer). */
@@ -90,13 +116,7 @@ export function createHistoryPipeline(o: {
       try {
         for await (const m of messages) {
           day.messages++
-          // The message's own time is "now" for the decoder's bounds: the past is the present here.
-          const decoded = decodeMessage(
-            m.topic,
-            Buffer.from(m.payload),
-            m.atMs,
-            DEFAULT_DECODE_LIMITS,
-          )
+          const decoded = decodeHistoryMessage(m)
           if (!decoded.ok) {
             day.rejected++
             continue

@@ -1,46 +1,123 @@
 import { sql } from 'kysely'
 import type { Db } from '../shared/db/create-db.ts'
-import type { GatewayTransit } from './model.ts'
+import type { GatewayTransit, RegisteredGateway } from './model.ts'
 
-/** Rows per INSERT: one statement of unnest arrays stays well under the wire's message limits. */
-const CHUNK = 20_000
+/**
+ * Rows per INSERT: small enough that the live pipeline's and the pages' statements, which share the
+ * embedded database's one connection, wait a fraction of a second behind one (20 000 rows held
+ * them up to 4 s), large enough to cost no more than bigger statements.
+ */
+const CHUNK = 5000
+
+/**
+ * A day's transits as columns, without pseudonyms: what a history worker thread hands back (typed
+ * arrays move between threads without a copy, and hold a day in a few MB instead of objects).
+ * `gateway` indexes the gateway list the columns were made with.
+ */
+export type TransitColumns = {
+  count: number
+  gateway: Uint16Array
+  firstMs: Float64Array
+  lastMs: Float64Array
+  /** Stored as `real`: a float32 is what the column keeps anyway. */
+  dwellS: Float32Array
+  peakRssi: Int16Array
+  samples: Int32Array
+  /** Bit 1: Wi-Fi (else BLE); bit 2: randomised MAC; bit 4: visitor. */
+  flags: Uint8Array
+  thresholdVersion: Int32Array
+}
+
+const WIFI = 1
+const RANDOMISED = 2
+const VISITOR = 4
+
+/** The columns of `rows`, whose gateways must be in `gateways` (at most 65 536). */
+export function transitColumns(
+  rows: readonly GatewayTransit[],
+  gateways: readonly RegisteredGateway[],
+): TransitColumns {
+  const index = new Map(gateways.map((g, i) => [g.id, i]))
+  const n = rows.length
+  const c: TransitColumns = {
+    count: n,
+    gateway: new Uint16Array(n),
+    firstMs: new Float64Array(n),
+    lastMs: new Float64Array(n),
+    dwellS: new Float32Array(n),
+    peakRssi: new Int16Array(n),
+    samples: new Int32Array(n),
+    flags: new Uint8Array(n),
+    thresholdVersion: new Int32Array(n),
+  }
+  for (let i = 0; i < n; i++) {
+    const { gateway, transit: t } = rows[i] as GatewayTransit
+    const g = index.get(gateway.id)
+    if (g === undefined || g > 0xffff) throw new Error(`gateway ${gateway.id} is not in the list`)
+    c.gateway[i] = g
+    c.firstMs[i] = t.firstMs
+    c.lastMs[i] = t.lastMs
+    c.dwellS[i] = t.dwellS
+    c.peakRssi[i] = t.peakRssi
+    c.samples[i] = t.samples
+    c.flags[i] =
+      (t.radio === 'wifi' ? WIFI : 0) | (t.randomised ? RANDOMISED : 0) | (t.visitor ? VISITOR : 0)
+    c.thresholdVersion[i] = t.thresholdVersion
+  }
+  return c
+}
+
+/** The typed arrays of `c`, for postMessage's transfer list. */
+export function transferablesOf(c: TransitColumns): ArrayBuffer[] {
+  const { count: _count, ...arrays } = c
+  return Object.values(arrays).map((a) => a.buffer as ArrayBuffer)
+}
 
 /**
  * Writes a past day's transits in big multi-row INSERTs (unnest arrays: the embedded database takes
- * no COPY over its socket). Pseudonyms are NOT written: the design keeps a pseudonym 48 h at most,
- * and the retention job never visits days this old, so history is stored as what stays of any day —
- * aggregates' input without identifiers. Returns the rows written.
+ * no COPY over its socket). Times travel as epoch milliseconds (float8): parsing timestamptz text
+ * was a good part of the statement's cost. Zone, shop and calibration come from `gateways` (the
+ * list the columns index). Pseudonyms are NOT written: the design keeps a pseudonym 48 h at most,
+ * and the retention job never visits days this old, so history is stored as what stays of any
+ * day — aggregates' input without identifiers. Returns the rows written.
  */
 export async function insertHistoryTransits(
   db: Db,
-  rows: readonly GatewayTransit[],
+  gateways: readonly RegisteredGateway[],
+  c: TransitColumns,
 ): Promise<number> {
   let written = 0
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const part = rows.slice(i, i + CHUNK)
-    const t = part.map((r) => r.transit)
-    const g = part.map((r) => r.gateway)
+  for (let from = 0; from < c.count; from += CHUNK) {
+    const to = Math.min(c.count, from + CHUNK)
+    const col = <T>(f: (i: number) => T): T[] => {
+      const out = new Array<T>(to - from)
+      for (let i = from; i < to; i++) out[i - from] = f(i)
+      return out
+    }
+    const g = (i: number) => gateways[c.gateway[i] ?? 0] as RegisteredGateway
+    const flag = (i: number, bit: number) => ((c.flags[i] ?? 0) & bit) !== 0
     const result = await sql`
       INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s,
                             peak_rssi, samples, radio, randomised, visitor, threshold_version,
                             calibration_factor, calibration_version)
-      SELECT f, l, gw, z, sh, NULL, d, pr, sa, ra, rnd, v, tv, cf, cv FROM unnest(
-        ${t.map((x) => new Date(x.firstMs))}::timestamptz[],
-        ${t.map((x) => new Date(x.lastMs))}::timestamptz[],
-        ${g.map((x) => x.id)}::text[],
-        ${g.map((x) => x.zoneId)}::text[],
-        ${g.map((x) => x.shopId)}::text[],
-        ${t.map((x) => x.dwellS)}::real[],
-        ${t.map((x) => x.peakRssi)}::smallint[],
-        ${t.map((x) => x.samples)}::integer[],
-        ${t.map((x) => x.radio)}::text[],
-        ${t.map((x) => x.randomised)}::boolean[],
-        ${t.map((x) => x.visitor)}::boolean[],
-        ${t.map((x) => x.thresholdVersion)}::integer[],
-        ${g.map((x) => x.calibration.factor)}::real[],
-        ${g.map((x) => x.calibration.version)}::integer[])
+      SELECT to_timestamp(f / 1000), to_timestamp(l / 1000), gw, z, sh, NULL, d, pr, sa, ra, rnd, v,
+             tv, cf, cv FROM unnest(
+        ${Array.from(c.firstMs.subarray(from, to))}::float8[],
+        ${Array.from(c.lastMs.subarray(from, to))}::float8[],
+        ${col((i) => g(i).id)}::text[],
+        ${col((i) => g(i).zoneId)}::text[],
+        ${col((i) => g(i).shopId)}::text[],
+        ${Array.from(c.dwellS.subarray(from, to))}::real[],
+        ${Array.from(c.peakRssi.subarray(from, to))}::smallint[],
+        ${Array.from(c.samples.subarray(from, to))}::integer[],
+        ${col((i) => (flag(i, WIFI) ? 'wifi' : 'ble'))}::text[],
+        ${col((i) => flag(i, RANDOMISED))}::boolean[],
+        ${col((i) => flag(i, VISITOR))}::boolean[],
+        ${Array.from(c.thresholdVersion.subarray(from, to))}::integer[],
+        ${col((i) => g(i).calibration.factor)}::real[],
+        ${col((i) => g(i).calibration.version)}::integer[])
         AS u(f, l, gw, z, sh, d, pr, sa, ra, rnd, v, tv, cf, cv)`.execute(db)
-    written += Number(result.numAffectedRows ?? part.length)
+    written += Number(result.numAffectedRows ?? to - from)
   }
   return written
 }
