@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import WebSocket from 'ws'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
@@ -17,9 +18,11 @@ import { createLogger } from '../shared/logger.ts'
 import { ALERTS_TOPIC } from '../shared/contracts/alerts.ts'
 import { withTopicPrefix } from '../shared/contracts/topics.ts'
 import { threeShopDistrict } from './api-test-helpers.ts'
+import { createApiKey } from '../shared/registry/api-key-repository.ts'
 
 // Where an alert goes once raised, on real transports: an HTTP webhook that fails first (retried
-// with backoff) and the broker's alert topic (QoS 1), from the evaluator the app runs on its timer.
+// with backoff), the broker's alert topic (QoS 1), from the evaluator the app runs on its timer —
+// and the live clients of another API replica, which does not evaluate itself.
 
 const NOW = Date.parse('2026-12-14T11:30:00Z')
 const MIN = 60_000
@@ -32,6 +35,11 @@ let hook: Server
 let subscriber: MqttClient
 let publisher: MqttClient
 let sut: FastifyInstance
+/** A second replica: its evaluator never runs during the test (the first one evaluates). */
+let other: FastifyInstance
+let analystKey = ''
+const liveOnOther: { type: string; alert?: Notice['alert'] }[] = []
+let ws: WebSocket | undefined
 const posts: { status: number; body: Notice }[] = []
 const published: Notice[] = []
 
@@ -90,9 +98,28 @@ beforeAll(async () => {
     },
   })
   await sut.ready()
+  analystKey = (await createApiKey(db, { role: 'analyst', label: 'a' })).key
+  other = await buildApp({
+    db,
+    log: createLogger({ level: 'silent' }),
+    checks: { broker: () => ({ up: true }) },
+    now: () => NOW,
+    options: {
+      rateLimit: { enabled: false },
+      alerts: { enabled: true, firstDelayMs: 3_600_000, followMs: 200 },
+    },
+  })
+  await other.listen({ port: 0, host: '127.0.0.1' })
+  const port = (other.server.address() as AddressInfo).port
+  ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`)
+  ws.on('message', (data) => liveOnOther.push(JSON.parse(String(data)) as (typeof liveOnOther)[0]))
+  await new Promise((resolve) => ws!.once('open', resolve))
+  ws.send(JSON.stringify({ type: 'auth', key: analystKey }))
 })
 
 afterAll(async () => {
+  ws?.terminate()
+  await other?.close()
   await sut?.close()
   await publisher?.endAsync()
   await subscriber?.endAsync()
@@ -102,7 +129,7 @@ afterAll(async () => {
 })
 
 describe('alert delivery', () => {
-  it('posts a raised alert to the webhook, again after a 503, and publishes it on the alert topic', async () => {
+  it('posts a raised alert to the webhook, again after a 503, publishes it on the alert topic and pushes it to the live clients of the other replica', async () => {
     const delivered = await waitFor(
       async () => posts.filter((p) => p.status === 204),
       (ok) => ok.length >= 1,
@@ -121,5 +148,12 @@ describe('alert delivery', () => {
       { timeoutMs: 10_000, what: 'the alert on the MQTT topic' },
     )
     expect(onTopic[0]).toEqual(delivered[0]!.body)
+    // The other replica did not raise it, yet its live client gets it (its follower read it).
+    const live = await waitFor(
+      async () => liveOnOther.filter((m) => m.type === 'alert'),
+      (m) => m.length >= 1,
+      { timeoutMs: 10_000, what: "the alert on the other replica's live feed" },
+    )
+    expect(live.map((m) => m.alert?.id)).toContain(delivered[0]!.body.alert.id)
   })
 })

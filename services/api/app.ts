@@ -56,6 +56,7 @@ import expectedRoutes from './routes/expected/index.ts'
 import alertRoutes from './routes/alerts/index.ts'
 import { startAlertEvaluator } from './lib/alert-evaluator.ts'
 import { createWebhookNotifier } from './lib/alert-notifier.ts'
+import { startAlertFollower } from './lib/alert-follower.ts'
 import { ALERTS_TOPIC } from '../shared/contracts/alerts.ts'
 import { withTopicPrefix } from '../shared/contracts/topics.ts'
 import adminRoutes from './routes/admin/index.ts'
@@ -501,7 +502,8 @@ function merakiMetrics(registry: Registry): MerakiMetrics {
 /**
  * Alerts of this process: the evaluator (one replica at a time evaluates, under an advisory lock),
  * and where each change goes — the live feed, the webhook (queued, retried, never awaited), the MQTT
- * topic (best effort, never awaited).
+ * topic (best effort, never awaited) — and the follower, which pushes the changes other replicas
+ * made to this replica's live clients.
  */
 function wireAlerts(
   app: FastifyInstance,
@@ -515,7 +517,16 @@ function wireAlerts(
   const topic = withTopicPrefix(deps.topicPrefix, ALERTS_TOPIC)
   const publish = o.mqtt ? deps.alertPublish : undefined
   let evaluator: { stop(): Promise<void> } | null = null
+  let follower: ReturnType<typeof startAlertFollower> | null = null
   app.addHook('onReady', async () => {
+    // What this replica pushes (its evaluations, acknowledgements made here) is remembered, so the
+    // follower, which pushes the changes other replicas made, does not push it twice.
+    const push = app.liveHub.broadcastAlert.bind(app.liveHub)
+    follower = startAlertFollower({ db: deps.db, log, everyMs: o.followMs, broadcast: push })
+    app.liveHub.broadcastAlert = (alert) => {
+      follower?.remember(alert)
+      push(alert)
+    }
     evaluator = startAlertEvaluator({
       db: deps.db,
       timeZone,
@@ -533,6 +544,7 @@ function wireAlerts(
     })
   })
   app.addHook('onClose', async () => {
+    follower?.stop()
     await evaluator?.stop()
     await webhook?.stop()
   })

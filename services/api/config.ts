@@ -89,6 +89,8 @@ export const ApiOptionsSchema = z.object({
       webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
       /** Publish each alert change to `<prefix>/miglio/v1/alerts` (QoS 1) on the API's connection. */
       mqtt: z.boolean().default(false),
+      /** How often this replica reads the alert changes other replicas made, for its live clients. */
+      followMs: z.number().int().min(100).max(600_000).default(5000),
     })
     .prefault({}),
   live: z
