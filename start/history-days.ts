@@ -10,6 +10,8 @@ import {
 import { createSimulation } from '../simulator/simulation.ts'
 import { deriveSeed } from '../simulator/rng.ts'
 import type { StreetEvent } from '../simulator/street-model.ts'
+import { startOfLocalDay, startOfNextLocalDay } from '../services/shared/contracts/local-time.ts'
+import { flowsOfDay, type DayFlows } from './history-flows.ts'
 
 /** The history's gateways send a batch every 5 minutes (the live demo's every 5 s). */
 export const HISTORY_BATCH_INTERVAL_S = 300
@@ -37,6 +39,8 @@ export type DayWindow = { date: string; fromMs: number; toMs: number }
 export type SimulatedDay = {
   date: string
   transits: TransitColumns
+  /** The day's flows between zones (history-flows.ts); null for a part of a day (today's). */
+  flows: DayFlows | null
   messages: number
   sightings: number
   rejected: number
@@ -86,6 +90,12 @@ export function createDaySimulator(setup: HistoryDaysSetup) {
       return {
         date: w.date,
         transits: transitColumns(day.transits, setup.gateways),
+        // Computed here, while the pseudonyms exist: the transits are stored without them.
+        flows:
+          w.fromMs === startOfLocalDay(w.fromMs, setup.tz) &&
+          w.toMs === startOfNextLocalDay(w.fromMs, setup.tz)
+            ? flowsOfDay(day.transits, setup.tz)
+            : null,
         messages: day.messages,
         sightings: day.sightings,
         rejected: day.rejected,

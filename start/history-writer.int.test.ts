@@ -66,6 +66,13 @@ describe('the demo history', () => {
       WHERE bucket < ${new Date(endMs)}`.execute(t.db)
     expect(Number(hourly.rows[0]?.n)).toBe(written)
 
+    // Flows between zones for its whole days, computed before the pseudonyms were dropped.
+    const flows = await sql<{ n: string }>`
+      SELECT coalesce(sum(flows), 0) AS n FROM flows_daily WHERE bucket < ${new Date(endMs)}`.execute(
+      t.db,
+    )
+    expect(Number(flows.rows[0]?.n)).toBeGreaterThan(0)
+
     const record = await t.db.selectFrom('demo_history').selectAll().executeTakeFirstOrThrow()
     expect(record.days_done).toBe(record.days_total)
     expect(record.finished_at).not.toBeNull()

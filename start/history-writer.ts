@@ -19,6 +19,7 @@ import {
 } from './history-days.ts'
 import { loadGatewayRegistry } from '../services/ingest/ingest-repository.ts'
 import {
+  insertHistoryFlows,
   insertHistoryTransits,
   refreshFootfallWindow,
 } from '../services/ingest/history-repository.ts'
@@ -213,6 +214,7 @@ export function startHistoryWriter(deps: {
       writes = writes.then(async () => {
         const t1 = performance.now()
         const written = await insertHistoryTransits(db, setup.gateways, day.transits)
+        if (day.flows) await insertHistoryFlows(db, w, day.flows)
         await refreshFootfallWindow(db, w)
         await recordDemoHistoryDay(db, district.id, written)
         transits += written

@@ -146,3 +146,48 @@ export async function refreshFootfallWindow(
         db,
       )
 }
+
+/** A row of flows_hourly or flows_daily (start/history-flows.ts computes them). */
+export type HistoryFlowRow = {
+  bucketMs: number
+  origin: string
+  dest: string
+  flows: number
+  p25: number
+  median: number
+  p75: number
+}
+
+/**
+ * Writes a past day's flows (computed where its pseudonyms existed), replacing whatever the day's
+ * buckets held: hourly rows in [fromMs, toMs), the daily row at fromMs (the local midnight).
+ */
+export async function insertHistoryFlows(
+  db: Db,
+  day: { fromMs: number; toMs: number },
+  flows: { hourly: readonly HistoryFlowRow[]; daily: readonly HistoryFlowRow[] },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`DELETE FROM flows_hourly WHERE bucket >= ${new Date(day.fromMs)} AND bucket < ${new Date(day.toMs)}`.execute(
+      trx,
+    )
+    await sql`DELETE FROM flows_daily WHERE bucket = ${new Date(day.fromMs)}`.execute(trx)
+    for (const [table, rows] of [
+      ['flows_hourly', flows.hourly],
+      ['flows_daily', flows.daily],
+    ] as const) {
+      if (rows.length === 0) continue
+      await sql`
+        INSERT INTO ${sql.table(table)} (bucket, origin_zone_id, dest_zone_id, flows, travel_s_p25,
+                                         travel_s_median, travel_s_p75)
+        SELECT * FROM unnest(
+          ${rows.map((r) => new Date(r.bucketMs))}::timestamptz[],
+          ${rows.map((r) => r.origin)}::text[],
+          ${rows.map((r) => r.dest)}::text[],
+          ${rows.map((r) => r.flows)}::integer[],
+          ${rows.map((r) => r.p25)}::real[],
+          ${rows.map((r) => r.median)}::real[],
+          ${rows.map((r) => r.p75)}::real[])`.execute(trx)
+    }
+  })
+}
