@@ -195,13 +195,6 @@ describe('ingest scale-out', () => {
     // would deliver everything twice and let the batch ledger hide it as duplicates).
     expect(scaled.duplicates).toBe(0)
     expect(single.duplicates).toBe(0)
-    console.error(
-      'DEBUG',
-      single.published,
-      scaled.acceptedPerReplica,
-      single.transits.length,
-      scaled.transits.length,
-    )
 
     expect(single.transits.length).toBeGreaterThan(50)
     expect(scaled.transits.length).toBe(single.transits.length)

@@ -59,9 +59,17 @@ export type DistrictLoadReport = {
  * commit (a refresh cannot run in a transaction). The jobs read the zone from `districts`.
  */
 export async function loadDistrict(db: Db, d: DistrictFile): Promise<DistrictLoadReport> {
+  return retryCatalogRace(() => loadDistrictOnce(db, d))
+}
+
+/**
+ * Runs a transaction that drops or recreates footfall_1d again when it loses a race with
+ * TimescaleDB's job scheduler (`isCatalogRace`), up to 5 times with a growing pause.
+ */
+export async function retryCatalogRace<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await loadDistrictOnce(db, d)
+      return await run()
     } catch (err) {
       if (attempt >= 5 || !isCatalogRace(err)) throw err
       await new Promise((r) => setTimeout(r, 200 * attempt))
