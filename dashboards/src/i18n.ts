@@ -233,6 +233,9 @@ export interface Messages {
     flowsCount: string
     medianWalk: string
     withheld: string
+    forecast: string
+    forecastTotal: string
+    forecastPeak: string
   }
   downloads: {
     heading: string
@@ -295,6 +298,10 @@ export interface Messages {
     goToMyShop: string
     notFound: (id: string) => string
     repeatNote: string
+    forecastHeading: string
+    forecastNote: string
+    forecastToday: string
+    forecastEmpty: string
   }
   street: {
     heading: string
@@ -561,6 +568,9 @@ export const en: Messages = {
     flowsCount: 'Flows',
     medianWalk: 'Median walk',
     withheld: 'withheld (under the privacy threshold)',
+    forecast: 'Show as a table: the forecast by day',
+    forecastTotal: 'Forecast transits',
+    forecastPeak: 'Busiest hour',
   },
   downloads: {
     heading: 'Download the data (CSV)',
@@ -632,6 +642,11 @@ export const en: Messages = {
     notFound: (id) => `There is no shop “${id}” in this district.`,
     repeatNote:
       'Repeat visitors across days are not measured, by design: daily keys make yesterday’s devices unlinkable to today’s.',
+    forecastHeading: 'The next 7 days',
+    forecastNote:
+      'Footfall (passers-by and visitors) by hour: the average of the same weekday and hour over the last four usable weeks (flagged days and events left out), with its 90 % interval once there are enough weeks to measure it.',
+    forecastToday: 'Today so far',
+    forecastEmpty: 'Not enough history for a forecast yet: it needs at least one past week.',
   },
   street: {
     heading: 'How busy is the street right now?',
@@ -905,6 +920,9 @@ export const it: Messages = {
     flowsCount: 'Flussi',
     medianWalk: 'Cammino mediano',
     withheld: 'non pubblicato (sotto la soglia di riservatezza)',
+    forecast: 'Mostra come tabella: la previsione per giorno',
+    forecastTotal: 'Transiti previsti',
+    forecastPeak: 'Ora di punta',
   },
   downloads: {
     heading: 'Scarica i dati (CSV)',
@@ -977,6 +995,12 @@ export const it: Messages = {
     notFound: (id) => `Nel distretto non c’è un negozio «${id}».`,
     repeatNote:
       'I visitatori abituali tra giorni diversi non sono misurati, per scelta: le chiavi giornaliere rendono i dispositivi di ieri non collegabili a quelli di oggi.',
+    forecastHeading: 'I prossimi 7 giorni',
+    forecastNote:
+      'Passaggi (passanti e visitatori) all’ora: la media dello stesso giorno e ora nelle ultime quattro settimane utili (esclusi i giorni segnalati e gli eventi), con l’intervallo al 90 % quando ci sono abbastanza settimane per misurarlo.',
+    forecastToday: 'Oggi finora',
+    forecastEmpty:
+      'Storia ancora insufficiente per una previsione: serve almeno una settimana passata.',
   },
   street: {
     heading: 'Quanta gente c’è in strada adesso?',
