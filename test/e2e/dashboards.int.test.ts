@@ -474,6 +474,52 @@ describe('dashboards in Chromium', () => {
     }
   })
 
+  it('shows a shopkeeper the next 7 days of its own shop, asking for no other', async () => {
+    const shopkeeper = keyOf('shopkeeper')
+    const api = await fetch(new URL(`api/v1/forecast?shop=${shopkeeper.shopId}&days=7`, url), {
+      headers: { authorization: `Bearer ${shopkeeper.key}` },
+    })
+    expect(api.status).toBe(200)
+    const body = (await api.json()) as { shopId: string; points: unknown[] }
+    expect(body.shopId).toBe(shopkeeper.shopId)
+    expect(body.points).toHaveLength(7 * 24)
+
+    const { context, page } = await openPage('shop-forecast')
+    const asked: { url: string; status: number }[] = []
+    page.on('response', (response) => {
+      const u = new URL(response.url())
+      if (u.pathname.startsWith('/api/v1/')) {
+        asked.push({ url: u.pathname + u.search, status: response.status() })
+      }
+    })
+    try {
+      await signIn(page, shopkeeper.key)
+      const chart = page.locator('#forecast svg.outlook:not(.chart-loading)')
+      await chart.waitFor({ timeout: 20_000 })
+      expect(await page.locator('#forecast-heading').textContent()).toBe('The next 7 days')
+      // No history (SIM_HISTORY=0): no past week to average yet, and the card says so (under
+      // today's hours, or in the chart's place while none of them has traffic).
+      expect(await page.locator('#forecast').textContent()).toContain(
+        'Not enough history for a forecast yet',
+      )
+      await screenshot(page, 'shop-forecast')
+
+      const forecasts = asked.filter((a) => a.url.startsWith('/api/v1/forecast'))
+      expect(forecasts).toEqual([
+        { url: `/api/v1/forecast?shop=${shopkeeper.shopId}&days=7`, status: 200 },
+      ])
+      const shops = asked.flatMap((a) => {
+        const u = new URL(a.url, url)
+        const inPath = /^\/api\/v1\/shops\/([^/]+)\//.exec(u.pathname)?.[1]
+        return [u.searchParams.get('shop'), inPath].filter((s): s is string => Boolean(s))
+      })
+      expect(shops.length).toBeGreaterThan(0)
+      expect(new Set(shops)).toEqual(new Set([shopkeeper.shopId]))
+    } finally {
+      await context.close()
+    }
+  })
+
   it('refuses a shopkeeper another shop’s page with a clear message', async () => {
     const shopkeeper = keyOf('shopkeeper')
     const other = 'ottica-carducci'
