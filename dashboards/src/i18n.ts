@@ -54,6 +54,31 @@ export interface Messages {
     reportPdf: string
     reportFailed: string
   }
+  /** Context imports and the days flagged out of baselines (issue #17, analysts). */
+  context: {
+    heading: string
+    note: string
+    uploadHeading: string
+    file: string
+    upload: string
+    uploading: string
+    noFile: string
+    imported: (rows: string, variables: string) => string
+    refused: string
+    flagHeading: string
+    day: string
+    zone: string
+    wholeDistrict: string
+    reason: string
+    flag: string
+    flagged: (day: string) => string
+    flagRefused: (reason: string) => string
+    listHeading: string
+    none: string
+    unflag: string
+    unflagLabel: (day: string, zone: string) => string
+    unflagged: (day: string) => string
+  }
   live: {
     connecting: string
     live: (time: string) => string
@@ -369,6 +394,30 @@ export const en: Messages = {
     reportHtml: 'Page (HTML)',
     reportPdf: 'PDF',
     reportFailed: 'The report could not be downloaded. Try again.',
+  },
+  context: {
+    heading: 'Context and flagged days',
+    note: 'Import context (weather, markets, roadworks) as a CSV: time, zone or district, variable, value. Flag the days that were not normal: they are left out of usual values, bands and forecasts.',
+    uploadHeading: 'Import a context file',
+    file: 'CSV file',
+    upload: 'Import',
+    uploading: 'Importing…',
+    noFile: 'Choose a CSV file first.',
+    imported: (rows, variables) => `Imported ${rows} rows: ${variables}.`,
+    refused: 'The file was refused and nothing was imported:',
+    flagHeading: 'Flag a day',
+    day: 'Day',
+    zone: 'Zone',
+    wholeDistrict: 'The whole district',
+    reason: 'Reason',
+    flag: 'Flag the day',
+    flagged: (day) => `${day} is flagged.`,
+    flagRefused: (reason) => `Not flagged: ${reason}`,
+    listHeading: 'Flagged days',
+    none: 'No day is flagged.',
+    unflag: 'Unflag',
+    unflagLabel: (day, zone) => `Unflag ${day} (${zone})`,
+    unflagged: (day) => `${day} is no longer flagged.`,
   },
   live: {
     connecting: 'Connecting to the live feed…',
@@ -720,6 +769,30 @@ export const it: Messages = {
     reportHtml: 'Pagina (HTML)',
     reportPdf: 'PDF',
     reportFailed: 'Non è stato possibile scaricare il rapporto. Riprova.',
+  },
+  context: {
+    heading: 'Contesto e giorni segnalati',
+    note: 'Importa il contesto (meteo, mercati, lavori) come CSV: ora, zona o distretto, variabile, valore. Segnala i giorni non normali: sono esclusi dai valori abituali, dalle fasce e dalle previsioni.',
+    uploadHeading: 'Importa un file di contesto',
+    file: 'File CSV',
+    upload: 'Importa',
+    uploading: 'Importazione…',
+    noFile: 'Scegli prima un file CSV.',
+    imported: (rows, variables) => `Importate ${rows} righe: ${variables}.`,
+    refused: 'Il file è stato rifiutato e non è stato importato nulla:',
+    flagHeading: 'Segnala un giorno',
+    day: 'Giorno',
+    zone: 'Zona',
+    wholeDistrict: 'Tutto il distretto',
+    reason: 'Motivo',
+    flag: 'Segnala il giorno',
+    flagged: (day) => `${day} è segnalato.`,
+    flagRefused: (reason) => `Non segnalato: ${reason}`,
+    listHeading: 'Giorni segnalati',
+    none: 'Nessun giorno è segnalato.',
+    unflag: 'Togli',
+    unflagLabel: (day, zone) => `Togli la segnalazione di ${day} (${zone})`,
+    unflagged: (day) => `${day} non è più segnalato.`,
   },
 
   live: {
