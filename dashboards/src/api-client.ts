@@ -66,7 +66,10 @@ import {
 } from '../../services/shared/contracts/ranges-api.ts'
 
 import {
+  ContextImportResponseSchema,
   ContextSeriesResponseSchema,
+  ExcludedDaySchema,
+  ExcludedDaysResponseSchema,
   ForecastResponseSchema,
   type ContextSeriesResponse,
   type ForecastResponse,
@@ -154,6 +157,17 @@ export interface ApiClient {
     to: string
     zone?: string
   }): Promise<ContextSeriesResponse>
+  /** `POST /context/imports`: a context CSV, all rows or none (a refusal names the bad rows). */
+  importContext(csv: string, source: string): Promise<z.infer<typeof ContextImportResponseSchema>>
+  /** Local days flagged out of baselines and forecasts (analysts). */
+  excludedDays(): Promise<z.infer<typeof ExcludedDaysResponseSchema>>
+  /** Flags a local day of the district (zone null) or of one zone. */
+  flagDay(request: {
+    day: string
+    zone: string | null
+    reason: string
+  }): Promise<z.infer<typeof ExcludedDaySchema>>
+  unflagDay(id: string): Promise<void>
   /** A shop's (or, without a shop, the district's) monthly report as a file: HTML or PDF. */
   report(request: {
     shopId: string | null
@@ -224,13 +238,40 @@ async function fetchReport(
   return response.blob()
 }
 
+type GetJson = <S extends z.ZodType>(
+  path: string,
+  schema: S,
+  send?: { method: 'POST'; json?: unknown; csv?: string },
+) => Promise<z.infer<S>>
+
+/** Context imports and flagged days (issue #17, analysts). */
+function contextClient(
+  getJson: GetJson,
+  remove: (path: string) => Promise<void>,
+): Pick<ApiClient, 'importContext' | 'excludedDays' | 'flagDay' | 'unflagDay'> {
+  return {
+    importContext: (csv, source) =>
+      getJson(`/api/v1/context/imports${query({ source })}`, ContextImportResponseSchema, {
+        method: 'POST',
+        csv,
+      }),
+    excludedDays: () => getJson('/api/v1/context/excluded-days', ExcludedDaysResponseSchema),
+    flagDay: ({ day, zone, reason }) =>
+      getJson('/api/v1/context/excluded-days', ExcludedDaySchema, {
+        method: 'POST',
+        json: { day, zone, reason },
+      }),
+    unflagDay: (id) => remove(`/api/v1/context/excluded-days/${encodeURIComponent(id)}`),
+  }
+}
+
 export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiClient {
   const root = baseUrl.replace(/\/+$/, '')
 
   async function request(
     path: string,
     accept: string,
-    send: { method: 'POST' | 'DELETE'; json?: unknown } | undefined = undefined,
+    send: { method: 'POST' | 'DELETE'; json?: unknown; csv?: string } | undefined = undefined,
   ): Promise<{ response: Response; text: string }> {
     const key = getKey()
     const headers: Record<string, string> = { Accept: accept }
@@ -241,6 +282,9 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       if (send.json !== undefined) {
         headers['Content-Type'] = 'application/json'
         init.body = JSON.stringify(send.json)
+      } else if (send.csv !== undefined) {
+        headers['Content-Type'] = 'text/csv'
+        init.body = send.csv
       }
     }
     try {
@@ -257,7 +301,7 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
   async function getJson<S extends z.ZodType>(
     path: string,
     schema: S,
-    send?: { method: 'POST'; json: unknown },
+    send?: { method: 'POST'; json?: unknown; csv?: string },
   ): Promise<z.infer<S>> {
     const { response, text } = await request(path, 'application/json', send)
     if (!response.ok) throw failure(response, text)
@@ -269,6 +313,11 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       })
     }
     return parsed.data
+  }
+
+  async function remove(path: string): Promise<void> {
+    const { response, text } = await request(path, 'application/json', { method: 'DELETE' })
+    if (!response.ok) throw failure(response, text)
   }
 
   return {
@@ -325,11 +374,7 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
     events: ({ from, to }) => getJson(`/api/v1/events${query({ from, to })}`, EventsResponseSchema),
     createEvent: (event) =>
       getJson('/api/v1/events', EventDtoSchema, { method: 'POST', json: event }),
-    async deleteEvent(eventId) {
-      const path = `/api/v1/events/${encodeURIComponent(eventId)}`
-      const { response, text } = await request(path, 'application/json', { method: 'DELETE' })
-      if (!response.ok) throw failure(response, text)
-    },
+    deleteEvent: (eventId) => remove(`/api/v1/events/${encodeURIComponent(eventId)}`),
     uplift: (eventId) =>
       getJson(`/api/v1/events/${encodeURIComponent(eventId)}/uplift`, UpliftResponseSchema),
     ingestStats: ({ from, to }) =>
@@ -353,6 +398,7 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
       ),
     contextSeries: ({ from, to, zone }) =>
       getJson(`/api/v1/context/series${query({ from, to, zone })}`, ContextSeriesResponseSchema),
+    ...contextClient(getJson, remove),
     report: (request) => fetchReport({ root, getKey, fetch }, request),
     async csv(path, params) {
       const url = `/api/v1/${path.replace(/^\/+/, '')}${query({ ...params, format: 'csv' })}`

@@ -311,6 +311,33 @@ describe(createDashboardApp.name, () => {
       ])
     })
 
+    it('sees the next 7 days of its own shop by hour, with the interval', async () => {
+      const { api } = await start({ storage: signedIn(KEYS.shopkeeper) })
+
+      await vi.waitFor(() =>
+        expect(root.querySelector('#forecast svg.outlook:not(.chart-loading)')).not.toBeNull(),
+      )
+      expect(text('#forecast-heading')).toBe('The next 7 days')
+      expect(root.querySelector('#forecast path.forecast')).not.toBeNull()
+      expect(root.querySelector('#forecast path.forecast-interval')).not.toBeNull()
+      expect(root.querySelector('#forecast g.context')).toBeNull()
+      expect(
+        [...root.querySelectorAll('#forecast g.legend-item')].map((i) => i.textContent),
+      ).toEqual(['Today so far', 'Forecast', '90 % interval'])
+      const rows = [...root.querySelectorAll('#forecast table.data-forecast tbody tr')]
+      // Today's remaining hours, then 7 days: a full day of the fake forecast is 12 × 2 + 750.
+      expect(rows).toHaveLength(8)
+      expect(rows[1] && [...rows[1].children].map((c) => c.textContent)).toEqual([
+        'Sun 22 Nov',
+        '774',
+        '09:00 (80)',
+      ])
+      expect(root.querySelector('#forecast .forecast-none')).toBeNull()
+      const forecasts = api.calls.filter((c) => c.startsWith('/api/v1/forecast'))
+      expect(forecasts).toEqual(['/api/v1/forecast?shop=bar-al-ponte&days=7'])
+      expect(api.calls.some((c) => c.startsWith('/api/v1/context'))).toBe(false)
+    })
+
     it('downloads its monthly report, last month by default, as a page and as a PDF', async () => {
       const { api } = await start({ storage: signedIn(KEYS.shopkeeper) })
       await vi.waitFor(() => expect(root.querySelector('button[data-report="pdf"]')).not.toBeNull())

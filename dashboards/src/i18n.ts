@@ -54,6 +54,31 @@ export interface Messages {
     reportPdf: string
     reportFailed: string
   }
+  /** Context imports and the days flagged out of baselines (issue #17, analysts). */
+  context: {
+    heading: string
+    note: string
+    uploadHeading: string
+    file: string
+    upload: string
+    uploading: string
+    noFile: string
+    imported: (rows: string, variables: string) => string
+    refused: string
+    flagHeading: string
+    day: string
+    zone: string
+    wholeDistrict: string
+    reason: string
+    flag: string
+    flagged: (day: string) => string
+    flagRefused: (reason: string) => string
+    listHeading: string
+    none: string
+    unflag: string
+    unflagLabel: (day: string, zone: string) => string
+    unflagged: (day: string) => string
+  }
   live: {
     connecting: string
     live: (time: string) => string
@@ -233,6 +258,9 @@ export interface Messages {
     flowsCount: string
     medianWalk: string
     withheld: string
+    forecast: string
+    forecastTotal: string
+    forecastPeak: string
   }
   downloads: {
     heading: string
@@ -295,6 +323,10 @@ export interface Messages {
     goToMyShop: string
     notFound: (id: string) => string
     repeatNote: string
+    forecastHeading: string
+    forecastNote: string
+    forecastToday: string
+    forecastEmpty: string
   }
   street: {
     heading: string
@@ -362,6 +394,30 @@ export const en: Messages = {
     reportHtml: 'Page (HTML)',
     reportPdf: 'PDF',
     reportFailed: 'The report could not be downloaded. Try again.',
+  },
+  context: {
+    heading: 'Context and flagged days',
+    note: 'Import context (weather, markets, roadworks) as a CSV: time, zone or district, variable, value. Flag the days that were not normal: they are left out of usual values, bands and forecasts.',
+    uploadHeading: 'Import a context file',
+    file: 'CSV file',
+    upload: 'Import',
+    uploading: 'Importing…',
+    noFile: 'Choose a CSV file first.',
+    imported: (rows, variables) => `Imported ${rows} rows: ${variables}.`,
+    refused: 'The file was refused and nothing was imported:',
+    flagHeading: 'Flag a day',
+    day: 'Day',
+    zone: 'Zone',
+    wholeDistrict: 'The whole district',
+    reason: 'Reason',
+    flag: 'Flag the day',
+    flagged: (day) => `${day} is flagged.`,
+    flagRefused: (reason) => `Not flagged: ${reason}`,
+    listHeading: 'Flagged days',
+    none: 'No day is flagged.',
+    unflag: 'Unflag',
+    unflagLabel: (day, zone) => `Unflag ${day} (${zone})`,
+    unflagged: (day) => `${day} is no longer flagged.`,
   },
   live: {
     connecting: 'Connecting to the live feed…',
@@ -561,6 +617,9 @@ export const en: Messages = {
     flowsCount: 'Flows',
     medianWalk: 'Median walk',
     withheld: 'withheld (under the privacy threshold)',
+    forecast: 'Show as a table: the forecast by day',
+    forecastTotal: 'Forecast transits',
+    forecastPeak: 'Busiest hour',
   },
   downloads: {
     heading: 'Download the data (CSV)',
@@ -632,6 +691,11 @@ export const en: Messages = {
     notFound: (id) => `There is no shop “${id}” in this district.`,
     repeatNote:
       'Repeat visitors across days are not measured, by design: daily keys make yesterday’s devices unlinkable to today’s.',
+    forecastHeading: 'The next 7 days',
+    forecastNote:
+      'Footfall (passers-by and visitors) by hour: the average of the same weekday and hour over the last four usable weeks (flagged days and events left out), with its 90 % interval once there are enough weeks to measure it.',
+    forecastToday: 'Today so far',
+    forecastEmpty: 'Not enough history for a forecast yet: it needs at least one past week.',
   },
   street: {
     heading: 'How busy is the street right now?',
@@ -705,6 +769,30 @@ export const it: Messages = {
     reportHtml: 'Pagina (HTML)',
     reportPdf: 'PDF',
     reportFailed: 'Non è stato possibile scaricare il rapporto. Riprova.',
+  },
+  context: {
+    heading: 'Contesto e giorni segnalati',
+    note: 'Importa il contesto (meteo, mercati, lavori) come CSV: ora, zona o distretto, variabile, valore. Segnala i giorni non normali: sono esclusi dai valori abituali, dalle fasce e dalle previsioni.',
+    uploadHeading: 'Importa un file di contesto',
+    file: 'File CSV',
+    upload: 'Importa',
+    uploading: 'Importazione…',
+    noFile: 'Scegli prima un file CSV.',
+    imported: (rows, variables) => `Importate ${rows} righe: ${variables}.`,
+    refused: 'Il file è stato rifiutato e non è stato importato nulla:',
+    flagHeading: 'Segnala un giorno',
+    day: 'Giorno',
+    zone: 'Zona',
+    wholeDistrict: 'Tutto il distretto',
+    reason: 'Motivo',
+    flag: 'Segnala il giorno',
+    flagged: (day) => `${day} è segnalato.`,
+    flagRefused: (reason) => `Non segnalato: ${reason}`,
+    listHeading: 'Giorni segnalati',
+    none: 'Nessun giorno è segnalato.',
+    unflag: 'Togli',
+    unflagLabel: (day, zone) => `Togli la segnalazione di ${day} (${zone})`,
+    unflagged: (day) => `${day} non è più segnalato.`,
   },
 
   live: {
@@ -905,6 +993,9 @@ export const it: Messages = {
     flowsCount: 'Flussi',
     medianWalk: 'Cammino mediano',
     withheld: 'non pubblicato (sotto la soglia di riservatezza)',
+    forecast: 'Mostra come tabella: la previsione per giorno',
+    forecastTotal: 'Transiti previsti',
+    forecastPeak: 'Ora di punta',
   },
   downloads: {
     heading: 'Scarica i dati (CSV)',
@@ -977,6 +1068,12 @@ export const it: Messages = {
     notFound: (id) => `Nel distretto non c’è un negozio «${id}».`,
     repeatNote:
       'I visitatori abituali tra giorni diversi non sono misurati, per scelta: le chiavi giornaliere rendono i dispositivi di ieri non collegabili a quelli di oggi.',
+    forecastHeading: 'I prossimi 7 giorni',
+    forecastNote:
+      'Passaggi (passanti e visitatori) all’ora: la media dello stesso giorno e ora nelle ultime quattro settimane utili (esclusi i giorni segnalati e gli eventi), con l’intervallo al 90 % quando ci sono abbastanza settimane per misurarlo.',
+    forecastToday: 'Oggi finora',
+    forecastEmpty:
+      'Storia ancora insufficiente per una previsione: serve almeno una settimana passata.',
   },
   street: {
     heading: 'Quanta gente c’è in strada adesso?',

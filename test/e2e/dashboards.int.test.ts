@@ -305,6 +305,80 @@ describe('dashboards in Chromium', () => {
     }
   })
 
+  it('lets an analyst import context, see a bad file refused by row, and flag and unflag a day', async () => {
+    const analyst = keyOf('analyst')
+    const { context, page } = await openPage('context')
+    try {
+      await signIn(page, analyst.key)
+      const panel = page.locator('#context')
+      await panel.locator('.flagged-list .placeholder').waitFor({ timeout: 20_000 })
+
+      const upload = (name: string, csv: string) =>
+        Promise.all([
+          page.waitForResponse((r) => r.url().includes('/api/v1/context/imports')),
+          (async () => {
+            await page.locator('#context-file').setInputFiles({
+              name,
+              mimeType: 'text/csv',
+              buffer: Buffer.from(csv),
+            })
+            await panel.getByRole('button', { name: 'Import' }).click()
+          })(),
+        ])
+      const [refused] = await upload(
+        'bad.csv',
+        'time,zone,variable,value\n2026-11-21 10:00,,rain_mm,2.4\nyesterday,,rain_mm,1\n2026-11-21 12:00,,rain mm!,3\n',
+      )
+      expect(refused.status()).toBe(400)
+      const bad = panel.locator('.context-bad-rows li')
+      await expect.poll(() => bad.count(), { timeout: 10_000 }).toBe(2)
+      const reasons = await bad.allTextContents()
+      expect(reasons[0]).toMatch(/^row 3: time: /)
+      expect(reasons[1]).toMatch(/^row 4: variable: /)
+      expect(await panel.locator('.context-error').textContent()).toContain(
+        'The file was refused and nothing was imported:',
+      )
+      await panel.screenshot({ path: join(SCREENSHOTS, 'context-refused.png') })
+
+      const [imported] = await upload(
+        'meteo.csv',
+        'time,zone,variable,value\n2026-11-21 10:00,,rain_mm,2.4\n2026-11-21,piazza-ferretto,market,1\n',
+      )
+      expect(imported.status()).toBe(201)
+      await expect
+        .poll(() => panel.locator('.context-status').textContent(), { timeout: 10_000 })
+        .toBe('Imported 2 rows: rain_mm, market.')
+      expect(await bad.count()).toBe(0)
+
+      await page.locator('#flag-day').fill('2026-11-20')
+      await page.locator('#flag-zone').selectOption('piazza-ferretto')
+      await page.locator('#flag-reason').fill('Roadworks')
+      await panel.getByRole('button', { name: 'Flag the day' }).click()
+      const row = panel.locator('tr[data-flag-id]')
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1)
+      expect(await row.locator('th, td').allTextContents()).toEqual([
+        '2026-11-20',
+        'Piazza Ferretto',
+        'Roadworks',
+        'Unflag',
+      ])
+      const listed = async () => {
+        const res = await fetch(new URL('api/v1/context/excluded-days', url), {
+          headers: { authorization: `Bearer ${analyst.key}` },
+        })
+        return ((await res.json()) as { days: { day: string; zoneId: string | null }[] }).days
+      }
+      expect(await listed()).toMatchObject([{ day: '2026-11-20', zoneId: 'piazza-ferretto' }])
+      await panel.screenshot({ path: join(SCREENSHOTS, 'context.png') })
+
+      await panel.getByRole('button', { name: 'Unflag 2026-11-20 (Piazza Ferretto)' }).click()
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0)
+      expect(await listed()).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   it('downloads the district’s footfall as CSV and opens a chart’s table from the keyboard', async () => {
     const { context, page } = await openPage('district-data')
     try {
@@ -474,6 +548,52 @@ describe('dashboards in Chromium', () => {
     }
   })
 
+  it('shows a shopkeeper the next 7 days of its own shop, asking for no other', async () => {
+    const shopkeeper = keyOf('shopkeeper')
+    const api = await fetch(new URL(`api/v1/forecast?shop=${shopkeeper.shopId}&days=7`, url), {
+      headers: { authorization: `Bearer ${shopkeeper.key}` },
+    })
+    expect(api.status).toBe(200)
+    const body = (await api.json()) as { shopId: string; points: unknown[] }
+    expect(body.shopId).toBe(shopkeeper.shopId)
+    expect(body.points).toHaveLength(7 * 24)
+
+    const { context, page } = await openPage('shop-forecast')
+    const asked: { url: string; status: number }[] = []
+    page.on('response', (response) => {
+      const u = new URL(response.url())
+      if (u.pathname.startsWith('/api/v1/')) {
+        asked.push({ url: u.pathname + u.search, status: response.status() })
+      }
+    })
+    try {
+      await signIn(page, shopkeeper.key)
+      const chart = page.locator('#forecast svg.outlook:not(.chart-loading)')
+      await chart.waitFor({ timeout: 20_000 })
+      expect(await page.locator('#forecast-heading').textContent()).toBe('The next 7 days')
+      // No history (SIM_HISTORY=0): no past week to average yet, and the card says so (under
+      // today's hours, or in the chart's place while none of them has traffic).
+      expect(await page.locator('#forecast').textContent()).toContain(
+        'Not enough history for a forecast yet',
+      )
+      await screenshot(page, 'shop-forecast')
+
+      const forecasts = asked.filter((a) => a.url.startsWith('/api/v1/forecast'))
+      expect(forecasts).toEqual([
+        { url: `/api/v1/forecast?shop=${shopkeeper.shopId}&days=7`, status: 200 },
+      ])
+      const shops = asked.flatMap((a) => {
+        const u = new URL(a.url, url)
+        const inPath = /^\/api\/v1\/shops\/([^/]+)\//.exec(u.pathname)?.[1]
+        return [u.searchParams.get('shop'), inPath].filter((s): s is string => Boolean(s))
+      })
+      expect(shops.length).toBeGreaterThan(0)
+      expect(new Set(shops)).toEqual(new Set([shopkeeper.shopId]))
+    } finally {
+      await context.close()
+    }
+  })
+
   it('refuses a shopkeeper another shop’s page with a clear message', async () => {
     const shopkeeper = keyOf('shopkeeper')
     const other = 'ottica-carducci'
@@ -524,7 +644,10 @@ describe('dashboards in Chromium', () => {
       (p.view === 'shop-forbidden' &&
         p.url.endsWith('/api/v1/shops/ottica-carducci/summary') &&
         p.text.includes('403')) ||
-      (p.view === 'events' && p.url.endsWith('/api/v1/events') && p.text.includes('400'))
+      (p.view === 'events' && p.url.endsWith('/api/v1/events') && p.text.includes('400')) ||
+      (p.view === 'context' &&
+        p.url.endsWith('/api/v1/context/imports?source=bad.csv') &&
+        p.text.includes('400'))
     const unexpected = problems.filter((p) => !provoked(p))
     expect(unexpected).toEqual([])
   })

@@ -92,6 +92,62 @@ describe(renderOutlook.name, () => {
     expect(sut.querySelector('g.context')).toBeNull()
   })
 
+  it('draws a shop’s page: today so far, then 7 days of forecast, the interval where there is one', async () => {
+    // Thursday 19 Nov, 10:00 in Rome: today from local midnight, the forecast to the 26th.
+    const now = NOW + 10 * HOUR
+    const sut = renderOutlook(
+      document.createElement('div'),
+      {
+        from: new Date(NOW).toISOString(),
+        to: new Date(now + 7 * 24 * HOUR).toISOString(),
+        now: new Date(now).toISOString(),
+        actual: Array.from({ length: 10 }, (_, i) => ({
+          t: new Date(NOW + i * HOUR).toISOString(),
+          value: Math.round(shape(i) / 4) + (i % 3),
+        })),
+        forecast: Array.from({ length: 7 * 24 }, (_, i) => {
+          const value = Math.round(shape(i + 10) / 4)
+          return {
+            t: new Date(now + i * HOUR).toISOString(),
+            value: i % 24 === 13 ? null : value,
+            low: i < 96 ? Math.round(value * 0.6) : null,
+            high: i < 96 ? Math.round(value * 1.5) : null,
+          }
+        }),
+        context: null,
+      },
+      { ...en, height: 260, labels: { ...en.labels, actual: 'Today so far' } },
+    )
+
+    expect(sut.querySelector('g.context')).toBeNull()
+    expect([...sut.querySelectorAll('g.legend-item')].map((i) => i.textContent)).toEqual([
+      'Today so far',
+      'Forecast',
+      '90 % interval',
+    ])
+    const nowX = Number(sut.querySelector('g.now line')?.getAttribute('x1'))
+    const actualXs = pathNumbers(sut.querySelector('path.actual')?.getAttribute('d')).filter(
+      (_, i) => i % 2 === 0,
+    )
+    expect(Math.max(...actualXs)).toBeLessThan(nowX)
+    expect(pathNumbers(sut.querySelector('path.forecast')?.getAttribute('d'))[0]).toBe(nowX)
+    await expect(goldenOf(sut)).toMatchFileSnapshot('./__snapshots__/outlook-shop.svg')
+  })
+
+  it('names no observed line when there is none yet (the first hour of the day)', () => {
+    const data = fixture(false)
+    const sut = renderOutlook(
+      document.createElement('div'),
+      { ...data, from: data.now, actual: [] },
+      en,
+    )
+    expect(sut.querySelector('path.actual')).toBeNull()
+    expect([...sut.querySelectorAll('g.legend-item')].map((i) => i.textContent)).toEqual([
+      'Forecast',
+      '90 % interval',
+    ])
+  })
+
   it('has a loading state and an empty state', () => {
     const loading = renderOutlook(document.createElement('div'), null, en)
     const zero = fixture(false)

@@ -67,7 +67,7 @@ interface Plot {
 }
 
 /**
- * The district's recent footfall (solid), the forecast of the next days (dashed) inside its shaded
+ * The district's (or a shop's) recent footfall (solid), the forecast of the next days (dashed) inside its shaded
  * interval, a line at "now", and an imported context series as bars on their own scale along the
  * bottom (the overlay of issue #17). Pure: the data in, the SVG out.
  */
@@ -112,11 +112,16 @@ function drawOutlook(frame: Frame, data: OutlookData, height: number, opts: Outl
   const left = 24 + Math.max(...yTicks.map((v) => textWidth(count(v))), 14)
   const plotWidth = frame.width - left - MARGIN.right
   const legend = [
-    {
-      key: 'actual',
-      label: labels.actual,
-      swatch: { kind: 'line' as const, stroke: outlookColours.actual },
-    },
+    // No observed hours yet (a page opened in the first hour of the day): no line to name.
+    ...(data.actual.length
+      ? [
+          {
+            key: 'actual',
+            label: labels.actual,
+            swatch: { kind: 'line' as const, stroke: outlookColours.actual },
+          },
+        ]
+      : []),
     {
       key: 'forecast',
       label: labels.forecast,

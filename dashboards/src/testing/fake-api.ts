@@ -381,6 +381,10 @@ export type RouteName =
   | 'createCountSession'
   | 'forecast'
   | 'contextSeries'
+  | 'contextImport'
+  | 'excludedDays'
+  | 'flagDay'
+  | 'unflagDay'
 
 export interface FakeApi {
   fetch: typeof globalThis.fetch
@@ -388,8 +392,18 @@ export interface FakeApi {
   calls: string[]
   /** The events the fake knows, changed by POST and DELETE. */
   events: (typeof event)[]
-  /** Bodies of POST requests. */
+  /** Bodies of POST requests (a CSV body as its text). */
   posted: unknown[]
+  /** The flagged days the fake knows, changed by POST and DELETE. */
+  flags: FakeFlag[]
+}
+
+export interface FakeFlag {
+  id: string
+  day: string
+  zoneId: string | null
+  reason: string
+  createdAt: string
 }
 
 const roles: Record<string, { role: string; shopId: string | null; label: string }> = {
@@ -420,19 +434,23 @@ interface Request {
   named(name: RouteName, fallback: () => Reply): Reply | Promise<Reply>
   /** The events the fake knows. */
   events: (typeof event)[]
+  flags: FakeFlag[]
 }
 
 export function fakeApi(overrides: Partial<Record<RouteName, Handler>> = {}): FakeApi {
   const calls: string[] = []
   const events = [event]
   const posted: unknown[] = []
+  const flags: FakeFlag[] = []
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = new URL(String(input))
     const method = init?.method ?? 'GET'
     calls.push(`${method === 'GET' ? '' : `${method} `}${url.pathname}${url.search}`)
     const key = /^Bearer (.+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1]
     const who = key ? roles[key] : undefined
-    const body: unknown = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
+    const csv = new Headers(init?.headers).get('content-type') === 'text/csv'
+    const body: unknown =
+      typeof init?.body !== 'string' ? undefined : csv ? init.body : JSON.parse(init.body)
     if (method === 'POST') posted.push(body)
     const named = (name: RouteName, fallback: () => Reply) => {
       const override = overrides[name]
@@ -441,13 +459,13 @@ export function fakeApi(overrides: Partial<Record<RouteName, Handler>> = {}): Fa
     const path = url.pathname.replace('/api/v1/', '')
     const reply = await (path === 'public/crowd'
       ? named('crowd', crowdReply)
-      : answer({ url, path, method, body, who: who ?? null, named, events }))
+      : answer({ url, path, method, body, who: who ?? null, named, events, flags }))
     const type = reply.contentType ?? 'application/json'
     if (reply.status === 204) return new Response(null, { status: 204 })
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
     return new Response(text, { status: reply.status, headers: { 'content-type': type } })
   }
-  return { fetch, calls, events, posted }
+  return { fetch, calls, events, posted, flags }
 }
 
 function crowdReply(): Reply {
@@ -490,6 +508,7 @@ function answer(
     peopleRoute(req) ??
     eventRoute(req) ??
     calibrationRoute(req) ??
+    contextRoute(req) ??
     readRoute(req) ??
     adminRoute(req)
   )
@@ -714,6 +733,67 @@ function eventRoute(req: Request): Reply | Promise<Reply> | null {
     )
   }
   return null
+}
+
+/** Context imports and flagged days (analysts): a CSV with a row holding "bad" is refused. */
+function contextRoute({
+  path,
+  method,
+  body,
+  own,
+  named,
+  flags,
+}: Request): Reply | Promise<Reply> | null {
+  if (!path.startsWith('context/') || path === 'context/series') return null
+  if (own) return error(403, 'forbidden', 'this needs the analyst or admin role')
+  if (method === 'POST' && path === 'context/imports') {
+    return named('contextImport', () => {
+      const lines = String(body).trim().split(/\r?\n/)
+      const bad = lines.flatMap((line, i) => (line.includes('bad') ? [i + 1] : []))
+      if (bad.length) {
+        const rows = bad.map((row) => `row ${row}: value: must be a number`).join('; ')
+        return error(400, 'bad_request', `context file refused, nothing imported: ${rows}`)
+      }
+      const variables = [...new Set(lines.slice(1).map((line) => line.split(',')[2] ?? ''))]
+      return {
+        status: 201,
+        body: { id: 'import-1', source: 'x', rows: lines.length - 1, variables },
+      }
+    })
+  }
+  if (path === 'context/excluded-days' && method === 'GET') {
+    return named('excludedDays', () => ({ status: 200, body: { days: flags } }))
+  }
+  if (path === 'context/excluded-days' && method === 'POST') {
+    return named('flagDay', () => {
+      const b = body as { day: string; zone: string | null; reason: string }
+      if (!b.reason.trim())
+        return error(
+          400,
+          'bad_request',
+          'body.reason: Too small: expected string to have >=1 characters',
+        )
+      const flag = {
+        id: `flag-${flags.length + 1}`,
+        day: b.day,
+        zoneId: b.zone,
+        reason: b.reason.trim(),
+        createdAt: NOW.toISOString(),
+      }
+      flags.push(flag)
+      return { status: 201, body: flag }
+    })
+  }
+  const unflag = /^context\/excluded-days\/(.+)$/.exec(path)?.[1]
+  if (unflag && method === 'DELETE') {
+    return named('unflagDay', () => {
+      const at = flags.findIndex((f) => f.id === unflag)
+      if (at < 0) return error(404, 'not_found', `flagged day ${unflag} does not exist`)
+      flags.splice(at, 1)
+      return { status: 204, body: null }
+    })
+  }
+  return error(404, 'not_found', `no route ${method} ${path}`)
 }
 
 /** POST /events with the API's validation messages. */

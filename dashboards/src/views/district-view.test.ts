@@ -290,6 +290,107 @@ describe(createDistrictView.name, () => {
     })
   })
 
+  describe('context and flagged days', () => {
+    const submit = (selector: string) =>
+      main
+        .querySelector<HTMLFormElement>(selector)
+        ?.dispatchEvent(new Event('submit', { cancelable: true }))
+    const choose = (csv: string) => {
+      const input = main.querySelector<HTMLInputElement>('#context-file')
+      if (!input) throw new Error('no file input')
+      Object.defineProperty(input, 'files', {
+        value: [new File([csv], 'meteo.csv', { type: 'text/csv' })],
+        configurable: true,
+      })
+    }
+
+    it('flags a day for a zone, lists it, and unflags it', async () => {
+      const api = fakeApi()
+      start('analyst', api)
+      await vi.waitFor(() =>
+        expect(text('#context .flagged-list .placeholder')).toBe('No day is flagged.'),
+      )
+      expect(main.querySelector<HTMLInputElement>('#flag-day')?.value).toBe('2026-11-21')
+      await vi.waitFor(() =>
+        expect(main.querySelectorAll('#flag-zone option').length).toBeGreaterThan(1),
+      )
+      const zone = main.querySelector<HTMLSelectElement>('#flag-zone')
+      if (zone) zone.value = 'piazza-ferretto'
+      const reason = main.querySelector<HTMLInputElement>('#flag-reason')
+      if (reason) reason.value = 'Roadworks'
+      submit('#context form.flag-form')
+
+      await vi.waitFor(() =>
+        expect(main.querySelectorAll('#context tr[data-flag-id]')).toHaveLength(1),
+      )
+      expect(api.posted).toContainEqual({
+        day: '2026-11-21',
+        zone: 'piazza-ferretto',
+        reason: 'Roadworks',
+      })
+      expect(text('#context .context-status')).toBe('2026-11-21 is flagged.')
+      expect(
+        [...main.querySelectorAll('#context tr[data-flag-id] > *')].map((c) => c.textContent),
+      ).toEqual(['2026-11-21', 'Piazza Ferretto', 'Roadworks', 'Unflag'])
+
+      main.querySelector<HTMLButtonElement>('#context button[data-action="unflag"]')?.click()
+      await vi.waitFor(() =>
+        expect(text('#context .context-status')).toBe('2026-11-21 is no longer flagged.'),
+      )
+      expect(api.calls).toContain('DELETE /api/v1/context/excluded-days/flag-1')
+      expect(main.querySelector('#context tr[data-flag-id]')).toBeNull()
+      expect(api.flags).toEqual([])
+    })
+
+    it('shows a flag the API refuses with its reason', async () => {
+      start('analyst')
+      await vi.waitFor(() => expect(main.querySelector('#context form.flag-form')).not.toBeNull())
+      submit('#context form.flag-form')
+      await vi.waitFor(() =>
+        expect(text('#context .context-error')).toContain('Not flagged: body.reason'),
+      )
+    })
+
+    it('imports a context CSV, and lists the bad rows by number when the API refuses one', async () => {
+      const api = fakeApi()
+      start('analyst', api)
+      await vi.waitFor(() => expect(main.querySelector('#context-file')).not.toBeNull())
+
+      choose('time,zone,variable,value\n2026-11-21T09:00,district,rain_mm,1.5\n')
+      submit('#context form.context-upload')
+      await vi.waitFor(() =>
+        expect(text('#context .context-status')).toBe('Imported 1 rows: rain_mm.'),
+      )
+      expect(api.calls).toContain('POST /api/v1/context/imports?source=meteo.csv')
+      expect(api.posted).toContain(
+        'time,zone,variable,value\n2026-11-21T09:00,district,rain_mm,1.5\n',
+      )
+
+      choose('time,zone,variable,value\n2026-11-21T09:00,district,rain_mm,bad\nok\nbad\n')
+      submit('#context form.context-upload')
+      await vi.waitFor(() =>
+        expect(
+          [...main.querySelectorAll('#context .context-bad-rows li')].map((li) => li.textContent),
+        ).toEqual(['row 2: value: must be a number', 'row 4: value: must be a number']),
+      )
+      expect(text('#context .context-error p')).toBe(
+        'The file was refused and nothing was imported:',
+      )
+      expect(text('#context .context-status')).toBe('')
+    })
+
+    it('asks for a file before sending anything', async () => {
+      const api = fakeApi()
+      start('analyst', api)
+      await vi.waitFor(() => expect(main.querySelector('#context-file')).not.toBeNull())
+      submit('#context form.context-upload')
+      await vi.waitFor(() =>
+        expect(text('#context .context-error')).toBe('Choose a CSV file first.'),
+      )
+      expect(api.calls.some((c) => c.includes('context/imports'))).toBe(false)
+    })
+  })
+
   describe('outlook', () => {
     it('draws the forecast with its interval and the imported context over it', async () => {
       const api = start('analyst')

@@ -2,6 +2,7 @@ import { h } from '../dom.ts'
 import { createDateFormats } from '../format.ts'
 import { rangeKinds } from '../ranges.ts'
 import * as calibration from './district/calibration.ts'
+import * as context from './district/context.ts'
 import * as alerts from './district/alerts.ts'
 import * as deviceCounts from './district/device-counts.ts'
 import * as downloads from './district/downloads.ts'
@@ -42,6 +43,7 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
   [heatmap],
   [flows],
   [events, 'wide'],
+  [context, 'wide'],
   [calibration, 'wide'],
   [quality, 'wide'],
   [downloads, 'wide'],
@@ -50,7 +52,8 @@ const cards: readonly [AnyPanel<DistrictParams>, string?][] = [
 
 /**
  * The analyst's district page: KPIs, live map, footfall per zone, trends, the outlook (forecast with
- * a context overlay), device counts (only with count sources), heatmap, shops, flows, events, data quality.
+ * a context overlay), device counts (only with count sources), heatmap, shops, flows, events, context
+ * imports and flagged days, data quality.
  */
 export function createDistrictView(ctx: ViewContext): View {
   return createPanelView<DistrictParams>(ctx, {

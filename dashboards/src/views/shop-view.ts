@@ -5,6 +5,7 @@ import { createPanelView, liveLine } from './panel-view.ts'
 import * as busiest from './shop/busiest.ts'
 import * as downloads from './shop/downloads.ts'
 import * as dwell from './shop/dwell.ts'
+import * as forecast from './shop/forecast.ts'
 import * as head from './shop/head.ts'
 import type { ShopParams } from './shop/params.ts'
 import * as people from './shop/people.ts'
@@ -32,11 +33,15 @@ const cards: readonly [AnyPanel<ShopParams>, string?][] = [
   [dwell],
   [busiest],
   [week],
+  [forecast, 'wide'],
   [downloads],
   [report],
 ]
 
-/** One shop's page: today vs usual, rank, dwell, busiest hours, the week, live counts and CSV. */
+/**
+ * One shop's page: today vs usual, rank, dwell, busiest hours, the week, the next 7 days' forecast,
+ * live counts and CSV.
+ */
 export function createShopView(ctx: ViewContext, options: ShopViewOptions): View {
   return createPanelView<ShopParams>(ctx, {
     params: { shopId: options.shopId, chooser: options.onChooseShop !== undefined },
