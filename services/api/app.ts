@@ -522,7 +522,13 @@ function wireAlerts(
     // What this replica pushes (its evaluations, acknowledgements made here) is remembered, so the
     // follower, which pushes the changes other replicas made, does not push it twice.
     const push = app.liveHub.broadcastAlert.bind(app.liveHub)
-    follower = startAlertFollower({ db: deps.db, log, everyMs: o.followMs, broadcast: push })
+    follower = startAlertFollower({
+      db: deps.db,
+      log,
+      everyMs: o.followMs,
+      broadcast: push,
+      ready: () => (deps.starting?.() ?? null) === null,
+    })
     app.liveHub.broadcastAlert = (alert) => {
       follower?.remember(alert)
       push(alert)

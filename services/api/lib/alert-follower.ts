@@ -48,12 +48,14 @@ export function startAlertFollower(o: {
   log: Logger
   everyMs: number
   broadcast: (alert: Alert) => void
+  /** False while the process is still starting (the database not yet migrated): no read then. */
+  ready?: () => boolean
 }) {
   let known: Map<string, string> | null = null
   let busy = false
   const remembered = new Map<string, string>()
   async function poll() {
-    if (busy) return
+    if (busy || o.ready?.() === false) return
     busy = true
     try {
       const current = await recentAlerts(o.db)
