@@ -571,11 +571,15 @@ describe('dashboards in Chromium', () => {
       const chart = page.locator('#forecast svg.outlook:not(.chart-loading)')
       await chart.waitFor({ timeout: 20_000 })
       expect(await page.locator('#forecast-heading').textContent()).toBe('The next 7 days')
-      // No history (SIM_HISTORY=0): no past week to average yet, and the card says so (under
-      // today's hours, or in the chart's place while none of them has traffic).
-      expect(await page.locator('#forecast').textContent()).toContain(
+      // No history (SIM_HISTORY=0): the only past hours are today's demo backfill, so the card
+      // either says there is not enough history, or — once those hours are aggregated — draws the
+      // forecast of the same hours next week from them. Which one depends on the moment.
+      const card = page.locator('#forecast')
+      const noHistory = (await card.textContent())?.includes(
         'Not enough history for a forecast yet',
       )
+      const forecastLine = await card.locator('svg.outlook path.series.forecast').count()
+      expect(noHistory === true || forecastLine > 0).toBe(true)
       await screenshot(page, 'shop-forecast')
 
       const forecasts = asked.filter((a) => a.url.startsWith('/api/v1/forecast'))
