@@ -10,6 +10,7 @@ import {
   type GatewaySource,
 } from '../shared/contracts/district.ts'
 import { ErrorBodySchema } from '../shared/contracts/api.ts'
+import type { Alert } from '../shared/contracts/alerts.ts'
 import { tinyDistrict } from '../shared/testing/fixtures.ts'
 
 /**
@@ -310,5 +311,23 @@ export async function startBrokerProxy(targetUrl: string): Promise<BrokerProxy> 
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/** An alert as the API answers it (a silent gateway), with what a test changes. */
+export function alertFixture(id: string, over: Partial<Alert> = {}): Alert {
+  return {
+    id,
+    kind: 'gateway_silent',
+    zoneId: 'z',
+    shopId: null,
+    gatewayId: 'gw-1',
+    raisedAt: '2026-12-07T10:00:00.000Z',
+    clearedAt: null,
+    details: {},
+    acknowledgedBy: null,
+    acknowledgedAt: null,
+    summary: 'gateway gw-1 silent for 16 minutes',
+    ...over,
   }
 }

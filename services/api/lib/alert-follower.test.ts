@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Alert } from '../../shared/contracts/alerts.ts'
+import { alertFixture } from '../api-test-helpers.ts'
 import { changedAlerts } from './alert-follower.ts'
 
-const alert = (id: string, over: Partial<Alert> = {}): Alert => ({
-  id,
-  kind: 'gateway_silent',
-  zoneId: 'z',
-  shopId: null,
-  gatewayId: 'gw-1',
-  raisedAt: '2026-12-07T10:00:00.000Z',
-  clearedAt: null,
-  details: {},
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  summary: 'gateway gw-1 silent',
-  ...over,
-})
+const alert = alertFixture
 
 describe('changedAlerts', () => {
   it('learns the state on the first read, then finds new, cleared and acknowledged alerts only', () => {

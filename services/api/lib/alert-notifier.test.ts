@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../shared/logger.ts'
 import { createWebhookNotifier, type AlertNotice } from './alert-notifier.ts'
+import { alertFixture } from '../api-test-helpers.ts'
 
 const log = createLogger({ level: 'silent' })
-const notice = (id: string): AlertNotice => ({
-  change: 'raised',
-  alert: {
-    id,
-    kind: 'gateway_silent',
-    zoneId: 'z',
-    shopId: null,
-    gatewayId: 'gw-1',
-    raisedAt: '2026-12-07T10:00:00.000Z',
-    clearedAt: null,
-    details: {},
-    acknowledgedBy: null,
-    acknowledgedAt: null,
-    summary: 'gateway gw-1 silent for 16 minutes',
-  },
-})
+const notice = (id: string): AlertNotice => ({ change: 'raised', alert: alertFixture(id) })
 
 describe('the alert webhook', () => {
   it('retries with exponential backoff until the webhook answers 2xx, in order', async () => {
