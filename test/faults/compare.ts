@@ -1,6 +1,7 @@
 import type pg from 'pg'
-import { replay } from '../../services/ingest/committer/session-cache.ts'
-import type { RebuildSource } from '../../services/ingest/ingest-repository.ts'
+import { Kysely, PostgresDialect } from 'kysely'
+import { durableSessions } from '../../services/ingest/committer/session-cache.ts'
+import type { Database } from '../../services/shared/db/database.ts'
 import type { Session } from '../../services/ingest/sessionise.ts'
 
 // What a run leaves in its database, and how two runs of the same scenario compare. Pseudonyms are
@@ -54,7 +55,7 @@ export type Snapshot = {
   deadLetters: { reason: string; detail: string }[]
 }
 
-export async function snapshot(db: pg.Pool | pg.Client): Promise<Snapshot> {
+export async function snapshot(db: pg.Pool): Promise<Snapshot> {
   const batches = await db.query<{ k: string }>(
     `SELECT gateway_id || '|' || boot_id || '|' || seq || '|' || (extract(epoch FROM sent_at) * 1000)::bigint AS k
      FROM ingest_batches`,
@@ -312,86 +313,19 @@ export function compareTransits(
  * INGEST_CHECKPOINT_MS; a crash leaves exactly this). The fault runs use the default rules.
  */
 async function durableOpenSessions(
-  db: pg.Pool | pg.Client,
+  pool: pg.Pool,
 ): Promise<{ gatewayId: string; session: Session }[]> {
-  const rules = { gapMs: 120_000, staticAfterMs: 4 * 3_600_000 }
-  const heads = await db.query<{
-    gateway_id: string
-    session_version: string
-    checkpoint_version: string
-    checkpoint_watermark: Date | null
-  }>(
-    `SELECT gateway_id, session_version, checkpoint_version, checkpoint_watermark FROM gateway_state
-     UNION ALL
-     SELECT DISTINCT gateway_id, 0::bigint, 0::bigint, NULL::timestamptz FROM open_transits
-      WHERE gateway_id NOT IN (SELECT gateway_id FROM gateway_state)`,
+  const ids = await pool.query<{ gateway_id: string }>(
+    `SELECT gateway_id FROM gateway_state UNION SELECT gateway_id FROM open_transits`,
   )
-  const sources = new Map<string, RebuildSource>(
-    heads.rows.map((h) => [h.gateway_id, { open: [], statics: [], log: [] }]),
+  // Not destroyed: the pool is the caller's.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const sessions = await durableSessions(
+    db,
+    ids.rows.map((r) => r.gateway_id),
+    { gapMs: 120_000, staticAfterMs: 4 * 3_600_000 },
   )
-  const open = await db.query<{
-    gateway_id: string
-    pseudonym: string
-    first_ms: string
-    last_ms: string
-    samples: number
-    peak_rssi: number
-    radio: string
-    randomised: boolean
-    ie_fp: string | null
-    last_seq_num: number | null
-  }>(
-    `SELECT gateway_id, pseudonym::text AS pseudonym,
-            (extract(epoch FROM first_seen) * 1000)::bigint AS first_ms,
-            (extract(epoch FROM last_seen) * 1000)::bigint AS last_ms,
-            samples, peak_rssi, radio, randomised, ie_fp::text AS ie_fp, last_seq_num
-     FROM open_transits ORDER BY gateway_id, first_seen, pseudonym`,
+  return [...sessions].flatMap(([gatewayId, list]) =>
+    list.map((session) => ({ gatewayId, session })),
   )
-  for (const r of open.rows) {
-    const session: Session = {
-      pseudonym: r.pseudonym,
-      firstMs: Number(r.first_ms),
-      lastMs: Number(r.last_ms),
-      peakRssi: r.peak_rssi,
-      samples: r.samples,
-      radio: r.radio === 'ble' ? 'ble' : 'wifi',
-      randomised: r.randomised,
-    }
-    if (r.ie_fp !== null) session.fp = r.ie_fp
-    if (r.last_seq_num !== null) session.lastSeqNum = r.last_seq_num
-    sources.get(r.gateway_id)?.open.push(session)
-  }
-  const statics = await db.query<{ gateway_id: string; pseudonym: string }>(
-    `SELECT s.gateway_id, s.pseudonym::text AS pseudonym FROM static_devices s
-       JOIN gateway_state g ON g.gateway_id = s.gateway_id
-      WHERE s.learned_version IS NULL OR s.learned_version <= g.checkpoint_version`,
-  )
-  for (const r of statics.rows) sources.get(r.gateway_id)?.statics.push([r.pseudonym, 0])
-  const log = await db.query<{ gateway_id: string; version: string; sent_ms: string; hex: string }>(
-    `SELECT l.gateway_id, l.version, (extract(epoch FROM l.sent_at) * 1000)::bigint AS sent_ms,
-            encode(l.sightings, 'hex') AS hex
-       FROM session_log l JOIN gateway_state g ON g.gateway_id = l.gateway_id
-      WHERE l.version > g.checkpoint_version
-      ORDER BY l.gateway_id, l.version`,
-  )
-  for (const r of log.rows)
-    sources.get(r.gateway_id)?.log.push({
-      version: Number(r.version),
-      sentAtMs: Number(r.sent_ms),
-      sightings: Buffer.from(r.hex, 'hex'),
-    })
-  return heads.rows.flatMap((h) => {
-    const source = sources.get(h.gateway_id) ?? { open: [], statics: [], log: [] }
-    const state = replay(
-      {
-        sessionVersion: Number(h.session_version),
-        checkpointVersion: Number(h.checkpoint_version),
-        checkpointWatermarkMs: h.checkpoint_watermark?.getTime() ?? null,
-      },
-      source,
-      rules,
-      0,
-    )
-    return [...state.open.values()].map((session) => ({ gatewayId: h.gateway_id, session }))
-  })
 }

@@ -17,6 +17,17 @@ const LONG_REPLAY = 64
 
 type Entry = { state: GatewaySessions; checkpointedAtMs: number }
 
+/** The head of a gateway never committed (no gateway_state row): rebuilt from nothing, or from sessions stored without one. */
+const NO_HEAD: SessionHead = {
+  watermarkMs: null,
+  bootId: null,
+  lastSeq: null,
+  seqGaps: 0,
+  sessionVersion: 0,
+  checkpointVersion: 0,
+  checkpointWatermarkMs: null,
+}
+
 /**
  * Rebuilds a gateway's sessions: its checkpoint, then every batch of the log after it applied in
  * version order (what was closed or learned then is already stored: only the state is kept). A
@@ -72,15 +83,7 @@ export function createSessionCache(opts: { checkpointMs: number; rules: SessionR
       for (const gatewayId of gatewayIds) {
         // A gateway never committed has no head: it rebuilds from nothing (or from sessions stored
         // without one), once.
-        const head = heads.get(gatewayId) ?? {
-          watermarkMs: null,
-          bootId: null,
-          lastSeq: null,
-          seqGaps: 0,
-          sessionVersion: 0,
-          checkpointVersion: 0,
-          checkpointWatermarkMs: null,
-        }
+        const head = heads.get(gatewayId) ?? NO_HEAD
         const cached = entries.get(gatewayId)
         if (cached && cached.state.version === head.sessionVersion)
           states.set(gatewayId, cached.state)
@@ -133,22 +136,30 @@ export function createSessionCache(opts: { checkpointMs: number; rules: SessionR
 }
 
 /**
- * A gateway's open sessions as the database holds them — its checkpoint with the log after it
+ * These gateways' open sessions as the database holds them — each checkpoint with the log after it
  * replayed — whatever any process holds in memory: what a crash would leave (tests, diagnostics).
  */
 export async function durableSessions(
   db: Db,
-  gatewayId: string,
+  gatewayIds: readonly string[],
   rules: SessionRules,
-): Promise<Session[]> {
+): Promise<Map<string, Session[]>> {
   return db.transaction().execute(async (trx) => {
-    await lockGateways(trx, [gatewayId])
-    const head = (await loadSessionHeads(trx, [gatewayId])).get(gatewayId)
-    if (!head) return []
-    const sources = await loadRebuildSources(trx, [
-      { gatewayId, checkpointVersion: head.checkpointVersion },
-    ])
-    const source = sources.get(gatewayId) ?? { open: [], statics: [], log: [] }
-    return [...replay(head, source, rules, Date.now()).open.values()]
+    await lockGateways(trx, gatewayIds)
+    const heads = await loadSessionHeads(trx, gatewayIds)
+    const sources = await loadRebuildSources(
+      trx,
+      gatewayIds.map((gatewayId) => ({
+        gatewayId,
+        checkpointVersion: (heads.get(gatewayId) ?? NO_HEAD).checkpointVersion,
+      })),
+    )
+    return new Map(
+      gatewayIds.map((gatewayId) => {
+        const source = sources.get(gatewayId) ?? { open: [], statics: [], log: [] }
+        const state = replay(heads.get(gatewayId) ?? NO_HEAD, source, rules, Date.now())
+        return [gatewayId, [...state.open.values()]]
+      }),
+    )
   })
 }

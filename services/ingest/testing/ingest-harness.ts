@@ -93,9 +93,10 @@ export function acceptedBatches(service: Pick<IngestService, 'metrics'>): Promis
  * A gateway's open sessions as the database holds them (checkpoint + session log replayed) under
  * TEST_INGEST_CONFIG's rules: what survives a crash, whatever the ingest holds in memory.
  */
-export function durableOpenSessions(db: Db, gatewayId: string): Promise<Session[]> {
-  return durableSessions(db, gatewayId, {
+export async function durableOpenSessions(db: Db, gatewayId: string): Promise<Session[]> {
+  const sessions = await durableSessions(db, [gatewayId], {
     gapMs: TEST_INGEST_CONFIG.gapMs,
     staticAfterMs: 4 * 3_600_000,
   })
+  return sessions.get(gatewayId) ?? []
 }
