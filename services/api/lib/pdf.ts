@@ -50,8 +50,11 @@ export async function renderPdf(html: string, o: PdfOptions): Promise<Buffer> {
       { statusCode: 503 },
     )
   const profile = await mkdtemp(join(tmpdir(), 'miglio-pdf-'))
+  // Its own process group: Chromium forks helpers (zygote, renderer, crash handler) that outlive a
+  // killed browser process and keep writing into the profile; the group is killed as a whole.
   const child = spawn(o.chromium, [...ARGS, `--user-data-dir=${profile}`, 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    detached: true,
   })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => {
@@ -136,13 +139,35 @@ export async function renderPdf(html: string, o: PdfOptions): Promise<Buffer> {
     })
   } finally {
     clearTimeout(timer)
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGKILL')
-      await exited
-    }
-    await rm(profile, { recursive: true, force: true })
+    const exited =
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((r) => child.once('exit', r))
+        : null
+    killGroup(child.pid)
+    await exited
+    await removeProfile(profile)
   }
+}
+
+/** Kills Chromium's process group (the browser and every helper it forked); gone already is fine. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // ESRCH: the group has no process left.
+  }
+}
+
+/**
+ * Deletes the throwaway profile. A helper still exiting may add a file while the tree is removed
+ * (ENOTEMPTY), so it is tried again; a profile that still cannot be removed is left in the temp
+ * directory rather than failing a PDF that was rendered (it was once a 500 for a good report).
+ */
+async function removeProfile(profile: string): Promise<void> {
+  await rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(
+    () => undefined,
+  )
 }
 
 /** At most `limit` renders at once (each is a Chromium of ~150 MB); the rest wait in turn. */
