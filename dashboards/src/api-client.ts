@@ -19,6 +19,7 @@ import {
   ShopsResponseSchema,
   UpliftResponseSchema,
   ZonePeopleResponseSchema,
+  DistrictPeopleResponseSchema,
   ZonesResponseSchema,
   type CompareResponse,
   type DeadLettersResponse,
@@ -41,6 +42,7 @@ import {
   type ShopsResponse,
   type UpliftResponse,
   type ZonePeopleResponse,
+  type DistrictPeopleResponse,
   type ZonesResponse,
 } from '../../services/shared/contracts/api.ts'
 import {
@@ -130,6 +132,12 @@ export interface ApiClient {
     zoneId: string,
     request: { from: string; to: string; bucket: PeopleBucketName },
   ): Promise<ZonePeopleResponse>
+  /** Every zone's people added up, in one request (`GET /district/people`). */
+  districtPeople(request: {
+    from: string
+    to: string
+    bucket: PeopleBucketName
+  }): Promise<DistrictPeopleResponse>
   /** People inside and in front of a shop (`GET /shops/:id/people`). */
   shopPeople(
     shopId: string,
@@ -364,6 +372,8 @@ export function createApiClient({ baseUrl, getKey, fetch }: ApiClientDeps): ApiC
         `/api/v1/zones/${encodeURIComponent(zoneId)}/people${query({ from, to, bucket })}`,
         ZonePeopleResponseSchema,
       ),
+    districtPeople: (r) =>
+      getJson(`/api/v1/district/people${query(r)}`, DistrictPeopleResponseSchema),
     shopPeople: (shopId, { from, to, bucket }) =>
       getJson(
         `/api/v1/shops/${encodeURIComponent(shopId)}/people${query({ from, to, bucket })}`,

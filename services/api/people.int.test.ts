@@ -7,7 +7,11 @@ import { pauseBackgroundJobs } from '../shared/testing/background-jobs.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { createLogger } from '../shared/logger.ts'
-import { ShopPeopleResponseSchema, ZonePeopleResponseSchema } from '../shared/contracts/api.ts'
+import {
+  DistrictPeopleResponseSchema,
+  ShopPeopleResponseSchema,
+  ZonePeopleResponseSchema,
+} from '../shared/contracts/api.ts'
 import {
   uncalibratedModel,
   UNCALIBRATED_Q,
@@ -276,6 +280,55 @@ describe('GET /api/v1/shops/:shopId/people', () => {
     expect(first?.inFront.present.people).toBeCloseTo(0.2, 9)
     expect(first?.inFront.arrivals.people).toBe(3)
     expect(first?.inside.present.calibrated).toBe(false)
+  })
+})
+
+describe('GET /api/v1/district/people', () => {
+  it('is every zone added up, bucket by bucket, in one request (calibrated zones included)', async () => {
+    const district = DistrictPeopleResponseSchema.parse(
+      await ok(calibrated, `/api/v1/district/people${range}&bucket=15m`),
+    )
+    const zones = (
+      (await ok(calibrated, '/api/v1/zones')) as { zones: { id: string }[] }
+    ).zones.map((z) => z.id)
+    expect(zones.length).toBeGreaterThan(1)
+    const series = await Promise.all(
+      zones.map(async (id) =>
+        ZonePeopleResponseSchema.parse(
+          await ok(calibrated, `/api/v1/zones/${id}/people${range}&bucket=15m`),
+        ),
+      ),
+    )
+    expect(district.rows.map((r) => r.bucketStart)).toEqual(
+      series[0]?.rows.map((r) => r.bucketStart),
+    )
+    district.rows.forEach((row, i) => {
+      for (const k of ['present', 'arrivals'] as const) {
+        const parts = series.map((z) => z.rows[i]?.[k])
+        const sum = (f: (v: NonNullable<(typeof parts)[number]>) => number) =>
+          parts.reduce((n, v) => n + (v ? f(v) : 0), 0)
+        expect(row[k].people).toBeCloseTo(
+          sum((v) => v.people),
+          9,
+        )
+        expect(row[k].high - row[k].people).toBeCloseTo(
+          sum((v) => v.high - v.people),
+          9,
+        )
+        expect(row[k].calibrated).toBe(parts.every((v) => v?.calibrated))
+      }
+    })
+    // street-a's calibrated quarter and shop-one's devices are both in the first bucket.
+    expect(district.rows[0]?.present.people).toBeGreaterThan(2)
+    expect(district.rows[0]?.present.calibrated).toBe(false)
+  })
+
+  it('is for analysts: a shopkeeper gets 403', async () => {
+    expectErrorBody(
+      await get(uncalibrated, `/api/v1/district/people${range}`, keys.shopkeeper),
+      403,
+      'forbidden',
+    )
   })
 })
 

@@ -515,14 +515,18 @@ function answer(
 }
 
 /**
- * `zones/:id/people` and `shops/:id/people`: a figure per bucket that follows the hour of day,
- * uncalibrated (no gateway of the fake district has a calibration).
+ * `zones/:id/people`, `shops/:id/people` and `district/people` (every zone's figure added up): a
+ * figure per bucket that follows the hour of day, uncalibrated (no gateway of the fake district has
+ * a calibration).
  */
 function peopleRoute({ path, url, own, named }: Request): Reply | Promise<Reply> | null {
-  const m = /^(zones|shops)\/([a-z0-9-]+)\/people$/.exec(path)
+  const m = /^(?:(zones|shops)\/([a-z0-9-]+)|(district))\/people$/.exec(path)
   if (!m) return null
-  const [, kind, id] = m as unknown as [string, 'zones' | 'shops', string]
+  const [, kindOf, idOf, district] = m as unknown as [string, 'zones' | 'shops', string, string]
+  const kind = district ? 'zones' : kindOf
+  const id = district ? (zones[0]?.id ?? '') : idOf
   return named('people', () => {
+    if (district && own) return error(403, 'forbidden', 'the district is for analysts')
     const known = kind === 'zones' ? zones.some((z) => z.id === id) : shops.some((s) => s.id === id)
     if (!known)
       return error(404, 'not_found', `${kind === 'zones' ? 'zone' : 'shop'} ${id} does not exist`)
@@ -551,7 +555,7 @@ function peopleRoute({ path, url, own, named }: Request): Reply | Promise<Reply>
       const bucketEnd = new Date(Math.min(t + step, to)).toISOString()
       rows.push(
         kind === 'zones'
-          ? { bucketStart, bucketEnd, ...figures(1)(t) }
+          ? { bucketStart, bucketEnd, ...figures(district ? zones.length : 1)(t) }
           : { bucketStart, bucketEnd, inside: figures(0.3)(t), inFront: figures(1)(t) },
       )
     }
@@ -567,8 +571,9 @@ function peopleRoute({ path, url, own, named }: Request): Reply | Promise<Reply>
     const zoneOfShop = shops.find((s) => s.id === id)?.zoneId ?? id
     return {
       status: 200,
-      body:
-        kind === 'zones'
+      body: district
+        ? common
+        : kind === 'zones'
           ? { zoneId: id, shopId: own ?? null, ...common }
           : { shopId: id, zoneId: zoneOfShop, ...common },
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chartDataOf, peopleBucketFor, sumPeople, type PeopleRow } from './people-panel.ts'
+import { chartDataOf, peopleBucketFor, type PeopleRow } from './people-panel.ts'
 
 const v = (people: number, low: number, high: number, calibrated = true) => ({
   people,
@@ -10,29 +10,6 @@ const v = (people: number, low: number, high: number, calibrated = true) => ({
 const row = (t: string, present: ReturnType<typeof v>, arrivals = v(0, 0, 1)): PeopleRow => ({
   bucketStart: t,
   figures: { present, arrivals },
-})
-
-describe(sumPeople.name, () => {
-  it('adds figures and interval half-widths bucket by bucket; calibrated only if every part is', () => {
-    const a = [
-      row('2026-11-21T10:00:00.000Z', v(4, 2, 7)),
-      row('2026-11-21T09:00:00.000Z', v(1, 0, 3)),
-    ]
-    const b = [row('2026-11-21T10:00:00.000Z', v(2, 1.5, 3, false))]
-    const sum = sumPeople([a, b])
-    expect(sum.map((r) => r.bucketStart)).toEqual([
-      '2026-11-21T09:00:00.000Z',
-      '2026-11-21T10:00:00.000Z',
-    ])
-    // 4 (−2, +3) plus 2 (−0.5, +1): 6 (−2.5, +4).
-    expect(sum[1]?.figures.present).toEqual(v(6, 3.5, 10, false))
-    expect(sum[0]?.figures.present).toEqual(v(1, 0, 3))
-  })
-
-  it('never puts the low end below zero', () => {
-    const sum = sumPeople([[row('t', v(0.5, 0, 2))], [row('t', v(0.2, 0, 1.5))]])
-    expect(sum[0]?.figures.present.low).toBe(0)
-  })
 })
 
 describe(chartDataOf.name, () => {

@@ -1,8 +1,4 @@
-import type {
-  PeopleBucketName,
-  PeopleFigures,
-  PeopleValueDto,
-} from '../../../services/shared/contracts/api.ts'
+import type { PeopleBucketName, PeopleFigures } from '../../../services/shared/contracts/api.ts'
 import { renderPeople, type PeopleChartData } from '../charts/people.ts'
 import { createDateFormats, createDecimalFormat } from '../format.ts'
 import type { Messages } from '../i18n.ts'
@@ -24,37 +20,6 @@ export const PEOPLE_MAX_DAYS: Record<PeopleBucketName, number> = { '15m': 7, '1h
 /** 15-minute buckets up to a day, hourly beyond. */
 export function peopleBucketFor(fromMs: number, toMs: number): PeopleBucketName {
   return toMs - fromMs <= 86_400_000 ? '15m' : '1h'
-}
-
-const addValues = (a: PeopleValueDto, b: PeopleValueDto): PeopleValueDto => ({
-  people: a.people + b.people,
-  low: Math.max(0, a.people + b.people - (a.people - a.low) - (b.people - b.low)),
-  high: a.people + b.people + (a.high - a.people) + (b.high - b.people),
-  calibrated: a.calibrated && b.calibrated,
-})
-
-/**
- * Zones' series added bucket by bucket, as the API adds a zone's gateways: the figures and the
- * intervals' half-widths add up; calibrated only when every part is.
- */
-export function sumPeople(series: readonly (readonly PeopleRow[])[]): PeopleRow[] {
-  const byBucket = new Map<string, PeopleFigures>()
-  for (const rows of series)
-    for (const r of rows) {
-      const sum = byBucket.get(r.bucketStart)
-      byBucket.set(
-        r.bucketStart,
-        sum
-          ? {
-              present: addValues(sum.present, r.figures.present),
-              arrivals: addValues(sum.arrivals, r.figures.arrivals),
-            }
-          : r.figures,
-      )
-    }
-  return [...byBucket]
-    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
-    .map(([bucketStart, figures]) => ({ bucketStart, figures }))
 }
 
 export function chartDataOf(

@@ -823,6 +823,16 @@ export const ZonePeopleResponseSchema = z.object({
 })
 export type ZonePeopleResponse = z.infer<typeof ZonePeopleResponseSchema>
 
+/**
+ * `GET /api/v1/district/people`: every zone's people added up per bucket (analysts and admins), rows
+ * as a zone's.
+ */
+export const DistrictPeopleResponseSchema = ZonePeopleResponseSchema.omit({
+  zoneId: true,
+  shopId: true,
+})
+export type DistrictPeopleResponse = z.infer<typeof DistrictPeopleResponseSchema>
+
 /** One bucket of a shop: inside (visitor sessions) and in front (passers-by at its gateways). */
 export const ShopPeopleRowSchema = z.object({
   bucketStart: InstantSchema,

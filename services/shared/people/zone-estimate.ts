@@ -62,14 +62,22 @@ export function estimateGateways(o: EstimateGatewaysInput): GatewaysWindowEstima
     estimatePeople(own, model, o.windows).forEach((e, i) => {
       const t = totals[i]
       if (!t) return
-      add(t.present, e.present, calibrated.present)
-      add(t.arrivals, e.arrivals, calibrated.arrivals)
+      addPeopleValue(t.present, e.present, calibrated.present)
+      addPeopleValue(t.arrivals, e.arrivals, calibrated.arrivals)
     })
   }
   return totals
 }
 
-function add(into: PeopleValue, f: PeopleFigure | null, calibrated: boolean): void {
+/**
+ * Adds a figure to a running total: the figures and the intervals' half-widths add up (conservative:
+ * the parts' errors are not assumed independent); calibrated only when every part is.
+ */
+export function addPeopleValue(
+  into: PeopleValue,
+  f: PeopleFigure | null,
+  calibrated: boolean,
+): void {
   // A model always has both kinds here (the uncalibrated one fills in), so f is never null.
   const figure = f ?? { people: 0, low: 0, high: 0 }
   const below = into.people - into.low + (figure.people - figure.low)
