@@ -25,6 +25,16 @@ import {
 import { midnightFreeWindow, openStack, serverVersions, TZ, type Stack } from '../lib/stack.ts'
 import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
+import {
+  cpuDelta,
+  listenerOf,
+  parentOf,
+  processCpuMs,
+  readCpu,
+  treeCpuMs,
+  type CpuMeters,
+  type CpuSnapshot,
+} from '../lib/cpu.ts'
 
 /** Miglio; the naive baseline (PUBACK after its INSERT); the peer (PUBACK on receipt). */
 type Mode = 'miglio' | 'naive' | 'peer'
@@ -51,7 +61,16 @@ export type StepFigures = {
   checkMs: number
   expectedTransits?: number
   transits?: number
+  /**
+   * CPU time per 1 000 sightings committed in the step (ms), by process: the ingest child,
+   * PostgreSQL (postmaster and all its processes), the broker, the load generator (this process).
+   * Only the parts running on this machine; the embedded database and Aedes run in this process.
+   */
+  cpuMsPerK?: CpuSnapshot
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+const isLocal = (url: string) => LOOPBACK.has(new URL(url).hostname)
 
 const GATEWAYS = 20
 /** Ingest's commit lanes: the product's default (INGEST_COMMIT_LANES). */
@@ -144,6 +163,26 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
     const profiles: { statements: StatementProfile; batches: number; commitMsPerBatch: number }[] =
       []
 
+    /** This machine's processes of the pipeline, besides the ingest child. */
+    async function metersOf(child: IngestChild): Promise<CpuMeters> {
+      const meters: CpuMeters = {
+        'load generator': () => {
+          const u = process.cpuUsage()
+          return (u.user + u.system) / 1000
+        },
+      }
+      if (stack.kind === 'server' && isLocal(stack.url)) {
+        const [row] = await child.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+        const postmaster = row ? parentOf(Number(row.pid)) : null
+        if (postmaster) meters.postgres = () => treeCpuMs(postmaster)
+      }
+      if (ctx.target.brokerKind === 'env' && isLocal(ctx.target.mqttUrl)) {
+        const broker = listenerOf(Number(new URL(ctx.target.mqttUrl).port || 1883))
+        if (broker) meters.broker = () => processCpuMs(broker)
+      }
+      return meters
+    }
+
     async function ramp(mode: Mode, rep: number) {
       const child = await spawnIngestChild({
         mode,
@@ -161,6 +200,10 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         commitLanes: COMMIT_LANES,
       })
       const steps: StepFigures[] = []
+      const meters: CpuMeters = {
+        ingest: () => processCpuMs(child.pid),
+        ...(await metersOf(child)),
+      }
       if (mode === 'miglio' && rep === 0) {
         // Warm-up (not measured): enough event time per gateway that sessions close (gap) at the
         // rate devices arrive, as in steady operation.
@@ -195,6 +238,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
           // Event time where this step's batches start (every gateway is within one batch of it).
           const stepFromMs = Math.min(...streams[mode].map((st) => st.batchStart(st.seq)))
           const firstSeqs = streams[mode].map((st) => st.seq)
+          const cpuBefore = readCpu(meters)
           const pub = await publishPaced({
             streams: streams[mode],
             clients: publishers,
@@ -208,6 +252,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
             before.messagesDone + pub.batches,
             label,
           )
+          const cpu = cpuDelta(readCpu(meters), cpuBefore)
           const spanS = (Math.max(after.lastDoneAt, pub.endedAt) - pub.startedAt) / 1000
           const doneBatches = after.messagesDone - before.messagesDone
           const achieved = (after.sightings - before.sightings) / spanS
@@ -273,6 +318,12 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
             saturated: achieved < 0.9 * offered,
             checkMs: nowMs() - checkStarted,
             ...(expectedTransits !== undefined ? { expectedTransits, transits } : {}),
+            cpuMsPerK: Object.fromEntries(
+              Object.entries(cpu).map(([k, ms]) => [
+                k,
+                ms / Math.max(1e-9, (after.sightings - before.sightings) / 1000),
+              ]),
+            ),
           }
           steps.push(step)
           progress(
@@ -431,6 +482,33 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         ['ratio Miglio / peer', fmtSummary(peerRatios, 2), '', ''],
       ],
     )
+    // CPU per sighting by process at each pipeline's best step: what it would need on cores of its
+    // own, whatever shared this machine's cores during the run.
+    const parts = ['ingest', 'postgres', 'broker', 'load generator']
+    const cpuAtBest = (mode: Mode) =>
+      runs[mode].map((steps) => {
+        const best = steps.reduce((a, b) => (b.achieved > a.achieved ? b : a))
+        return best.cpuMsPerK ?? {}
+      })
+    const cpuRows = MODES.map((mode) => {
+      const at = cpuAtBest(mode)
+      const per = Object.fromEntries(
+        parts.map((k) => [k, summarise(at.map((c) => c[k] ?? NaN).filter(Number.isFinite))]),
+      )
+      return { mode, per }
+    })
+    printTable(
+      'CPU per sighting at the best step (µs of CPU time per sighting committed, by process; /proc)',
+      ['pipeline', ...parts, 'ingest alone on 1 core, sightings/s'],
+      cpuRows.map(({ mode, per }) => [
+        mode,
+        ...parts.map((k) => (per[k]?.n ? fmtSummary(per[k], 2) : '—')),
+        per.ingest?.n ? fmt(1e6 / per.ingest.median) : '—',
+      ]),
+    )
+    printNote(
+      'CPU per sighting does not depend on what else shared the cores; ingest alone on 1 core = 1 000 000 ÷ its µs (the database and broker on cores of their own)',
+    )
     printNote(
       'targets: ≥ 300 000 sightings/s per ingest process with 0 lost and 0 duplicated; ≥ 2× the peer',
     )
@@ -464,6 +542,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         ratioMiglioToPeer: peerRatios,
         perBatchStatements: perBatch,
         commitMsPerBatch,
+        cpuUsPerSightingAtBest: Object.fromEntries(cpuRows.map((r) => [r.mode, r.per])),
       },
       notes,
     }
