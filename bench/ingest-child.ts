@@ -87,7 +87,7 @@ type Request =
   | { id: number; op: 'unwatch' }
   | { id: number; op: 'memory' }
   | { id: number; op: 'api' }
-  | { id: number; op: 'stop' }
+  | { id: number; op: 'stop'; keepSession?: boolean }
 
 const now = () => performance.timeOrigin + performance.now()
 
@@ -416,14 +416,17 @@ async function main() {
             // A maintenance run already under way finishes on its own; let it before closing.
             await new Promise((r) => setTimeout(r, Math.min(cfg.maintenanceIntervalMs, 1000)))
             await mqtt.endAsync(true)
-            // Drop the persistent session (everything was acknowledged): a real broker would keep it.
-            const clean = await connectAsync(cfg.mqttUrl, {
-              clientId: cfg.clientId,
-              clean: true,
-              protocolVersion: 4,
-              reconnectPeriod: 0,
-            }).catch(() => null)
-            await clean?.endAsync()
+            // Drop the persistent session (everything was acknowledged): a real broker would keep
+            // it. Kept when the parent builds a backlog for the next child (the drain).
+            if (!req.keepSession) {
+              const clean = await connectAsync(cfg.mqttUrl, {
+                clientId: cfg.clientId,
+                clean: true,
+                protocolVersion: 4,
+                reconnectPeriod: 0,
+              }).catch(() => null)
+              await clean?.endAsync()
+            }
             await db.destroy()
             return null
           })(),

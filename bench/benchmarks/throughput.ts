@@ -69,12 +69,25 @@ export type StepFigures = {
   cpuMsPerK?: CpuSnapshot
 }
 
+/** The backlog drain of one pipeline (see `drain`). */
+export type DrainFigures = {
+  batches: number
+  sightings: number
+  seconds: number
+  achieved: number
+  lost: number
+  duplicated: number
+  rssMb: number
+  complete: boolean
+  cpuMsPerK: CpuSnapshot
+}
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 const isLocal = (url: string) => LOOPBACK.has(new URL(url).hostname)
 
 const GATEWAYS = 20
 /** Ingest's commit lanes: the product's default (INGEST_COMMIT_LANES). */
-const COMMIT_LANES = 4
+const COMMIT_LANES = Number(process.env.BENCH_COMMIT_LANES ?? 4)
 /** Batches per gateway before the first Miglio ramp, so sessions close as fast as devices arrive. */
 const WARMUP_BATCHES = 30
 const GAP_MS = 120_000
@@ -160,8 +173,64 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
     const published: Record<Mode, number> = { miglio: 0, naive: 0, peer: 0 }
     const publishedSightings: Record<Mode, number> = { miglio: 0, naive: 0, peer: 0 }
     const runs: Record<Mode, StepFigures[][]> = { miglio: [], naive: [], peer: [] }
+    const drains: Record<Mode, DrainFigures | null> = { miglio: null, naive: null, peer: null }
     const profiles: { statements: StatementProfile; batches: number; commitMsPerBatch: number }[] =
       []
+
+    /**
+     * Lost and duplicated in the database after a step: Miglio's batch records against everything
+     * published, and its transits against the exact expectation; the baselines' rows of this step.
+     */
+    async function check(
+      child: IngestChild,
+      mode: Mode,
+      stepBatches: number,
+      stepFromMs: number,
+      firstSeqs: number[],
+    ): Promise<{
+      lost: number
+      duplicated: number
+      expectedTransits?: number
+      transits?: number
+    }> {
+      if (mode === 'miglio') {
+        const [b] = await child.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ingest_batches WHERE boot_id = $1`,
+          [bootOf(mode)],
+        )
+        const [t] = await child.query<{ n: string; d: string }>(
+          `SELECT count(*) AS n, count(DISTINCT (gateway_id, pseudonym, first_seen)) AS d FROM transits`,
+        )
+        const transits = Number(t?.n ?? 0)
+        const expectedTransits = streams.miglio.reduce(
+          (n, st) => n + st.expectedClosedTransits(GAP_MS, midnights),
+          0,
+        )
+        // Transits written twice (uniqueness) or more than the exact expectation; fewer than
+        // expected are lost transits, added to the lost batches.
+        return {
+          lost: published.miglio - Number(b?.n ?? 0) + Math.max(0, expectedTransits - transits),
+          duplicated: transits - Number(t?.d ?? 0) + Math.max(0, transits - expectedTransits),
+          expectedTransits,
+          transits,
+        }
+      }
+      // This step's rows only (each gateway's seqs from the step's first): a cumulative DISTINCT
+      // over millions of rows would take longer than the step itself.
+      const [r] = await child.query<{ n: string; b: string; d: string }>(
+        `SELECT count(*) AS n, count(DISTINCT (gateway_id, seq)) AS b,
+                count(DISTINCT (gateway_id, seq, mac)) AS d
+         FROM bench_naive_sightings s
+         JOIN unnest($3::text[], $4::bigint[]) AS f(g, first_seq)
+           ON s.gateway_id = f.g AND s.seq >= f.first_seq
+         WHERE s.boot_id = $1 AND s.t >= $2`,
+        [bootOf(mode), new Date(stepFromMs), streams[mode].map((st) => st.gatewayId), firstSeqs],
+      )
+      return {
+        lost: stepBatches - Number(r?.b ?? 0),
+        duplicated: Number(r?.n ?? 0) - Number(r?.d ?? 0),
+      }
+    }
 
     /** This machine's processes of the pipeline, besides the ingest child. */
     async function metersOf(child: IngestChild): Promise<CpuMeters> {
@@ -184,7 +253,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
     }
 
     async function ramp(mode: Mode, rep: number) {
-      const child = await spawnIngestChild({
+      const childConfig: Parameters<typeof spawnIngestChild>[0] = {
         mode,
         dbUrl: stack.url,
         poolSize: stack.poolSize,
@@ -198,7 +267,8 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         jobs: false,
         profile: mode === 'miglio',
         commitLanes: COMMIT_LANES,
-      })
+      }
+      let child = await spawnIngestChild(childConfig)
       const steps: StepFigures[] = []
       const meters: CpuMeters = {
         ingest: () => processCpuMs(child.pid),
@@ -258,48 +328,13 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
           const achieved = (after.sightings - before.sightings) / spanS
           const hist = histogramDelta(after.commitBuckets, before.commitBuckets)
           const checkStarted = nowMs()
-          let lost: number
-          let duplicated: number
-          let expectedTransits: number | undefined
-          let transits: number | undefined
-          if (mode === 'miglio') {
-            const [b] = await child.query<{ n: string }>(
-              `SELECT count(*) AS n FROM ingest_batches WHERE boot_id = $1`,
-              [bootOf(mode)],
-            )
-            lost = published.miglio - Number(b?.n ?? 0)
-            const [t] = await child.query<{ n: string; d: string }>(
-              `SELECT count(*) AS n, count(DISTINCT (gateway_id, pseudonym, first_seen)) AS d FROM transits`,
-            )
-            transits = Number(t?.n ?? 0)
-            expectedTransits = streams.miglio.reduce(
-              (n, s) => n + s.expectedClosedTransits(GAP_MS, midnights),
-              0,
-            )
-            // Transits written twice (uniqueness) or more than the exact expectation; fewer than
-            // expected are lost transits, added to the lost batches.
-            duplicated = transits - Number(t?.d ?? 0) + Math.max(0, transits - expectedTransits)
-            lost += Math.max(0, expectedTransits - transits)
-          } else {
-            // This step's rows only (each gateway's seqs from the step's first): a cumulative
-            // DISTINCT over millions of rows would take longer than the step itself.
-            const [r] = await child.query<{ n: string; b: string; d: string }>(
-              `SELECT count(*) AS n, count(DISTINCT (gateway_id, seq)) AS b,
-                      count(DISTINCT (gateway_id, seq, mac)) AS d
-               FROM bench_naive_sightings s
-               JOIN unnest($3::text[], $4::bigint[]) AS f(g, first_seq)
-                 ON s.gateway_id = f.g AND s.seq >= f.first_seq
-               WHERE s.boot_id = $1 AND s.t >= $2`,
-              [
-                bootOf(mode),
-                new Date(stepFromMs),
-                streams[mode].map((st) => st.gatewayId),
-                firstSeqs,
-              ],
-            )
-            lost = pub.batches - Number(r?.b ?? 0)
-            duplicated = Number(r?.n ?? 0) - Number(r?.d ?? 0)
-          }
+          const { lost, duplicated, expectedTransits, transits } = await check(
+            child,
+            mode,
+            pub.batches,
+            stepFromMs,
+            firstSeqs,
+          )
           const step: StepFigures = {
             offered,
             published: pub.sightings / ((pub.endedAt - pub.startedAt) / 1000),
@@ -353,10 +388,81 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
               Math.max(1, last.commitCount - first.commitCount),
           })
         }
+        if (rep === 0) {
+          await child.stop({ keepSession: true })
+          drains[mode] = await drain(
+            mode,
+            async () => (child = await spawnIngestChild(childConfig)),
+            meters,
+          )
+        }
       } finally {
         await child.stop()
       }
       runs[mode].push(steps)
+    }
+
+    /**
+     * The backlog drain: ingest stopped (its persistent session kept), a backlog published to the
+     * broker, then a new ingest process started against it and timed until every message is
+     * acknowledged. No load generator competes for the cores while it runs, so this is the
+     * pipeline's capacity on this machine; Miglio's new process also rebuilds its open sessions
+     * from the checkpoints and the session log first, as after a restart.
+     */
+    async function drain(
+      mode: Mode,
+      /** Starts the new ingest process (the previous one is stopped, its session kept). */
+      start: () => Promise<IngestChild>,
+      meters: CpuMeters,
+    ): Promise<DrainFigures | null> {
+      const batches = ctx.quick ? 6_000 : 20_000
+      if (mode === 'miglio') {
+        const maxSeq = Math.max(...streams.miglio.map((st) => st.seq))
+        if (t0 + (maxSeq + batches / GATEWAYS + 2) * BATCH_INTERVAL_MS > window.toMs) {
+          notes.push(`${mode}: no backlog drain — the synthetic event-time window is used up`)
+          await start()
+          return null
+        }
+      }
+      const label = `${mode} backlog of ${fmt(batches)} batches`
+      progress(WHAT, `${label}: ingest stopped, publishing`)
+      const stepFromMs = Math.min(...streams[mode].map((st) => st.batchStart(st.seq)))
+      const firstSeqs = streams[mode].map((st) => st.seq)
+      const pubRate = 4_000
+      const pub = await publishPaced({
+        streams: streams[mode],
+        clients: publishers,
+        rate: pubRate,
+        durationMs: (batches / pubRate) * 1000,
+      })
+      published[mode] += pub.batches
+      publishedSightings[mode] += pub.sightings
+      const child = await start()
+      progress(WHAT, `${label}: draining with a new ingest process`)
+      const cpuBefore = readCpu(meters)
+      const startedAt = nowMs()
+      const { stats: after, complete } = await waitDrained(child, pub.batches, label)
+      const cpu = cpuDelta(readCpu(meters), cpuBefore)
+      const spanS = (after.lastDoneAt - startedAt) / 1000
+      const figures = await check(child, mode, pub.batches, stepFromMs, firstSeqs)
+      const result: DrainFigures = {
+        batches: pub.batches,
+        sightings: after.sightings,
+        seconds: spanS,
+        achieved: after.sightings / spanS,
+        lost: figures.lost,
+        duplicated: figures.duplicated,
+        rssMb: after.rssMb,
+        complete,
+        cpuMsPerK: Object.fromEntries(
+          Object.entries(cpu).map(([k, ms]) => [k, ms / Math.max(1e-9, after.sightings / 1000)]),
+        ),
+      }
+      progress(
+        WHAT,
+        `${label}: ${fmt(result.achieved)} sightings/s over ${fmt(spanS, 1)} s, lost ${result.lost}, dup ${result.duplicated}${complete ? '' : ' — INCOMPLETE DRAIN'}`,
+      )
+      return result
     }
 
     for (let rep = 0; rep < ctx.repeats; rep++) {
@@ -509,6 +615,48 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
     printNote(
       'CPU per sighting does not depend on what else shared the cores; ingest alone on 1 core = 1 000 000 ÷ its µs (the database and broker on cores of their own)',
     )
+    const drained = MODES.flatMap((mode) => {
+      const d = drains[mode]
+      return d ? [{ mode, d }] : []
+    })
+    const cpuCell = (d: DrainFigures, k: string) =>
+      d.cpuMsPerK[k] === undefined || !Number.isFinite(d.cpuMsPerK[k])
+        ? '—'
+        : fmt(d.cpuMsPerK[k] ?? NaN, 2)
+    printTable(
+      'Backlog drain (ingest stopped, a backlog published, a new ingest process drains it; no publisher competing)',
+      [
+        'pipeline',
+        'batches',
+        'sightings/s',
+        'seconds',
+        'lost',
+        'dup',
+        'RSS MB',
+        'µs CPU/sighting: ingest',
+        'postgres',
+        'broker',
+        'ingest alone on 1 core, sightings/s',
+      ],
+      drained.map(({ mode, d }) => [
+        `${mode}${d.complete ? '' : ' (incomplete)'}`,
+        fmt(d.batches),
+        fmt(d.achieved),
+        fmt(d.seconds, 1),
+        d.lost,
+        d.duplicated,
+        fmt(d.rssMb),
+        cpuCell(d, 'ingest'),
+        cpuCell(d, 'postgres'),
+        cpuCell(d, 'broker'),
+        d.cpuMsPerK.ingest ? fmt(1e6 / d.cpuMsPerK.ingest) : '—',
+      ]),
+    )
+    const peerDrain = drains.peer?.achieved
+    if (drains.miglio && peerDrain)
+      printNote(
+        `drain: Miglio / peer = ${fmt(drains.miglio.achieved / peerDrain, 2)} (the peer acknowledged its backlog on receipt and held it in memory)`,
+      )
     printNote(
       'targets: ≥ 300 000 sightings/s per ingest process with 0 lost and 0 duplicated; ≥ 2× the peer',
     )
@@ -543,6 +691,7 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
         perBatchStatements: perBatch,
         commitMsPerBatch,
         cpuUsPerSightingAtBest: Object.fromEntries(cpuRows.map((r) => [r.mode, r.per])),
+        drain: drains,
       },
       notes,
     }

@@ -40,7 +40,11 @@ export type IngestChild = {
   memory(): Promise<NodeJS.MemoryUsage & { gcExposed: boolean }>
   /** Starts Miglio's API in the child (same pool as ingest); its base URL and an analyst key. */
   startApi(): Promise<{ url: string; key: string }>
-  stop(): Promise<void>
+  /**
+   * Stops the child. `keepSession`: leave its persistent MQTT session on the broker, so messages
+   * published meanwhile wait for the next child with the same client id (a backlog).
+   */
+  stop(opts?: { keepSession?: boolean }): Promise<void>
 }
 
 export async function spawnIngestChild(
@@ -117,10 +121,10 @@ export async function spawnIngestChild(
     },
     memory: () => call('memory'),
     startApi: () => call('api'),
-    async stop() {
+    async stop(opts = {}) {
       if (exited) return
       const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-      await call('stop').catch(() => undefined)
+      await call('stop', opts).catch(() => undefined)
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
       await gone
       clearTimeout(timer)
