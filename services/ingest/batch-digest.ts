@@ -21,11 +21,10 @@ export type DigestInput = {
  * is destroyed.
  */
 export function batchDigest(batch: DigestInput): string {
-  const h = createHash('sha256')
-  h.update(`${batch.sentAtMs}\n`)
+  // One string, one update: a hash update per sighting crossed into C++ 50 times a batch (5 % of
+  // ingest's CPU in a profile). The bytes hashed are the same.
+  let text = `${batch.sentAtMs}\n`
   for (const s of batch.sightings)
-    h.update(
-      `${s.tMs},${s.pseudonym ?? '-'},${s.rssi},${s.radio},${s.seqNum ?? ''},${s.ie ?? ''}\n`,
-    )
-  return h.digest().readBigInt64BE(0).toString()
+    text += `${s.tMs},${s.pseudonym ?? '-'},${s.rssi},${s.radio},${s.seqNum ?? ''},${s.ie ?? ''}\n`
+  return createHash('sha256').update(text).digest().readBigInt64BE(0).toString()
 }
