@@ -94,6 +94,8 @@ export default tseslint.config(
       'node_modules/**',
       '.miglio/**',
       'dashboards/dist/**',
+      'dist/**',
+      'bench/.build/**',
       'coverage/**',
       'bench/results/**',
     ],

@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { PACKAGE_ROOT } from '../services/shared/package-root.ts'
 import type { DistrictFile } from '../services/shared/contracts/district.ts'
 import { createHistoryPipeline, type HistoryMessage } from '../services/ingest/history-backfill.ts'
 import type { RegisteredGateway } from '../services/ingest/model.ts'
@@ -119,7 +121,7 @@ export type DayWorker = ReturnType<typeof startDayWorker>
  * whatever key it held.
  */
 export function startDayWorker(setup: HistoryDaysSetup) {
-  const worker = new Worker(new URL('./history-worker.mjs', import.meta.url), {
+  const worker = new Worker(join(PACKAGE_ROOT, 'start/history-worker.mjs'), {
     workerData: setup,
     // A larger young generation: a simulated day allocates millions of short-lived objects, and
     // fewer scavenges cost ~10 % less CPU (measured on a Tuesday of mestre.json).

@@ -1,7 +1,7 @@
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
 import { buildSightingsTopic, withTopicPrefix } from '../../services/shared/contracts/topics.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
-import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { childCompiled, miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { connectPublishers } from '../lib/load.ts'
 import {
   fmt,
@@ -166,7 +166,9 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
   )
   printNote(`heap per additional active device (10 k → 100 k): ${fmtSummary(perDevice)} B`)
   printNote(
-    'target: ingest RSS ≤ 160 MB with 100 k active devices. The process runs under tsx, as `miglio` does.',
+    childCompiled
+      ? 'target: ingest RSS ≤ 160 MB with 100 k active devices. The process runs compiled (BENCH_CHILD_COMPILED=1), as `node dist/miglio.mjs ingest` after `npm run build`.'
+      : 'target: ingest RSS ≤ 160 MB with 100 k active devices. The process runs under tsx, as `bin/miglio.mjs` does (BENCH_CHILD_COMPILED=1: compiled, as `node dist/miglio.mjs` after `npm run build`).',
   )
   return {
     settings: {
@@ -174,6 +176,7 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
       sightingsPerBatch: PER_BATCH,
       levels,
       gcExposed,
+      child: childCompiled ? 'compiled (esbuild bundle)' : 'tsx',
       transitGapS: GAP_MS / 1000,
       database: stack.kind,
     },

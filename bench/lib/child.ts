@@ -3,6 +3,31 @@ import { fileURLToPath } from 'node:url'
 import type { ChildConfig, ChildStats } from '../ingest-child.ts'
 
 const CHILD = fileURLToPath(new URL('../ingest-child.ts', import.meta.url))
+const COMPILED_CHILD = fileURLToPath(new URL('../.build/ingest-child.mjs', import.meta.url))
+
+/**
+ * `BENCH_CHILD_COMPILED=1`: the child runs compiled (one ES module built with esbuild, as
+ * `npm run build` builds the CLI) instead of through tsx — the memory a production process has.
+ * Built once per run; the compiled child cannot start the API (its modules are imported by path).
+ */
+export const childCompiled = process.env.BENCH_CHILD_COMPILED === '1'
+let compiling: Promise<string> | null = null
+function compiledChild(): Promise<string> {
+  compiling ??= import('esbuild').then(async ({ build }) => {
+    await build({
+      entryPoints: [CHILD],
+      outfile: COMPILED_CHILD,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    })
+    return COMPILED_CHILD
+  })
+  return compiling
+}
 
 /**
  * The part of a Miglio child's config every benchmark shares: its stack's database and topic
@@ -51,12 +76,12 @@ export async function spawnIngestChild(
   config: ChildConfig,
   opts: { exposeGc?: boolean } = {},
 ): Promise<IngestChild> {
-  const proc: ChildProcess = fork(CHILD, [JSON.stringify(config)], {
+  const script = childCompiled ? await compiledChild() : CHILD
+  const proc: ChildProcess = fork(script, [JSON.stringify(config)], {
     execArgv: [
       ...(opts.exposeGc ? ['--expose-gc'] : []),
       ...(process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
-      '--import',
-      'tsx',
+      ...(childCompiled ? [] : ['--import', 'tsx']),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import { AppError } from '../errors.ts'
+import { PACKAGE_ROOT } from '../package-root.ts'
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url))
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations')
 
 /** Reads `migrations/NNNN_name.sql` as text; nothing imports the migration files. */
 export class SqlFolderMigrationProvider implements MigrationProvider {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
 import { AppError } from '../../errors.ts'
+import { PACKAGE_ROOT } from '../../package-root.ts'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 
 export type EmbeddedTimescale = {
@@ -32,7 +33,7 @@ export async function startEmbeddedTimescale(options: {
   startTimeoutMs?: number
 }): Promise<EmbeddedTimescale> {
   const lock: DataDirLock | null = options.dataDir ? lockDataDir(options.dataDir) : null
-  const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
+  const worker = new Worker(join(PACKAGE_ROOT, 'services/shared/db/embedded/pglite-worker.mjs'), {
     workerData: {
       dataDir: options.dataDir ? join(options.dataDir, 'pgdata') : null,
       loadDataDir: options.loadDataDir ?? null,
