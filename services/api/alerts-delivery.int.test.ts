@@ -77,6 +77,31 @@ beforeAll(async () => {
   )
   await subscriber.subscribeAsync(topic, { qos: 1 })
   publisher = await mqtt.connectAsync(broker.url, { clientId: `${PREFIX}-api` })
+  analystKey = (await createApiKey(db, { role: 'analyst', label: 'a' })).key
+  // The other replica first: its alert follower's first read only learns what is already there,
+  // so it must have read before the evaluating replica raises the alert (at once, below).
+  other = await buildApp({
+    db,
+    log: createLogger({ level: 'silent' }),
+    checks: { broker: () => ({ up: true }) },
+    now: () => NOW,
+    options: {
+      rateLimit: { enabled: false },
+      alerts: { enabled: true, firstDelayMs: 3_600_000, followMs: 200 },
+    },
+  })
+  await other.listen({ port: 0, host: '127.0.0.1' })
+  const port = (other.server.address() as AddressInfo).port
+  ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`)
+  ws.on('message', (data) => liveOnOther.push(JSON.parse(String(data)) as (typeof liveOnOther)[0]))
+  await new Promise((resolve) => ws!.once('open', resolve))
+  ws.send(JSON.stringify({ type: 'auth', key: analystKey }))
+  // Authenticated and served a first message: the replica is up and its follower has started.
+  await waitFor(
+    async () => liveOnOther.length,
+    (n) => n >= 1,
+    { timeoutMs: 20_000, what: "the other replica's first live message" },
+  )
   sut = await buildApp({
     db,
     log: createLogger({ level: 'silent' }),
@@ -98,23 +123,6 @@ beforeAll(async () => {
     },
   })
   await sut.ready()
-  analystKey = (await createApiKey(db, { role: 'analyst', label: 'a' })).key
-  other = await buildApp({
-    db,
-    log: createLogger({ level: 'silent' }),
-    checks: { broker: () => ({ up: true }) },
-    now: () => NOW,
-    options: {
-      rateLimit: { enabled: false },
-      alerts: { enabled: true, firstDelayMs: 3_600_000, followMs: 200 },
-    },
-  })
-  await other.listen({ port: 0, host: '127.0.0.1' })
-  const port = (other.server.address() as AddressInfo).port
-  ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`)
-  ws.on('message', (data) => liveOnOther.push(JSON.parse(String(data)) as (typeof liveOnOther)[0]))
-  await new Promise((resolve) => ws!.once('open', resolve))
-  ws.send(JSON.stringify({ type: 'auth', key: analystKey }))
 })
 
 afterAll(async () => {
