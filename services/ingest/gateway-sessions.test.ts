@@ -59,6 +59,33 @@ describe('GatewaySessions', () => {
     }
   })
 
+  it('keeps its expiry heap under twice the open sessions while devices are heard batch after batch', () => {
+    const st = new GatewaySessions({ version: 0, watermarkMs: null })
+    const t0 = Date.UTC(2026, 11, 7, 9)
+    const devices = 2_000
+    for (let b = 0; b < 30; b++) {
+      const sentAtMs = t0 + b * 5_000
+      const sightings: PseudoSighting[] = Array.from({ length: devices }, (_, d) => ({
+        pseudonym: `d${d}`,
+        tMs: sentAtMs - 1_000,
+        rssi: -60,
+        radio: 'wifi',
+        randomised: false,
+      }))
+      st.apply({ sentAtMs, sightings, exempt: new Set() }, RULES, 0)
+      // Without compaction: one entry per device per batch (60 000 by the end).
+      expect(st.heapSize()).toBeLessThanOrEqual(2 * st.open.size + 1024)
+    }
+    expect(st.open.size).toBe(devices)
+    // The rebuilt heap still closes every session once, when the watermark passes it.
+    const later = t0 + 29 * 5_000 + RULES.gapMs + 10_000
+    const applied = st.apply({ sentAtMs: later, sightings: [], exempt: new Set() }, RULES, 0)
+    expect(applied.closed).toHaveLength(devices)
+    expect(new Set(applied.closed.map((c) => c.pseudonym)).size).toBe(devices)
+    for (const c of applied.closed) expect(c.samples).toBe(30)
+    expect(st.open.size).toBe(0)
+  })
+
   it('learns a device heard without a break as static, but never one on the allow list', () => {
     const st = new GatewaySessions({ version: 0, watermarkMs: null })
     const t0 = Date.UTC(2026, 11, 7, 9)

@@ -35,6 +35,8 @@ export type SessionObserver = {
 }
 
 type HeapEntry = { lastMs: number; pseudonym: string }
+/** Stale heap entries tolerated beyond twice the open sessions before the heap is rebuilt. */
+const HEAP_SLACK = 1024
 
 /**
  * One gateway's open sessions, its static devices and its event-time watermark: the state a batch
@@ -141,6 +143,7 @@ export class GatewaySessions {
       chain.add(pseudonym)
     }
     this.push({ lastMs: session.lastMs, pseudonym })
+    if (this.heap.length > 2 * this.open.size + HEAP_SLACK) this.compact()
     this.observer?.kept(pseudonym, session)
   }
 
@@ -213,6 +216,49 @@ export class GatewaySessions {
     return out
   }
 
+  /** Entries in the expiry heap, stale ones included (tests; bounded by compaction). */
+  heapSize(): number {
+    return this.heap.length
+  }
+
+  /**
+   * Rebuilds the heap from the open sessions, one entry each. Every batch that continues a session
+   * pushes a new entry and leaves the old one stale until the watermark reaches it: a device heard
+   * in every 5-second batch for the 2-minute gap holds ~24 entries, most of a session's memory.
+   * Rebuilding once stale entries outnumber live ones keeps the heap under twice the sessions, at
+   * O(1) amortised per push.
+   */
+  private compact(): void {
+    const h = this.heap
+    h.length = 0
+    for (const [pseudonym, session] of this.open) h.push({ lastMs: session.lastMs, pseudonym })
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap
+    const e = h[start]
+    if (!e) return
+    let i = start
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      let mMs = e.lastMs
+      const hl = h[l]
+      const hr = h[r]
+      if (hl && hl.lastMs < mMs) {
+        m = l
+        mMs = hl.lastMs
+      }
+      if (hr && hr.lastMs < mMs) m = r
+      if (m === i) break
+      h[i] = h[m] as HeapEntry
+      i = m
+    }
+    h[i] = e
+  }
+
   private push(e: HeapEntry): void {
     const h = this.heap
     h.push(e)
@@ -231,23 +277,7 @@ export class GatewaySessions {
     const h = this.heap
     const last = h.pop()
     if (!last || h.length === 0) return
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      let mMs = last.lastMs
-      const hl = h[l]
-      const hr = h[r]
-      if (hl && hl.lastMs < mMs) {
-        m = l
-        mMs = hl.lastMs
-      }
-      if (hr && hr.lastMs < mMs) m = r
-      if (m === i) break
-      h[i] = h[m] as HeapEntry
-      i = m
-    }
-    h[i] = last
+    h[0] = last
+    this.siftDown(0)
   }
 }
