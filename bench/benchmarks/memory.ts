@@ -19,10 +19,14 @@ const WHAT = 'memory'
 const GATEWAYS = 20
 const PER_BATCH = 50
 const GAP_MS = 15 * 60_000
+/** The last sample: every device heard this many times (100 s of event time a pass, within the gap). */
+const HEARD = 4
 const MB = 2 ** 20
 
 type Sample = {
   devices: number
+  /** Times each device was heard (in that many batches) when sampled. */
+  heard: number
   rssMb: number
   heapUsedMb: number
   heapTotalMb: number
@@ -66,13 +70,14 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
         )
         const run: Sample[] = []
         try {
-          const sample = async (devices: number) => {
+          const sample = async (devices: number, heard = 1) => {
             const m = await child.memory()
             gcExposed = m.gcExposed
             // Ingest holds open sessions in memory (checkpointed every INGEST_CHECKPOINT_MS).
             const { openSessions } = await child.stats()
             const s: Sample = {
               devices,
+              heard,
               rssMb: m.rss / MB,
               heapUsedMb: m.heapUsed / MB,
               heapTotalMb: m.heapTotal / MB,
@@ -82,28 +87,25 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
             run.push(s)
             progress(
               WHAT,
-              `r${rep + 1} ${fmt(devices)} devices: RSS ${fmt(s.rssMb, 1)} MB, heap ${fmt(s.heapUsedMb, 1)} MB, open sessions held ${fmt(s.openSessions)}`,
+              `r${rep + 1} ${fmt(devices)} devices${heard > 1 ? ` heard ${heard}×` : ''}: RSS ${fmt(s.rssMb, 1)} MB, heap ${fmt(s.heapUsedMb, 1)} MB, open sessions held ${fmt(s.openSessions)}`,
             )
           }
           await sample(0)
           let present = 0
           const baseOpen = run[0]?.openSessions ?? 0
-          for (const level of levels) {
+          /** Publishes one batch of 50 sightings per 50 device ids, round-robin over the gateways. */
+          const publishDevices = async (ids: readonly number[]) => {
             const before = await child.stats()
             let sent = 0
             let inFlight: Promise<unknown>[] = []
-            while (present < level) {
+            for (let i = 0; i < ids.length; i += PER_BATCH) {
               const g = sent % GATEWAYS
               if (g === 0) eventMs += 1000
-              const sightings: string[] = []
-              for (let j = 0; j < PER_BATCH; j++) {
-                const d = deviceCounter++
+              const sightings = ids.slice(i, i + PER_BATCH).map((d, j) => {
                 const hex = d.toString(16).padStart(10, '0')
                 const mac = `04:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}`
-                sightings.push(
-                  `{"t":"${new Date(eventMs - 500 + j).toISOString()}","mac":"${mac}","rssi":-70,"radio":"ble"}`,
-                )
-              }
+                return `{"t":"${new Date(eventMs - 500 + j).toISOString()}","mac":"${mac}","rssi":-70,"radio":"ble"}`
+              })
               const payload = `{"v":1,"gatewayId":"${gatewayIdOf(g)}","bootId":"mem-${ctx.target.runId}","seq":${seqs[g]},"sentAt":"${new Date(eventMs).toISOString()}","sightings":[${sightings.join(',')}]}`
               seqs[g] = (seqs[g] ?? 0) + 1
               inFlight.push(
@@ -118,9 +120,18 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
                 inFlight = []
               }
               sent++
-              present += PER_BATCH
             }
             await Promise.all(inFlight)
+            return { before, sent }
+          }
+          const firstDevice = deviceCounter
+          for (const level of levels) {
+            const fresh: number[] = []
+            while (present < level) {
+              for (let j = 0; j < PER_BATCH; j++) fresh.push(deviceCounter++)
+              present += PER_BATCH
+            }
+            const { before, sent } = await publishDevices(fresh)
             await drained(child, before.messagesDone + sent, level)
             await sample(level)
             const last = run.at(-1)
@@ -130,6 +141,14 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
                 `warning: only ${fmt(last.openSessions - baseOpen)} open sessions for ${fmt(level)} devices`,
               )
           }
+          // The same devices heard again, batch after batch, as a shop's visitors are: their sessions
+          // continue (within the gap) instead of new ones opening.
+          const all = Array.from({ length: present }, (_, i) => firstDevice + i)
+          for (let pass = 2; pass <= HEARD; pass++) {
+            const { before, sent } = await publishDevices(all)
+            await drained(child, before.messagesDone + sent, present)
+          }
+          await sample(present, HEARD)
         } finally {
           await child.stop()
         }
@@ -141,14 +160,20 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
   } finally {
     await stack.close()
   }
-  const at = (devices: number, key: keyof Sample) =>
-    summarise(samples.map((r) => r.find((s) => s.devices === devices)?.[key] ?? NaN))
-  const rows = [0, ...levels].map((d) => [
-    fmt(d),
-    fmtSummary(at(d, 'rssMb'), 1),
-    fmtSummary(at(d, 'heapUsedMb'), 1),
-    fmtSummary(at(d, 'heapTotalMb'), 1),
-    fmtSummary(at(d, 'externalMb'), 1),
+  const points = [
+    ...[0, ...levels].map((d) => ({ d, heard: 1 })),
+    { d: levels[1] ?? 0, heard: HEARD },
+  ]
+  const at = (devices: number, key: keyof Sample, heard = 1) =>
+    summarise(
+      samples.map((r) => r.find((s) => s.devices === devices && s.heard === heard)?.[key] ?? NaN),
+    )
+  const rows = points.map(({ d, heard }) => [
+    heard > 1 ? `${fmt(d)}, each heard ${heard}×` : fmt(d),
+    fmtSummary(at(d, 'rssMb', heard), 1),
+    fmtSummary(at(d, 'heapUsedMb', heard), 1),
+    fmtSummary(at(d, 'heapTotalMb', heard), 1),
+    fmtSummary(at(d, 'externalMb', heard), 1),
   ])
   printTable(
     `Memory of the ingest process (child process, ${gcExposed ? 'after global.gc()' : 'no --expose-gc'}; MB; median (min–max) over ${ctx.repeats} repeat(s))`,
@@ -157,8 +182,8 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
   )
   const perDevice = summarise(
     samples.map((r) => {
-      const a = r.find((s) => s.devices === levels[0])
-      const b = r.find((s) => s.devices === levels[1])
+      const a = r.find((s) => s.devices === levels[0] && s.heard === 1)
+      const b = r.find((s) => s.devices === levels[1] && s.heard === 1)
       return a && b
         ? ((b.heapUsedMb - a.heapUsedMb) * MB) / ((levels[1] ?? 0) - (levels[0] ?? 0))
         : NaN
@@ -192,6 +217,12 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
           },
         ]),
       ),
+      heardAgain: {
+        devices: levels[1],
+        heard: HEARD,
+        rssMb: at(levels[1] ?? 0, 'rssMb', HEARD),
+        heapUsedMb: at(levels[1] ?? 0, 'heapUsedMb', HEARD),
+      },
       heapBytesPerDevice: perDevice,
       samples,
     },
