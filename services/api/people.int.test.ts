@@ -323,6 +323,19 @@ describe('GET /api/v1/district/people', () => {
     expect(district.rows[0]?.present.calibrated).toBe(false)
   })
 
+  it('answers CSV: the bucket, the figures and calibrated, one row a bucket', async () => {
+    const json = DistrictPeopleResponseSchema.parse(
+      await ok(uncalibrated, `/api/v1/district/people${range}&bucket=15m`),
+    )
+    const res = await get(uncalibrated, `/api/v1/district/people${range}&bucket=15m&format=csv`)
+    expect(res.statusCode).toBe(200)
+    const rows = parseCsv(res.body)
+    expect(rows[0]?.slice(0, 4)).toEqual(['bucketStart', 'bucketEnd', 'present', 'presentLow'])
+    expect(rows).toHaveLength(json.rows.length + 1)
+    expect(rows[1]?.[0]).toBe(json.rows[0]?.bucketStart)
+    expect(Number(rows[1]?.[2])).toBeCloseTo(json.rows[0]?.present.people ?? NaN, 6)
+  })
+
   it('is for analysts: a shopkeeper gets 403', async () => {
     expectErrorBody(
       await get(uncalibrated, `/api/v1/district/people${range}`, keys.shopkeeper),

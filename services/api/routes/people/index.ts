@@ -9,6 +9,7 @@ import {
   ZonePeopleResponseSchema,
   type DistrictPeopleResponse,
   type PeopleFigures,
+  type PeopleQuery,
   type ShopPeopleResponse,
   type ZonePeopleResponse,
 } from '../../../shared/contracts/api.ts'
@@ -27,6 +28,7 @@ import {
 } from '../../lib/people.ts'
 import { findZoneShop } from '../../queries/zone-queries.ts'
 import { findShop } from '../../queries/shop-queries.ts'
+import type { Window } from '../../../shared/people/measures.ts'
 
 export type PeopleRouteOptions = {
   db: Db
@@ -54,6 +56,51 @@ const figureCells = (f: PeopleFigures) => [
   f.arrivals.high,
 ]
 
+/** A series' CSV: an optional id column, the bucket, the figures, calibrated. */
+const seriesCsv = <
+  B extends { rows: (PeopleFigures & { bucketStart: string; bucketEnd: string })[] },
+>(
+  name: string,
+  id?: { column: string; of: (b: B) => string },
+) =>
+  csvOf(name, (b: B) => ({
+    columns: [
+      ...(id ? [id.column] : []),
+      'bucketStart',
+      'bucketEnd',
+      ...figureColumns(''),
+      'calibrated',
+    ],
+    rows: b.rows.map((x) => [
+      ...(id ? [id.of(b)] : []),
+      x.bucketStart,
+      x.bucketEnd,
+      ...figureCells(x),
+      x.present.calibrated && x.arrivals.calibrated,
+    ]),
+  }))
+
+/** The envelope every people series shares, its rows the windows with what `row` puts in each. */
+function seriesBody<R>(
+  o: { from: Date; to: Date; nowMs: number; bucket: PeopleQuery['bucket']; tz: string },
+  windows: readonly Window[],
+  row: (i: number) => R,
+) {
+  return {
+    from: o.from.toISOString(),
+    to: o.to.toISOString(),
+    asOf: new Date(o.nowMs).toISOString(),
+    bucket: o.bucket,
+    timezone: o.tz,
+    interval: 0.9 as const,
+    rows: windows.map((w, i) => ({
+      bucketStart: new Date(w.fromMs).toISOString(),
+      bucketEnd: new Date(w.toMs).toISOString(),
+      ...row(i),
+    })),
+  }
+}
+
 export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRouteOptions) {
   const r = app.withTypeProvider<ZodTypeProvider>()
 
@@ -70,16 +117,7 @@ export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRou
         response: { 200: ZonePeopleResponseSchema, ...AUTH_ERRORS, ...NOT_FOUND },
       },
       config: {
-        csv: csvOf('people', (b: ZonePeopleResponse) => ({
-          columns: ['zoneId', 'bucketStart', 'bucketEnd', ...figureColumns(''), 'calibrated'],
-          rows: b.rows.map((x) => [
-            b.zoneId,
-            x.bucketStart,
-            x.bucketEnd,
-            ...figureCells(x),
-            x.present.calibrated && x.arrivals.calibrated,
-          ]),
-        })),
+        csv: seriesCsv('people', { column: 'zoneId', of: (b: ZonePeopleResponse) => b.zoneId }),
       },
     },
     async (req) => {
@@ -108,15 +146,7 @@ export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRou
       return {
         zoneId,
         shopId,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        asOf: new Date(nowMs).toISOString(),
-        bucket: q.bucket,
-        timezone: tz,
-        interval: 0.9 as const,
-        rows: windows.map((w, i) => ({
-          bucketStart: new Date(w.fromMs).toISOString(),
-          bucketEnd: new Date(w.toMs).toISOString(),
+        ...seriesBody({ from, to, nowMs, bucket: q.bucket, tz }, windows, (i) => ({
           ...(figures[i] as PeopleFigures),
         })),
       }
@@ -134,17 +164,7 @@ export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRou
         querystring: PeopleQuerySchema,
         response: { 200: DistrictPeopleResponseSchema, ...AUTH_ERRORS },
       },
-      config: {
-        csv: csvOf('district-people', (b: DistrictPeopleResponse) => ({
-          columns: ['bucketStart', 'bucketEnd', ...figureColumns(''), 'calibrated'],
-          rows: b.rows.map((x) => [
-            x.bucketStart,
-            x.bucketEnd,
-            ...figureCells(x),
-            x.present.calibrated && x.arrivals.calibrated,
-          ]),
-        })),
-      },
+      config: { csv: seriesCsv<DistrictPeopleResponse>('district-people') },
     },
     async (req) => {
       requireRole(req, 'admin', 'analyst')
@@ -158,19 +178,9 @@ export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRou
         tz,
         calibrations: opts.calibrations,
       })
-      return {
-        from: from.toISOString(),
-        to: to.toISOString(),
-        asOf: new Date(nowMs).toISOString(),
-        bucket: q.bucket,
-        timezone: tz,
-        interval: 0.9 as const,
-        rows: windows.map((w, i) => ({
-          bucketStart: new Date(w.fromMs).toISOString(),
-          bucketEnd: new Date(w.toMs).toISOString(),
-          ...(figures[i] as PeopleFigures),
-        })),
-      }
+      return seriesBody({ from, to, nowMs, bucket: q.bucket, tz }, windows, (i) => ({
+        ...(figures[i] as PeopleFigures),
+      }))
     },
   )
 
@@ -238,15 +248,7 @@ export default async function peopleRoutes(app: FastifyInstance, opts: PeopleRou
       return {
         shopId,
         zoneId: shop.zoneId,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        asOf: new Date(nowMs).toISOString(),
-        bucket: q.bucket,
-        timezone: tz,
-        interval: 0.9 as const,
-        rows: windows.map((w, i) => ({
-          bucketStart: new Date(w.fromMs).toISOString(),
-          bucketEnd: new Date(w.toMs).toISOString(),
+        ...seriesBody({ from, to, nowMs, bucket: q.bucket, tz }, windows, (i) => ({
           inside: inside[i] as PeopleFigures,
           inFront: inFront[i] as PeopleFigures,
         })),
