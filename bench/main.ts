@@ -51,12 +51,15 @@ const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]
   --quick          a short run: 1 repeat, 5 s load steps, 30 days of aggregates (~6 min on 2 cores)
   --only <names>   comma-separated, from: ${Object.keys(BENCHMARKS).join(', ')}
                    (ingest includes the naive baseline and the acknowledge-on-receipt peer)
+  --brno-dir <dir>  the whole Brno corpus (a clone's DATA/sc6-61/_CSV: position_*/**.csv): brno
+                   evaluates the people estimator on every day too (bench/README.md, Brno)
   --help
 
 environment:
   DATABASE_URL     a TimescaleDB server; the role must be allowed to CREATE DATABASE (a fresh
                    database per benchmark, dropped afterwards). Default: embedded PGlite-TimescaleDB.
   MQTT_URL         an MQTT broker (topics under a run-unique prefix). Default: embedded Aedes.
+  BRNO_DIR         as --brno-dir.
 `
 
 async function main(): Promise<number> {
@@ -64,6 +67,7 @@ async function main(): Promise<number> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      'brno-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -104,6 +108,8 @@ async function main(): Promise<number> {
     shared: {},
     versions: {},
   }
+  const brnoDir = values['brno-dir'] ?? process.env.BRNO_DIR
+  if (brnoDir) ctx.brnoDir = brnoDir
   const startedAt = new Date()
   const file = join(
     ROOT,

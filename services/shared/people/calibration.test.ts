@@ -8,6 +8,7 @@ import {
   intervalScale,
   leastSquares,
   MIN_SESSIONS,
+  predict,
   type CountKind,
   type FitOptions,
   type Observation,
@@ -116,6 +117,61 @@ describe(fitForm.name, () => {
     const c = fitForm(obs, 'floor+mix')
     expect(c.intercept).toBeCloseTo(-2)
     expect(c.stable).toBeCloseTo(1)
+  })
+})
+
+describe('held-out fits from sufficient statistics', () => {
+  it('give the quality a row-by-row leave-one-day-out gives, for every form', () => {
+    // Empty rooms and a negative floor: the floor forms are tried and some estimates are clipped.
+    const obs = synthetic({
+      a: -1.5,
+      bs: 0.7,
+      br: 0.1,
+      days: 5,
+      perDay: 14,
+      noise: 0.3,
+      minPeople: 0,
+    })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const days = [...new Set(obs.map((x) => x.session.day))]
+    for (const form of ['factor', 'mix', 'floor+factor', 'floor+mix'] as const) {
+      let abs = 0
+      for (const d of days) {
+        const c = fitForm(
+          obs.filter((x) => x.session.day !== d),
+          form,
+        )
+        for (const x of obs.filter((y) => y.session.day === d))
+          abs += Math.abs(predict(c, x.devices) - x.session.people)
+      }
+      expect(r.model.present?.formsTried[form]).toBeCloseTo(abs / obs.length, 9)
+    }
+  })
+
+  it('fitForm equals least squares over the rows (one slope and a floor)', () => {
+    const obs = synthetic({ a: 2, bs: 0.5, br: 0.5, days: 2, perDay: 20, noise: 0.5, seed: 7 })
+    const b = leastSquares(
+      obs.map((x) => [1, x.devices.stable + x.devices.randomised]),
+      obs.map((x) => x.session.people),
+    )
+    const c = fitForm(obs, 'floor+factor')
+    expect(c.intercept).toBeCloseTo(b?.[0] ?? NaN, 9)
+    expect(c.stable).toBeCloseTo(b?.[1] ?? NaN, 9)
+    expect(c.randomised).toBe(c.stable)
+  })
+
+  it('skipNestedCoverage gives the same model without the nested coverage', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.2, days: 5, perDay: 12, noise: 0.3 })
+    const full = fitCalibration(obs, FIT)
+    const fast = fitCalibration(obs, { ...FIT, skipNestedCoverage: true })
+    if (!full.ok || !fast.ok) throw new Error('refused')
+    expect(full.model.present?.quality.coveragePct).toBeGreaterThan(0)
+    expect(fast.model.present?.quality.coveragePct).toBeNaN()
+    expect({ ...fast.model.present, quality: null }).toEqual({
+      ...full.model.present,
+      quality: null,
+    })
   })
 })
 

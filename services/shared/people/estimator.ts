@@ -221,12 +221,10 @@ export function calibrate(
   o: CalibrateOptions,
 ): FitResult {
   const options = o.options ?? DEFAULT_ESTIMATOR_OPTIONS
-  // A gate chosen on two or three days fits their noise: gates are compared from MIN_GATE_DAYS on.
-  const days = new Set(counts.map((c) => c.day)).size
-  const gates = days >= MIN_GATE_DAYS ? (o.rssiGates ?? RSSI_GATES) : [o.rssiGates?.[0] ?? null]
-  let best: { model: CalibrationModel; mae: number } | null = null
-  let firstRefusal: FitResult | null = null
-  for (const gate of gates) {
+  const missing = counts.filter((c) => !sessionsByDay.has(c.day))
+  if (missing.length)
+    return { ok: false, reason: `no device sessions for the day ${missing[0]?.day} of a count` }
+  const byGate = gatesToTry(counts, o).map((gate) => {
     const observations: Observation[] = []
     for (const [day, sessions] of sessionsByDay) {
       const todays = counts.filter((c) => c.day === day)
@@ -245,9 +243,34 @@ export function calibrate(
         })
       })
     }
-    const missing = counts.filter((c) => !sessionsByDay.has(c.day))
-    if (missing.length)
-      return { ok: false, reason: `no device sessions for the day ${missing[0]?.day} of a count` }
+    return { gate, observations }
+  })
+  return calibrateObservations(byGate, o)
+}
+
+/** The RSSI gates `calibrate` compares for these counts (only the first below MIN_GATE_DAYS days). */
+export function gatesToTry(
+  counts: readonly { day: string }[],
+  o: Pick<CalibrateOptions, 'rssiGates'> = {},
+): (number | null)[] {
+  // A gate chosen on two or three days fits their noise: gates are compared from MIN_GATE_DAYS on.
+  const days = new Set(counts.map((c) => c.day)).size
+  return days >= MIN_GATE_DAYS ? [...(o.rssiGates ?? RSSI_GATES)] : [o.rssiGates?.[0] ?? null]
+}
+
+/**
+ * `calibrate` from the device counts already measured over each count session, per gate (in the
+ * order of `gatesToTry`): the most inclusive gate is kept unless a stricter one predicts held-out
+ * days at least `richerGain` better.
+ */
+export function calibrateObservations(
+  byGate: readonly { gate: number | null; observations: readonly Observation[] }[],
+  o: CalibrateOptions,
+): FitResult {
+  const options = o.options ?? DEFAULT_ESTIMATOR_OPTIONS
+  let best: { model: CalibrationModel; mae: number } | null = null
+  let firstRefusal: FitResult | null = null
+  for (const { gate, observations } of byGate) {
     const r = fitCalibration(observations, { ...o, rssiGate: gate, estimator: options })
     if (!r.ok) {
       firstRefusal ??= r

@@ -113,6 +113,25 @@ describe(deviceArrivals.name, () => {
     ])
   })
 
+  it('counts a visit in every window holding it, overlapping and nested windows too', () => {
+    const chains = buildChains([
+      session({ pseudonym: 'a', firstMs: 5 * M, lastMs: 6 * M }),
+      session({ pseudonym: 'b', firstMs: 50 * M, lastMs: 51 * M }),
+    ]).map((c) => counted(c))
+    const out = deviceArrivals(
+      chains,
+      [
+        { fromMs: 0, toMs: 60 * M }, // both
+        { fromMs: 4 * M, toMs: 5 * M }, // ends as a begins: none
+        { fromMs: 5 * M, toMs: 6 * M }, // a
+        { fromMs: 45 * M, toMs: 55 * M }, // b
+        { fromMs: 30 * M, toMs: 40 * M }, // none
+      ],
+      10 * M,
+    )
+    expect(out.map((o) => o.stable)).toEqual([2, 0, 1, 1, 0])
+  })
+
   it('does not count the visits of a device after it turned static', () => {
     const [c] = buildChains([
       session({ pseudonym: 'a', firstMs: 0, lastMs: M }),

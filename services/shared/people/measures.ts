@@ -132,14 +132,28 @@ export function deviceArrivals(
 ): DeviceCounts[] {
   const out = windows.map(() => ({ stable: 0, randomised: 0 }))
   const order = windows.map((w, i) => ({ w, i })).sort((a, b) => a.w.fromMs - b.w.fromMs)
+  // A window holding t begins in (t − the longest window, t]: found by binary search, so a day of
+  // minute windows costs no more than a few per visit.
+  const longest = windows.reduce((a, w) => Math.max(a, w.toMs - w.fromMs), 0)
+  const firstFrom = (t: number) => {
+    let lo = 0
+    let hi = order.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((order[mid]?.w.fromMs ?? Infinity) <= t) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
   for (const c of chains) {
     if (firstMsOf(c) === Infinity) continue
     for (const t of visitStarts(c, visitGapMs)) {
       if (t >= c.countsUntilMs) break
-      for (const { w, i } of order) {
-        if (w.fromMs > t) break
-        if (t < w.toMs) {
-          const o = out[i]
+      for (let k = firstFrom(t - longest); k < order.length; k++) {
+        const x = order[k]
+        if (!x || x.w.fromMs > t) break
+        if (t < x.w.toMs) {
+          const o = out[x.i]
           if (o) o[c.randomised ? 'randomised' : 'stable']++
         }
       }
