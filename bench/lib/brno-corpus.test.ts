@@ -30,9 +30,10 @@ function day(position: string, date: string, startMs: number, people: number[]):
         gatewayId: 'gw',
         zoneId: 'z',
         pseudonym: `${date}-${m}-${i}`,
+        // Heard every second for the minute: device-time is the minute exactly.
         firstMs: t,
-        lastMs: t + 30_000,
-        samples: 2,
+        lastMs: t + 59_000,
+        samples: 60,
         peakRssi: -60,
         radio: 'wifi',
         randomised: false,

@@ -11,11 +11,14 @@
 import { buildChains, DEFAULT_CHAIN_OPTIONS, type ChainOptions } from './chains.ts'
 import {
   DEFAULT_STATIC_OPTIONS,
+  DEFAULT_PRESENCE_OPTIONS,
   deviceArrivals,
   devicesPresent,
+  devicesPresentTime,
   staticSince,
   type CountedChain,
   type DeviceCounts,
+  type PresenceOptions,
   type StaticOptions,
   type Window,
 } from './measures.ts'
@@ -37,12 +40,19 @@ export type EstimatorOptions = {
   static: StaticOptions
   /** A device unheard for longer than this at a gateway arrives anew when heard again. */
   visitGapMs: number
+  /**
+   * Presence as device-time (devicesPresentTime). Absent: whole minutes heard (devicesPresent), as
+   * models fitted before device-time counted them — a stored model keeps counting the way it was
+   * fitted.
+   */
+  presence?: PresenceOptions
 }
 
 export const DEFAULT_ESTIMATOR_OPTIONS: EstimatorOptions = {
   chains: DEFAULT_CHAIN_OPTIONS,
   static: DEFAULT_STATIC_OPTIONS,
   visitGapMs: 10 * 60_000,
+  presence: DEFAULT_PRESENCE_OPTIONS,
 }
 
 export type PreparedDevices = {
@@ -81,13 +91,18 @@ export function prepareDevices(
 
 export type DeviceMeasures = { present: DeviceCounts; arrived: DeviceCounts }
 
-/** Devices present (mean per minute) and device visits begun, per window. */
+/**
+ * Devices present (mean over the window: device-time, or whole minutes for a model fitted before
+ * device-time) and device visits begun, per window.
+ */
 export function measureWindows(
   prepared: PreparedDevices,
   windows: readonly Window[],
   options: EstimatorOptions = DEFAULT_ESTIMATOR_OPTIONS,
 ): DeviceMeasures[] {
-  const present = devicesPresent(prepared.chains, windows)
+  const present = options.presence
+    ? devicesPresentTime(prepared.chains, windows, options.presence)
+    : devicesPresent(prepared.chains, windows)
   const arrived = deviceArrivals(prepared.chains, windows, options.visitGapMs)
   return windows.map((_, i) => ({
     present: present[i] ?? { stable: 0, randomised: 0 },
@@ -198,7 +213,7 @@ function combine(
 }
 
 /** RSSI gates the calibration tries, most inclusive first (null: every session above the floor). */
-export const RSSI_GATES: readonly (number | null)[] = [null, -85, -80, -75, -70]
+export const RSSI_GATES: readonly (number | null)[] = [null, -85, -80, -75, -70, -65, -60]
 /** Days of counts needed before gates are compared (with fewer, the first gate is kept). */
 export const MIN_GATE_DAYS = 4
 
