@@ -150,7 +150,7 @@ describe('held-out fits from sufficient statistics', () => {
   })
 
   it('fitForm equals least squares over the rows (one slope and a floor)', () => {
-    const obs = synthetic({ a: 2, bs: 0.5, br: 0.5, days: 2, perDay: 20, noise: 0.5, seed: 7 })
+    const obs = synthetic({ a: -2, bs: 0.5, br: 0.5, days: 2, perDay: 20, noise: 0.5, seed: 7 })
     const b = leastSquares(
       obs.map((x) => [1, x.devices.stable + x.devices.randomised]),
       obs.map((x) => x.session.people),
@@ -172,6 +172,26 @@ describe('held-out fits from sufficient statistics', () => {
       ...full.model.present,
       quality: null,
     })
+  })
+})
+
+describe('the floor', () => {
+  it('is never positive: people without a device are not extrapolated to empty rooms', () => {
+    // A crowd whose count barely follows the devices, and three nearly empty sessions.
+    const obs = synthetic({ a: 8, bs: 0.2, br: 0.2, days: 3, perDay: 20, noise: 0, minPeople: 5 })
+    for (let i = 0; i < 3; i++)
+      obs.push({
+        session: { ...(obs[0]?.session as Observation['session']), people: 1 },
+        devices: { stable: 0, randomised: 0 },
+      })
+    for (const form of ['floor+factor', 'floor+mix'] as const) {
+      const c = fitForm(obs, form)
+      expect(c.intercept).toBeLessThanOrEqual(0)
+      expect(c).toEqual(fitForm(obs, form === 'floor+mix' ? 'mix' : 'factor'))
+    }
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(estimateWith(r.model.present, { stable: 0, randomised: 0 })?.people).toBe(0)
   })
 })
 
