@@ -6,6 +6,7 @@
  *   npm run bench                      full run (3 repeats, a year of data)
  *   npm run bench -- --quick           short run (1 repeat, 30 days of data)
  *   npm run bench -- --only ingest,queries
+ *   npm run bench -- --only brno --brno-dir <dir>   (also on the whole Brno corpus; or BRNO_DIR)
  *
  * Against the embedded TimescaleDB and Aedes it starts itself (temporary data directories), or
  * against DATABASE_URL / MQTT_URL when set: on a server it creates a fresh database per benchmark
@@ -46,17 +47,20 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   history: runHistory,
 }
 
-const HELP = `usage: npm run bench [-- [--quick] [--only <names>]]
+const HELP = `usage: npm run bench [-- [--quick] [--only <names>] [--brno-dir <dir>]]
 
   --quick          a short run: 1 repeat, 5 s load steps, 30 days of aggregates (~6 min on 2 cores)
   --only <names>   comma-separated, from: ${Object.keys(BENCHMARKS).join(', ')}
                    (ingest includes the naive baseline and the acknowledge-on-receipt peer)
+  --brno-dir <dir> the whole Brno corpus (a clone's DATA/sc6-61/_CSV: position_*/**.csv): brno
+                   evaluates the people estimator on every day too (bench/README.md, Brno)
   --help
 
 environment:
   DATABASE_URL     a TimescaleDB server; the role must be allowed to CREATE DATABASE (a fresh
                    database per benchmark, dropped afterwards). Default: embedded PGlite-TimescaleDB.
   MQTT_URL         an MQTT broker (topics under a run-unique prefix). Default: embedded Aedes.
+  BRNO_DIR         as --brno-dir.
 `
 
 async function main(): Promise<number> {
@@ -64,6 +68,7 @@ async function main(): Promise<number> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      'brno-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -104,6 +109,8 @@ async function main(): Promise<number> {
     shared: {},
     versions: {},
   }
+  const brnoDir = values['brno-dir'] ?? process.env.BRNO_DIR
+  if (brnoDir) ctx.brnoDir = brnoDir
   const startedAt = new Date()
   const file = join(
     ROOT,

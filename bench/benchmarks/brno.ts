@@ -22,7 +22,26 @@ import type { DeviceSession } from '../../services/shared/people/sessions.ts'
 import {
   DEFAULT_ESTIMATOR_OPTIONS,
   prepareDevices,
+  type EstimatorOptions,
 } from '../../services/shared/people/estimator.ts'
+import { loadDeviceList } from '../../services/ingest/device-list.ts'
+import { createLogger } from '../../services/shared/logger.ts'
+import {
+  apply,
+  byBand,
+  discoverCorpus,
+  leaveOneGroupOut,
+  loadCorpusDay,
+  measureCorpus,
+  seasonOf,
+  summariseRows,
+  train,
+  type Corpus,
+  type CorpusDay,
+  type CorpusRow,
+  type Summary as CorpusSummary,
+  type Trained,
+} from '../lib/brno-corpus.ts'
 import { miglioChildOf, spawnIngestChild, type IngestChild } from '../lib/child.ts'
 import { sessionsFromDb } from '../lib/transits.ts'
 import { buildBenchDistrict, gatewayIdOf, zoneIdOf } from '../lib/district.ts'
@@ -280,7 +299,14 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
   if (files.length < 2) {
     notes.push(`Brno captures not found in ${DATASET}: skipped`)
     printNote(notes[0] ?? '')
-    return { settings: {}, figures: {}, notes }
+    const corpus = ctx.brnoDir ? await runBrnoCorpus(ctx.brnoDir) : null
+    return corpus
+      ? {
+          settings: { corpus: corpus.settings },
+          figures: { corpus: corpus.figures },
+          notes: [...notes, ...corpus.notes],
+        }
+      : { settings: {}, figures: {}, notes }
   }
   const district = brnoDistrict()
   const registry = registryOf(district)
@@ -434,8 +460,10 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
     'MAPE over windows with ≥ 3 people; MAE, bias over all; empty room: mean estimate in windows whose occupancy is 0 throughout (their number); cover.: share of windows whose occupancy lies in the 90 % interval; width: its mean width. Targets (15 min): MAPE ≤ 20 %, MAE ≤ half the naive one, empty room ≤ 0.2, coverage 85–95 %.',
   )
   for (const n of notes) printNote(n)
+  const corpus = ctx.brnoDir ? await runBrnoCorpus(ctx.brnoDir) : null
   return {
     settings: {
+      ...(corpus ? { corpus: corpus.settings } : {}),
       dataset: '../shared/datasets/brno-probe-requests (position_1, 3 days)',
       gateway: `${GATEWAY} (indoor, zone ${ZONE}, rssiFloor ${gateway.rssiFloor} dBm — the district default)`,
       batchIntervalS: BATCH_INTERVAL_S,
@@ -472,7 +500,267 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
           Object.fromEntries(Object.entries(byRes).map(([res, cv]) => [res, summarise(cv)])),
         ]),
       ),
+      ...(corpus ? { corpus: corpus.figures } : {}),
     },
+    notes: [...notes, ...(corpus?.notes ?? [])],
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole public corpus (`--brno-dir` / BRNO_DIR): bench/lib/brno-corpus.ts, bench/README.md §8.
+
+const DEVICE_LIST_FILE = fileURLToPath(new URL('../lib/brno-device-list.json', import.meta.url))
+
+type Evaluation = { name: string; rows: CorpusRow[]; models: Trained[] }
+
+function corpusEvaluations(corpus: Corpus): Evaluation[] {
+  const p1 = corpus.days.filter((d) => d.day.position === 'position_1')
+  const p2 = corpus.days.filter((d) => d.day.position === 'position_2')
+  const shared = p1.filter((d) => DAYS.includes(d.day.date))
+  const others = p1.filter((d) => !DAYS.includes(d.day.date))
+  const out: Evaluation[] = []
+  if (shared.length >= 2) {
+    const asShipped = train(corpus, shared)
+    if (others.length)
+      out.push({
+        name: 'a: p1 other days, calibrated on the 3 shared days',
+        rows: apply(asShipped, others),
+        models: [asShipped],
+      })
+    if (p2.length)
+      out.push({
+        name: 'b: p2, calibrated on the 3 shared p1 days',
+        rows: apply(asShipped, p2),
+        models: [asShipped],
+      })
+  }
+  if (p2.length && p1.length >= 2) {
+    const allP1 = train(corpus, p1)
+    out.push({ name: 'b: p2, calibrated on all p1 days', rows: apply(allP1, p2), models: [allP1] })
+  }
+  if (p2.length >= 2)
+    out.push({ name: 'b: p2, leave-one-day-out on p2', ...leaveOneGroupOut(corpus, p2) })
+  if (p1.length >= 2)
+    out.push({ name: 'c: p1, leave-one-day-out on p1', ...leaveOneGroupOut(corpus, p1) })
+  return out
+}
+
+function modelLine(models: readonly Trained[]): string {
+  const forms = new Map<string, number>()
+  for (const t of models) {
+    const p = t.model?.present
+    const key = p
+      ? `${p.form}${t.model?.rssiGate !== null && t.model?.rssiGate !== undefined ? ` gate ${t.model.rssiGate}` : ''}`
+      : `refused`
+    forms.set(key, (forms.get(key) ?? 0) + 1)
+  }
+  const first = models[0]?.model?.present
+  const coef = first
+    ? `${fmt(first.coefficients.stable, 2)} / ${fmt(first.coefficients.randomised, 2)}${first.coefficients.intercept ? `, floor ${fmt(first.coefficients.intercept, 2)}` : ''}`
+    : ''
+  return models.length === 1
+    ? `${[...forms.keys()][0] ?? ''}: ${coef}; naive ${fmt(models[0]?.naiveFactor ?? 0, 3)}`
+    : [...forms.entries()].map(([k, n]) => `${k} ×${n}`).join(', ')
+}
+
+function corpusRow(label: string[], s: CorpusSummary): string[] {
+  const e = s.estimator
+  const n = s.naive
+  return [
+    ...label,
+    fmt(e.windows),
+    ppl(e.maePeople),
+    pct(e.mapePct),
+    signed(e.biasPeople),
+    e.emptyWindows ? `${signed(e.emptyMeanPeople)} (${fmt(e.emptyWindows)})` : '– (0)',
+    pct(e.coveragePct),
+    ppl(n.maePeople),
+    pct(n.mapePct),
+    n.emptyWindows ? signed(n.emptyMeanPeople) : '–',
+    Number.isFinite(n.maePeople) && n.maePeople > 0 ? fmt(e.maePeople / n.maePeople, 2) : '–',
+  ]
+}
+
+const CORPUS_HEADER = [
+  'windows',
+  'MAE',
+  'MAPE % (≥3)',
+  'bias',
+  'empty: mean err (n)',
+  'cover. %',
+  'naive MAE',
+  'naive MAPE %',
+  'naive empty',
+  'MAE / naive',
+]
+
+/**
+ * The corpus evaluation: every day of `dir` through ingest's pure steps, without and with the
+ * dataset's device list, at 15 and 1 minutes. Prints its tables; returns the figures for the JSON.
+ */
+export async function runBrnoCorpus(dir: string, o: { options?: EstimatorOptions } = {}) {
+  const started = Date.now()
+  const notes: string[] = []
+  const files = discoverCorpus(dir)
+  const options = o.options ?? DEFAULT_ESTIMATOR_OPTIONS
+  const positions = new Map<string, string[]>()
+  for (const f of files) positions.set(f.position, [...(positions.get(f.position) ?? []), f.day])
+  progress(
+    WHAT,
+    `corpus ${dir}: ${[...positions].map(([p, d]) => `${p} ${d.length} days (${d[0]} … ${d[d.length - 1]})`).join(', ')}`,
+  )
+  if (files.length === 0) {
+    notes.push(`no position_*/**.csv under ${dir}: corpus skipped`)
+    printNote(notes[0] ?? '')
+    return { settings: { dir }, figures: {}, notes }
+  }
+  const deviceList = await loadDeviceList(DEVICE_LIST_FILE, createLogger({ level: 'silent' }))
+  const variants = [
+    { name: 'none', list: undefined },
+    { name: 'dataset list', list: deviceList },
+  ] as const
+  const figures: Record<string, unknown> = {}
+  const mainRows: string[][] = []
+  const seasonRows: string[][] = []
+  const bandRows: string[][] = []
+  const modelRows: string[][] = []
+  for (const v of variants) {
+    const t0 = Date.now()
+    const days: CorpusDay[] = []
+    for (const [i, f] of files.entries()) {
+      const t = Date.now()
+      const d = await loadCorpusDay(f, {
+        gapMs: GAP_MS,
+        staticAfterMs: 4 * HOUR,
+        ...(v.list ? { deviceList: v.list } : {}),
+      })
+      days.push(d)
+      progress(
+        WHAT,
+        `[${v.name}] ${i + 1}/${files.length} ${d.day}: ${fmt(d.sightings)} sightings${v.list ? ` (${fmt(d.denied)} denied)` : ''}, ${fmt(d.sessions.length)} transits, ${fmt(d.truth.size)} min of truth, ${fmt((Date.now() - t) / 1000, 1)} s`,
+      )
+    }
+    const loadSeconds = (Date.now() - t0) / 1000
+    const byRes: Record<string, unknown> = {}
+    for (const minutes of RESOLUTIONS) {
+      const t1 = Date.now()
+      const corpus = measureCorpus(days, minutes, options)
+      const evaluations = corpusEvaluations(corpus)
+      const res = `${minutes} min`
+      const out: Record<string, unknown> = {}
+      for (const e of evaluations) {
+        const s = summariseRows(e.rows)
+        const dayCount = new Set(e.rows.map((r) => r.day)).size
+        mainRows.push(corpusRow([v.name, e.name, res, fmt(dayCount)], s))
+        const bands = byBand(e.rows)
+        for (const b of bands)
+          bandRows.push([
+            v.name,
+            e.name,
+            res,
+            b.band,
+            fmt(b.estimator.windows),
+            signed(b.estimator.biasPeople),
+            ppl(b.estimator.maePeople),
+            pct(b.estimator.coveragePct),
+            signed(b.naive.biasPeople),
+            ppl(b.naive.maePeople),
+          ])
+        const seasons = [...new Set(e.rows.map((r) => seasonOf(r.date)))].sort()
+        const bySeason = Object.fromEntries(
+          seasons.map((se) => [se, summariseRows(e.rows.filter((r) => seasonOf(r.date) === se))]),
+        )
+        if (minutes === 15 && (e.name.startsWith('a') || e.name.startsWith('c')))
+          for (const se of seasons)
+            seasonRows.push(
+              corpusRow(
+                [
+                  v.name,
+                  e.name.slice(0, 1),
+                  se,
+                  fmt(
+                    new Set(e.rows.filter((r) => seasonOf(r.date) === se).map((r) => r.day)).size,
+                  ),
+                ],
+                bySeason[se] as CorpusSummary,
+              ),
+            )
+        if (minutes === 15) modelRows.push([v.name, e.name, modelLine(e.models)])
+        out[e.name] = {
+          days: dayCount,
+          ...s,
+          bands,
+          bySeason,
+          models: e.models.map((t) => ({
+            refusal: t.refusal,
+            naiveFactor: t.naiveFactor,
+            rssiGate: t.model?.rssiGate ?? null,
+            form: t.model?.present?.form,
+            coefficients: t.model?.present?.coefficients,
+            q: t.model?.present?.q,
+            relativeError: t.model?.present?.relativeError,
+          })),
+        }
+      }
+      byRes[res] = { ...out, seconds: (Date.now() - t1) / 1000 }
+      progress(WHAT, `[${v.name}] ${res}: evaluated in ${fmt((Date.now() - t1) / 1000, 1)} s`)
+    }
+    figures[v.name] = {
+      loadSeconds,
+      days: days.map((d) => ({
+        day: d.day,
+        sightings: d.sightings,
+        denied: d.denied,
+        transits: d.sessions.length,
+        minutes: d.truth.size,
+      })),
+      results: byRes,
+    }
+  }
+  const seconds = (Date.now() - started) / 1000
+  printTable(
+    `Brno corpus (${[...positions].map(([p, d]) => `${p}: ${d.length} days`).join(', ')}): people present; estimator vs naive (distinct MACs × one factor fitted on the same training days)`,
+    ['device list', 'evaluation', 'window', 'test days', ...CORPUS_HEADER],
+    mainRows,
+  )
+  printTable(
+    'Brno corpus, 15 min, by season of the test day (a: calibrated on the 3 shared days; c: leave-one-day-out)',
+    ['device list', 'eval.', 'season', 'days', ...CORPUS_HEADER],
+    seasonRows,
+  )
+  printTable(
+    'Brno corpus: error structure by occupancy (mean error, people; + = over-count)',
+    [
+      'device list',
+      'evaluation',
+      'window',
+      'occupancy',
+      'windows',
+      'bias',
+      'MAE',
+      'cover. %',
+      'naive bias',
+      'naive MAE',
+    ],
+    bandRows,
+  )
+  printTable(
+    'Brno corpus, 15 min: models chosen (form, RSSI gate; people per stable / randomised device)',
+    ['device list', 'evaluation', 'model(s)'],
+    modelRows,
+  )
+  printNote(
+    `corpus: ${files.length} files in ${fmt(seconds, 1)} s (offline ingest, no database). Empty: windows whose occupancy is 0 throughout; the mean error there is the mean estimate. Leave-one-day-out fits every fold's calibration without the nested coverage of its quality (the coverage shown is the held-out days').`,
+  )
+  return {
+    settings: {
+      dir,
+      files: Object.fromEntries([...positions].map(([p, d]) => [p, d])),
+      deviceList:
+        'bench/lib/brno-device-list.json (the dataset README’s lab PCs), as MIGLIO_DEVICE_LIST_FILE',
+      estimator: options,
+    },
+    figures: { ...figures, seconds },
     notes,
   }
 }

@@ -37,6 +37,8 @@ export async function readCapture(
   file: string,
   gatewayId: string,
   rssiFloor: number,
+  /** Normalised MACs a district's device list denies: not counted by the naive estimator either. */
+  deny: ReadonlySet<string> = new Set(),
 ): Promise<Capture> {
   const recording = readRecording(
     file,
@@ -51,6 +53,7 @@ export async function readCapture(
     for (const s of b.sightings) {
       if (s.rssi < rssiFloor) continue
       const mac = normaliseMac(s.mac) ?? s.mac
+      if (deny.has(mac)) continue
       let id = ids.get(mac)
       if (id === undefined) ids.set(mac, (id = ids.size))
       const t = typeof s.t === 'number' ? s.t : Date.parse(s.t)

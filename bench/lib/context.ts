@@ -6,6 +6,8 @@ export type BenchContext = {
   target: Target
   /** Figures other benchmarks may reuse (e.g. the ingest saturation for the latency load). */
   shared: { miglioSaturation?: number }
+  /** The whole Brno corpus (`--brno-dir` / BRNO_DIR): the brno benchmark evaluates on it too. */
+  brnoDir?: string
   /** Database versions, filled by the first benchmark that opens a database. */
   versions: { postgres?: string; timescaledb?: string }
 }

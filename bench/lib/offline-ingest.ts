@@ -1,7 +1,7 @@
 /**
  * Ingest without the database, for fast method work on recorded captures: the same pure steps
  * ingest runs on every message — `decodeMessage` (zod, MAC rules, `randomised`), the gateway's RSSI
- * floor, `createPseudonymiser` (HMAC under a random in-memory day key, thrown away with the
+ * floor and the district's deny list (`filterAndPseudonymise`), `createPseudonymiser` (HMAC under a random in-memory day key, thrown away with the
  * process), `planGroup` (sessions, Wi-Fi chaining by IE fingerprint + sequence number, the static
  * rule) — over a whole capture as one group, which gives the transits committing it batch by batch
  * would (ingest's plan-group test checks that any grouping plans alike). Sessions still open at the
@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto'
 import { decodeMessage } from '../../services/ingest/decode-message.ts'
 import { createPseudonymiser } from '../../services/ingest/pseudonymiser.ts'
 import { planGroup, type BatchWork } from '../../services/ingest/plan-group.ts'
-import type { RegisteredGateway } from '../../services/ingest/model.ts'
-import type { PseudoSighting } from '../../services/ingest/sessionise.ts'
+import type { DeviceList, RegisteredGateway } from '../../services/ingest/model.ts'
+import { filterAndPseudonymise } from '../../services/ingest/intake/pseudonymise-sightings.ts'
 import { toEpochMs, type SightingsBatch } from '../../services/shared/contracts/gateway-messages.ts'
 import { GatewaySchema, type DistrictFile } from '../../services/shared/contracts/district.ts'
 import { buildSightingsTopic } from '../../services/shared/contracts/topics.ts'
@@ -33,12 +33,19 @@ export type OfflineIngestOptions = {
   /** `STATIC_DEVICE_AFTER_H` in ms (0: off). */
   staticAfterMs: number
   timeZone: string
+  /**
+   * A district's device list (MIGLIO_DEVICE_LIST_FILE, as `loadDeviceList` reads it): applied by
+   * ingest's own `filterAndPseudonymise`, the step every format goes through.
+   */
+  deviceList?: DeviceList
 }
 
 export type OfflineIngestResult = {
   sessions: DeviceSession[]
   sightings: number
   belowFloor: number
+  /** Sightings of devices on the deny list. */
+  denied: number
   rejectedBatches: number
   staticLearned: number
 }
@@ -91,6 +98,7 @@ export async function ingestOffline(
   const works: BatchWork[] = []
   let sightings = 0
   let belowFloor = 0
+  let denied = 0
   let rejectedBatches = 0
   for (const b of batches) {
     const gateway = o.gateways.get(b.gatewayId)
@@ -109,26 +117,10 @@ export async function ingestOffline(
       batch.sightings.map((s) => s.tMs),
       sentAtMs,
     )
-    const out: PseudoSighting[] = []
-    for (const s of batch.sightings) {
-      sightings++
-      if (s.rssi < gateway.rssiFloor) {
-        belowFloor++
-        continue
-      }
-      const p: PseudoSighting = {
-        pseudonym: pseudonymiser.pseudonymise(s.mac, s.tMs),
-        tMs: s.tMs,
-        rssi: s.rssi,
-        radio: s.radio,
-        randomised: s.randomised,
-      }
-      if (s.randomised && s.radio === 'wifi' && s.ie !== undefined && s.seqNum !== undefined) {
-        p.fp = pseudonymiser.fingerprint(s.ie, s.tMs)
-        p.seqNum = s.seqNum
-      }
-      out.push(p)
-    }
+    const filtered = filterAndPseudonymise(pseudonymiser, batch.sightings, gateway, o.deviceList)
+    sightings += batch.sightings.length
+    belowFloor += filtered.belowFloor
+    denied += filtered.denied
     works.push({
       gateway,
       bootId: batch.bootId,
@@ -136,9 +128,9 @@ export async function ingestOffline(
       sentAtMs: batch.sentAtMs,
       clockSkewMs: 0,
       receivedAtMs: batch.sentAtMs,
-      sightings: out,
+      sightings: filtered.sightings,
       sightingsCount: batch.sightings.length,
-      exempt: new Set(),
+      exempt: filtered.exempt,
     })
   }
   const plan = planGroup(
@@ -167,5 +159,12 @@ export async function ingestOffline(
       : [],
   )
   sessions.sort((a, b) => a.firstMs - b.firstMs || a.gatewayId.localeCompare(b.gatewayId))
-  return { sessions, sightings, belowFloor, rejectedBatches, staticLearned: plan.learned.length }
+  return {
+    sessions,
+    sightings,
+    belowFloor,
+    denied,
+    rejectedBatches,
+    staticLearned: plan.learned.length,
+  }
 }

@@ -35,15 +35,16 @@ function day(name: string, startMs: number, minutes: number, people: number[]): 
     const t = startMs + m * M
     const p = people[Math.floor(m / 15) % people.length] ?? 0
     truth.set(t, p)
-    // Two stable devices per person, as one-minute sessions; the naive estimator sees 3 addresses.
+    // Two stable devices per person, as one-minute sessions heard every second (device-time: the
+    // minute exactly); the naive estimator sees 3 addresses.
     for (let i = 0; i < 2 * p; i++)
       sessions.push({
         gatewayId: 'gw',
         zoneId: 'z',
         pseudonym: `${name}-${m}-${i}`,
         firstMs: t,
-        lastMs: t + 30_000,
-        samples: 2,
+        lastMs: t + 59_000,
+        samples: 60,
         peakRssi: -60,
         radio: 'wifi',
         randomised: false,

@@ -74,11 +74,13 @@ beforeAll(async () => {
     await createApiKey(db, { role: 'shopkeeper', shopId: 'shop-one', label: 'one' })
   ).key
   await insertTransits(db, [
-    // street-a, 11:00–11:15 local: four devices heard the whole quarter (14.5 min each).
-    ...times(4, { gateway: 'gw-street-a', at: '2026-05-12T09:00:00Z', dwellS: 870 }),
+    // street-a, 11:00–11:15 local: four devices in range the whole quarter — heard from 11:01 to
+    // 11:14 in 3 samples: a reporting period of 2 min (the longest counted), so in range from 1 min
+    // before the first sighting to 1 min after the last (device-time, docs/metrics.md).
+    ...times(4, { gateway: 'gw-street-a', at: '2026-05-12T09:01:00Z', dwellS: 780 }),
     // shop-one, the same quarter: two visitors the whole quarter, three passers-by for 30 s.
-    ...times(2, { gateway: 'gw-shop-one', at: '2026-05-12T09:00:00Z', visitor: true, dwellS: 870 }),
-    ...times(3, { gateway: 'gw-shop-one', at: '2026-05-12T09:00:00Z', dwellS: 30 }),
+    ...times(2, { gateway: 'gw-shop-one', at: '2026-05-12T09:01:00Z', visitor: true, dwellS: 780 }),
+    ...times(3, { gateway: 'gw-shop-one', at: '2026-05-12T09:05:00Z', dwellS: 30 }),
   ])
   // A session ingest still holds open at street-a, heard since 12:00 local (10:00 UTC).
   await db
@@ -172,8 +174,9 @@ describe('GET /api/v1/zones/:zoneId/people', () => {
       high: UNCALIBRATED_Q,
       calibrated: false,
     })
-    // The open session counts in the current bucket: heard in every minute of 10:00–10:06.
-    expect(body.rows.at(-1)?.present.people).toBeCloseTo(1, 9)
+    // The open session counts in the current bucket (10:00–10:07): heard every 10 s from 10:00:00
+    // to 10:06:30, in range 09:59:55–10:06:35.
+    expect(body.rows.at(-1)?.present.people).toBeCloseTo(395 / 420, 9)
     expect(body.rows.at(-1)?.arrivals.people).toBe(1)
   })
 
@@ -276,8 +279,8 @@ describe('GET /api/v1/shops/:shopId/people', () => {
     const first = body.rows[0]
     expect(first?.inside.present.people).toBeCloseTo(2, 9)
     expect(first?.inside.arrivals.people).toBe(2)
-    // Three passers-by heard in one minute of fifteen.
-    expect(first?.inFront.present.people).toBeCloseTo(0.2, 9)
+    // Three passers-by heard for 30 s (3 samples, every 15 s): 45 s in range each, of 900.
+    expect(first?.inFront.present.people).toBeCloseTo(0.15, 9)
     expect(first?.inFront.arrivals.people).toBe(3)
     expect(first?.inside.present.calibrated).toBe(false)
   })

@@ -8,6 +8,7 @@ import {
   intervalScale,
   leastSquares,
   MIN_SESSIONS,
+  predict,
   type CountKind,
   type FitOptions,
   type Observation,
@@ -116,6 +117,81 @@ describe(fitForm.name, () => {
     const c = fitForm(obs, 'floor+mix')
     expect(c.intercept).toBeCloseTo(-2)
     expect(c.stable).toBeCloseTo(1)
+  })
+})
+
+describe('held-out fits from sufficient statistics', () => {
+  it('give the quality a row-by-row leave-one-day-out gives, for every form', () => {
+    // Empty rooms and a negative floor: the floor forms are tried and some estimates are clipped.
+    const obs = synthetic({
+      a: -1.5,
+      bs: 0.7,
+      br: 0.1,
+      days: 5,
+      perDay: 14,
+      noise: 0.3,
+      minPeople: 0,
+    })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const days = [...new Set(obs.map((x) => x.session.day))]
+    for (const form of ['factor', 'mix', 'floor+factor', 'floor+mix'] as const) {
+      let abs = 0
+      for (const d of days) {
+        const c = fitForm(
+          obs.filter((x) => x.session.day !== d),
+          form,
+        )
+        for (const x of obs.filter((y) => y.session.day === d))
+          abs += Math.abs(predict(c, x.devices) - x.session.people)
+      }
+      expect(r.model.present?.formsTried[form]).toBeCloseTo(abs / obs.length, 9)
+    }
+  })
+
+  it('fitForm equals least squares over the rows (one slope and a floor)', () => {
+    const obs = synthetic({ a: -2, bs: 0.5, br: 0.5, days: 2, perDay: 20, noise: 0.5, seed: 7 })
+    const b = leastSquares(
+      obs.map((x) => [1, x.devices.stable + x.devices.randomised]),
+      obs.map((x) => x.session.people),
+    )
+    const c = fitForm(obs, 'floor+factor')
+    expect(c.intercept).toBeCloseTo(b?.[0] ?? NaN, 9)
+    expect(c.stable).toBeCloseTo(b?.[1] ?? NaN, 9)
+    expect(c.randomised).toBe(c.stable)
+  })
+
+  it('skipNestedCoverage gives the same model without the nested coverage', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.2, days: 5, perDay: 12, noise: 0.3 })
+    const full = fitCalibration(obs, FIT)
+    const fast = fitCalibration(obs, { ...FIT, skipNestedCoverage: true })
+    if (!full.ok || !fast.ok) throw new Error('refused')
+    expect(full.model.present?.quality.coveragePct).toBeGreaterThan(0)
+    expect(fast.model.present?.quality.coveragePct).toBeNaN()
+    expect({ ...fast.model.present, quality: null }).toEqual({
+      ...full.model.present,
+      quality: null,
+    })
+  })
+})
+
+describe('the floor', () => {
+  it('is never positive: people without a device are not extrapolated to empty rooms', () => {
+    // A crowd whose count barely follows the devices, and three nearly empty sessions.
+    const obs = synthetic({ a: 8, bs: 0.2, br: 0.2, days: 3, perDay: 20, noise: 0, minPeople: 5 })
+    for (let i = 0; i < 3; i++)
+      obs.push({
+        session: { ...(obs[0]?.session as Observation['session']), people: 1 },
+        devices: { stable: 0, randomised: 0 },
+      })
+    for (const form of ['floor+factor', 'floor+mix'] as const) {
+      const c = fitForm(obs, form)
+      expect(c.intercept).toBeLessThanOrEqual(0)
+      expect(c).toEqual(fitForm(obs, form === 'floor+mix' ? 'mix' : 'factor'))
+    }
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(estimateWith(r.model.present, { stable: 0, randomised: 0 })?.people).toBe(0)
   })
 })
 

@@ -11,11 +11,14 @@
 import { buildChains, DEFAULT_CHAIN_OPTIONS, type ChainOptions } from './chains.ts'
 import {
   DEFAULT_STATIC_OPTIONS,
+  DEFAULT_PRESENCE_OPTIONS,
   deviceArrivals,
   devicesPresent,
+  devicesPresentTime,
   staticSince,
   type CountedChain,
   type DeviceCounts,
+  type PresenceOptions,
   type StaticOptions,
   type Window,
 } from './measures.ts'
@@ -37,12 +40,19 @@ export type EstimatorOptions = {
   static: StaticOptions
   /** A device unheard for longer than this at a gateway arrives anew when heard again. */
   visitGapMs: number
+  /**
+   * Presence as device-time (devicesPresentTime). Absent: whole minutes heard (devicesPresent), as
+   * models fitted before device-time counted them — a stored model keeps counting the way it was
+   * fitted.
+   */
+  presence?: PresenceOptions
 }
 
 export const DEFAULT_ESTIMATOR_OPTIONS: EstimatorOptions = {
   chains: DEFAULT_CHAIN_OPTIONS,
   static: DEFAULT_STATIC_OPTIONS,
   visitGapMs: 10 * 60_000,
+  presence: DEFAULT_PRESENCE_OPTIONS,
 }
 
 export type PreparedDevices = {
@@ -81,13 +91,18 @@ export function prepareDevices(
 
 export type DeviceMeasures = { present: DeviceCounts; arrived: DeviceCounts }
 
-/** Devices present (mean per minute) and device visits begun, per window. */
+/**
+ * Devices present (mean over the window: device-time, or whole minutes for a model fitted before
+ * device-time) and device visits begun, per window.
+ */
 export function measureWindows(
   prepared: PreparedDevices,
   windows: readonly Window[],
   options: EstimatorOptions = DEFAULT_ESTIMATOR_OPTIONS,
 ): DeviceMeasures[] {
-  const present = devicesPresent(prepared.chains, windows)
+  const present = options.presence
+    ? devicesPresentTime(prepared.chains, windows, options.presence)
+    : devicesPresent(prepared.chains, windows)
   const arrived = deviceArrivals(prepared.chains, windows, options.visitGapMs)
   return windows.map((_, i) => ({
     present: present[i] ?? { stable: 0, randomised: 0 },
@@ -198,7 +213,7 @@ function combine(
 }
 
 /** RSSI gates the calibration tries, most inclusive first (null: every session above the floor). */
-export const RSSI_GATES: readonly (number | null)[] = [null, -85, -80, -75, -70]
+export const RSSI_GATES: readonly (number | null)[] = [null, -85, -80, -75, -70, -65, -60]
 /** Days of counts needed before gates are compared (with fewer, the first gate is kept). */
 export const MIN_GATE_DAYS = 4
 
@@ -221,12 +236,10 @@ export function calibrate(
   o: CalibrateOptions,
 ): FitResult {
   const options = o.options ?? DEFAULT_ESTIMATOR_OPTIONS
-  // A gate chosen on two or three days fits their noise: gates are compared from MIN_GATE_DAYS on.
-  const days = new Set(counts.map((c) => c.day)).size
-  const gates = days >= MIN_GATE_DAYS ? (o.rssiGates ?? RSSI_GATES) : [o.rssiGates?.[0] ?? null]
-  let best: { model: CalibrationModel; mae: number } | null = null
-  let firstRefusal: FitResult | null = null
-  for (const gate of gates) {
+  const missing = counts.filter((c) => !sessionsByDay.has(c.day))
+  if (missing.length)
+    return { ok: false, reason: `no device sessions for the day ${missing[0]?.day} of a count` }
+  const byGate = gatesToTry(counts, o).map((gate) => {
     const observations: Observation[] = []
     for (const [day, sessions] of sessionsByDay) {
       const todays = counts.filter((c) => c.day === day)
@@ -245,9 +258,34 @@ export function calibrate(
         })
       })
     }
-    const missing = counts.filter((c) => !sessionsByDay.has(c.day))
-    if (missing.length)
-      return { ok: false, reason: `no device sessions for the day ${missing[0]?.day} of a count` }
+    return { gate, observations }
+  })
+  return calibrateObservations(byGate, o)
+}
+
+/** The RSSI gates `calibrate` compares for these counts (only the first below MIN_GATE_DAYS days). */
+export function gatesToTry(
+  counts: readonly { day: string }[],
+  o: Pick<CalibrateOptions, 'rssiGates'> = {},
+): (number | null)[] {
+  // A gate chosen on two or three days fits their noise: gates are compared from MIN_GATE_DAYS on.
+  const days = new Set(counts.map((c) => c.day)).size
+  return days >= MIN_GATE_DAYS ? [...(o.rssiGates ?? RSSI_GATES)] : [o.rssiGates?.[0] ?? null]
+}
+
+/**
+ * `calibrate` from the device counts already measured over each count session, per gate (in the
+ * order of `gatesToTry`): the most inclusive gate is kept unless a stricter one predicts held-out
+ * days at least `richerGain` better.
+ */
+export function calibrateObservations(
+  byGate: readonly { gate: number | null; observations: readonly Observation[] }[],
+  o: CalibrateOptions,
+): FitResult {
+  const options = o.options ?? DEFAULT_ESTIMATOR_OPTIONS
+  let best: { model: CalibrationModel; mae: number } | null = null
+  let firstRefusal: FitResult | null = null
+  for (const { gate, observations } of byGate) {
     const r = fitCalibration(observations, { ...o, rssiGate: gate, estimator: options })
     if (!r.ok) {
       firstRefusal ??= r

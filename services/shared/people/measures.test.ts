@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { buildChains, type DeviceChain } from './chains.ts'
 import {
+  DEFAULT_PRESENCE_OPTIONS,
   DEFAULT_STATIC_OPTIONS,
   deviceArrivals,
   devicesPresent,
+  devicesPresentTime,
   MINUTE_MS,
+  reportingPeriodMs,
   staticSince,
   visitStarts,
   type CountedChain,
@@ -90,6 +93,68 @@ describe(devicesPresent.name, () => {
   })
 })
 
+describe(devicesPresentTime.name, () => {
+  const S = 1_000
+  const o = DEFAULT_PRESENCE_OPTIONS
+
+  it('counts a short stay by its time in range, not by the minutes it touched', () => {
+    // A passer-by heard every 10 s for 20 s across a minute boundary: 30 s in range, not 2 minutes.
+    const passer = session({ pseudonym: 'p', firstMs: M - 10 * S, lastMs: M + 10 * S, samples: 3 })
+    const chains = buildChains([passer]).map((c) => counted(c))
+    const w = { fromMs: 0, toMs: 15 * M }
+    expect(devicesPresent(chains, [w])[0]?.stable).toBeCloseTo(2 / 15)
+    expect(devicesPresentTime(chains, [w], o)[0]?.stable).toBeCloseTo(30 / 900)
+  })
+
+  it('is proportional to time in range whatever the mix of short and long stays', () => {
+    // 10 passers-by of 30 s and one visitor of 5 min (heard every 10 s): 10 × 30 s + 300 s = 600
+    // device-seconds, 2/3 of a device on average over 15 minutes; whole minutes say 10 × 1 + 5.
+    const sessions: DeviceSession[] = []
+    for (let i = 0; i < 10; i++) {
+      const t = i * 80 * S + 15 * S
+      sessions.push(session({ firstMs: t, lastMs: t + 20 * S, samples: 3, randomised: true }))
+    }
+    sessions.push(session({ firstMs: 5 * S, lastMs: 295 * S, samples: 30 }))
+    const chains = buildChains(sessions).map((c) => counted(c))
+    const [w] = devicesPresentTime(chains, [{ fromMs: 0, toMs: 15 * M }], o)
+    expect(w?.randomised).toBeCloseTo(300 / 900)
+    expect(w?.stable).toBeCloseTo(300 / 900)
+  })
+
+  it('counts a device once while its sessions overlap, pads a single sighting by the default period, and stops at static', () => {
+    const [c] = buildChains([
+      session({ pseudonym: 'a', firstMs: 60 * S, lastMs: 120 * S, samples: 7 }),
+      session({ pseudonym: 'a', firstMs: 100 * S, lastMs: 200 * S, samples: 11 }),
+    ])
+    // Period (60 + 100) / (6 + 10) = 10 s: 55 s … 205 s.
+    expect(reportingPeriodMs(c as DeviceChain, o)).toBe(10 * S)
+    const w = { fromMs: 0, toMs: 300 * S }
+    expect(devicesPresentTime([counted(c as DeviceChain)], [w], o)[0]?.stable).toBeCloseTo(
+      150 / 300,
+    )
+    expect(devicesPresentTime([counted(c as DeviceChain, 100 * S)], [w], o)[0]?.stable).toBeCloseTo(
+      45 / 300,
+    )
+    const [once] = buildChains([session({ firstMs: 100 * S, lastMs: 100 * S, samples: 1 })])
+    expect(reportingPeriodMs(once as DeviceChain, o)).toBe(o.defaultPeriodMs)
+    expect(devicesPresentTime([counted(once as DeviceChain)], [w], o)[0]?.stable).toBeCloseTo(
+      o.defaultPeriodMs / S / 300,
+    )
+  })
+
+  it('splits a stay over the windows it spans', () => {
+    const chains = buildChains([
+      session({ firstMs: 10 * M, lastMs: 20 * M, samples: 601 }), // every second
+    ]).map((c) => counted(c))
+    const out = devicesPresentTime(chains, [
+      { fromMs: 0, toMs: 15 * M },
+      { fromMs: 15 * M, toMs: 30 * M },
+    ])
+    expect(out[0]?.stable).toBeCloseTo(5 / 15, 2)
+    expect(out[1]?.stable).toBeCloseTo(5 / 15, 2)
+  })
+})
+
 describe(deviceArrivals.name, () => {
   it('counts visits begun in each window: a device back after the visit gap arrives again', () => {
     const chains = buildChains([
@@ -111,6 +176,25 @@ describe(deviceArrivals.name, () => {
       { stable: 1, randomised: 1 },
       { stable: 1, randomised: 0 },
     ])
+  })
+
+  it('counts a visit in every window holding it, overlapping and nested windows too', () => {
+    const chains = buildChains([
+      session({ pseudonym: 'a', firstMs: 5 * M, lastMs: 6 * M }),
+      session({ pseudonym: 'b', firstMs: 50 * M, lastMs: 51 * M }),
+    ]).map((c) => counted(c))
+    const out = deviceArrivals(
+      chains,
+      [
+        { fromMs: 0, toMs: 60 * M }, // both
+        { fromMs: 4 * M, toMs: 5 * M }, // ends as a begins: none
+        { fromMs: 5 * M, toMs: 6 * M }, // a
+        { fromMs: 45 * M, toMs: 55 * M }, // b
+        { fromMs: 30 * M, toMs: 40 * M }, // none
+      ],
+      10 * M,
+    )
+    expect(out.map((o) => o.stable)).toEqual([2, 0, 1, 1, 0])
   })
 
   it('does not count the visits of a device after it turned static', () => {
