@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import type { DeviceSession } from '../../services/shared/people/sessions.ts'
 import {
   apply,
   byBand,
@@ -13,41 +12,16 @@ import {
   type CorpusDay,
 } from './brno-corpus.ts'
 import { leaveOneDayOut } from './people-eval.ts'
+import { twoDevicesPerPersonDay } from './people-eval-fixtures.ts'
 
 const M = 60_000
 
-/** A day where each person carries two stable devices heard all along; the naive sees 3 each. */
+/** Two hours where each person carries two stable devices heard all along; the naive sees 3 each. */
 function day(position: string, date: string, startMs: number, people: number[]): CorpusDay {
-  const sessions: DeviceSession[] = []
-  const truth = new Map<number, number>()
-  const addressesPerMinute = new Map<number, Set<number>>()
-  for (let m = 0; m < 120; m++) {
-    const t = startMs + m * M
-    const p = people[Math.floor(m / 15) % people.length] ?? 0
-    truth.set(t, p)
-    for (let i = 0; i < 2 * p; i++)
-      sessions.push({
-        gatewayId: 'gw',
-        zoneId: 'z',
-        pseudonym: `${date}-${m}-${i}`,
-        // Heard every second for the minute: device-time is the minute exactly.
-        firstMs: t,
-        lastMs: t + 59_000,
-        samples: 60,
-        peakRssi: -60,
-        radio: 'wifi',
-        randomised: false,
-      })
-    addressesPerMinute.set(t, new Set(Array.from({ length: 3 * p }, (_, i) => i)))
-  }
   return {
-    day: `${position}/${date}`,
+    ...twoDevicesPerPersonDay(`${position}/${date}`, startMs, 120, people),
     position,
     date,
-    zoneId: 'z',
-    sessions,
-    truth,
-    addressesPerMinute,
     sightings: 0,
     denied: 0,
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { DeviceSession } from '../../services/shared/people/sessions.ts'
-import { figuresOf, leaveOneDayOut, truthWindows, type TruthDay } from './people-eval.ts'
+import { figuresOf, leaveOneDayOut, truthWindows } from './people-eval.ts'
+import { twoDevicesPerPersonDay } from './people-eval-fixtures.ts'
 
 const M = 60_000
 
@@ -26,33 +26,7 @@ describe(figuresOf.name, () => {
   })
 })
 
-/** A day where every one of `people` devices is heard all day: truth = people each minute. */
-function day(name: string, startMs: number, minutes: number, people: number[]): TruthDay {
-  const sessions: DeviceSession[] = []
-  const truth = new Map<number, number>()
-  const addressesPerMinute = new Map<number, Set<number>>()
-  for (let m = 0; m < minutes; m++) {
-    const t = startMs + m * M
-    const p = people[Math.floor(m / 15) % people.length] ?? 0
-    truth.set(t, p)
-    // Two stable devices per person, as one-minute sessions heard every second (device-time: the
-    // minute exactly); the naive estimator sees 3 addresses.
-    for (let i = 0; i < 2 * p; i++)
-      sessions.push({
-        gatewayId: 'gw',
-        zoneId: 'z',
-        pseudonym: `${name}-${m}-${i}`,
-        firstMs: t,
-        lastMs: t + 59_000,
-        samples: 60,
-        peakRssi: -60,
-        radio: 'wifi',
-        randomised: false,
-      })
-    addressesPerMinute.set(t, new Set(Array.from({ length: 3 * p }, (_, i) => i)))
-  }
-  return { day: name, zoneId: 'z', sessions, truth, addressesPerMinute }
-}
+const day = twoDevicesPerPersonDay
 
 describe(truthWindows.name, () => {
   it('cuts clock windows to the minutes with truth and averages them', () => {
