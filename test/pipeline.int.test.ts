@@ -11,6 +11,7 @@ import { oneDayWindowEnd, randomTopicPrefix } from '../services/shared/testing/h
 import {
   TEST_INGEST_CONFIG,
   acceptedBatches,
+  allSessionsClosed,
   startTestIngest,
   type TestIngest,
 } from '../services/ingest/testing/ingest-harness.ts'
@@ -96,9 +97,8 @@ describe('pipeline', () => {
       { timeoutMs: 90_000, what: 'every batch ingested' },
     )
     await waitFor(
-      async () =>
-        (await database.db.selectFrom('open_transits').select('pseudonym').execute()).length,
-      (n) => n === 0,
+      () => allSessionsClosed(database.db, [ingest.service]),
+      (closed) => closed,
       { timeoutMs: 30_000, what: 'every session closed' },
     )
     expect(

@@ -11,6 +11,7 @@ import { randomTopicPrefix } from '../shared/testing/helpers.ts'
 import {
   TEST_INGEST_CONFIG,
   acceptedBatches,
+  allSessionsClosed,
   startTestIngest,
   type TestIngest,
 } from './testing/ingest-harness.ts'
@@ -148,8 +149,8 @@ async function run(opts: {
       { timeoutMs: 90_000, what: `every batch ingested (${published.messages}) under ${prefix}` },
     )
     await waitFor(
-      async () => (await db.selectFrom('open_transits').select('pseudonym').execute()).length,
-      (n) => n === 0,
+      () => allSessionsClosed(db, services),
+      (closed) => closed,
       { timeoutMs: 30_000, what: `every session closed under ${prefix}` },
     )
     for (const s of services) expect(await rejectedMessages(s)).toBe(0)

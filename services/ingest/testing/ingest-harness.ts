@@ -90,6 +90,21 @@ export function acceptedBatches(service: Pick<IngestService, 'metrics'>): Promis
 }
 
 /**
+ * Whether every session is closed: none held in the services' memory (the open-sessions gauge, set
+ * after each commit and each maintenance run) and none checkpointed in `open_transits`. The table
+ * alone says nothing between checkpoints: open sessions live in memory and are written there only
+ * every INGEST_CHECKPOINT_MS, so an empty table right after the last batch meant nothing yet.
+ */
+export async function allSessionsClosed(
+  db: Db,
+  services: readonly Pick<IngestService, 'metrics'>[],
+): Promise<boolean> {
+  for (const s of services)
+    if (((await s.metrics.openSessions.get()).values[0]?.value ?? 0) > 0) return false
+  return (await db.selectFrom('open_transits').select('pseudonym').limit(1).execute()).length === 0
+}
+
+/**
  * A gateway's open sessions as the database holds them (checkpoint + session log replayed) under
  * TEST_INGEST_CONFIG's rules: what survives a crash, whatever the ingest holds in memory.
  */
