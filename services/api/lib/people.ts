@@ -63,6 +63,42 @@ export function bucketWindows(
 type Part = { name: string; keep: (s: ClassifiedSession) => boolean }
 
 /**
+ * Consecutive windows cut at local midnights (pseudonyms and calibrations are per local day), with
+ * each day's bounds and the index of its first window.
+ */
+function localDays(windows: readonly Window[], tz: string) {
+  const days: { dayStart: number; dayEnd: number; offset: number; windows: Window[] }[] = []
+  let i = 0
+  while (i < windows.length) {
+    const offset = i
+    const dayStart = startOfLocalDay((windows[i] as Window).fromMs, tz)
+    const dayEnd = startOfNextLocalDay(dayStart, tz)
+    const day: Window[] = []
+    while (i < windows.length && (windows[i] as Window).fromMs < dayEnd)
+      day.push(windows[i++] as Window)
+    days.push({ dayStart, dayEnd, offset, windows: day })
+  }
+  return days
+}
+
+/** The span of sessions a series over `windows` reads: the static rule's look-back included. */
+function sessionSpan(windows: readonly Window[], tz: string): [Date, Date] {
+  const first = windows[0] as Window
+  const last = windows[windows.length - 1] as Window
+  return [new Date(startOfLocalDay(first.fromMs, tz) - LOOK_BACK_MS), new Date(last.toMs)]
+}
+
+function byZoneOf(sessions: readonly ClassifiedSession[]): Map<string, ClassifiedSession[]> {
+  const byZone = new Map<string, ClassifiedSession[]>()
+  for (const s of sessions) {
+    const list = byZone.get(s.zoneId)
+    if (list) list.push(s)
+    else byZone.set(s.zoneId, [s])
+  }
+  return byZone
+}
+
+/**
  * People present and arriving per window for a zone or a shop, split into parts (a zone: one part;
  * a shop: inside = visitor sessions, in front = the others). Windows are estimated local day by
  * local day (pseudonyms are per day), each day with the calibrations in force at its start: a
@@ -83,24 +119,11 @@ export async function peopleSeries(
     o.parts.map((p) => [p.name, [] as { present: PeopleValue; arrivals: PeopleValue }[]]),
   )
   if (o.windows.length === 0) return out
-  const first = o.windows[0] as Window
-  const last = o.windows[o.windows.length - 1] as Window
   const [gatewayIds, sessions] = await Promise.all([
     listScopeGateways(db, o.scope),
-    loadSessions(
-      db,
-      o.scope,
-      new Date(startOfLocalDay(first.fromMs, o.tz) - LOOK_BACK_MS),
-      new Date(last.toMs),
-    ),
+    loadSessions(db, o.scope, ...sessionSpan(o.windows, o.tz)),
   ])
-  let i = 0
-  while (i < o.windows.length) {
-    const dayStart = startOfLocalDay((o.windows[i] as Window).fromMs, o.tz)
-    const dayEnd = startOfNextLocalDay(dayStart, o.tz)
-    const day: Window[] = []
-    while (i < o.windows.length && (o.windows[i] as Window).fromMs < dayEnd)
-      day.push(o.windows[i++] as Window)
+  for (const { dayStart, dayEnd, windows: day } of localDays(o.windows, o.tz)) {
     const calibrations = await o.calibrations({ zoneIds: [o.zoneId], at: new Date(dayStart) })
     const todays = sessions.filter((s) => s.lastMs >= dayStart && s.firstMs < dayEnd)
     for (const part of o.parts) {
@@ -129,31 +152,12 @@ export async function districtPeopleSeries(
   const empty = (): PeopleValue => ({ people: 0, low: 0, high: 0, calibrated: true })
   const out = o.windows.map(() => ({ present: empty(), arrivals: empty() }))
   if (o.windows.length === 0) return out
-  const first = o.windows[0] as Window
-  const last = o.windows[o.windows.length - 1] as Window
   const [zones, sessions] = await Promise.all([
     listZoneGateways(db),
-    loadSessions(
-      db,
-      'all',
-      new Date(startOfLocalDay(first.fromMs, o.tz) - LOOK_BACK_MS),
-      new Date(last.toMs),
-    ),
+    loadSessions(db, 'all', ...sessionSpan(o.windows, o.tz)),
   ])
-  const byZone = new Map<string, ClassifiedSession[]>()
-  for (const s of sessions) {
-    const list = byZone.get(s.zoneId)
-    if (list) list.push(s)
-    else byZone.set(s.zoneId, [s])
-  }
-  let i = 0
-  while (i < o.windows.length) {
-    const offset = i
-    const dayStart = startOfLocalDay((o.windows[i] as Window).fromMs, o.tz)
-    const dayEnd = startOfNextLocalDay(dayStart, o.tz)
-    const day: Window[] = []
-    while (i < o.windows.length && (o.windows[i] as Window).fromMs < dayEnd)
-      day.push(o.windows[i++] as Window)
+  const byZone = byZoneOf(sessions)
+  for (const { dayStart, dayEnd, offset, windows: day } of localDays(o.windows, o.tz)) {
     const calibrations = await o.calibrations({
       zoneIds: [...zones.keys()],
       at: new Date(dayStart),
@@ -197,12 +201,7 @@ export async function peoplePresentNow(
     loadSessions(db, 'all', new Date(window.fromMs - LOOK_BACK_MS), new Date(o.nowMs)),
   ])
   const calibrations = await o.calibrations({ zoneIds: [...zones.keys()], at: new Date(dayStart) })
-  const byZone = new Map<string, ClassifiedSession[]>()
-  for (const s of sessions) {
-    const list = byZone.get(s.zoneId)
-    if (list) list.push(s)
-    else byZone.set(s.zoneId, [s])
-  }
+  const byZone = byZoneOf(sessions)
   const out = new Map<string, PeopleValue>()
   for (const [zoneId, gatewayIds] of zones) {
     const [figure] = estimateGateways({
