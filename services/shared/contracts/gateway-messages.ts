@@ -5,9 +5,14 @@ import { containsMac } from './mac.ts'
 export const MAX_PAYLOAD_BYTES = 256 * 1024
 export const MAX_SIGHTINGS_PER_BATCH = 5000
 
+/** The largest time a JavaScript Date holds (epoch ms). */
+const MAX_EPOCH_MS = 8_640_000_000_000_000
+/** A probe's information-element ids: decimal, comma-separated. */
+const IE_PATTERN = /^\s*(?:\d{1,3}(?:\s*,\s*\d{1,3})*)?\s*$/
+
 const TimestampSchema = z.union([
   z.iso.datetime({ offset: true }),
-  z.number().int().nonnegative().max(8_640_000_000_000_000),
+  z.number().int().nonnegative().max(MAX_EPOCH_MS),
 ])
 
 /** What a short text a gateway sends may hold: letters, digits, `.`, `_`, `+` and `-`, 1–32 of them. */
@@ -34,11 +39,7 @@ export const SightingSchema = z.object({
   radio: z.enum(['wifi', 'ble']),
   seqNum: z.number().int().min(0).max(4095).optional(),
   /** Information-element ids of a probe request, decimal, comma-separated: `0,1,50,3,45,127`. */
-  ie: z
-    .string()
-    .max(512)
-    .regex(/^\s*(?:\d{1,3}(?:\s*,\s*\d{1,3})*)?\s*$/, 'comma-separated decimal element ids')
-    .optional(),
+  ie: z.string().max(512).regex(IE_PATTERN, 'comma-separated decimal element ids').optional(),
 })
 export type Sighting = z.infer<typeof SightingSchema>
 
@@ -66,7 +67,99 @@ export type GatewayStatus = z.infer<typeof GatewayStatusSchema>
 
 /** Epoch milliseconds of a protocol timestamp (ISO-8601 with zone, or epoch ms). */
 export function toEpochMs(t: string | number): number {
-  return typeof t === 'number' ? t : Date.parse(t)
+  if (typeof t === 'number') return t
+  const ms = utcIsoMs(t)
+  return Number.isNaN(ms) ? Date.parse(t) : ms
+}
+
+/** Days of `month` (1–12) in `year` (proleptic Gregorian, as ISO 8601 and the schema count them). */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+/** Two decimal digits at `i` as a number, or -1. */
+function digits2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48
+  const b = s.charCodeAt(i + 1) - 48
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
+
+/**
+ * Epoch ms of the one timestamp form gateways send almost always, `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z`,
+ * read by hand: a real date and time of day, or NaN for anything else (other forms, offsets, more
+ * fraction digits) — then the schema and `Date.parse` decide. Every string it reads is one
+ * `TimestampSchema` accepts, with the value `Date.parse` gives (decode-message.test.ts checks both).
+ */
+export function utcIsoMs(s: string): number {
+  const n = s.length
+  if (n < 20 || n > 24 || s.charCodeAt(n - 1) !== 90 /* Z */) return NaN
+  if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return NaN
+  const y1 = digits2(s, 0)
+  const y2 = digits2(s, 2)
+  const month = digits2(s, 5)
+  const day = digits2(s, 8)
+  const hour = digits2(s, 11)
+  const minute = digits2(s, 14)
+  const second = digits2(s, 17)
+  if (y1 < 0 || y2 < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return NaN
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return NaN
+  const year = y1 * 100 + y2
+  // Date.UTC reads years 0–99 as 1900–1999: those are left to Date.parse.
+  if (year < 100 || day > daysIn(year, month)) return NaN
+  let ms = 0
+  if (n > 20) {
+    // `.` and one to three digits: tenths, hundredths, thousandths.
+    if (s[19] !== '.' || n === 21) return NaN
+    let scale = 100
+    for (let i = 20; i < n - 1; i++) {
+      const d = s.charCodeAt(i) - 48
+      if (d < 0 || d > 9) return NaN
+      ms += d * scale
+      scale /= 10
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms)
+}
+
+const isIntIn = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+
+const isTimestamp = (v: unknown): v is string | number =>
+  typeof v === 'string' ? !Number.isNaN(utcIsoMs(v)) : isIntIn(v, 0, MAX_EPOCH_MS)
+
+/**
+ * The sightings batch without zod, for the shape gateways send nearly always: the batch when every
+ * field is one `SightingsBatchSchema` accepts, else undefined — then the schema decides and says why.
+ * It accepts a subset of what the schema accepts (timestamps only in the `utcIsoMs` form or as
+ * epoch ms), never more; unknown fields are left on the value (the schema would strip them; nobody
+ * reads them). Ingest's hot path: zod's checks and copies were ~10 % of ingest's CPU a sighting.
+ */
+export function sightingsBatchFast(json: unknown): SightingsBatch | undefined {
+  if (typeof json !== 'object' || json === null) return undefined
+  const b = json as Record<string, unknown>
+  if (b.v !== 1) return undefined
+  const { gatewayId, bootId, sightings } = b
+  if (typeof gatewayId !== 'string' || !GATEWAY_ID_PATTERN.test(gatewayId)) return undefined
+  if (typeof bootId !== 'string' || !GATEWAY_TEXT_PATTERN.test(bootId) || containsMac(bootId))
+    return undefined
+  if (!isIntIn(b.seq, 0, Number.MAX_SAFE_INTEGER) || !isTimestamp(b.sentAt)) return undefined
+  if (!Array.isArray(sightings) || sightings.length > MAX_SIGHTINGS_PER_BATCH) return undefined
+  for (const item of sightings as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined
+    const s = item as Record<string, unknown>
+    if (!isTimestamp(s.t)) return undefined
+    if (typeof s.mac !== 'string' || s.mac.length > 17) return undefined
+    if (!isIntIn(s.rssi, -127, 0)) return undefined
+    if (s.radio !== 'wifi' && s.radio !== 'ble') return undefined
+    if (s.seqNum !== undefined && !isIntIn(s.seqNum, 0, 4095)) return undefined
+    if (
+      s.ie !== undefined &&
+      (typeof s.ie !== 'string' || s.ie.length > 512 || !IE_PATTERN.test(s.ie))
+    )
+      return undefined
+  }
+  return json as SightingsBatch
 }
 
 /**
