@@ -4,16 +4,10 @@ import { batchDigest, type DigestInput } from './batch-digest.ts'
 const batch: DigestInput = {
   sentAtMs: 1_763_720_102_120,
   sightings: [
-    {
-      tMs: 1_763_720_101_503,
-      pseudonym: '-4211',
-      rssi: -71,
-      radio: 'wifi',
-      seqNum: 2187,
-      ie: '0,1',
-    },
-    { tMs: 1_763_720_101_703, pseudonym: null, rssi: -95, radio: 'ble' },
+    { tMs: 1_763_720_101_503, rssi: -71, radio: 'wifi', seqNum: 2187, ie: '0,1' },
+    { tMs: 1_763_720_101_703, rssi: -95, radio: 'ble' },
   ],
+  pseudonyms: ['-4211', null],
 }
 
 describe(batchDigest.name, () => {
@@ -25,11 +19,26 @@ describe(batchDigest.name, () => {
     expect(n >= -(2n ** 63n) && n < 2n ** 63n).toBe(true)
   })
 
+  it('is the digest earlier versions recorded, so a redelivery across an upgrade is still one', () => {
+    // Computed by the release before the pseudonyms moved beside the sightings (2026-12-07).
+    expect(batchDigest(batch)).toBe('2141723559390743371')
+  })
+
   it.each<[string, (b: DigestInput) => DigestInput]>([
     ['sentAt moved by 1 ms', (b) => ({ ...b, sentAtMs: b.sentAtMs + 1 })],
-    ['a sighting dropped', (b) => ({ ...b, sightings: b.sightings.slice(0, 1) })],
-    ['the sightings reordered', (b) => ({ ...b, sightings: [...b.sightings].reverse() })],
-    ['another device', (b) => ({ ...b, sightings: [{ ...b.sightings[0]!, pseudonym: '-4212' }] })],
+    [
+      'a sighting dropped',
+      (b) => ({ ...b, sightings: b.sightings.slice(0, 1), pseudonyms: b.pseudonyms.slice(0, 1) }),
+    ],
+    [
+      'the sightings reordered',
+      (b) => ({
+        ...b,
+        sightings: [...b.sightings].reverse(),
+        pseudonyms: [...b.pseudonyms].reverse(),
+      }),
+    ],
+    ['another device', (b) => ({ ...b, pseudonyms: ['-4212', null] })],
     [
       'an rssi changed',
       (b) => ({ ...b, sightings: [{ ...b.sightings[0]!, rssi: -70 }, b.sightings[1]!] }),

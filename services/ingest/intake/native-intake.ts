@@ -96,10 +96,7 @@ export function createNativeIntake(deps: {
       total: batch.sightings.length,
       belowFloor,
       denied,
-      digest: batchDigest({
-        sentAtMs: batch.sentAtMs,
-        sightings: batch.sightings.map((s, i) => ({ ...s, pseudonym: pseudonyms[i] ?? null })),
-      }),
+      digest: batchDigest({ sentAtMs: batch.sentAtMs, sightings: batch.sightings, pseudonyms }),
       work: {
         gateway,
         bootId: batch.bootId,
