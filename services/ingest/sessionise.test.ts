@@ -234,3 +234,96 @@ describe(classify.name, () => {
     expect(classify(s, { ...thresholds, version: 8 }).thresholdVersion).toBe(8)
   })
 })
+
+/** A seeded generator (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** The definition the one-pass segmenting must agree with: group, sort each device by time, split. */
+function segmentBySorting(sightings: readonly PseudoSighting[], gapMs: number) {
+  const byDevice = new Map<string, PseudoSighting[]>()
+  for (const s of sightings) byDevice.set(s.pseudonym, [...(byDevice.get(s.pseudonym) ?? []), s])
+  const out = new Map<string, Session[]>()
+  for (const [pseudonym, list] of byDevice) {
+    const sessions: Session[] = []
+    for (const s of [...list].sort((a, b) => a.tMs - b.tMs)) {
+      const cur = sessions.at(-1)
+      if (cur && s.tMs - cur.lastMs <= gapMs) {
+        cur.lastMs = s.tMs
+        cur.samples++
+        cur.peakRssi = Math.max(cur.peakRssi, s.rssi)
+      } else {
+        sessions.push({
+          pseudonym,
+          firstMs: s.tMs,
+          lastMs: s.tMs,
+          peakRssi: s.rssi,
+          samples: 1,
+          radio: s.radio,
+          randomised: s.randomised,
+        })
+      }
+      const last = sessions.at(-1)!
+      if (s.seqNum !== undefined) last.lastSeqNum = s.seqNum
+      if (s.fp !== undefined && last.fp === undefined) last.fp = s.fp
+    }
+    out.set(pseudonym, sessions)
+  }
+  return out
+}
+
+describe('the fast paths of segmenting and merging', () => {
+  it('segment batches in order, out of order and with equal times as sorting would (seeded)', () => {
+    const next = rng(11)
+    for (let round = 0; round < 2_000; round++) {
+      const n = Math.floor(next() * 30)
+      const ordered = next() < 0.5
+      let t = 0
+      const batch: PseudoSighting[] = []
+      for (let i = 0; i < n; i++) {
+        t = ordered ? t + Math.floor(next() * 3) * 40_000 : Math.floor(next() * 10) * 40_000
+        const s = sighting(`p${Math.floor(next() * 4)}`, t, -90 + Math.floor(next() * 40))
+        if (next() < 0.3) s.seqNum = Math.floor(next() * 4096)
+        if (next() < 0.3) s.fp = `f${Math.floor(next() * 3)}`
+        batch.push(s)
+      }
+      const sut = segmentSightings(batch, GAP)
+      const expected = segmentBySorting(batch, GAP)
+      expect([...sut.keys()]).toEqual([...expected.keys()])
+      expect(sut).toEqual(expected)
+    }
+  })
+
+  it('merge one segment with an open session as the general merge does (seeded)', () => {
+    const next = rng(12)
+    for (let round = 0; round < 2_000; round++) {
+      const a = Math.floor(next() * 10) * 40_000
+      const b = a + Math.floor(next() * 4) * 40_000
+      const c = Math.floor(next() * 14) * 40_000
+      const d = c + Math.floor(next() * 4) * 40_000
+      const open = session(a, b, {
+        samples: 1 + Math.floor(next() * 5),
+        peakRssi: -80 + Math.floor(next() * 30),
+        ...(next() < 0.5 ? { lastSeqNum: 7 } : {}),
+        ...(next() < 0.5 ? { fp: 'f1' } : {}),
+      })
+      const seg = session(c, d, {
+        samples: 1 + Math.floor(next() * 5),
+        peakRssi: -80 + Math.floor(next() * 30),
+        ...(next() < 0.5 ? { lastSeqNum: 9 } : {}),
+        ...(next() < 0.5 ? { fp: 'f2' } : {}),
+      })
+      // No open session and two segments: the general path, over the same sessions.
+      expect(mergeSessions(open, [seg], GAP)).toEqual(mergeSessions(undefined, [open, seg], GAP))
+      expect(mergeSessions(undefined, [seg], GAP)).toEqual({ open: seg, closed: [] })
+    }
+  })
+})

@@ -34,78 +34,107 @@ export type ClassifiedTransit = Session & {
   thresholdVersion: number
 }
 
-/** Groups a batch's sightings by pseudonym and splits each device's run where it was unheard for more than `gapMs`. */
+/** A device's first sighting of a run as a session of one sample. */
+function sessionOf(s: PseudoSighting): Session {
+  const session: Session = {
+    pseudonym: s.pseudonym,
+    firstMs: s.tMs,
+    lastMs: s.tMs,
+    peakRssi: s.rssi,
+    samples: 1,
+    radio: s.radio,
+    randomised: s.randomised,
+  }
+  if (s.seqNum !== undefined) session.lastSeqNum = s.seqNum
+  if (s.fp !== undefined) session.fp = s.fp
+  return session
+}
+
+/** Appends a later sighting (by time) of the device to its last run, or starts a new run. */
+function extend(sessions: Session[], s: PseudoSighting, gapMs: number): void {
+  const cur = sessions.at(-1)
+  if (cur === undefined || s.tMs - cur.lastMs > gapMs) {
+    sessions.push(sessionOf(s))
+    return
+  }
+  cur.lastMs = s.tMs
+  cur.samples++
+  if (s.rssi > cur.peakRssi) cur.peakRssi = s.rssi
+  if (s.seqNum !== undefined) cur.lastSeqNum = s.seqNum
+  if (s.fp !== undefined && cur.fp === undefined) cur.fp = s.fp
+}
+
+/**
+ * Groups a batch's sightings by pseudonym and splits each device's run where it was unheard for more
+ * than `gapMs`. Devices come out in the order of their first sighting. A device's sightings are taken
+ * in time order (stable for equal times); gateways send them in order nearly always, so they are
+ * read in one pass and only a device whose sightings go back in time is sorted.
+ */
 export function segmentSightings(
   sightings: readonly PseudoSighting[],
   gapMs: number,
 ): Map<string, Session[]> {
-  const byDevice = new Map<string, PseudoSighting[]>()
-  for (const s of sightings) {
-    const list = byDevice.get(s.pseudonym)
-    if (list) list.push(s)
-    else byDevice.set(s.pseudonym, [s])
-  }
   const out = new Map<string, Session[]>()
-  for (const [pseudonym, list] of byDevice) {
-    list.sort((a, b) => a.tMs - b.tMs)
+  let unordered: Set<string> | undefined
+  for (const s of sightings) {
+    const sessions = out.get(s.pseudonym)
+    if (sessions === undefined) out.set(s.pseudonym, [sessionOf(s)])
+    else if (unordered?.has(s.pseudonym)) continue
+    else if (s.tMs < (sessions.at(-1)?.lastMs ?? -Infinity))
+      (unordered ??= new Set()).add(s.pseudonym)
+    else extend(sessions, s, gapMs)
+  }
+  for (const pseudonym of unordered ?? []) {
     const sessions: Session[] = []
-    let cur: Session | undefined
-    for (const s of list) {
-      if (cur && s.tMs - cur.lastMs <= gapMs) {
-        cur.lastMs = s.tMs
-        cur.samples++
-        if (s.rssi > cur.peakRssi) cur.peakRssi = s.rssi
-      } else {
-        cur = {
-          pseudonym,
-          firstMs: s.tMs,
-          lastMs: s.tMs,
-          peakRssi: s.rssi,
-          samples: 1,
-          radio: s.radio,
-          randomised: s.randomised,
-        }
-        sessions.push(cur)
-      }
-      if (s.seqNum !== undefined) cur.lastSeqNum = s.seqNum
-      if (s.fp !== undefined && cur.fp === undefined) cur.fp = s.fp
-    }
+    const list = sightings.filter((x) => x.pseudonym === pseudonym).sort((a, b) => a.tMs - b.tMs)
+    for (const s of list) extend(sessions, s, gapMs)
     out.set(pseudonym, sessions)
   }
   return out
 }
 
+/** `s` merged into `last` (the one that starts first): one session over both. */
+function joined(last: Session, s: Session): Session {
+  const later = s.lastMs >= last.lastMs ? s : last
+  const earlier = later === s ? last : s
+  const next: Session = {
+    ...last,
+    lastMs: later.lastMs,
+    peakRssi: Math.max(last.peakRssi, s.peakRssi),
+    samples: last.samples + s.samples,
+  }
+  const seqNum = later.lastSeqNum ?? earlier.lastSeqNum
+  if (seqNum !== undefined) next.lastSeqNum = seqNum
+  const fp = last.fp ?? s.fp
+  if (fp !== undefined) next.fp = fp
+  return next
+}
+
 /**
  * Merges a device's new segments with its open session (if any). Sessions closer than `gapMs`
  * (or overlapping, for out-of-order batches) become one; the latest stays open, every earlier one is
- * closed and final.
+ * closed and final. The sessions returned are new objects.
  */
 export function mergeSessions(
   open: Session | undefined,
   segments: readonly Session[],
   gapMs: number,
 ): { open: Session; closed: Session[] } {
+  // Nearly always one segment that starts no earlier than the open session: no sort needed.
+  const only = segments.length === 1 ? segments[0] : undefined
+  if (only && !open) return { open: { ...only }, closed: [] }
+  if (only && open && only.firstMs >= open.firstMs) {
+    if (only.firstMs - open.lastMs <= gapMs) return { open: joined(open, only), closed: [] }
+    return { open: { ...only }, closed: [{ ...open }] }
+  }
   const all = open ? [open, ...segments] : [...segments]
   if (all.length === 0) throw new Error('mergeSessions needs an open session or a segment')
   all.sort((a, b) => a.firstMs - b.firstMs)
   const merged: Session[] = []
   for (const s of all) {
     const last = merged.at(-1)
-    if (last && s.firstMs - last.lastMs <= gapMs) {
-      const later = s.lastMs >= last.lastMs ? s : last
-      const earlier = later === s ? last : s
-      const next: Session = {
-        ...last,
-        lastMs: later.lastMs,
-        peakRssi: Math.max(last.peakRssi, s.peakRssi),
-        samples: last.samples + s.samples,
-      }
-      const seqNum = later.lastSeqNum ?? earlier.lastSeqNum
-      if (seqNum !== undefined) next.lastSeqNum = seqNum
-      const fp = last.fp ?? s.fp
-      if (fp !== undefined) next.fp = fp
-      merged[merged.length - 1] = next
-    } else merged.push({ ...s })
+    if (last && s.firstMs - last.lastMs <= gapMs) merged[merged.length - 1] = joined(last, s)
+    else merged.push({ ...s })
   }
   const latest = merged.pop()
   if (!latest) throw new Error('mergeSessions needs an open session or a segment')
