@@ -30,6 +30,7 @@ import { runFormats } from './benchmarks/formats.ts'
 import { runForecast } from './benchmarks/forecast.ts'
 import { runAlerts } from './benchmarks/alerts.ts'
 import { runHistory } from './benchmarks/history.ts'
+import { runHotPath } from './benchmarks/hot-path.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -45,6 +46,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   forecast: runForecast,
   alerts: runAlerts,
   history: runHistory,
+  hotpath: runHotPath,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>] [--brno-dir <dir>]]
