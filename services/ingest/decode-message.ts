@@ -7,6 +7,7 @@ import {
   sightingsBatchFast,
   toEpochMs,
   type GatewayStatus,
+  type SightingsBatch,
 } from '../shared/contracts/gateway-messages.ts'
 import { isRandomisedMac, normaliseMac } from '../shared/contracts/mac.ts'
 import { parseGatewayTopic } from '../shared/contracts/topics.ts'
@@ -153,12 +154,13 @@ export function decodeSightingsValue(
     )
   }
   // The usual shape is checked by hand; anything else goes through zod, which says what is wrong.
-  let batch = sightingsBatchFast(json)
-  if (batch === undefined) {
+  const fast = sightingsBatchFast(json)
+  let batch: SightingsBatch
+  if (fast === undefined) {
     const parsed = SightingsBatchSchema.safeParse(json)
     if (!parsed.success) return reject('schema', describeIssues(parsed.error), gatewayId)
     batch = parsed.data
-  }
+  } else batch = fast.batch
   if (batch.gatewayId !== gatewayId) {
     return reject(
       'gateway_mismatch',
@@ -166,7 +168,7 @@ export function decodeSightingsValue(
       gatewayId,
     )
   }
-  const sentAtMs = toEpochMs(batch.sentAt)
+  const sentAtMs = fast ? fast.sentAtMs : toEpochMs(batch.sentAt)
   // sentAt drives the gateway's event-time watermark: an unbounded one would close every session.
   if (sentAtMs < nowMs - limits.maxPastMs) {
     return reject(
@@ -190,7 +192,7 @@ export function decodeSightingsValue(
     i++
     const mac = normaliseMac(s.mac)
     if (mac === null) return reject('bad_mac', `sightings.${i}.mac: not a MAC address`, gatewayId)
-    const tMs = toEpochMs(s.t)
+    const tMs = fast ? (fast.times[i] ?? NaN) : toEpochMs(s.t)
     if (tMs < oldest) {
       return reject(
         'stale_timestamp',

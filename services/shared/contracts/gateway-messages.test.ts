@@ -149,7 +149,10 @@ describe('sightingsBatchFast', () => {
   it('takes the usual batch as the schema does', () => {
     const fast = sightingsBatchFast(base())
     expect(fast).toBeDefined()
-    expect(readFields(fast!)).toEqual(readFields(SightingsBatchSchema.parse(base())))
+    const zod = SightingsBatchSchema.parse(base())
+    expect(readFields(fast!.batch)).toEqual(readFields(zod))
+    expect(fast!.sentAtMs).toBe(toEpochMs(zod.sentAt))
+    expect([...fast!.times]).toEqual(zod.sightings.map((s) => toEpochMs(s.t)))
   })
 
   it('never accepts what the schema refuses, and reads what it accepts alike (seeded mutations)', () => {
@@ -175,7 +178,11 @@ describe('sightingsBatchFast', () => {
       if (fast !== undefined) {
         fastTook++
         expect(zod.success, JSON.stringify(batch)).toBe(true)
-        if (zod.success) expect(readFields(fast)).toEqual(readFields(zod.data))
+        if (zod.success) {
+          expect(readFields(fast.batch)).toEqual(readFields(zod.data))
+          expect(fast.sentAtMs).toBe(toEpochMs(zod.data.sentAt))
+          expect([...fast.times]).toEqual(zod.data.sightings.map((s) => toEpochMs(s.t)))
+        }
       } else if (zod.success) declinedButValid++
       else refused++
     }
