@@ -93,16 +93,37 @@ export function segmentSightings(
   return out
 }
 
+/** A copy of a session, field by field (one object shape for every session). */
+function copyOf(
+  s: Session,
+  lastMs = s.lastMs,
+  peakRssi = s.peakRssi,
+  samples = s.samples,
+): Session {
+  const copy: Session = {
+    pseudonym: s.pseudonym,
+    firstMs: s.firstMs,
+    lastMs,
+    peakRssi,
+    samples,
+    radio: s.radio,
+    randomised: s.randomised,
+  }
+  if (s.lastSeqNum !== undefined) copy.lastSeqNum = s.lastSeqNum
+  if (s.fp !== undefined) copy.fp = s.fp
+  return copy
+}
+
 /** `s` merged into `last` (the one that starts first): one session over both. */
 function joined(last: Session, s: Session): Session {
   const later = s.lastMs >= last.lastMs ? s : last
   const earlier = later === s ? last : s
-  const next: Session = {
-    ...last,
-    lastMs: later.lastMs,
-    peakRssi: Math.max(last.peakRssi, s.peakRssi),
-    samples: last.samples + s.samples,
-  }
+  const next = copyOf(
+    last,
+    later.lastMs,
+    Math.max(last.peakRssi, s.peakRssi),
+    last.samples + s.samples,
+  )
   const seqNum = later.lastSeqNum ?? earlier.lastSeqNum
   if (seqNum !== undefined) next.lastSeqNum = seqNum
   const fp = last.fp ?? s.fp
@@ -122,10 +143,10 @@ export function mergeSessions(
 ): { open: Session; closed: Session[] } {
   // Nearly always one segment that starts no earlier than the open session: no sort needed.
   const only = segments.length === 1 ? segments[0] : undefined
-  if (only && !open) return { open: { ...only }, closed: [] }
+  if (only && !open) return { open: copyOf(only), closed: [] }
   if (only && open && only.firstMs >= open.firstMs) {
     if (only.firstMs - open.lastMs <= gapMs) return { open: joined(open, only), closed: [] }
-    return { open: { ...only }, closed: [{ ...open }] }
+    return { open: copyOf(only), closed: [copyOf(open)] }
   }
   const all = open ? [open, ...segments] : [...segments]
   if (all.length === 0) throw new Error('mergeSessions needs an open session or a segment')
@@ -134,7 +155,7 @@ export function mergeSessions(
   for (const s of all) {
     const last = merged.at(-1)
     if (last && s.firstMs - last.lastMs <= gapMs) merged[merged.length - 1] = joined(last, s)
-    else merged.push({ ...s })
+    else merged.push(copyOf(s))
   }
   const latest = merged.pop()
   if (!latest) throw new Error('mergeSessions needs an open session or a segment')
