@@ -119,6 +119,14 @@ export async function recordBatches(
   batches: readonly BatchRecord[],
 ): Promise<BatchVerdict[]> {
   if (batches.length === 0) return []
+  // One round trip: the rows already recorded (read before this statement's insert, which the
+  // statement's own reads never see) and the insert of the group's first occurrences that are not.
+  const firsts = new Map<string, BatchRecord>()
+  for (const b of batches) {
+    const key = identity(b.gatewayId, b.bootId, b.seq)
+    if (!firsts.has(key)) firsts.set(key, b)
+  }
+  const candidates = [...firsts.values()]
   const known = await sql<{
     gateway_id: string
     boot_id: string
@@ -126,40 +134,41 @@ export async function recordBatches(
     sent_at: Date
     content_digest: string | null
   }>`
-    SELECT b.gateway_id, b.boot_id, b.seq, b.sent_at, b.content_digest FROM ingest_batches b
-    JOIN unnest(${batches.map((b) => b.gatewayId)}::text[], ${batches.map((b) => b.bootId)}::text[],
-                ${batches.map((b) => b.seq)}::bigint[]) AS u(g, b, s)
-      ON b.gateway_id = u.g AND b.boot_id = u.b AND b.seq = u.s`.execute(trx)
+    WITH u AS (
+      SELECT * FROM unnest(
+        ${candidates.map((b) => b.gatewayId)}::text[],
+        ${candidates.map((b) => b.bootId)}::text[],
+        ${candidates.map((b) => b.seq)}::bigint[],
+        ${candidates.map((b) => b.sentAt)}::timestamptz[],
+        ${candidates.map((b) => b.sightingsCount)}::integer[],
+        ${candidates.map((b) => b.digest)}::bigint[]) AS u(g, b, s, t, n, d)),
+    known AS (
+      SELECT x.gateway_id, x.boot_id, x.seq, x.sent_at, x.content_digest FROM ingest_batches x
+      JOIN u ON x.gateway_id = u.g AND x.boot_id = u.b AND x.seq = u.s),
+    fresh AS (
+      INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count, content_digest)
+      SELECT g, b, s, t, n, d FROM u
+      WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.gateway_id = u.g AND k.boot_id = u.b AND k.seq = u.s))
+    SELECT * FROM known`.execute(trx)
   const seen = new Map<string, { digest: string | null; sentAtMs: number }>()
   for (const r of known.rows)
     seen.set(identity(r.gateway_id, r.boot_id, r.seq), {
       digest: r.content_digest,
       sentAtMs: r.sent_at.getTime(),
     })
-  const fresh: BatchRecord[] = []
-  const verdicts = batches.map((b): BatchVerdict => {
+  // A first occurrence not recorded before was inserted above; a later one in the group is told
+  // from it as a redelivery would be.
+  return batches.map((b): BatchVerdict => {
     const key = identity(b.gatewayId, b.bootId, b.seq)
     const before = seen.get(key)
     if (!before) {
       seen.set(key, { digest: b.digest, sentAtMs: b.sentAt.getTime() })
-      fresh.push(b)
       return 'fresh'
     }
     const same =
       before.digest === null ? before.sentAtMs === b.sentAt.getTime() : before.digest === b.digest
     return same ? 'duplicate' : 'conflict'
   })
-  if (fresh.length > 0)
-    await sql`
-      INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count, content_digest)
-      SELECT * FROM unnest(
-        ${fresh.map((b) => b.gatewayId)}::text[],
-        ${fresh.map((b) => b.bootId)}::text[],
-        ${fresh.map((b) => b.seq)}::bigint[],
-        ${fresh.map((b) => b.sentAt)}::timestamptz[],
-        ${fresh.map((b) => b.sightingsCount)}::integer[],
-        ${fresh.map((b) => b.digest)}::bigint[])`.execute(trx)
-  return verdicts
 }
 
 function toSession(r: {
@@ -224,17 +233,13 @@ export async function upsertOpenSessions(
  * Records devices as static at their gateway (their open sessions are deleted by the caller), each
  * with the session version of the batch that learned it when known.
  */
-export async function insertStaticDevices(
-  trx: Trx,
-  refs: readonly (DeviceRef & { version?: number })[],
-): Promise<void> {
-  if (refs.length === 0) return
+function staticDevicesInsert(refs: readonly (DeviceRef & { version?: number })[]) {
   const { gateways, pseudonyms } = refArrays(refs)
-  await sql`
+  return sql`
     INSERT INTO static_devices (gateway_id, pseudonym, learned_version)
     SELECT * FROM unnest(${gateways}::text[], ${pseudonyms}::bigint[],
                          ${refs.map((r) => r.version ?? null)}::bigint[])
-    ON CONFLICT DO NOTHING`.execute(trx)
+    ON CONFLICT DO NOTHING`
 }
 
 /** Forgets static devices marked before `before` (their pseudonyms are past their day anyway). */
@@ -251,11 +256,16 @@ export async function insertTransits(
   trx: Trx,
   rows: readonly GatewayTransit[],
 ): Promise<StoredTransits> {
-  const stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
-  if (rows.length === 0) return stored
+  if (rows.length === 0) return { visitors: 0, passersBy: 0, zones: new Set() }
+  return storedOf((await transitsInsert(rows).execute(trx)).rows)
+}
+
+type StoredRow = { zone_id: string; visitor: boolean; first_ms: number; xid: string }
+
+function transitsInsert(rows: readonly GatewayTransit[]) {
   const t = rows.map((r) => r.transit)
   const g = rows.map((r) => r.gateway)
-  const result = await sql<{ zone_id: string; visitor: boolean; first_ms: number; xid: string }>`
+  return sql<StoredRow>`
     INSERT INTO transits (first_seen, last_seen, gateway_id, zone_id, shop_id, pseudonym, dwell_s, peak_rssi,
                           samples, radio, randomised, visitor, threshold_version, calibration_factor,
                           calibration_version)
@@ -277,9 +287,14 @@ export async function insertTransits(
       ${g.map((x) => x.calibration.version)}::integer[])
     ON CONFLICT (gateway_id, pseudonym, first_seen) DO NOTHING
     RETURNING zone_id, visitor, extract(epoch FROM first_seen)::float8 * 1000 AS first_ms,
-              pg_current_xact_id()::text AS xid`.execute(trx)
+              pg_current_xact_id()::text AS xid`
+}
+
+/** What the transits insert returned, counted for metrics and the live announcement. */
+function storedOf(rows: readonly StoredRow[]): StoredTransits {
+  const stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
   const live: NonNullable<StoredTransits['live']>['zones'] = new Map()
-  for (const r of result.rows) {
+  for (const r of rows) {
     if (r.visitor) stored.visitors++
     else stored.passersBy++
     stored.zones.add(r.zone_id)
@@ -291,21 +306,19 @@ export async function insertTransits(
     else c.passersBy++
     buckets.set(bucket, c)
   }
-  const xid = result.rows[0]?.xid
+  const xid = rows[0]?.xid
   if (xid !== undefined) stored.live = { xid, zones: live }
   return stored
 }
+
+type ProgressRow = GatewayProgressWrite & { sessionVersion: number; lastMessageAt: Date }
 
 /**
  * Saves the batch columns of gateway_state (status columns are left as they are), with the session
  * version the gateway's sessions reached and the time of its last message (never moved back).
  */
-export async function saveGatewayProgress(
-  trx: Trx,
-  rows: readonly (GatewayProgressWrite & { sessionVersion: number; lastMessageAt: Date })[],
-): Promise<void> {
-  if (rows.length === 0) return
-  await sql`
+function progressUpsert(rows: readonly ProgressRow[]) {
+  return sql`
     INSERT INTO gateway_state AS s (gateway_id, last_batch_at, watermark, boot_id, last_seq, seq_gaps,
                                     clock_skew_ms, session_version, last_message_at)
     SELECT * FROM unnest(
@@ -323,7 +336,7 @@ export async function saveGatewayProgress(
       boot_id = excluded.boot_id, last_seq = excluded.last_seq, seq_gaps = excluded.seq_gaps,
       clock_skew_ms = coalesce(excluded.clock_skew_ms, s.clock_skew_ms),
       session_version = excluded.session_version,
-      last_message_at = greatest(s.last_message_at, excluded.last_message_at)`.execute(trx)
+      last_message_at = greatest(s.last_message_at, excluded.last_message_at)`
 }
 
 /** Where a gateway's sessions stand, read under its lock: progress, session and checkpoint versions. */
@@ -413,19 +426,46 @@ export async function loadRebuildSources(
   return out
 }
 
+type SessionLogRow = { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }
+
 /** Appends batches to the session log (each with its gateway's session version after it). */
-export async function appendSessionLog(
-  trx: Trx,
-  rows: readonly { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }[],
-): Promise<void> {
-  if (rows.length === 0) return
-  await sql`
+function sessionLogInsert(rows: readonly SessionLogRow[]) {
+  return sql`
     INSERT INTO session_log (gateway_id, version, sent_at, sightings)
     SELECT g, v, t, decode(h, 'hex') FROM unnest(
       ${rows.map((r) => r.gatewayId)}::text[],
       ${rows.map((r) => r.version)}::bigint[],
       ${rows.map((r) => new Date(r.sentAtMs))}::timestamptz[],
-      ${rows.map((r) => r.sightings.toString('hex'))}::text[]) AS u(g, v, t, h)`.execute(trx)
+      ${rows.map((r) => r.sightings.toString('hex'))}::text[]) AS u(g, v, t, h)`
+}
+
+/**
+ * A group's rows after planning, in one statement (one round trip instead of four): the session
+ * log, the static devices learned, the gateways' progress (creating their state rows) and the
+ * closed transits, each an insert of its own table — none reads what another writes. Returns what
+ * was stored of the transits. Checkpoints, which update the state rows, come after it.
+ */
+export async function writeGroupRows(
+  trx: Trx,
+  rows: {
+    log: readonly SessionLogRow[]
+    statics: readonly (DeviceRef & { version?: number })[]
+    progress: readonly ProgressRow[]
+    transits: readonly GatewayTransit[]
+  },
+): Promise<StoredTransits> {
+  const ctes = [
+    ...(rows.log.length > 0 ? [sql`log AS (${sessionLogInsert(rows.log)})`] : []),
+    ...(rows.statics.length > 0 ? [sql`statics AS (${staticDevicesInsert(rows.statics)})`] : []),
+    ...(rows.progress.length > 0 ? [sql`progress AS (${progressUpsert(rows.progress)})`] : []),
+  ]
+  const main =
+    rows.transits.length > 0
+      ? transitsInsert(rows.transits)
+      : sql<StoredRow>`SELECT NULL::text AS zone_id, false AS visitor, 0::float8 AS first_ms, NULL::text AS xid WHERE false`
+  if (ctes.length === 0 && rows.transits.length === 0) return storedOf([])
+  const statement = ctes.length === 0 ? main : sql<StoredRow>`WITH ${sql.join(ctes)} ${main}`
+  return storedOf((await statement.execute(trx)).rows)
 }
 
 /**

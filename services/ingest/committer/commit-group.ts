@@ -1,15 +1,12 @@
 import type { Db } from '../../shared/db/create-db.ts'
 import {
-  appendSessionLog,
   insertDeadLetters,
-  insertStaticDevices,
-  insertTransits,
   loadSessionHeads,
   lockGateways,
   recordBatches,
-  saveGatewayProgress,
   upsertGatewayStatuses,
   writeCheckpoints,
+  writeGroupRows,
 } from '../ingest-repository.ts'
 import type { GatewayProgress, GatewayTransit, StoredTransits } from '../model.ts'
 import { advanceProgress, transitOf, type BatchOutcome, type BatchWork } from '../plan-group.ts'
@@ -144,14 +141,10 @@ export async function commitGroup(
       due = gatewayIds.filter((id) => sessions.checkpointDue(id, nowMs))
       const checkpointing = new Set(due)
       // A gateway checkpointed now needs no log up to its checkpoint.
-      await appendSessionLog(
-        trx,
-        log.filter((r) => !checkpointing.has(r.gatewayId)),
-      )
-      await insertStaticDevices(trx, learnedRefs)
-      await saveGatewayProgress(
-        trx,
-        [...lastBatch].flatMap(([gatewayId, w]) => {
+      stored = await writeGroupRows(trx, {
+        log: log.filter((r) => !checkpointing.has(r.gatewayId)),
+        statics: learnedRefs,
+        progress: [...lastBatch].flatMap(([gatewayId, w]) => {
           const p = progress.get(gatewayId)
           const state = states.get(gatewayId)
           if (!p || !state) return []
@@ -167,7 +160,9 @@ export async function commitGroup(
             },
           ]
         }),
-      )
+        transits,
+      })
+      // After the progress: a gateway's first checkpoint updates the state row it created.
       await writeCheckpoints(
         trx,
         due.flatMap((gatewayId) => {
@@ -183,7 +178,6 @@ export async function commitGroup(
           ]
         }),
       )
-      stored = await insertTransits(trx, transits)
       learned = learnedRefs.map((l) => l.gatewayId)
     }
     // The last message of every gateway touched (gateway health); the gateways whose progress was
