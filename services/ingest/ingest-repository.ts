@@ -203,7 +203,22 @@ function refArrays(refs: readonly DeviceRef[]) {
   }
 }
 
+/**
+ * Open sessions a checkpoint writes per statement. A checkpoint of every gateway at once can hold
+ * 100 000 sessions: as one statement that is ~12 MB of parameter text and socket buffers at once,
+ * which the allocator keeps after the checkpoint; in statements of this size it stays under ~1 MB.
+ */
+export const OPEN_SESSIONS_PER_STATEMENT = 4_000
+
 export async function upsertOpenSessions(
+  trx: Trx,
+  sessions: readonly GatewaySession[],
+): Promise<void> {
+  for (let from = 0; from < sessions.length; from += OPEN_SESSIONS_PER_STATEMENT)
+    await upsertOpenSessionsOnce(trx, sessions.slice(from, from + OPEN_SESSIONS_PER_STATEMENT))
+}
+
+async function upsertOpenSessionsOnce(
   trx: Trx,
   sessions: readonly GatewaySession[],
 ): Promise<void> {
