@@ -91,10 +91,6 @@ type Request =
 
 const now = () => performance.timeOrigin + performance.now()
 
-// Module paths in variables: type-checked loosely on purpose (see startApi).
-const API_APP = '../services/api/app.ts'
-const API_KEYS = '../services/shared/registry/api-key-repository.ts'
-
 type ApiServer = {
   listen(o: { host: string; port: number }): Promise<string>
   close(): Promise<void>
@@ -263,14 +259,10 @@ async function main() {
   let apiMqtt: MqttClient | null = null
 
   async function startApi(): Promise<{ url: string; key: string }> {
-    // Loaded on demand (and loosely typed): the API is built by others and may change shape; only
-    // the latency benchmark needs it.
-    const appModule = (await import(API_APP)) as {
-      buildApp(deps: Record<string, unknown>): Promise<ApiServer>
-    }
-    const keys = (await import(API_KEYS)) as {
-      createApiKey(db: Db, k: { role: string; label: string }): Promise<{ key: string }>
-    }
+    // Loaded on demand, so the other benchmarks' children (memory above all) do not carry the API's
+    // modules; the compiled child gets them as a chunk of its own (bench/lib/child.ts).
+    const appModule = await import('../services/api/app.ts')
+    const keys = await import('../services/shared/registry/api-key-repository.ts')
     const { key } = await keys.createApiKey(db, { role: 'analyst', label: 'bench' })
     // As `miglio start`: the API listens on its own connection for ingest's announcements of new
     // transits, so the live feed polls at once instead of at its next interval.
