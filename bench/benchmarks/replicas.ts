@@ -294,6 +294,24 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       }
     }
 
+    /**
+     * The server's backends serving this benchmark's database (pg_stat_activity), collected before
+     * every CPU snapshot: other engineers' benchmarks may use the same server at the same time, so
+     * `postgres` is these backends' CPU (the WAL writer, checkpointer and the other databases' work
+     * are not in it) and `postgres server` the postmaster with all its processes.
+     */
+    const pgBackends = new Set<number>()
+    async function snapshot(children: IngestChild[], meters: CpuMeters): Promise<CpuSnapshot> {
+      const first = children[0]
+      if (first && meters.postgres) {
+        const rows = await first.query<{ pid: number }>(
+          'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+        )
+        for (const r of rows) pgBackends.add(Number(r.pid))
+      }
+      return readCpu(meters)
+    }
+
     /** The replicas' CPU (together), PostgreSQL's, the broker's and this process's. */
     async function metersOf(children: () => IngestChild[]): Promise<CpuMeters> {
       const meters: CpuMeters = {
@@ -307,7 +325,14 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       if (first && stack.kind === 'server' && isLocal(stack.url)) {
         const [row] = await first.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
         const postmaster = row ? parentOf(Number(row.pid)) : null
-        if (postmaster) meters.postgres = () => treeCpuMs(postmaster)
+        if (postmaster) {
+          meters.postgres = () =>
+            [...pgBackends].reduce((n, pid) => {
+              const ms = processCpuMs(pid)
+              return n + (Number.isFinite(ms) ? ms : 0)
+            }, 0)
+          meters['postgres server'] = () => treeCpuMs(postmaster)
+        }
       }
       if (isLocal(ctx.target.mqttUrl)) {
         const broker = listenerOf(Number(new URL(ctx.target.mqttUrl).port || 1883))
@@ -385,7 +410,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
         const label = `${cond} r${rep + 1} ${fmt(OFFERED)} sightings/s`
         progress(WHAT, `${label}: publishing ${stepMs / 1000} s`)
         const before = await statsOf(children)
-        const cpuBefore = readCpu(meters)
+        const cpuBefore = await snapshot(children, meters)
         const pub = await publishPaced({
           streams: streams[cond],
           clients: publishers,
@@ -398,7 +423,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
           sumStats(before).messagesDone + pub.batches,
           label,
         )
-        const cpu = cpuDelta(readCpu(meters), cpuBefore)
+        const cpu = cpuDelta(await snapshot(children, meters), cpuBefore)
         const first = children[0]
         if (!first) throw new Error('no replica')
         const step = figuresOf(
@@ -439,7 +464,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
           // Timed from the moment every replica is up (a replica that came up first has started
           // on its share: only what is acknowledged from here on counts).
           const dBefore = await statsOf(children)
-          const dCpuBefore = readCpu(meters)
+          const dCpuBefore = await snapshot(children, meters)
           const startedAt = nowMs()
           progress(WHAT, `${dlabel}: draining with ${children.length} new replica(s)`)
           const { stats: dAfter, complete: dComplete } = await waitDrained(
@@ -447,7 +472,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
             bpub.batches,
             dlabel,
           )
-          const dCpu = cpuDelta(readCpu(meters), dCpuBefore)
+          const dCpu = cpuDelta(await snapshot(children, meters), dCpuBefore)
           const d = children[0]
           if (!d) throw new Error('no replica')
           const drain = figuresOf(dBefore, dAfter, startedAt, dCpu, await check(d, cond), dComplete)
@@ -479,6 +504,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       fmt(f.splits),
       cpuCell(f, 'ingest'),
       cpuCell(f, 'postgres'),
+      cpuCell(f, 'postgres server'),
       cpuCell(f, 'broker'),
       fmt(f.commitP50Ms, 1),
       f.batchesPerReplica.map((n) => fmt(n)).join(' / '),
@@ -495,7 +521,8 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       'checkpoint rows/rebuild',
       'split passes',
       'µs CPU/sighting: ingest',
-      'postgres',
+      'postgres: this db',
+      'server',
       'broker',
       'commit p50 ms',
       'batches per replica',
@@ -580,7 +607,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
         `offered ${fmt(OFFERED)} sightings/s = ${fmt((100 * OFFERED) / drains.one.achieved)} % of this run's one-replica drain (${fmt(drains.one.achieved)} sightings/s)`,
       )
     printNote(
-      'CPU per sighting does not depend on who else used the cores; sightings/s on this 2-core machine does (publisher, broker, PostgreSQL and the replicas share it)',
+      "CPU per sighting does not depend on who else used the cores; sightings/s on this 2-core machine does (publisher, broker, PostgreSQL and the replicas share it). postgres: this db = the backends of this benchmark's database; server = the postmaster with all its processes (WAL writer, checkpointer, and any other database's work on a shared server)",
     )
     const anySplits = CONDITIONS.some(
       (c) => steps[c].some((f) => f.splits > 0) || (drains[c]?.splits ?? 0) > 0,
