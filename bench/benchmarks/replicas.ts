@@ -27,6 +27,7 @@
  * BENCH_REPLICAS_ONLY (conditions), BENCH_CHECKPOINT_MS, BENCH_COMMIT_LANES.
  */
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
+import { durableSessions } from '../../services/ingest/committer/session-cache.ts'
 import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
 import { spawnChildScript, type IngestChild } from '../lib/child.ts'
@@ -96,6 +97,21 @@ const OFFERED = Number(process.env.BENCH_REPLICAS_RATE ?? 30_000)
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 const isLocal = (url: string) => LOOPBACK.has(new URL(url).hostname)
+
+/**
+ * One rebuild measured on its own: ingest's rebuild path (lock, heads, the checkpointed sessions and
+ * the log after them, replayed: `durableSessions`) for every gateway of a condition, in this process.
+ */
+export type RebuildProbe = {
+  when: string
+  gateways: number
+  /** Session-log rows after the checkpoints (replayed), and checkpointed open sessions, per gateway. */
+  logRowsPerGateway: number
+  checkpointRowsPerGateway: number
+  /** Wall time and this process's CPU (SQL client + replay) per gateway rebuilt. */
+  wallMsPerGateway: number
+  cpuUsPerGateway: number
+}
 
 /** What a set of replicas did over one measured stretch (a step or a drain). */
 export type ReplicaFigures = {
@@ -388,6 +404,48 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
     const line = (label: string, f: ReplicaFigures) =>
       `${label}: ${fmt(f.achieved)} sightings/s over ${fmt(f.seconds, 1)} s, lost ${f.lost}, dup ${f.duplicated} (${f.transits} transits, ${f.expectedTransits} expected, ${f.splits} split passes), rebuilds ${fmt(f.rebuilds)} (${fmt(f.rebuildsPerBatch, 2)}/batch, ${fmt(f.replayedLogRowsPerRebuild, 1)} log rows each), ingest ${fmt(f.cpuUsPerSighting.ingest, 2)} µs/sighting, postgres ${fmt(f.cpuUsPerSighting.postgres, 2)}${f.complete ? '' : ' — INCOMPLETE DRAIN'}`
 
+    /**
+     * Rebuilds every gateway of `cond` `rounds` times through ingest's own rebuild path (its SQL and
+     * replay; the result is discarded), timing it in this process: what one rebuild costs with the
+     * log the replicas left behind at that moment.
+     */
+    async function probeRebuild(cond: Condition, when: string, rounds = 5): Promise<RebuildProbe> {
+      const db = stack.db()
+      const gateways = streams[cond].map((st) => st.gatewayId)
+      const rows = await db
+        .selectFrom('session_log')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('gateway_id', 'in', gateways)
+        .executeTakeFirst()
+      const open = await db
+        .selectFrom('open_transits')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('gateway_id', 'in', gateways)
+        .executeTakeFirst()
+      const rules = { gapMs: GAP_MS, staticAfterMs: 4 * 3_600_000 }
+      await durableSessions(db, gateways, rules) // warm (connection, JIT)
+      const cpu0 = process.cpuUsage()
+      const t0 = nowMs()
+      for (let i = 0; i < rounds; i++) await durableSessions(db, gateways, rules)
+      const wallMs = nowMs() - t0
+      const cpu = process.cpuUsage(cpu0)
+      const n = rounds * gateways.length
+      const probe: RebuildProbe = {
+        when,
+        gateways: gateways.length,
+        logRowsPerGateway: Number(rows?.n ?? 0) / gateways.length,
+        checkpointRowsPerGateway: Number(open?.n ?? 0) / gateways.length,
+        wallMsPerGateway: wallMs / n,
+        cpuUsPerGateway: (cpu.user + cpu.system) / n,
+      }
+      progress(
+        WHAT,
+        `${cond} rebuild probe (${when}): ${fmt(probe.logRowsPerGateway, 1)} log rows + ${fmt(probe.checkpointRowsPerGateway, 1)} checkpointed sessions per gateway → ${fmt(probe.wallMsPerGateway, 2)} ms wall, ${fmt(probe.cpuUsPerGateway)} µs CPU of this process per gateway rebuilt`,
+      )
+      return probe
+    }
+    const probes: RebuildProbe[] = []
+
     async function runCondition(cond: Condition, rep: number) {
       const configs = configsOf(cond)
       let children = await spawn(configs)
@@ -444,6 +502,8 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
             `${cond} repeat ${rep + 1}: the publisher reached only ${fmt(pub.publishedRate * SIGHTINGS_PER_BATCH)} sightings/s`,
           )
         if (!complete) notes.push(`${cond} repeat ${rep + 1}: ingest stopped making progress`)
+        if (cond === 'shared' && rep === 0)
+          probes.push(await probeRebuild(cond, 'after the fixed-rate step, replicas idle'))
 
         if (rep === 0) {
           // The backlog drain: replicas stopped (sessions kept), a backlog published — Mosquitto
@@ -483,6 +543,8 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       } finally {
         await Promise.all(children.map((ch) => ch.stop()))
       }
+      if (cond === 'shared' && rep === 0)
+        probes.push(await probeRebuild(cond, 'after a clean stop (everything checkpointed)'))
     }
 
     for (let rep = 0; rep < ctx.repeats; rep++)
@@ -602,6 +664,24 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
         fmt(c.postgresUsPerRebuild),
       ]),
     )
+    if (probes.length)
+      printTable(
+        "One rebuild on its own (ingest's rebuild path, durableSessions, ×5 over the shared condition's 20 gateways, in the benchmark process)",
+        [
+          'when',
+          'log rows/gateway',
+          'checkpointed sessions/gateway',
+          'ms wall per rebuild',
+          'µs CPU per rebuild (client + replay)',
+        ],
+        probes.map((p) => [
+          p.when,
+          fmt(p.logRowsPerGateway, 1),
+          fmt(p.checkpointRowsPerGateway, 1),
+          fmt(p.wallMsPerGateway, 2),
+          fmt(p.cpuUsPerGateway),
+        ]),
+      )
     if (drains.one)
       printNote(
         `offered ${fmt(OFFERED)} sightings/s = ${fmt((100 * OFFERED) / drains.one.achieved)} % of this run's one-replica drain (${fmt(drains.one.achieved)} sightings/s)`,
@@ -637,7 +717,7 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
         database: stack.kind,
         broker: ctx.target.brokerKind,
       },
-      figures: { steps, drains, costs },
+      figures: { steps, drains, costs, rebuildProbes: probes },
       notes,
     }
   } finally {
