@@ -2,7 +2,7 @@
  * A Miglio ingest replica for the replicas benchmark (bench/benchmarks/replicas.ts): the miglio mode
  * of bench/ingest-child.ts (same IPC protocol, same PUBACK counting, same stats), plus what that
  * child cannot do yet — subscribe through an MQTT v5 shared subscription (`shareGroup`: ingest's
- * `$share/<group>/…` filters, as `miglio ingest` with MQTT_SHARE_GROUP) — and report what ownership
+ * `$share/<group>/…` filters, as `miglio ingest` with INGEST_SHARE_GROUP) — and report what ownership
  * changes cost: `miglio_ingest_session_rebuilds_total`, and the rows those rebuilds read back (the
  * checkpointed sessions and the session log replayed after them), counted by a kysely plugin on the
  * rebuild's own statements (services/ingest/ingest-repository.ts, loadRebuildSources).
@@ -130,7 +130,7 @@ async function main() {
         }
       : {}),
   })
-  // MQTT v5 for a shared subscription (as MQTT_PROTOCOL_VERSION=5 with MQTT_SHARE_GROUP), else
+  // MQTT v5 for a shared subscription (as MQTT_PROTOCOL_VERSION=5 with INGEST_SHARE_GROUP), else
   // 3.1.1 as the throughput benchmark's child.
   const protocolVersion = cfg.shareGroup ? 5 : 4
   const mqtt: MqttClient = createMqttClient(cfg.mqttUrl, log, {
