@@ -54,7 +54,7 @@ const HELP = `usage: npm run bench [-- [--quick] [--only <names>] [--brno-dir <d
   --quick          a short run: 1 repeat, 5 s load steps, 30 days of aggregates (~6 min on 2 cores)
   --only <names>   comma-separated, from: ${Object.keys(BENCHMARKS).join(', ')}
                    (ingest includes the naive baseline and the acknowledge-on-receipt peer;
-                   replicas needs MQTT_URL: 2 ingest replicas on a $share subscription)
+                   replicas needs MQTT_URL and DATABASE_URL: 2 ingest replicas on $share)
   --brno-dir <dir> the whole Brno corpus (a clone's DATA/sc6-61/_CSV: position_*/**.csv): brno
                    evaluates the people estimator on every day too (bench/README.md, Brno)
   --help

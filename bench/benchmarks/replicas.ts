@@ -163,12 +163,22 @@ function sumStats(all: readonly ReplicaStats[]) {
 
 export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = []
-  if (ctx.target.brokerKind === 'embedded') {
-    const note =
-      'skipped: the embedded broker (Aedes) speaks MQTT 3.1.1 only (a v5 CONNECT is refused) and accepts a `$share/…` subscription but delivers nothing to it (checked: 0 of 5 QoS 1 messages), so there is no shared subscription to measure. Set MQTT_URL to Mosquitto (or another v5 broker).'
-    progress(WHAT, note)
-    printNote(note)
-    return { settings: { broker: 'embedded' }, figures: {}, notes: [note] }
+  const skip =
+    ctx.target.brokerKind === 'embedded'
+      ? 'skipped: the embedded broker (Aedes) speaks MQTT 3.1.1 only (a v5 CONNECT is refused) and accepts a `$share/…` subscription but delivers nothing to it (checked: 0 of 5 QoS 1 messages), so there is no shared subscription to measure. Set MQTT_URL to Mosquitto (or another v5 broker).'
+      : !ctx.target.databaseUrl
+        ? 'skipped: needs DATABASE_URL — the embedded PGlite serves one session to every connection, so two replicas could not hold transactions and gateway locks of their own.'
+        : null
+  if (skip) {
+    printNote(skip)
+    return {
+      settings: {
+        broker: ctx.target.brokerKind,
+        database: ctx.target.databaseUrl ? 'server' : 'embedded',
+      },
+      figures: {},
+      notes: [skip],
+    }
   }
   const stepMs = ctx.quick ? 15_000 : 45_000
   const backlogBatches = ctx.quick ? 6_000 : 20_000
