@@ -80,7 +80,9 @@ function rebuildRowCounter() {
   const plugin: KyselyPlugin = {
     transformQuery({ node, queryId }: PluginTransformQueryArgs): RootOperationNode {
       if (node.kind === 'RawNode') {
-        const text = node.sqlFragments.join('?')
+        const text = node.sqlFragments.join('?').trimStart()
+        // Reads only: the log's DELETE (a checkpoint's) names the table the same way.
+        if (!text.startsWith('SELECT')) return node
         if (text.includes('FROM session_log l')) kinds.set(queryId, 'log')
         else if (text.includes('FROM open_transits o WHERE o.gateway_id = ANY'))
           kinds.set(queryId, 'checkpoint')
