@@ -31,6 +31,7 @@ import { runForecast } from './benchmarks/forecast.ts'
 import { runAlerts } from './benchmarks/alerts.ts'
 import { runHistory } from './benchmarks/history.ts'
 import { runHotPath } from './benchmarks/hot-path.ts'
+import { runReplicas } from './benchmarks/replicas.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -47,13 +48,15 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   alerts: runAlerts,
   history: runHistory,
   hotpath: runHotPath,
+  replicas: runReplicas,
 }
 
 const HELP = `usage: npm run bench [-- [--quick] [--only <names>] [--brno-dir <dir>]]
 
   --quick          a short run: 1 repeat, 5 s load steps, 30 days of aggregates (~6 min on 2 cores)
   --only <names>   comma-separated, from: ${Object.keys(BENCHMARKS).join(', ')}
-                   (ingest includes the naive baseline and the acknowledge-on-receipt peer)
+                   (ingest includes the naive baseline and the acknowledge-on-receipt peer;
+                   replicas needs MQTT_URL and DATABASE_URL: 2 ingest replicas on $share)
   --brno-dir <dir> the whole Brno corpus (a clone's DATA/sc6-61/_CSV: position_*/**.csv): brno
                    evaluates the people estimator on every day too (bench/README.md, Brno)
   --help

@@ -80,12 +80,26 @@ export async function spawnIngestChild(
   config: ChildConfig,
   opts: { exposeGc?: boolean } = {},
 ): Promise<IngestChild> {
-  const script = childCompiled ? await compiledChild() : CHILD
+  return spawnChildScript(childCompiled ? await compiledChild() : CHILD, config, {
+    ...opts,
+    tsx: !childCompiled,
+  })
+}
+
+/**
+ * A child process running `script` with `config` (as JSON in argv), speaking ingest-child.ts's IPC
+ * protocol (bench/lib/replica-child.ts does, for the ops it supports). `tsx`: run it through tsx.
+ */
+export async function spawnChildScript(
+  script: string,
+  config: object,
+  opts: { exposeGc?: boolean; tsx?: boolean } = {},
+): Promise<IngestChild> {
   const proc: ChildProcess = fork(script, [JSON.stringify(config)], {
     execArgv: [
       ...(opts.exposeGc ? ['--expose-gc'] : []),
       ...(process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
-      ...(childCompiled ? [] : ['--import', 'tsx']),
+      ...(opts.tsx === false ? [] : ['--import', 'tsx']),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
