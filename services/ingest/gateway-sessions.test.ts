@@ -140,3 +140,42 @@ describe('GatewaySessions', () => {
     expect(st.version).toBe(42)
   })
 })
+
+describe('GatewaySessions: batches committed out of order', () => {
+  const t0 = Date.UTC(2026, 11, 7, 9)
+  const seen = (pseudonym: string, tMs: number): PseudoSighting => ({
+    pseudonym,
+    tMs,
+    rssi: -60,
+    radio: 'wifi',
+    randomised: false,
+  })
+  const batch = (sentAtMs: number, ...sightings: PseudoSighting[]) => ({
+    sentAtMs,
+    sightings,
+    exempt: new Set<string>(),
+  })
+
+  it('marks a batch late when the watermark had passed it by more than the gap, and the pass splits', () => {
+    const st = new GatewaySessions({ version: 0, watermarkMs: null })
+    // The device is heard at t0 and t0 + 10 s; the gateway's later batches move its event time on.
+    const first = st.apply(batch(t0, seen('a', t0)), RULES, 0)
+    expect(first.outcome.late).toBe(false)
+    const third = st.apply(batch(t0 + 200_000, seen('b', t0 + 200_000)), RULES, 0)
+    expect(third.outcome.late).toBe(false)
+    expect(third.closed.map((s) => s.pseudonym)).toEqual(['a'])
+    // The second batch committed last: its sighting of 'a' can only start a new session.
+    const second = st.apply(batch(t0 + 10_000, seen('a', t0 + 10_000)), RULES, 0)
+    expect(second.outcome.late).toBe(true)
+    expect(second.closed.map((s) => [s.pseudonym, s.firstMs])).toEqual([['a', t0 + 10_000]])
+  })
+
+  it('does not mark a batch late that arrives out of order within the gap', () => {
+    const st = new GatewaySessions({ version: 0, watermarkMs: null })
+    st.apply(batch(t0 + 60_000, seen('a', t0 + 60_000)), RULES, 0)
+    const earlier = st.apply(batch(t0, seen('a', t0)), RULES, 0)
+    expect(earlier.outcome.late).toBe(false)
+    expect(earlier.closed).toEqual([])
+    expect(st.open.get('a')).toMatchObject({ firstMs: t0, lastMs: t0 + 60_000, samples: 2 })
+  })
+})

@@ -21,7 +21,14 @@ export type SessionInput = {
   exempt: ReadonlySet<string>
 }
 
-export type BatchOutcome = { staticSightings: number; learned: number }
+/**
+ * `late`: the gateway's event time had already passed the batch by more than the transit gap, so
+ * its devices' sessions from before were closed and stored: it starts new ones (a pass split in
+ * two). One process commits a gateway's batches in arrival order, so this means they were committed
+ * out of order — replicas on a round-robin shared subscription, or a gateway sending old batches
+ * after new ones.
+ */
+export type BatchOutcome = { staticSightings: number; learned: number; late: boolean }
 
 /** What applying one batch did: the sessions it closed and the devices it learned as static. */
 export type Applied = { outcome: BatchOutcome; closed: Session[]; learned: string[] }
@@ -78,7 +85,11 @@ export class GatewaySessions {
   /** Applies one batch (in the gateway's commit order); `nowMs` stamps statics it learns. */
   apply(input: SessionInput, rules: SessionRules, nowMs: number): Applied {
     const { gapMs, staticAfterMs } = rules
-    const outcome: BatchOutcome = { staticSightings: 0, learned: 0 }
+    const outcome: BatchOutcome = {
+      staticSightings: 0,
+      learned: 0,
+      late: this.watermarkMs !== null && input.sentAtMs < this.watermarkMs - gapMs,
+    }
     const closed: Session[] = []
     const learned: string[] = []
     const sightings = this.chainProbes(input.sightings, gapMs)

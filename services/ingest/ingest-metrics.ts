@@ -78,6 +78,11 @@ export function createIngestMetrics(registry = new Registry()) {
       help: 'Memoised pseudonyms held in memory (bounded; updated with maintenance)',
       registers: [registry],
     }),
+    lateBatches: new Counter({
+      name: 'miglio_ingest_late_batches_total',
+      help: "Batches committed after their gateway's event time had passed them by more than the transit gap (committed out of order: their devices' passes are split)",
+      registers: [registry],
+    }),
     sessionRebuilds: new Counter({
       name: 'miglio_ingest_session_rebuilds_total',
       help: 'Gateways whose open sessions were rebuilt from checkpoint and log (another replica committed them, or a restart)',

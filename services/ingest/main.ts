@@ -41,6 +41,11 @@ export async function ingestConfigOf(config: Config, log: Logger, db: Db): Promi
     commitLanes,
     checkpointMs,
   } = config.ingest
+  if (config.mqtt.shareGroup)
+    log.warn(
+      { shareGroup: config.mqtt.shareGroup },
+      "shared subscription: each gateway must stay with one replica (EMQX hash_topic). A round-robin broker (Mosquitto's $share) commits a gateway's batches out of order and splits passes when a replica falls behind; miglio_ingest_late_batches_total counts them (docs/scaling.md)",
+    )
   return {
     tz: await districtTimeZoneOf(db, config, log),
     gapMs,

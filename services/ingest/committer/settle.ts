@@ -23,6 +23,7 @@ export function countOutcome(metrics: IngestMetrics, w: Work, o: Outcome): void 
       if (o.outcome?.staticSightings)
         metrics.filtered.inc({ reason: 'static_device' }, o.outcome.staticSightings)
       if (o.outcome?.learned) metrics.staticDevices.inc(o.outcome.learned)
+      if (o.outcome?.late) metrics.lateBatches.inc()
       break
     case 'foreign':
       if (w.kind === 'foreign') countForeign(metrics, w, o.fresh, o.outcome)

@@ -134,4 +134,5 @@ export function countForeign(
   if (outcome?.staticSightings)
     metrics.filtered.inc({ reason: 'static_device' }, outcome.staticSightings)
   if (outcome?.learned) metrics.staticDevices.inc(outcome.learned)
+  if (outcome?.late) metrics.lateBatches.inc()
 }
