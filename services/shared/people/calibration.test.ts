@@ -8,6 +8,7 @@ import {
   intervalScale,
   kneeOf,
   leastSquares,
+  MIN_KNEE_DAYS,
   MIN_KNEE_SESSIONS,
   MIN_SESSIONS,
   predict,
@@ -480,6 +481,18 @@ describe('the knee form (crowds)', () => {
     if (!r2.ok) throw new Error(r2.reason)
     expect(r2.model.present?.form).toBe('factor')
     expect(r2.model.present?.formsTried.knee).toBeGreaterThan(0)
+  })
+
+  it('is not tried on counts of fewer than MIN_KNEE_DAYS days', () => {
+    const { obs } = bent({ below: 1.5, above: 0.5, days: 6, perDay: 16, noise: 0.3 })
+    const days = [...new Set(obs.map((x) => x.session.day))].slice(0, MIN_KNEE_DAYS - 1)
+    const r = fitCalibration(
+      obs.filter((x) => days.includes(x.session.day)),
+      FIT,
+    )
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.formsTried.knee).toBeUndefined()
+    expect(r.model.present?.form).not.toBe('knee')
   })
 
   it('is not tried when too few sessions heard a device', () => {

@@ -24,7 +24,7 @@ import type { EstimatorOptions } from './estimator.ts'
  *
  * with 0 ≤ bend ≤ b (concave, never falling). The knee is not fitted on the counts: it is the median
  * device count of the sessions that heard at least one device (a site's "busy"), so the form has one
- * more coefficient than `factor`, not two. On the Brno corpus a room of 3–10 people is heard as
+ * more coefficient than `factor`, not two. It is tried from MIN_KNEE_DAYS days of counts on. On the Brno corpus a room of 3–10 people is heard as
  * 1.5 people a device and one of 15–20 as 1.0 (bench/README.md §8): one straight factor
  * under-counts the first and over-counts the second.
  *
@@ -156,8 +156,14 @@ export const MIN_SESSIONS = 8
 export const EMPTY_ROOM_PEOPLE = 1
 /** Counts of a nearly empty room needed before the floor (intercept) is fitted. */
 export const MIN_EMPTY_SESSIONS = 3
-/** Sessions that heard at least one device needed before the `knee` form is tried. */
+/** Sessions that heard at least one device needed before the `knee` form is tried … */
 export const MIN_KNEE_SESSIONS = 8
+/**
+ * … and days of counts: a bend chosen on two or three days fits their noise (the simulator's
+ * 2-day calibrations chose it for 8 of 96 zone models of a straight relation), as an RSSI gate
+ * would (estimator.ts, MIN_GATE_DAYS).
+ */
+export const MIN_KNEE_DAYS = 4
 const RICHER_GAIN = 0.05
 /** Sessions with fewer people than this are left out of percentage errors (a count of 1 ± 1 is 100 %). */
 export const MAPE_MIN_PEOPLE = 3
@@ -275,8 +281,9 @@ function fitKind(
   // The floor is fitted only where the counts saw a (nearly) empty room: elsewhere it would be an
   // extrapolation that two or three days cannot pin down.
   const nearlyEmpty = obs.filter((x) => x.session.people <= EMPTY_ROOM_PEOPLE).length
-  // The knee is where the site's devices are busy: it needs sessions that heard devices.
-  const knee = kneeOf(obs)
+  // The knee is where the site's devices are busy: it needs sessions that heard devices, on
+  // enough days for held-out days to tell a bend from noise.
+  const knee = perDay.size >= MIN_KNEE_DAYS ? kneeOf(obs) : null
   const forms = (o.forms ?? MODEL_FORMS).filter(
     (f) =>
       (!f.startsWith('floor') || nearlyEmpty >= MIN_EMPTY_SESSIONS) &&
