@@ -56,6 +56,7 @@ import {
   type TruthDay,
 } from '../lib/people-eval.ts'
 import { MINUTE_MS } from '../lib/occupancy.ts'
+import type { Coefficients } from '../../services/shared/people/calibration.ts'
 import { fmt, printNote, printTable, progress, waitUntil } from '../lib/report.ts'
 import { midnightFreeWindow, openStack } from '../lib/stack.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
@@ -223,6 +224,16 @@ async function replayThroughPipeline(
     await child?.stop()
     await stack.close()
   }
+}
+
+/** People per stable / randomised device, the floor, and the knee's bend (`knee` form). */
+function coefficientsLine(c: Coefficients): string {
+  const floor = c.intercept ? `, floor ${fmt(c.intercept, 2)}` : ''
+  const knee =
+    c.knee !== undefined && c.bend
+      ? `, −${fmt(c.bend, 2)} a device above ${fmt(c.knee, 1)} devices`
+      : ''
+  return `${fmt(c.stable, 2)} / ${fmt(c.randomised, 2)}${floor}${knee}`
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? fmt(x, 1) : '–')
@@ -415,7 +426,7 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
           ppl(d?.naive.maePeople ?? NaN),
           pct(d?.naive.mapePct ?? NaN),
           p
-            ? `${p.form}: ${fmt(p.coefficients.stable, 2)} / ${fmt(p.coefficients.randomised, 2)}${p.coefficients.intercept ? `, floor ${fmt(p.coefficients.intercept, 2)}` : ''}; q ${fmt(p.q, 2)}, ρ ${fmt(p.relativeError, 2)}`
+            ? `${p.form}: ${coefficientsLine(p.coefficients)}; q ${fmt(p.q, 2)}, ρ ${fmt(p.relativeError, 2)}`
             : (f.refusal ?? '–'),
           fmt(f.naiveFactor, 3),
         ]
@@ -555,9 +566,7 @@ function modelLine(models: readonly Trained[]): string {
     forms.set(key, (forms.get(key) ?? 0) + 1)
   }
   const first = models[0]?.model?.present
-  const coef = first
-    ? `${fmt(first.coefficients.stable, 2)} / ${fmt(first.coefficients.randomised, 2)}${first.coefficients.intercept ? `, floor ${fmt(first.coefficients.intercept, 2)}` : ''}`
-    : ''
+  const coef = first ? coefficientsLine(first.coefficients) : ''
   return models.length === 1
     ? `${[...forms.keys()][0] ?? ''}: ${coef}; naive ${fmt(models[0]?.naiveFactor ?? 0, 3)}`
     : [...forms.entries()].map(([k, n]) => `${k} ×${n}`).join(', ')
@@ -745,7 +754,7 @@ export async function runBrnoCorpus(dir: string, o: { options?: EstimatorOptions
     bandRows,
   )
   printTable(
-    'Brno corpus, 15 min: models chosen (form, RSSI gate; people per stable / randomised device)',
+    "Brno corpus, 15 min: models chosen (form, RSSI gate; people per stable / randomised device, the knee form's bend)",
     ['device list', 'evaluation', 'model(s)'],
     modelRows,
   )

@@ -103,7 +103,7 @@ export const CalibrationQualitySchema = z.object({
 })
 export type CalibrationQuality = z.infer<typeof CalibrationQualitySchema>
 
-const ModelFormSchema = z.enum(['factor', 'mix', 'floor+factor', 'floor+mix'])
+const ModelFormSchema = z.enum(['factor', 'mix', 'floor+factor', 'floor+mix', 'knee'])
 
 export const CalibrationVersionDtoSchema = z.object({
   version: z.number().int(),

@@ -6,9 +6,13 @@ import {
   fitCalibration,
   fitForm,
   intervalScale,
+  kneeOf,
   leastSquares,
+  MIN_KNEE_DAYS,
+  MIN_KNEE_SESSIONS,
   MIN_SESSIONS,
   predict,
+  type CalibrationModel,
   type CountKind,
   type FitOptions,
   type Observation,
@@ -135,12 +139,15 @@ describe('held-out fits from sufficient statistics', () => {
     const r = fitCalibration(obs, FIT)
     if (!r.ok) throw new Error(r.reason)
     const days = [...new Set(obs.map((x) => x.session.day))]
-    for (const form of ['factor', 'mix', 'floor+factor', 'floor+mix'] as const) {
+    // The knee is the devices' median over all sessions (it uses no count), the same in every fold.
+    const knee = kneeOf(obs)
+    for (const form of ['factor', 'mix', 'floor+factor', 'floor+mix', 'knee'] as const) {
       let abs = 0
       for (const d of days) {
         const c = fitForm(
           obs.filter((x) => x.session.day !== d),
           form,
+          form === 'knee' ? knee : null,
         )
         for (const x of obs.filter((y) => y.session.day === d))
           abs += Math.abs(predict(c, x.devices) - x.session.people)
@@ -360,5 +367,206 @@ describe(fitCalibration.name, () => {
     if (!both.ok) throw new Error(both.reason)
     expect(both.model.arrivals?.coefficients.stable).toBeGreaterThan(1.8)
     expect(both.model.present?.coefficients.stable).toBeLessThan(0.9)
+  })
+})
+
+/**
+ * Sessions whose people follow the devices x = stable + randomised with a bend at the devices'
+ * median (the knee): `below` people a device up to it, `above` a device beyond it (a crowd's
+ * phones probe less); noise of sd `noise`·√(people + 1), each day with its own drift.
+ */
+function bent(o: {
+  below: number
+  above: number
+  days: number
+  perDay: number
+  noise: number
+  dayDrift?: number
+  seed?: number
+}): { obs: Observation[]; knee: number } {
+  const rng = createRng(o.seed ?? 3)
+  const obs: Observation[] = []
+  for (let d = 0; d < o.days; d++)
+    for (let i = 0; i < o.perDay; i++)
+      obs.push({
+        session: {
+          zoneId: 'z-a',
+          fromMs: (d * 100 + i) * 900_000,
+          toMs: (d * 100 + i + 1) * 900_000,
+          kind: 'present',
+          people: 0,
+          day: `2026-02-${String(d + 1).padStart(2, '0')}`,
+        },
+        devices: { stable: rng.uniform(0, 16), randomised: rng.uniform(0, 8) },
+      })
+  const knee = kneeOf(obs)
+  if (knee === null) throw new Error('no knee')
+  let day = ''
+  let drift = 1
+  for (const x of obs) {
+    if (x.session.day !== day) {
+      day = x.session.day
+      drift = 1 + (o.dayDrift ?? 0) * rng.uniform(-1, 1)
+    }
+    const v = x.devices.stable + x.devices.randomised
+    const mean = (o.below * Math.min(v, knee) + o.above * Math.max(0, v - knee)) * drift
+    x.session.people = Math.max(0, mean + rng.normal(0, o.noise * Math.sqrt(mean + 1)))
+  }
+  return { obs, knee }
+}
+
+describe('the knee form (crowds)', () => {
+  it('puts the knee at the median device count of the sessions that heard a device', () => {
+    const at = (devices: number[]) =>
+      devices.map((v, i) => ({
+        session: {
+          zoneId: 'z-a',
+          fromMs: i,
+          toMs: i + 1,
+          kind: 'present' as const,
+          people: 1,
+          day: 'd',
+        },
+        devices: { stable: v, randomised: 0 },
+      }))
+    // Silent and near-silent sessions do not pull the knee toward an empty room.
+    expect(kneeOf(at([0, 0, 0, 0.5, 1, 2, 3, 4, 5, 6, 7, 8]))).toBe(4.5)
+    expect(kneeOf(at([0, 0, 1, 2, 3, 4, 5, 6, 7, 9, 11]))).toBe(5)
+    expect(kneeOf(at(Array.from({ length: MIN_KNEE_SESSIONS - 1 }, (_, i) => i + 1)))).toBeNull()
+  })
+
+  it('recovers a bend in a noise-free concave relation', () => {
+    const { obs, knee } = bent({ below: 1.5, above: 0.6, days: 3, perDay: 30, noise: 0 })
+    const c = fitForm(obs, 'knee')
+    expect(c.knee).toBe(knee)
+    expect(c.stable).toBeCloseTo(1.5, 9)
+    expect(c.randomised).toBe(c.stable)
+    expect(c.bend).toBeCloseTo(0.9, 9)
+    expect(c.intercept).toBe(0)
+    const v = { stable: knee + 4, randomised: 0 }
+    expect(predict(c, v)).toBeCloseTo(1.5 * knee + 0.6 * 4, 9)
+  })
+
+  it('is never convex and never falls: a crowd term only bends the line down, at most to flat', () => {
+    const convex = bent({ below: 0.8, above: 1.6, days: 3, perDay: 30, noise: 0 })
+    const c1 = fitForm(convex.obs, 'knee')
+    expect(c1.bend).toBe(0)
+    expect(c1.stable).toBeCloseTo(fitForm(convex.obs, 'factor').stable, 9)
+    const falling = bent({ below: 1.5, above: -0.5, days: 3, perDay: 30, noise: 0 })
+    const c2 = fitForm(falling.obs, 'knee')
+    expect(c2.bend).toBe(c2.stable)
+    expect(predict(c2, { stable: 100, randomised: 0 })).toBeCloseTo(
+      predict(c2, { stable: falling.knee, randomised: 0 }),
+      9,
+    )
+  })
+
+  it('is chosen when held-out days say the crowd bends, and not when the relation is straight', () => {
+    const { obs } = bent({
+      below: 1.5,
+      above: 0.5,
+      days: 6,
+      perDay: 16,
+      noise: 0.3,
+      dayDrift: 0.05,
+    })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const m = r.model.present
+    expect(m?.form).toBe('knee')
+    expect(m?.formsTried.knee).toBeLessThan((m?.formsTried.factor ?? 0) * 0.95)
+    expect(m?.coefficients.bend).toBeGreaterThan(0.5)
+    const straight = bent({ below: 1, above: 1, days: 6, perDay: 16, noise: 0.3, dayDrift: 0.05 })
+    const r2 = fitCalibration(straight.obs, FIT)
+    if (!r2.ok) throw new Error(r2.reason)
+    expect(r2.model.present?.form).toBe('factor')
+    expect(r2.model.present?.formsTried.knee).toBeGreaterThan(0)
+  })
+
+  it('is not tried on counts of fewer than MIN_KNEE_DAYS days', () => {
+    const { obs } = bent({ below: 1.5, above: 0.5, days: 6, perDay: 16, noise: 0.3 })
+    const days = [...new Set(obs.map((x) => x.session.day))].slice(0, MIN_KNEE_DAYS - 1)
+    const r = fitCalibration(
+      obs.filter((x) => days.includes(x.session.day)),
+      FIT,
+    )
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.formsTried.knee).toBeUndefined()
+    expect(r.model.present?.form).not.toBe('knee')
+  })
+
+  it('is not tried when too few sessions heard a device', () => {
+    const obs = synthetic({ bs: 0.8, br: 0.8, days: 4, perDay: 12, noise: 0.3 }).map((x, i) =>
+      i < 48 - MIN_KNEE_SESSIONS + 1 ? { ...x, devices: { stable: 0, randomised: 0.5 } } : x,
+    )
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.formsTried.knee).toBeUndefined()
+  })
+})
+
+describe('stored calibrations', () => {
+  // A model as version 1 of a gateway was stored (calibration_versions.model, JSON) before the knee
+  // form existed: no knee or bend in its coefficients.
+  const stored = JSON.parse(
+    JSON.stringify({
+      version: 1,
+      zoneId: 'z-a',
+      fittedAtMs: 1_000,
+      rssiGate: -65,
+      estimator: DEFAULT_ESTIMATOR_OPTIONS,
+      coverageTarget: 0.9,
+      present: {
+        kind: 'present',
+        form: 'floor+mix',
+        coefficients: { intercept: -0.4, stable: 0.93, randomised: 0.21 },
+        q: 1.3,
+        relativeError: 0.12,
+        pieceCorrelation: 0.6,
+        windowMinutes: 15,
+        quality: {
+          sessions: 40,
+          folds: 4,
+          heldOut: 'day',
+          maePeople: 0.5,
+          mapePct: 20,
+          biasPeople: 0,
+          coveragePct: 90,
+        },
+        formsTried: { factor: 0.6, mix: 0.55, 'floor+factor': 0.58, 'floor+mix': 0.5 },
+      },
+      arrivals: null,
+      refused: [],
+    }),
+  ) as CalibrationModel
+
+  it('load and predict exactly as before the knee form existed', () => {
+    for (const [stable, randomised] of [
+      [0, 0],
+      [0.2, 0.1],
+      [3, 1],
+      [12.5, 7.25],
+      [40, 30],
+    ] as const) {
+      const people = Math.max(0, -0.4 + 0.93 * stable + 0.21 * randomised)
+      const half = 1.3 * Math.sqrt(people + 1 + (0.12 * people) ** 2)
+      expect(estimateWith(stored.present, { stable, randomised })).toEqual({
+        people,
+        low: Math.max(0, people - half),
+        high: people + half,
+      })
+    }
+  })
+
+  it('a knee model survives its JSON round trip and predicts the same', () => {
+    const { obs } = bent({ below: 1.5, above: 0.5, days: 6, perDay: 16, noise: 0.3 })
+    const r = fitCalibration(obs, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    const back = JSON.parse(JSON.stringify(r.model)) as CalibrationModel
+    expect(back.present?.coefficients.knee).toBe(r.model.present?.coefficients.knee)
+    for (const v of [0, 3, 9, 14, 30])
+      expect(estimateWith(back.present, { stable: v, randomised: 1 })).toEqual(
+        estimateWith(r.model.present, { stable: v, randomised: 1 }),
+      )
   })
 })

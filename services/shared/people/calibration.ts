@@ -18,6 +18,16 @@ import type { EstimatorOptions } from './estimator.ts'
  * empty-room floor (devices always heard, in people): it is only kept when held-out days say it
  * helps.
  *
+ * The `knee` form bends the line once, where the devices of a room stop growing with its people:
+ *
+ *     people = max(0, b · x − bend · max(0, x − knee)),   x = stable + randomised
+ *
+ * with 0 ≤ bend ≤ b (concave, never falling). The knee is not fitted on the counts: it is the median
+ * device count of the sessions that heard at least one device (a site's "busy"), so the form has one
+ * more coefficient than `factor`, not two. It is tried from MIN_KNEE_DAYS days of counts on. On the Brno corpus a room of 3–10 people is heard as
+ * 1.5 people a device and one of 15–20 as 1.0 (bench/README.md §8): one straight factor
+ * under-counts the first and over-counts the second.
+ *
  * Which terms a site gets is decided by cross-validation on its own sessions, grouped by day (a day's
  * sessions share its conditions, so a day is left out whole): the simplest form — one factor on all
  * absolute error; the forms with a floor are only tried when at least three counts saw a room with
@@ -45,10 +55,28 @@ export type CountSession = {
 
 export type Observation = { session: CountSession; devices: DeviceCounts }
 
-export type ModelForm = 'factor' | 'mix' | 'floor+factor' | 'floor+mix'
-export const MODEL_FORMS: readonly ModelForm[] = ['factor', 'mix', 'floor+factor', 'floor+mix']
+export type ModelForm = 'factor' | 'mix' | 'floor+factor' | 'floor+mix' | 'knee'
+/** Simplest first: a later form must beat the best before it by `richerGain` to be chosen. */
+export const MODEL_FORMS: readonly ModelForm[] = [
+  'factor',
+  'mix',
+  'floor+factor',
+  'floor+mix',
+  'knee',
+]
 
-export type Coefficients = { intercept: number; stable: number; randomised: number }
+export type Coefficients = {
+  intercept: number
+  stable: number
+  randomised: number
+  /**
+   * `knee` form only: above this many devices (stable + randomised) each further device counts
+   * `bend` people less. Absent in the other forms and in every model stored before the form
+   * existed: those predict exactly as they did.
+   */
+  knee?: number
+  bend?: number
+}
 
 export type FitQuality = {
   /** Count sessions the figures are over. */
@@ -128,6 +156,14 @@ export const MIN_SESSIONS = 8
 export const EMPTY_ROOM_PEOPLE = 1
 /** Counts of a nearly empty room needed before the floor (intercept) is fitted. */
 export const MIN_EMPTY_SESSIONS = 3
+/** Sessions that heard at least one device needed before the `knee` form is tried … */
+export const MIN_KNEE_SESSIONS = 8
+/**
+ * … and days of counts: a bend chosen on two or three days fits their noise (the simulator's
+ * 2-day calibrations chose it for 8 of 96 zone models of a straight relation), as an RSSI gate
+ * would (estimator.ts, MIN_GATE_DAYS).
+ */
+export const MIN_KNEE_DAYS = 4
 const RICHER_GAIN = 0.05
 /** Sessions with fewer people than this are left out of percentage errors (a count of 1 ± 1 is 100 %). */
 export const MAPE_MIN_PEOPLE = 3
@@ -143,9 +179,27 @@ export const intervalScale = (estimate: number, relativeError = 0) => {
   return Math.sqrt(e + 1 + (relativeError * e) ** 2)
 }
 
-/** people = max(0, a + b·x) for the devices counted. */
+/** people = max(0, a + b·x − bend·max(0, x − knee)) for the devices counted. */
 export function predict(c: Coefficients, d: DeviceCounts): number {
-  return Math.max(0, c.intercept + c.stable * d.stable + c.randomised * d.randomised)
+  const crowd =
+    c.knee !== undefined && c.bend ? c.bend * Math.max(0, d.stable + d.randomised - c.knee) : 0
+  return Math.max(0, c.intercept + c.stable * d.stable + c.randomised * d.randomised - crowd)
+}
+
+/**
+ * The `knee` form's knee: the median device count (stable + randomised) of the sessions that heard
+ * at least one device; null when fewer than MIN_KNEE_SESSIONS did. Uses no count of people.
+ */
+export function kneeOf(obs: readonly Observation[]): number | null {
+  const heard = obs
+    .map((x) => x.devices.stable + x.devices.randomised)
+    .filter((x) => x >= 1)
+    .sort((a, b) => a - b)
+  if (heard.length < MIN_KNEE_SESSIONS) return null
+  const mid = heard.length / 2
+  return heard.length % 2
+    ? (heard[Math.floor(mid)] as number)
+    : ((heard[mid - 1] as number) + (heard[mid] as number)) / 2
 }
 
 /** The estimate with its interval, or null when the model cannot say (no model of the kind). */
@@ -227,19 +281,36 @@ function fitKind(
   // The floor is fitted only where the counts saw a (nearly) empty room: elsewhere it would be an
   // extrapolation that two or three days cannot pin down.
   const nearlyEmpty = obs.filter((x) => x.session.people <= EMPTY_ROOM_PEOPLE).length
+  // The knee is where the site's devices are busy: it needs sessions that heard devices, on
+  // enough days for held-out days to tell a bend from noise.
+  const knee = perDay.size >= MIN_KNEE_DAYS ? kneeOf(obs) : null
   const forms = (o.forms ?? MODEL_FORMS).filter(
-    (f) => !f.startsWith('floor') || nearlyEmpty >= MIN_EMPTY_SESSIONS,
+    (f) =>
+      (!f.startsWith('floor') || nearlyEmpty >= MIN_EMPTY_SESSIONS) &&
+      (f !== 'knee' || knee !== null),
   )
+  // The sufficient statistics of each day, once without the knee's column and once with it.
+  const groupStats = new Map<number | null, Stats[]>()
+  const statsFor = (k: number | null) => {
+    let s = groupStats.get(k)
+    if (!s) groupStats.set(k, (s = groups.map((g) => statsOf(g, k))))
+    return s
+  }
+  const kneeFor = (form: ModelForm) => (form === 'knee' ? knee : null)
   const tried: Partial<Record<ModelForm, number>> = {}
   let best: { form: ModelForm; cv: HeldOut } | null = null
   for (const form of forms) {
-    const cv = heldOut(groups, form)
+    const cv = heldOut(groups, statsFor(kneeFor(form)), form, kneeFor(form))
     tried[form] = cv.mae
     // Forms are listed simplest first: a later one must beat the best so far by richerGain.
     if (!best || cv.mae < best.cv.mae * (1 - (o.richerGain ?? RICHER_GAIN))) best = { form, cv }
   }
   if (!best) return 'no model form to try'
-  const coefficients = fitForm(obs, best.form)
+  const coefficients = fitFormFromStats(
+    statsFor(kneeFor(best.form)).reduce((a, b) => addStats(a, b, 1), emptyStats()),
+    best.form,
+    kneeFor(best.form),
+  )
   const target = o.coverageTarget ?? 0.9
   const residuals = best.cv.residuals
   const relativeError = relativeErrorOf(residuals)
@@ -306,8 +377,16 @@ type HeldOut = {
   residuals: { group: number; estimate: number; count: number }[]
 }
 
-/** Leave-one-group-out: each group predicted by the form fitted on the others. */
-function heldOut(groups: readonly (readonly Observation[])[], form: ModelForm): HeldOut {
+/**
+ * Leave-one-group-out: each group predicted by the form fitted on the others (`perGroup`: each
+ * group's statsOf with the form's knee).
+ */
+function heldOut(
+  groups: readonly (readonly Observation[])[],
+  perGroup: readonly Stats[],
+  form: ModelForm,
+  knee: number | null,
+): HeldOut {
   let abs = 0
   let diff = 0
   let n = 0
@@ -316,10 +395,9 @@ function heldOut(groups: readonly (readonly Observation[])[], form: ModelForm): 
   const residuals: HeldOut['residuals'] = []
   // The training set of a fold is everything but one group: its normal equations are the totals'
   // less the group's, so each fold costs a few small solves instead of a pass over every session.
-  const perGroup = groups.map((g) => statsOf(g))
   const total = perGroup.reduce((a, b) => addStats(a, b, 1), emptyStats())
   groups.forEach((g, gi) => {
-    const c = fitFormFromStats(addStats(total, perGroup[gi] ?? emptyStats(), -1), form)
+    const c = fitFormFromStats(addStats(total, perGroup[gi] ?? emptyStats(), -1), form, knee)
     for (const x of g) {
       const e = predict(c, x.devices)
       const y = x.session.people
@@ -391,26 +469,32 @@ export function conformalQuantile(scores: readonly number[], target: number): nu
 
 /**
  * Sufficient statistics of a set of observations: the sums of the products of (1, stable,
- * randomised, people), 4 × 4, row-major. Least squares of any form and its squared error (when no
- * estimate is clipped at 0) follow from them.
+ * randomised, crowd, people), 5 × 5, row-major, where crowd = max(0, stable + randomised − knee)
+ * (0 without a knee). Least squares of any form and its squared error (when no estimate is clipped
+ * at 0) follow from them.
  */
 export type Stats = Float64Array
 
-const emptyStats = (): Stats => new Float64Array(16)
+const DIM = 5
+const Y = DIM - 1
+const emptyStats = (): Stats => new Float64Array(DIM * DIM)
 
-export function statsOf(obs: readonly Observation[]): Stats {
+export function statsOf(obs: readonly Observation[], knee: number | null = null): Stats {
   const m = emptyStats()
   for (const x of obs) {
-    const v = [1, x.devices.stable, x.devices.randomised, x.session.people]
-    for (let i = 0; i < 4; i++)
-      for (let j = 0; j < 4; j++) m[i * 4 + j] = (m[i * 4 + j] ?? 0) + (v[i] ?? 0) * (v[j] ?? 0)
+    const { stable, randomised } = x.devices
+    const crowd = knee === null ? 0 : Math.max(0, stable + randomised - knee)
+    const v = [1, stable, randomised, crowd, x.session.people]
+    for (let i = 0; i < DIM; i++)
+      for (let j = 0; j < DIM; j++)
+        m[i * DIM + j] = (m[i * DIM + j] ?? 0) + (v[i] ?? 0) * (v[j] ?? 0)
   }
   return m
 }
 
 function addStats(a: Stats, b: Stats, sign: 1 | -1): Stats {
   const m = emptyStats()
-  for (let i = 0; i < 16; i++) m[i] = (a[i] ?? 0) + sign * (b[i] ?? 0)
+  for (let i = 0; i < DIM * DIM; i++) m[i] = (a[i] ?? 0) + sign * (b[i] ?? 0)
   return m
 }
 
@@ -421,73 +505,125 @@ function addStats(a: Stats, b: Stats, sign: 1 | -1): Stats {
  * chains. A positive floor would say people are there when no device is: fitted on a few days with
  * a crowd and a couple of nearly empty minutes it can win their cross-validation and then put 9
  * people in every empty room of the following months (Brno corpus, 1-minute counts of 3 days with
- * the lab's PCs denied).
+ * the lab's PCs denied). `knee` (knee: default kneeOf(obs)) bends the one slope b down by
+ * 0 ≤ bend ≤ b above the knee: never convex, never falling.
  */
-export function fitForm(obs: readonly Observation[], form: ModelForm): Coefficients {
-  return fitFormFromStats(statsOf(obs), form)
+export function fitForm(
+  obs: readonly Observation[],
+  form: ModelForm,
+  knee: number | null = form === 'knee' ? kneeOf(obs) : null,
+): Coefficients {
+  const k = form === 'knee' ? knee : null
+  return fitFormFromStats(statsOf(obs, k), form, k)
+}
+
+/** A candidate of a form: columns as weights on (1, stable, randomised, crowd), and its coefficients. */
+type Candidate = {
+  cols: number[][]
+  /** The coefficients from the solution, or null when it breaks a constraint. */
+  coefficients: (beta: readonly number[]) => Coefficients | null
+}
+
+function candidatesOf(form: ModelForm, knee: number | null): Candidate[] {
+  const nonNegative = (beta: readonly number[]) => beta.every((b) => b >= 0)
+  if (form === 'knee') {
+    if (knee === null) return candidatesOf('factor', null)
+    const x = [0, 1, 1, 0]
+    const kneeOf = (b: number, bend: number): Coefficients => ({
+      intercept: 0,
+      stable: b,
+      randomised: b,
+      knee,
+      bend,
+    })
+    return [
+      // No bend: one factor.
+      { cols: [x], coefficients: (beta) => (nonNegative(beta) ? kneeOf(beta[0] ?? 0, 0) : null) },
+      // A bend that leaves the slope above the knee ≥ 0.
+      {
+        cols: [x, [0, 0, 0, -1]],
+        coefficients: ([b = 0, bend = 0]) =>
+          b >= 0 && bend >= 0 && bend <= b ? kneeOf(b, bend) : null,
+      },
+      // Flat above the knee (bend = b).
+      {
+        cols: [[0, 1, 1, -1]],
+        coefficients: (beta) => (nonNegative(beta) ? kneeOf(beta[0] ?? 0, beta[0] ?? 0) : null),
+      },
+    ]
+  }
+  const floor = form === 'floor+factor' || form === 'floor+mix'
+  const mix = form === 'mix' || form === 'floor+mix'
+  const slopes: number[][] = mix
+    ? [
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ]
+    : [[0, 1, 1, 0]]
+  const out: Candidate[] = []
+  for (let mask = 0; mask < 1 << slopes.length; mask++) {
+    const use = slopes.map((_, i) => Boolean((mask >> i) & 1))
+    out.push({
+      cols: [...(floor ? [[1, 0, 0, 0]] : []), ...slopes.filter((_, i) => use[i])],
+      coefficients: (beta) => {
+        const b = beta.slice(floor ? 1 : 0)
+        if (b.some((x) => x < 0)) return null
+        const intercept = floor ? (beta[0] ?? 0) : 0
+        // The floor is what an empty room's devices stand for: never people without a device.
+        if (intercept > 0) return null
+        const all = slopes.map(() => 0)
+        let j = 0
+        use.forEach((u, i) => {
+          if (u) all[i] = b[j++] ?? 0
+        })
+        return mix
+          ? { intercept, stable: all[0] ?? 0, randomised: all[1] ?? 0 }
+          : { intercept, stable: all[0] ?? 0, randomised: all[0] ?? 0 }
+      },
+    })
+  }
+  return out
 }
 
 /**
- * fitForm from the sufficient statistics. A column is a combination of (1, stable, randomised) by
- * weights; candidates (subsets of the slopes) are compared on their squared error, which follows
- * from the statistics too.
+ * fitForm from the sufficient statistics. A column is a combination of (1, stable, randomised,
+ * crowd) by weights; candidates (subsets of the slopes, the knee's bend or not) are compared on
+ * their squared error, which follows from the statistics too.
  */
-function fitFormFromStats(m: Stats, form: ModelForm): Coefficients {
-  const floor = form === 'floor+factor' || form === 'floor+mix'
-  const mix = form === 'mix' || form === 'floor+mix'
-  // Columns as weights on (1, stable, randomised).
-  const one = [1, 0, 0]
-  const slopes: number[][] = mix
-    ? [
-        [0, 1, 0],
-        [0, 0, 1],
-      ]
-    : [[0, 1, 1]]
+function fitFormFromStats(m: Stats, form: ModelForm, knee: number | null = null): Coefficients {
   // Σ u·v and Σ u·people for columns given as weights.
   const cross = (u: readonly number[], v: readonly number[]) => {
     let t = 0
-    for (let i = 0; i < 3; i++)
-      for (let j = 0; j < 3; j++) t += (u[i] ?? 0) * (v[j] ?? 0) * (m[i * 4 + j] ?? 0)
+    for (let i = 0; i < Y; i++)
+      for (let j = 0; j < Y; j++) t += (u[i] ?? 0) * (v[j] ?? 0) * (m[i * DIM + j] ?? 0)
     return t
   }
   const withY = (u: readonly number[]) => {
     let t = 0
-    for (let i = 0; i < 3; i++) t += (u[i] ?? 0) * (m[i * 4 + 3] ?? 0)
+    for (let i = 0; i < Y; i++) t += (u[i] ?? 0) * (m[i * DIM + Y] ?? 0)
     return t
   }
-  const yy = m[15] ?? 0
+  const yy = m[Y * DIM + Y] ?? 0
   let best: { sse: number; c: Coefficients } | null = null
-  for (let mask = 0; mask < 1 << slopes.length; mask++) {
-    const use = slopes.map((_, i) => Boolean((mask >> i) & 1))
-    const cols = [...(floor ? [one] : []), ...slopes.filter((_, i) => use[i])]
+  for (const cand of candidatesOf(form, knee)) {
     let beta: number[] | null = []
-    if (cols.length) {
-      const a = cols.map((u) => [...cols.map((v) => cross(u, v)), withY(u)])
+    if (cand.cols.length) {
+      const a = cand.cols.map((u) => [...cand.cols.map((v) => cross(u, v)), withY(u)])
       beta = solveNormal(a)
     }
     if (!beta) continue
-    const b = beta.slice(floor ? 1 : 0)
-    if (b.some((x) => x < 0)) continue
-    const intercept = floor ? (beta[0] ?? 0) : 0
-    // The floor is what an empty room's devices stand for: never people without a device.
-    if (intercept > 0) continue
-    const all = slopes.map(() => 0)
-    let j = 0
-    use.forEach((u, i) => {
-      if (u) all[i] = b[j++] ?? 0
-    })
-    const c: Coefficients = mix
-      ? { intercept, stable: all[0] ?? 0, randomised: all[1] ?? 0 }
-      : { intercept, stable: all[0] ?? 0, randomised: all[0] ?? 0 }
+    const c = cand.coefficients(beta)
+    if (!c) continue
     // The least-squares objective Σ(y − βx)² = yy − 2β·Xy + β·XXβ (estimates a negative floor
     // would clip at 0 are compared unclipped, as the fit itself treats them).
-    const w = [intercept, c.stable, c.randomised]
+    const w = [c.intercept, c.stable, c.randomised, -(c.bend ?? 0)]
     const sse = yy - 2 * withY(w) + cross(w, w)
     if (!best || sse < best.sse - 1e-9 * Math.max(1, yy)) best = { sse, c }
   }
   // A floor form whose every candidate would put people in a room with no device: the form
   // without a floor (the floor at 0).
-  if (!best && floor) return fitFormFromStats(m, mix ? 'mix' : 'factor')
+  if (!best && (form === 'floor+factor' || form === 'floor+mix'))
+    return fitFormFromStats(m, form === 'floor+mix' ? 'mix' : 'factor')
   return best?.c ?? { intercept: 0, stable: 0, randomised: 0 }
 }
 
