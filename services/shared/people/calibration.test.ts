@@ -302,6 +302,60 @@ describe(fitCalibration.name, () => {
     expect(coverage).toBeLessThan(0.97)
   })
 
+  it('covers crowds about 90 % of the time too, not only the many empty rooms (a quantile per level)', () => {
+    // Most counts are of an empty room (nothing heard, nobody there: no error at all); the others
+    // are crowds whose error is large. One quantile over all of them is set by the empty rooms.
+    const crowdCoverage = (withLevels: boolean) => {
+      let covered = 0
+      let total = 0
+      for (let seed = 1; seed <= 30; seed++) {
+        const rng = createRng(seed)
+        const all: Observation[] = []
+        for (let d = 0; d < 7; d++) {
+          const drift = 1 + 0.1 * rng.uniform(-1, 1)
+          for (let i = 0; i < 40; i++) {
+            const crowd = i % 4 === 0
+            const stable = crowd ? rng.uniform(3, 20) : 0
+            const mean = stable * drift
+            const people = crowd ? Math.max(0, mean + rng.normal(0, 0.35 * mean)) : 0
+            all.push({
+              session: {
+                zoneId: 'z-a',
+                fromMs: (d * 100 + i) * 900_000,
+                toMs: (d * 100 + i + 1) * 900_000,
+                kind: 'present',
+                people,
+                day: `2026-01-${String(d + 1).padStart(2, '0')}`,
+              },
+              devices: { stable, randomised: 0 },
+            })
+          }
+        }
+        const test = all.filter((x) => x.session.day === '2026-01-07')
+        const r = fitCalibration(
+          all.filter((x) => !test.includes(x)),
+          FIT,
+        )
+        if (!r.ok || !r.model.present) throw new Error('no model')
+        expect(r.model.present.qFromOne).toBeGreaterThan(r.model.present.q)
+        const model = withLevels ? r.model.present : { ...r.model.present, qFromOne: undefined }
+        for (const x of test) {
+          const e = estimateWith(model, x.devices)
+          if (!e || e.people < 1) continue
+          total++
+          if (x.session.people >= e.low && x.session.people <= e.high) covered++
+        }
+      }
+      expect(total).toBe(300)
+      return covered / total
+    }
+    const pooled = crowdCoverage(false)
+    const levels = crowdCoverage(true)
+    expect(pooled).toBeLessThan(0.8)
+    expect(levels).toBeGreaterThan(0.84)
+    expect(levels).toBeLessThan(0.97)
+  })
+
   it('widens the interval with the estimate (scale √(estimate + 1))', () => {
     const obs = synthetic({ bs: 0.8, br: 0.8, days: 3, perDay: 12, noise: 0.3 })
     const r = fitCalibration(obs, FIT)

@@ -33,7 +33,8 @@ import type { EstimatorOptions } from './estimator.ts'
  * absolute error; the forms with a floor are only tried when at least three counts saw a room with
  * at most one person (otherwise the floor would be an extrapolation).
  *
- * The 90 % interval is split-conformal on those held-out residuals: estimate ± q·spread, where the
+ * The 90 % interval is split-conformal on those held-out residuals, with a quantile of its own for
+ * estimates below one person and from one on (`qOf`): estimate ± q·spread, where the
  * spread √(estimate + 1 + (ρ·estimate)²) has a counting part and a systematic part ρ (both from the
  * held-out residuals), so an interval is narrow for an empty room, wide for a crowd, and grows as
  * estimates are added up over longer windows. The coverage the fit reports is nested: each session
@@ -98,8 +99,16 @@ export type KindModel = {
   kind: CountKind
   form: ModelForm
   coefficients: Coefficients
-  /** Conformal quantile of |count − estimate| / intervalScale(estimate, relativeError), held out. */
+  /**
+   * Conformal quantile of |count − estimate| / intervalScale(estimate, relativeError), held out:
+   * of the estimates below one person when `qFromOne` is set, of all of them otherwise.
+   */
   q: number
+  /**
+   * The same quantile over the estimates of one person or more, on their own (see `qOf`). Absent on
+   * models fitted before it existed, and when too few held-out estimates were that high.
+   */
+  qFromOne?: number
   /** The systematic share of the error (see intervalScale), estimated from held-out residuals. */
   relativeError: number
   /**
@@ -202,6 +211,19 @@ export function kneeOf(obs: readonly Observation[]): number | null {
     : ((heard[mid - 1] as number) + (heard[mid] as number)) / 2
 }
 
+/** Held-out estimates needed at each level (below one person, from one on) for a quantile of its own. */
+export const MIN_LEVEL_SCORES = 30
+
+/**
+ * The interval's quantile for an estimate: a site's counts are mostly of empty or nearly empty
+ * rooms, so one quantile over all of them is set by those and covers crowds far less than 90 % of
+ * the time (Brno: windows with people covered 20–37 %). Estimates of one person or more have their
+ * own (Mondrian split-conformal: each level covers about 90 % on its own).
+ */
+export function qOf(model: Pick<KindModel, 'q' | 'qFromOne'>, estimate: number): number {
+  return estimate >= 1 && model.qFromOne !== undefined ? model.qFromOne : model.q
+}
+
 /** The estimate with its interval, or null when the model cannot say (no model of the kind). */
 export function estimateWith(
   model: KindModel | null,
@@ -209,7 +231,7 @@ export function estimateWith(
 ): { people: number; low: number; high: number } | null {
   if (!model) return null
   const people = predict(model.coefficients, d)
-  const half = model.q * intervalScale(people, model.relativeError)
+  const half = qOf(model, people) * intervalScale(people, model.relativeError)
   return { people, low: Math.max(0, people - half), high: people + half }
 }
 
@@ -316,10 +338,8 @@ function fitKind(
   const relativeError = relativeErrorOf(residuals)
   const scoreOf = (r: HeldOut['residuals'][number], rho: number) =>
     Math.abs(r.count - r.estimate) / intervalScale(r.estimate, rho)
-  const q = conformalQuantile(
-    residuals.map((r) => scoreOf(r, relativeError)),
-    target,
-  )
+  const levels = levelQuantiles(residuals, (r) => scoreOf(r, relativeError), target)
+  const q = levels.q
   const pieceCorrelation = correlationWithinGroups(
     residuals.map((r) => ({
       group: r.group,
@@ -339,13 +359,8 @@ function fitKind(
     for (const [group, mine] of byGroup) {
       const others = residuals.filter((x) => x.group !== group)
       const rho = others.length ? relativeErrorOf(others) : relativeError
-      const qq = others.length
-        ? conformalQuantile(
-            others.map((x) => scoreOf(x, rho)),
-            target,
-          )
-        : q
-      for (const r of mine) if (scoreOf(r, rho) <= qq) covered++
+      const qq = others.length ? levelQuantiles(others, (x) => scoreOf(x, rho), target) : levels
+      for (const r of mine) if (scoreOf(r, rho) <= qOf(qq, r.estimate)) covered++
     }
   }
   const lengths = obs.map((x) => (x.session.toMs - x.session.fromMs) / 60_000).sort((a, b) => a - b)
@@ -354,6 +369,7 @@ function fitKind(
     form: best.form,
     coefficients,
     q,
+    ...(levels.qFromOne === undefined ? {} : { qFromOne: levels.qFromOne }),
     relativeError,
     pieceCorrelation,
     windowMinutes: lengths[Math.floor(lengths.length / 2)] ?? 0,
@@ -457,6 +473,25 @@ export function correlationWithinGroups(rows: readonly { group: number; z: numbe
   const meanSquare = rows.reduce((a, r) => a + r.z * r.z, 0) / Math.max(1, rows.length)
   if (pairs === 0 || !(meanSquare > 0)) return 1
   return Math.min(1, Math.max(0, products / pairs / meanSquare))
+}
+
+/**
+ * The interval quantiles of a fit: one for the estimates below one person and one from one on,
+ * when each level has MIN_LEVEL_SCORES held-out estimates; else one over all.
+ */
+function levelQuantiles<R extends { estimate: number }>(
+  residuals: readonly R[],
+  score: (r: R) => number,
+  target: number,
+): { q: number; qFromOne?: number } {
+  const low = residuals.filter((r) => r.estimate < 1)
+  const high = residuals.filter((r) => r.estimate >= 1)
+  if (low.length < MIN_LEVEL_SCORES || high.length < MIN_LEVEL_SCORES)
+    return { q: conformalQuantile(residuals.map(score), target) }
+  return {
+    q: conformalQuantile(low.map(score), target),
+    qFromOne: conformalQuantile(high.map(score), target),
+  }
 }
 
 /** The ⌈(n + 1)·target⌉-th smallest score (the largest when n is too small for the target). */

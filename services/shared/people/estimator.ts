@@ -26,6 +26,7 @@ import {
   estimateWith,
   fitCalibration,
   intervalScale,
+  qOf,
   type KindModel,
   type CalibrationModel,
   type CountSession,
@@ -203,7 +204,7 @@ function combine(
   for (const { f, w } of parts) {
     const estimate = f?.people ?? 0
     people += estimate * w
-    const h = model.q * intervalScale(estimate, model.relativeError) * w
+    const h = qOf(model, estimate) * intervalScale(estimate, model.relativeError) * w
     sum += h
     squares += h * h
   }
