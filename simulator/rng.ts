@@ -1,3 +1,5 @@
+import { seededRandom } from '../services/shared/contracts/seeded-random.ts'
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number
@@ -20,16 +22,8 @@ export interface Rng {
 /** mulberry32: 32-bit state, period 2^32, good enough for a traffic model and fast. */
 export function createRng(seed: number): Rng {
   const baseSeed = seed >>> 0
-  let state = baseSeed
   let spareNormal: number | null = null
-
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seededRandom(baseSeed)
 
   const normal = (mean: number, sd: number): number => {
     if (spareNormal !== null) {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../shared/contracts/seeded-random.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
 import { sql } from 'kysely'
@@ -47,14 +48,7 @@ const topicOf = (topic: string) => withTopicPrefix(clientPrefix, topic)
 
 /** mulberry32: a small seeded generator, so every run sends the same mix of messages. */
 function createRng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
+  const next = seededRandom(seed)
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1))
   const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!
   const hex = (n: number) => Array.from({ length: n }, () => int(0, 15).toString(16)).join('')

@@ -6,6 +6,7 @@ import {
   type PseudoSighting,
   type Session,
 } from './sessionise.ts'
+import { seededRandom as rng } from '../shared/contracts/seeded-random.ts'
 
 const GAP = 120_000
 const T0 = Date.parse('2026-11-21T10:00:00.000Z')
@@ -234,18 +235,6 @@ describe(classify.name, () => {
     expect(classify(s, { ...thresholds, version: 8 }).thresholdVersion).toBe(8)
   })
 })
-
-/** A seeded generator (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The definition the one-pass segmenting must agree with: group, sort each device by time, split. */
 function segmentBySorting(sightings: readonly PseudoSighting[], gapMs: number) {

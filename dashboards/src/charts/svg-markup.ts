@@ -37,16 +37,7 @@ function escapeXml(text: string): string {
 }
 
 /** A small seeded PRNG (mulberry32) for fixture data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '../../../services/shared/contracts/seeded-random.ts'
 
 /** Numbers of a path's `d` attribute. */
 export function pathNumbers(d: string | null | undefined): number[] {

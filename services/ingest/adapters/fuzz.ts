@@ -1,4 +1,5 @@
 import { containsMac } from '../../shared/contracts/mac.ts'
+import { seededRandom } from '../../shared/contracts/seeded-random.ts'
 import type { AdapterResult } from './common.ts'
 
 /**
@@ -6,16 +7,7 @@ import type { AdapterResult } from './common.ts'
  * truncation, splices of hostile text, and — for JSON — leaves replaced by values of the wrong
  * type, MAC-looking strings, huge numbers. Seeded, so a failure replays.
  */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const createRng = seededRandom
 
 const HOSTILE: unknown[] = [
   'DE:AD:BE:EF:00:01',

@@ -6,18 +6,7 @@ import {
   utcIsoMs,
   type SightingsBatch,
 } from './gateway-messages.ts'
-
-/** A seeded generator (mulberry32): the same cases every run. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom as rng } from './seeded-random.ts'
 
 const iso = (ms: number, fractionDigits: number) => {
   const full = new Date(ms).toISOString() // YYYY-MM-DDTHH:MM:SS.sssZ

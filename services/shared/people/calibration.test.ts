@@ -18,17 +18,11 @@ import {
   type Observation,
 } from './calibration.ts'
 import { DEFAULT_ESTIMATOR_OPTIONS } from './estimator.ts'
+import { seededRandom } from '../contracts/seeded-random.ts'
 
 /** A small seeded generator (mulberry32) with uniform and normal draws. */
 function createRng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seededRandom(seed)
   return {
     uniform: (lo: number, hi: number) => lo + (hi - lo) * next(),
     normal: (mean: number, sd: number) =>
