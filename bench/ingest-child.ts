@@ -16,7 +16,17 @@
  * its URL and an analyst key)
  * child → parent: { type: 'ready' } | { id, ok, result | error } | { type: 'watch', value, at }
  */
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
+import {
+  Kysely,
+  PostgresDialect,
+  type KyselyPlugin,
+  type LogEvent,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely'
 import pg from 'pg'
 import { Histogram, Registry } from 'prom-client'
 import { connectAsync, type MqttClient } from 'mqtt'
@@ -52,6 +62,10 @@ export type ChildConfig = {
   profile: boolean
   /** A MIGLIO_DEVICE_LIST_FILE for ingest (deny/allow lists of raw MACs), read as `miglio ingest` does. */
   deviceListFile?: string
+  /** Ingest's `$share/<group>/…` subscriptions over MQTT v5 (INGEST_SHARE_GROUP); plain 3.1.1 without. */
+  shareGroup?: string
+  /** INGEST_CHECKPOINT_MS (default: the product's, 10 s). */
+  checkpointMs?: number
 }
 
 export type StatementProfile = Record<string, { count: number; totalMs: number }>
@@ -78,6 +92,14 @@ export type ChildStats = {
   filtered: Record<string, number>
   /** Open sessions ingest holds in memory (miglio_ingest_open_sessions; 0 for the baselines). */
   openSessions: number
+  /** miglio_ingest_session_rebuilds_total: gateways whose sessions were rebuilt (0 for the baselines). */
+  rebuilds: number
+  /** Statements that loaded rebuild sources (one per group with at least one stale gateway). */
+  rebuildLoads: number
+  /** Session-log rows replayed by rebuilds (each one batch of a gateway). */
+  replayedLogRows: number
+  /** Checkpointed open sessions read back by rebuilds (open_transits rows). */
+  checkpointRows: number
 }
 
 type Request =
@@ -105,6 +127,40 @@ function statementKind(text: string): string {
   return s.slice(0, 40)
 }
 
+/**
+ * Counts the rows of the two reads only a rebuild makes (loadRebuildSources): the session log after
+ * the checkpoint, and the checkpointed open sessions. They are raw statements; recognised by text.
+ */
+function rebuildRowCounter() {
+  const counts = { loads: 0, logRows: 0, checkpointRows: 0 }
+  const kinds = new WeakMap<object, 'log' | 'checkpoint'>()
+  const plugin: KyselyPlugin = {
+    transformQuery({ node, queryId }: PluginTransformQueryArgs): RootOperationNode {
+      if (node.kind === 'RawNode') {
+        const text = node.sqlFragments.join('?').trimStart()
+        // Reads only: the log's DELETE (a checkpoint's) names the table the same way.
+        if (!text.startsWith('SELECT')) return node
+        if (text.includes('FROM session_log l')) kinds.set(queryId, 'log')
+        else if (text.includes('FROM open_transits o WHERE o.gateway_id = ANY'))
+          kinds.set(queryId, 'checkpoint')
+      }
+      return node
+    },
+    transformResult({
+      result,
+      queryId,
+    }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+      const kind = kinds.get(queryId)
+      if (kind === 'log') {
+        counts.loads++
+        counts.logRows += result.rows.length
+      } else if (kind === 'checkpoint') counts.checkpointRows += result.rows.length
+      return Promise.resolve(result)
+    },
+  }
+  return { plugin, counts }
+}
+
 async function main() {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig
   const send = (msg: unknown) => process.send?.(msg)
@@ -118,8 +174,10 @@ async function main() {
     idleTimeoutMillis: 0,
   })
   pool.on('error', () => undefined)
+  const rebuildRows = rebuildRowCounter()
   const db: Db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
+    plugins: [rebuildRows.plugin],
     ...(cfg.profile
       ? {
           log(event: LogEvent) {
@@ -132,10 +190,12 @@ async function main() {
       : {}),
   })
 
+  // MQTT v5 for a shared subscription (as MQTT_PROTOCOL_VERSION=5 with INGEST_SHARE_GROUP).
+  const protocolVersion = cfg.shareGroup ? 5 : 4
   const mqtt: MqttClient = createMqttClient(cfg.mqttUrl, log, {
     clientId: cfg.clientId,
     clean: false,
-    protocolVersion: 4,
+    protocolVersion,
   })
   let messagesDone = 0
   let lastDoneAt = 0
@@ -177,6 +237,8 @@ async function main() {
         topicPrefix: cfg.topicPrefix,
         maintenanceIntervalMs: cfg.maintenanceIntervalMs,
         commitLanes: cfg.commitLanes ?? 1,
+        ...(cfg.shareGroup ? { shareGroup: cfg.shareGroup } : {}),
+        ...(cfg.checkpointMs !== undefined ? { checkpointMs: cfg.checkpointMs } : {}),
         ...(cfg.deviceListFile
           ? { deviceList: await loadDeviceList(cfg.deviceListFile, log) }
           : {}),
@@ -310,11 +372,19 @@ async function main() {
         filtered: Object.fromEntries(
           filtered.values.map((v) => [String(v.labels.reason), v.value]),
         ),
+        rebuilds: (await metrics.sessionRebuilds.get()).values[0]?.value ?? 0,
+        rebuildLoads: rebuildRows.counts.loads,
+        replayedLogRows: rebuildRows.counts.logRows,
+        checkpointRows: rebuildRows.counts.checkpointRows,
       }
     }
     const hist = await naiveCommit.get()
     return {
       openSessions: 0,
+      rebuilds: 0,
+      rebuildLoads: 0,
+      replayedLogRows: 0,
+      checkpointRows: 0,
       messagesDone,
       lastDoneAt,
       rssMb: process.memoryUsage().rss / 2 ** 20,
@@ -414,7 +484,7 @@ async function main() {
               const clean = await connectAsync(cfg.mqttUrl, {
                 clientId: cfg.clientId,
                 clean: true,
-                protocolVersion: 4,
+                protocolVersion,
                 reconnectPeriod: 0,
               }).catch(() => null)
               await clean?.endAsync()

@@ -30,8 +30,8 @@ import { loadDistrict } from '../../services/shared/registry/district-repository
 import { durableSessions } from '../../services/ingest/committer/session-cache.ts'
 import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
-import { spawnChildScript, type IngestChild } from '../lib/child.ts'
-import type { ReplicaConfig, ReplicaStats } from '../lib/replica-child.ts'
+import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import type { ChildConfig, ChildStats } from '../ingest-child.ts'
 import {
   BATCH_INTERVAL_MS,
   connectPublishers,
@@ -62,8 +62,6 @@ import {
   type CpuMeters,
   type CpuSnapshot,
 } from '../lib/cpu.ts'
-
-const REPLICA_CHILD = new URL('../lib/replica-child.ts', import.meta.url).pathname
 
 type Condition = 'one' | 'shared' | 'affinity'
 const ALL_CONDITIONS: readonly Condition[] = ['one', 'shared', 'affinity']
@@ -144,11 +142,11 @@ export type ReplicaFigures = {
   splits: number
 }
 
-function sumStats(all: readonly ReplicaStats[]) {
+function sumStats(all: readonly ChildStats[]) {
   const buckets = new Map<number, number>()
   for (const s of all)
     for (const b of s.commitBuckets) buckets.set(b.le, (buckets.get(b.le) ?? 0) + b.count)
-  const sum = (k: keyof ReplicaStats) => all.reduce((n, s) => n + Number(s[k] ?? 0), 0)
+  const sum = (k: keyof ChildStats) => all.reduce((n, s) => n + Number(s[k] ?? 0), 0)
   return {
     messagesDone: sum('messagesDone'),
     sightings: sum('sightings'),
@@ -224,8 +222,10 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
         }),
       ]),
     ) as Record<Condition, GatewayStream[]>
-    const configsOf = (cond: Condition): ReplicaConfig[] =>
+    const configsOf = (cond: Condition): ChildConfig[] =>
       Array.from({ length: REPLICAS[cond] }, (_, r) => ({
+        mode: 'miglio' as const,
+        jobs: false,
         dbUrl: stack.url,
         poolSize: stack.poolSize,
         mqttUrl: ctx.target.mqttUrl,
@@ -253,17 +253,17 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       affinity: null,
     }
 
-    const spawn = (configs: ReplicaConfig[]) =>
-      Promise.all(configs.map((cfg) => spawnChildScript(REPLICA_CHILD, cfg)))
+    const spawn = (configs: ChildConfig[]) =>
+      Promise.all(configs.map((cfg) => spawnIngestChild(cfg)))
     const statsOf = async (children: IngestChild[]) =>
-      (await Promise.all(children.map((ch) => ch.stats()))) as ReplicaStats[]
+      (await Promise.all(children.map((ch) => ch.stats()))) as ChildStats[]
 
     /** Waits until the replicas together acknowledged `target` messages (or stopped progressing). */
     async function waitDrained(
       children: IngestChild[],
       target: number,
       label: string,
-    ): Promise<{ stats: ReplicaStats[]; complete: boolean }> {
+    ): Promise<{ stats: ChildStats[]; complete: boolean }> {
       let last = await statsOf(children)
       let done = sumStats(last).messagesDone
       let lastProgressAt = Date.now()
@@ -368,8 +368,8 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
     }
 
     function figuresOf(
-      before: ReplicaStats[],
-      after: ReplicaStats[],
+      before: ChildStats[],
+      after: ChildStats[],
       startedAt: number,
       cpu: CpuSnapshot,
       checked: Awaited<ReturnType<typeof check>>,

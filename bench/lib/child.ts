@@ -88,7 +88,7 @@ export async function spawnIngestChild(
 
 /**
  * A child process running `script` with `config` (as JSON in argv), speaking ingest-child.ts's IPC
- * protocol (bench/lib/replica-child.ts does, for the ops it supports). `tsx`: run it through tsx.
+ * protocol. `tsx`: run it through tsx.
  */
 export async function spawnChildScript(
   script: string,
