@@ -1,5 +1,5 @@
 import type { IngestMetrics } from '../ingest-metrics.ts'
-import { countForeign, type Work } from '../intake/work.ts'
+import { countBatchOutcome, countForeign, type Work } from '../intake/work.ts'
 import type { Outcome } from './commit-group.ts'
 
 /** Counts what a committed (or refused) message did in the ingest metrics. */
@@ -20,10 +20,7 @@ export function countOutcome(metrics: IngestMetrics, w: Work, o: Outcome): void 
       metrics.sightings.inc(w.total)
       if (w.belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, w.belowFloor)
       if (w.denied) metrics.filtered.inc({ reason: 'deny_list' }, w.denied)
-      if (o.outcome?.staticSightings)
-        metrics.filtered.inc({ reason: 'static_device' }, o.outcome.staticSightings)
-      if (o.outcome?.learned) metrics.staticDevices.inc(o.outcome.learned)
-      if (o.outcome?.late) metrics.lateBatches.inc()
+      countBatchOutcome(metrics, o.outcome)
       break
     case 'foreign':
       if (w.kind === 'foreign') countForeign(metrics, w, o.fresh, o.outcome)

@@ -131,8 +131,14 @@ export function countForeign(
     if (p.effect.belowFloor) metrics.filtered.inc({ reason: 'rssi_floor' }, p.effect.belowFloor)
     if (p.effect.denied) metrics.filtered.inc({ reason: 'deny_list' }, p.effect.denied)
   })
-  if (outcome?.staticSightings)
+  countBatchOutcome(metrics, outcome)
+}
+
+/** What planning a committed batch did (native or a format's), in the metrics. */
+export function countBatchOutcome(metrics: IngestMetrics, outcome: BatchOutcome | null): void {
+  if (!outcome) return
+  if (outcome.staticSightings)
     metrics.filtered.inc({ reason: 'static_device' }, outcome.staticSightings)
-  if (outcome?.learned) metrics.staticDevices.inc(outcome.learned)
-  if (outcome?.late) metrics.lateBatches.inc()
+  if (outcome.learned) metrics.staticDevices.inc(outcome.learned)
+  if (outcome.late) metrics.lateBatches.inc()
 }
