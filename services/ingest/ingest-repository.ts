@@ -205,8 +205,8 @@ function refArrays(refs: readonly DeviceRef[]) {
 
 /**
  * Open sessions a checkpoint writes per statement. A checkpoint of every gateway at once can hold
- * 100 000 sessions: as one statement that is ~12 MB of parameter text and socket buffers at once,
- * which the allocator keeps after the checkpoint; in statements of this size it stays under ~1 MB.
+ * 100 000 sessions, ~12 MB of parameter text in one statement; pieces of this size keep each under
+ * ~0.5 MB. (It did not change ingest's resident memory in the memory benchmark: 236 → 232 MB.)
  */
 export const OPEN_SESSIONS_PER_STATEMENT = 4_000
 
@@ -474,12 +474,13 @@ export async function writeGroupRows(
     ...(rows.statics.length > 0 ? [sql`statics AS (${staticDevicesInsert(rows.statics)})`] : []),
     ...(rows.progress.length > 0 ? [sql`progress AS (${progressUpsert(rows.progress)})`] : []),
   ]
-  const main =
-    rows.transits.length > 0
-      ? transitsInsert(rows.transits)
-      : sql<StoredRow>`SELECT NULL::text AS zone_id, false AS visitor, 0::float8 AS first_ms, NULL::text AS xid WHERE false`
-  if (ctes.length === 0 && rows.transits.length === 0) return storedOf([])
-  const statement = ctes.length === 0 ? main : sql<StoredRow>`WITH ${sql.join(ctes)} ${main}`
+  if (rows.transits.length === 0) {
+    // Data-modifying CTEs run whether or not the statement's body reads them.
+    if (ctes.length > 0) await sql`WITH ${sql.join(ctes)} SELECT 1`.execute(trx)
+    return storedOf([])
+  }
+  const insert = transitsInsert(rows.transits)
+  const statement = ctes.length === 0 ? insert : sql<StoredRow>`WITH ${sql.join(ctes)} ${insert}`
   return storedOf((await statement.execute(trx)).rows)
 }
 

@@ -89,7 +89,7 @@ function digits2(s: string, i: number): number {
  * Epoch ms of the one timestamp form gateways send almost always, `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z`,
  * read by hand: a real date and time of day, or NaN for anything else (other forms, offsets, more
  * fraction digits) — then the schema and `Date.parse` decide. Every string it reads is one
- * `TimestampSchema` accepts, with the value `Date.parse` gives (decode-message.test.ts checks both).
+ * `TimestampSchema` accepts, with the value `Date.parse` gives (gateway-messages.test.ts checks both).
  */
 export function utcIsoMs(s: string): number {
   const n = s.length
