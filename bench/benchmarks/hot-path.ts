@@ -12,10 +12,9 @@
  * best of the rounds is reported. Garbage collection is observed with a `gc` performance observer
  * (its wall time, shared out by CPU time). Pure: no file, socket or database is touched.
  */
-import { randomBytes } from 'node:crypto'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { decodeMessage } from '../../services/ingest/decode-message.ts'
-import { createPseudonymiser, type DailyKeyStore } from '../../services/ingest/pseudonymiser.ts'
+import { createMemoryKeyStore, createPseudonymiser } from '../../services/ingest/pseudonymiser.ts'
 import {
   createNativeIntake,
   createPseudonymise,
@@ -39,19 +38,6 @@ const TZ = 'Europe/Rome'
 /** Messages a group takes in before it is planned (the committer's groups under load). */
 const GROUP = 160
 const RULES: SessionRules = { gapMs: 120_000, staticAfterMs: 4 * 3_600_000 }
-
-/** Day keys in memory (random, thrown away with the process). */
-function memoryKeyStore(): DailyKeyStore {
-  const keys = new Map<string, Buffer>()
-  return {
-    getOrCreateKey(day) {
-      let key = keys.get(day)
-      if (!key) keys.set(day, (key = randomBytes(32)))
-      return Promise.resolve(Buffer.from(key))
-    },
-    destroyExpiredKeys: () => Promise.resolve([]),
-  }
-}
 
 /** A step's CPU time over the whole stream, and the garbage collection's (wall) time in it. */
 type Step = { name: string; cpuUs: number; gcMs: number }
@@ -97,7 +83,7 @@ export async function runHotPath(ctx: BenchContext): Promise<BenchResult> {
 
   const now = () => Date.now()
   const newIntake = () => {
-    const pseudonymiser = createPseudonymiser({ store: memoryKeyStore(), tz: TZ, graceMs: 0 })
+    const pseudonymiser = createPseudonymiser({ store: createMemoryKeyStore(), tz: TZ, graceMs: 0 })
     return createNativeIntake({
       topicPrefix: undefined,
       now,

@@ -11,9 +11,8 @@
  * The figures in bench/README.md come from the pipeline (MQTT → ingest → TimescaleDB); this path is
  * what the Brno benchmark uses to check that the two agree and to compare methods quickly.
  */
-import { randomBytes } from 'node:crypto'
 import { decodeMessage } from '../../services/ingest/decode-message.ts'
-import { createPseudonymiser } from '../../services/ingest/pseudonymiser.ts'
+import { createMemoryKeyStore, createPseudonymiser } from '../../services/ingest/pseudonymiser.ts'
 import { planGroup, type BatchWork } from '../../services/ingest/plan-group.ts'
 import type { DeviceList, RegisteredGateway } from '../../services/ingest/model.ts'
 import { filterAndPseudonymise } from '../../services/ingest/intake/pseudonymise-sightings.ts'
@@ -82,16 +81,8 @@ export async function ingestOffline(
   batches: Iterable<SightingsBatch>,
   o: OfflineIngestOptions,
 ): Promise<OfflineIngestResult> {
-  const keys = new Map<string, Buffer>()
   const pseudonymiser = createPseudonymiser({
-    store: {
-      getOrCreateKey: async (day) => {
-        let k = keys.get(day)
-        if (!k) keys.set(day, (k = randomBytes(32)))
-        return k
-      },
-      destroyExpiredKeys: async () => [],
-    },
+    store: createMemoryKeyStore(),
     tz: o.timeZone,
     graceMs: 48 * 3_600_000,
   })

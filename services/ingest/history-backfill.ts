@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { parseGatewayTopic } from '../shared/contracts/topics.ts'
 import {
   decodeMessage,
@@ -8,7 +7,7 @@ import {
 } from './decode-message.ts'
 import { filterAndPseudonymise } from './intake/pseudonymise-sightings.ts'
 import { planGroup, transitOf, type BatchWork } from './plan-group.ts'
-import { createPseudonymiser, type DailyKeyStore } from './pseudonymiser.ts'
+import { createMemoryKeyStore, createPseudonymiser } from './pseudonymiser.ts'
 import type { Session } from './sessionise.ts'
 import {
   sessionKey,
@@ -65,27 +64,13 @@ export function createHistoryPipeline(o: {
   gapMs: number
   staticAfterMs: number
 }) {
-  const keys = new Map<string, Buffer>()
-  const store: DailyKeyStore = {
-    getOrCreateKey(day) {
-      let key = keys.get(day)
-      if (!key) keys.set(day, (key = randomBytes(32)))
-      // The pseudonymiser zeroes what it is given: hand it a copy.
-      return Promise.resolve(Buffer.from(key))
-    },
-    destroyExpiredKeys() {
-      const days = [...keys.keys()]
-      for (const key of keys.values()) key.fill(0)
-      keys.clear()
-      return Promise.resolve(days)
-    },
-  }
+  const store = createMemoryKeyStore()
   const pseudonymiser = createPseudonymiser({ store, tz: o.tz, graceMs: 0 })
   const opts = { gapMs: o.gapMs, staticAfterMs: o.staticAfterMs }
 
   return {
     /** Keys alive now (0 between days: each day's key is destroyed when the day is done). */
-    liveKeys: () => keys.size,
+    liveKeys: () => store.held(),
 
     /**
      * Runs one local day's messages (in sentAt order, all inside that day) through the pipeline and

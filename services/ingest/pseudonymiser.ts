@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import { createLocalDateResolver } from '../shared/contracts/local-time.ts'
 import { keyDestroyAfter } from './key-lifetime.ts'
 
@@ -8,6 +8,34 @@ export interface DailyKeyStore {
   getOrCreateKey(day: string, destroyAfterMs: number, nowMs: number): Promise<Buffer | null>
   /** Deletes every key whose destroy-after time has passed; returns the days destroyed. */
   destroyExpiredKeys(nowMs: number): Promise<string[]>
+}
+
+/**
+ * Day keys held in this process only (random, never stored anywhere): for pipelines that
+ * pseudonymise without a database — the demo history, offline evaluations, benchmarks. A key is
+ * handed out as a copy (the pseudonymiser zeroes what it is given) and zeroed when destroyed.
+ */
+export function createMemoryKeyStore(): DailyKeyStore & { held(): number } {
+  const keys = new Map<string, { key: Buffer; destroyAfterMs: number }>()
+  return {
+    /** Keys alive now. */
+    held: () => keys.size,
+    getOrCreateKey(day, destroyAfterMs) {
+      let entry = keys.get(day)
+      if (!entry) keys.set(day, (entry = { key: randomBytes(32), destroyAfterMs }))
+      return Promise.resolve(Buffer.from(entry.key))
+    },
+    destroyExpiredKeys(nowMs) {
+      const days: string[] = []
+      for (const [day, entry] of keys) {
+        if (entry.destroyAfterMs > nowMs) continue
+        entry.key.fill(0)
+        keys.delete(day)
+        days.push(day)
+      }
+      return Promise.resolve(days)
+    },
+  }
 }
 
 /**
