@@ -240,13 +240,18 @@ const pct = (x: number) => (Number.isFinite(x) ? fmt(x, 1) : '–')
 const ppl = (x: number) => (Number.isFinite(x) ? fmt(x, 2) : '–')
 const signed = (x: number) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + fmt(x, 2) : '–')
 
+/** The cells every table starts an estimator's figures with: windows, MAE, MAPE, bias. */
+const errorCells = (e: Figures): string[] => [
+  fmt(e.windows),
+  ppl(e.maePeople),
+  pct(e.mapePct),
+  signed(e.biasPeople),
+]
+
 function figureRow(label: string[], e: Figures, n: Figures): string[] {
   return [
     ...label,
-    fmt(e.windows),
-    ppl(e.maePeople),
-    pct(e.mapePct),
-    signed(e.biasPeople),
+    ...errorCells(e),
     e.emptyWindows ? `${ppl(e.emptyMeanPeople)} (${e.emptyWindows})` : '– (0)',
     pct(e.coveragePct),
     ppl(e.meanWidth),
@@ -577,10 +582,7 @@ function corpusRow(label: string[], s: CorpusSummary): string[] {
   const n = s.naive
   return [
     ...label,
-    fmt(e.windows),
-    ppl(e.maePeople),
-    pct(e.mapePct),
-    signed(e.biasPeople),
+    ...errorCells(e),
     e.emptyWindows ? `${signed(e.emptyMeanPeople)} (${fmt(e.emptyWindows)})` : '– (0)',
     pct(e.coveragePct),
     ppl(n.maePeople),

@@ -30,7 +30,7 @@ import { loadDistrict } from '../../services/shared/registry/district-repository
 import { durableSessions } from '../../services/ingest/committer/session-cache.ts'
 import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { spawnIngestChild, waitAcknowledged, type IngestChild } from '../lib/child.ts'
 import type { ChildConfig, ChildStats } from '../ingest-child.ts'
 import {
   BATCH_INTERVAL_MS,
@@ -47,15 +47,16 @@ import {
   printNote,
   printTable,
   progress,
-  sleep,
   type HistogramBuckets,
 } from '../lib/report.ts'
 import { midnightFreeWindow, openStack, serverVersions, TZ, type Stack } from '../lib/stack.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
 import {
+  brokerOf,
   cpuDelta,
-  listenerOf,
-  parentOf,
+  isLoopback,
+  ownCpuMs,
+  postmasterOf,
   processCpuMs,
   readCpu,
   treeCpuMs,
@@ -92,9 +93,6 @@ const CHECKPOINT_MS = process.env.BENCH_CHECKPOINT_MS
  * the throughput benchmark (56 923 sightings/s, docs/scaling.md), below saturation.
  */
 const OFFERED = Number(process.env.BENCH_REPLICAS_RATE ?? 30_000)
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
-const isLocal = (url: string) => LOOPBACK.has(new URL(url).hostname)
 
 /**
  * One rebuild measured on its own: ingest's rebuild path (lock, heads, the checkpointed sessions and
@@ -259,31 +257,10 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
       (await Promise.all(children.map((ch) => ch.stats()))) as ChildStats[]
 
     /** Waits until the replicas together acknowledged `target` messages (or stopped progressing). */
-    async function waitDrained(
-      children: IngestChild[],
-      target: number,
-      label: string,
-    ): Promise<{ stats: ChildStats[]; complete: boolean }> {
-      let last = await statsOf(children)
-      let done = sumStats(last).messagesDone
-      let lastProgressAt = Date.now()
-      let lastPrint = Date.now()
-      while (done < target) {
-        await sleep(100)
-        last = await statsOf(children)
-        const now = sumStats(last).messagesDone
-        if (now !== done) {
-          done = now
-          lastProgressAt = Date.now()
-        }
-        if (Date.now() - lastPrint > 5000) {
-          lastPrint = Date.now()
-          progress(WHAT, `${label}: draining, ${fmt(target - done)} batches to go`)
-        }
-        if (Date.now() - lastProgressAt > 30_000) return { stats: last, complete: false }
-      }
-      return { stats: last, complete: true }
-    }
+    const waitDrained = (children: IngestChild[], target: number, label: string) =>
+      waitAcknowledged(children, target, (toGo) =>
+        progress(WHAT, `${label}: draining, ${fmt(toGo)} batches to go`),
+      )
 
     /** Lost and duplicated: batch records against everything published, transits against the exact expectation. */
     async function check(child: IngestChild, cond: Condition) {
@@ -342,15 +319,11 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
     async function metersOf(children: () => IngestChild[]): Promise<CpuMeters> {
       const meters: CpuMeters = {
         ingest: () => children().reduce((n, ch) => n + processCpuMs(ch.pid), 0),
-        'load generator': () => {
-          const u = process.cpuUsage()
-          return (u.user + u.system) / 1000
-        },
+        'load generator': ownCpuMs,
       }
       const first = children()[0]
-      if (first && stack.kind === 'server' && isLocal(stack.url)) {
-        const [row] = await first.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-        const postmaster = row ? parentOf(Number(row.pid)) : null
+      if (first && stack.kind === 'server' && isLoopback(stack.url)) {
+        const postmaster = await postmasterOf((text) => first.query<{ pid: number }>(text))
         if (postmaster) {
           meters.postgres = () =>
             [...pgBackends].reduce((n, pid) => {
@@ -360,10 +333,8 @@ export async function runReplicas(ctx: BenchContext): Promise<BenchResult> {
           meters['postgres server'] = () => treeCpuMs(postmaster)
         }
       }
-      if (isLocal(ctx.target.mqttUrl)) {
-        const broker = listenerOf(Number(new URL(ctx.target.mqttUrl).port || 1883))
-        if (broker) meters.broker = () => processCpuMs(broker)
-      }
+      const broker = brokerOf(ctx.target.mqttUrl)
+      if (broker) meters.broker = () => processCpuMs(broker)
       return meters
     }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { loadDistrict } from '../../services/shared/registry/district-repository.ts'
 import { buildBenchDistrict, gatewayIdOf } from '../lib/district.ts'
-import { spawnIngestChild, type IngestChild } from '../lib/child.ts'
+import { spawnIngestChild, waitAcknowledged, type IngestChild } from '../lib/child.ts'
 import type { ChildStats, StatementProfile } from '../ingest-child.ts'
 import {
   BATCH_INTERVAL_MS,
@@ -19,16 +19,17 @@ import {
   printNote,
   printTable,
   progress,
-  sleep,
   summarise,
 } from '../lib/report.ts'
 import { midnightFreeWindow, openStack, serverVersions, TZ, type Stack } from '../lib/stack.ts'
 import { localMidnightsIn } from '../../services/shared/contracts/local-time.ts'
 import type { BenchContext, BenchResult } from '../lib/context.ts'
 import {
+  brokerOf,
   cpuDelta,
-  listenerOf,
-  parentOf,
+  isLoopback,
+  ownCpuMs,
+  postmasterOf,
   processCpuMs,
   readCpu,
   treeCpuMs,
@@ -82,9 +83,6 @@ export type DrainFigures = {
   cpuMsPerK: CpuSnapshot
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
-const isLocal = (url: string) => LOOPBACK.has(new URL(url).hostname)
-
 const GATEWAYS = 20
 /** Ingest's commit lanes: the product's default (INGEST_COMMIT_LANES). */
 const COMMIT_LANES = Number(process.env.BENCH_COMMIT_LANES ?? 4)
@@ -102,29 +100,18 @@ function statementsDelta(after: StatementProfile, before: StatementProfile): Sta
   return out
 }
 
+/** Waits until the child acknowledged `target` messages (or stopped progressing). */
 async function waitDrained(
   child: IngestChild,
   target: number,
   label: string,
 ): Promise<{ stats: ChildStats; complete: boolean }> {
-  let last = await child.stats()
-  let lastProgressAt = Date.now()
-  let lastPrint = Date.now()
-  let lastDone = last.messagesDone
-  while (last.messagesDone < target) {
-    await sleep(100)
-    last = await child.stats()
-    if (last.messagesDone !== lastDone) {
-      lastDone = last.messagesDone
-      lastProgressAt = Date.now()
-    }
-    if (Date.now() - lastPrint > 5000) {
-      lastPrint = Date.now()
-      progress(WHAT, `${label}: draining, ${fmt(target - last.messagesDone)} batches to go`)
-    }
-    if (Date.now() - lastProgressAt > 30_000) return { stats: last, complete: false }
-  }
-  return { stats: last, complete: true }
+  const { stats, complete } = await waitAcknowledged([child], target, (toGo) =>
+    progress(WHAT, `${label}: draining, ${fmt(toGo)} batches to go`),
+  )
+  const [only] = stats
+  if (!only) throw new Error('no stats from the ingest child')
+  return { stats: only, complete }
 }
 
 export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
@@ -234,21 +221,13 @@ export async function runThroughput(ctx: BenchContext): Promise<BenchResult> {
 
     /** This machine's processes of the pipeline, besides the ingest child. */
     async function metersOf(child: IngestChild): Promise<CpuMeters> {
-      const meters: CpuMeters = {
-        'load generator': () => {
-          const u = process.cpuUsage()
-          return (u.user + u.system) / 1000
-        },
-      }
-      if (stack.kind === 'server' && isLocal(stack.url)) {
-        const [row] = await child.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-        const postmaster = row ? parentOf(Number(row.pid)) : null
+      const meters: CpuMeters = { 'load generator': ownCpuMs }
+      if (stack.kind === 'server' && isLoopback(stack.url)) {
+        const postmaster = await postmasterOf((text) => child.query<{ pid: number }>(text))
         if (postmaster) meters.postgres = () => treeCpuMs(postmaster)
       }
-      if (ctx.target.brokerKind === 'env' && isLocal(ctx.target.mqttUrl)) {
-        const broker = listenerOf(Number(new URL(ctx.target.mqttUrl).port || 1883))
-        if (broker) meters.broker = () => processCpuMs(broker)
-      }
+      const broker = ctx.target.brokerKind === 'env' ? brokerOf(ctx.target.mqttUrl) : null
+      if (broker) meters.broker = () => processCpuMs(broker)
       return meters
     }
 

@@ -174,3 +174,35 @@ export async function spawnChildScript(
     },
   }
 }
+
+/**
+ * Waits until `children` together have acknowledged `target` messages, reporting the batches to go
+ * every 5 s; gives up (`complete: false`) when none progressed for 30 s. Returns each child's stats.
+ */
+export async function waitAcknowledged(
+  children: readonly IngestChild[],
+  target: number,
+  report: (toGo: number) => void,
+): Promise<{ stats: ChildStats[]; complete: boolean }> {
+  const read = () => Promise.all(children.map((ch) => ch.stats()))
+  const doneOf = (all: readonly ChildStats[]) => all.reduce((n, s) => n + s.messagesDone, 0)
+  let last = await read()
+  let done = doneOf(last)
+  let lastProgressAt = Date.now()
+  let lastReport = Date.now()
+  while (done < target) {
+    await new Promise((r) => setTimeout(r, 100))
+    last = await read()
+    const now = doneOf(last)
+    if (now !== done) {
+      done = now
+      lastProgressAt = Date.now()
+    }
+    if (Date.now() - lastReport > 5000) {
+      lastReport = Date.now()
+      report(target - done)
+    }
+    if (Date.now() - lastProgressAt > 30_000) return { stats: last, complete: false }
+  }
+  return { stats: last, complete: true }
+}

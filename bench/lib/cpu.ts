@@ -121,3 +121,29 @@ export function readCpu(meters: CpuMeters): CpuSnapshot {
 export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuSnapshot {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? NaN)]))
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+/** A URL of a server on this machine, whose processes' CPU can be read here. */
+export const isLoopback = (url: string) => LOOPBACK.has(new URL(url).hostname)
+
+/** This process's CPU time (ms): the load generator's, in the benchmarks. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/**
+ * The PostgreSQL postmaster serving a connection whose backend `query` runs on (its parent), so its
+ * whole process tree can be metered; null when it is not a process of this machine.
+ */
+export async function postmasterOf(
+  query: (text: string) => Promise<{ pid: number }[]>,
+): Promise<number | null> {
+  const [row] = await query('SELECT pg_backend_pid() AS pid')
+  return row ? parentOf(Number(row.pid)) : null
+}
+
+/** The broker process listening on `mqttUrl`'s port of this machine, or null. */
+export function brokerOf(mqttUrl: string): number | null {
+  return isLoopback(mqttUrl) ? listenerOf(Number(new URL(mqttUrl).port || 1883)) : null
+}
