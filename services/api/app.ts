@@ -68,7 +68,7 @@ import publicRoutes from './routes/public/index.ts'
 import merakiRoutes, { type MerakiMetrics } from './routes/meraki/index.ts'
 import peopleRoutes from './routes/people/index.ts'
 import { peoplePresentNow, storedCalibrations, type CalibrationProvider } from './lib/people.ts'
-import type { PeopleValue } from '../shared/people/zone-estimate.ts'
+import { createPeopleNow } from './lib/people-now.ts'
 import { MERAKI_REJECT_REASONS } from './lib/meraki-post.ts'
 import type { DurablePublisher } from './lib/mqtt-publisher.ts'
 
@@ -251,8 +251,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(corsPlugin, { origins: options.corsOrigins })
   await app.register(csvPlugin)
   const calibrations = deps.calibrations ?? storedCalibrations(db)
-  // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll.
-  let peopleNow: { atMs: number; zones: Map<string, PeopleValue> } | null = null
+  // People present now: the estimator reads the last 4¼ h of sessions, so not on every poll and
+  // never in the way of the counts (lib/people-now.ts).
+  const peopleNow = createPeopleNow({
+    estimate: async (nowMs) =>
+      peoplePresentNow(readDb, { nowMs, tz: await timeZone(), calibrations }),
+    everyMs: options.live.peopleEveryMs,
+    onChange: () => app.liveHub.nudge(),
+    // A failed estimate (a calibration provider down) must not stop the counts: the zones keep
+    // their last figures (null before the first), and the next poll tries again.
+    onError: (err) =>
+      log.warn({ err }, 'live feed: people present now failed; keeping the last figures'),
+  })
   // With ingest's announcements the counts live in memory (lib/live-state.ts) and the database is
   // read only to resync; without them every poll reads it.
   const liveState = deps.onTransitsChanged
@@ -304,23 +314,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const tz = await timeZone()
       const dayStart = startOfLocalDay(nowMs, tz)
       const { counts, lag } = await transitCounts(nowMs, dayStart)
-      if (
-        !peopleNow ||
-        nowMs - peopleNow.atMs >= options.live.peopleEveryMs ||
-        nowMs < peopleNow.atMs
-      ) {
-        // A failed estimate (a calibration provider down) must not stop the counts: the zones
-        // keep their last figures (null before the first), and the next poll tries again.
-        try {
-          peopleNow = {
-            atMs: nowMs,
-            zones: await peoplePresentNow(readDb, { nowMs, tz, calibrations }),
-          }
-        } catch (err) {
-          log.warn({ err }, 'live feed: people present now failed; keeping the last figures')
-        }
-      }
-      const present = peopleNow?.zones ?? new Map<string, PeopleValue>()
+      const present = await peopleNow.at(nowMs)
       const zones = counts.map((z) => ({ ...z, presentNow: present.get(z.zoneId) ?? null }))
       return {
         at: new Date(nowMs).toISOString(),
@@ -342,6 +336,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       else log.warn({ err }, `live feed: ${what} failed; retrying`)
     },
   })
+  // A refresh of people present now may be reading when the app closes: let it finish first.
+  app.addHook('onClose', async () => peopleNow.settled())
   if (deps.onTransitsChanged && liveState) {
     const off = deps.onTransitsChanged((e) => {
       if (e.kind === 'subscribed') liveState.onSubscribed()

@@ -84,8 +84,8 @@ async function metric(name: string, labels = ''): Promise<number> {
 }
 
 /** A WebSocket client that keeps every counts message. */
-async function connect(): Promise<{ counts: Counts[]; close: () => void }> {
-  const ws = new WebSocket(url)
+async function connect(to = url): Promise<{ counts: Counts[]; close: () => void }> {
+  const ws = new WebSocket(to)
   const counts: Counts[] = []
   ws.on('message', (data) => {
     const m = LiveServerMessageSchema.parse(JSON.parse(String(data)))
@@ -221,6 +221,69 @@ describe('live feed kept from ingest announcements (v2 deltas)', () => {
       expect(await metric('miglio_api_live_resyncs_total', '{reason="v1"}')).toBe(v1s + 1)
     } finally {
       c.close()
+    }
+  })
+})
+
+describe('live feed while people present now is slow to estimate', () => {
+  it('pushes an announced commit without waiting for a people estimate in progress', async () => {
+    // The first estimate answers; every later one hangs until released, as a read of 4¼ h of
+    // sessions does on a pool busy with ingest's commits.
+    let estimates = 0
+    let release: () => void = () => undefined
+    const hung = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-api-slow` })
+    const slow = await buildApp({
+      db: database.db,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { peopleEveryMs: 0, resyncEveryMs: 3_600_000 } },
+      onTransitsChanged: onTransitsChanged(client, prefix, log),
+      calibrations: async () => {
+        if (estimates++ > 0) await hung
+        return new Map()
+      },
+    })
+    try {
+      await slow.listen({ port: 0, host: '127.0.0.1' })
+      const address = slow.server.address()
+      if (!address || typeof address === 'string') throw new Error('no address')
+      const c = await connect(`ws://127.0.0.1:${address.port}/api/v1/live`)
+      try {
+        const instance = `slow-${prefix}`
+        let seq = 1
+        // The instance introduces itself; the resync that follows reads the counts.
+        await ingestClient.publishAsync(
+          topic,
+          JSON.stringify({ v: 2, instance, seq: seq++, zones: [] }),
+        )
+        await waitFor(
+          () => Promise.resolve(estimates),
+          (n) => n >= 2,
+          { what: 'a people estimate in progress' },
+        )
+        const before = await lastStreetA(c)
+        const one = await commitTransit()
+        await ingestClient.publishAsync(
+          topic,
+          JSON.stringify({ ...announcement(seq++, one), instance }),
+        )
+        await waitFor(
+          () => lastStreetA(c),
+          (n) => n === before + 1,
+          { what: 'the announced transit while people present now is being estimated' },
+        )
+        // Still the same estimate in progress: nothing waited for it.
+        expect(estimates).toBe(2)
+      } finally {
+        c.close()
+      }
+    } finally {
+      release()
+      await slow.close()
+      await client.endAsync()
     }
   })
 })
