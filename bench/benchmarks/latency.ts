@@ -46,7 +46,7 @@ export function liveRouteExists(): boolean {
   return walk(dir).some((f) => readFileSync(f, 'utf8').includes('/api/v1/live'))
 }
 
-type Probe = { tMs: number; mac: string; closedBy?: { publishedAt: number } }
+type Probe = { tMs: number; mac: string; closedBy?: { publishedAt: number; ackedAt?: number } }
 
 type Seen = { value: number; at: number }
 
@@ -141,6 +141,9 @@ function wsObserver(baseUrl: string, key: string): Observer {
  * its sighting; the latency is from that batch's publish to the moment the child's poll of
  * footfall_15m (real-time aggregate) shows it.
  */
+/** A condition's latencies, whole and split at the closing batch's PUBACK (ingest's commit). */
+type Latencies = { total: number[]; toAck: number[]; afterAck: number[] }
+
 async function condition(opts: {
   observer: Observer
   probeClient: MqttClient
@@ -150,7 +153,7 @@ async function condition(opts: {
   probes: number
   topicPrefix: string
   label: string
-}): Promise<number[]> {
+}): Promise<Latencies> {
   const { observer, probeClient, probes: probeCount } = opts
   const topic = withTopicPrefix(opts.topicPrefix, buildSightingsTopic(PROBE_GATEWAY))
   const events: Seen[] = []
@@ -199,9 +202,13 @@ async function condition(opts: {
     const closing = open.filter((p) => p.tMs < sentAt - GAP_MS)
     const payload = `{"v":1,"gatewayId":"${PROBE_GATEWAY}","bootId":"${boot}","seq":${seq++},"sentAt":"${new Date(sentAt).toISOString()}","sightings":[${sightings.join(',')}]}`
     const publishedAt = nowMs()
-    probeClient.publish(topic, payload, { qos: 1 })
+    const closedBy: { publishedAt: number; ackedAt?: number } = { publishedAt }
+    // PUBACK comes only once ingest has committed the batch: the split between pipeline and feed.
+    probeClient.publish(topic, payload, { qos: 1 }, (err) => {
+      if (!err) closedBy.ackedAt = nowMs()
+    })
     for (const p of closing) {
-      p.closedBy = { publishedAt }
+      p.closedBy = closedBy
       open.splice(open.indexOf(p), 1)
     }
     lastSent = sentAt
@@ -225,14 +232,20 @@ async function condition(opts: {
   await observer.stop()
   await load
   // The i-th probe (in sighting order) is visible once the count reaches baseline + i + 1.
-  const latencies: number[] = []
+  const out: Latencies = { total: [], toAck: [], afterAck: [] }
   probes.forEach((p, i) => {
     const e = events.find(
       (ev) => ev.value - baseline >= i + 1 && ev.at >= (p.closedBy?.publishedAt ?? Infinity),
     )
-    if (p.closedBy && e) latencies.push(e.at - p.closedBy.publishedAt)
+    if (!p.closedBy || !e) return
+    out.total.push(e.at - p.closedBy.publishedAt)
+    const acked = p.closedBy.ackedAt
+    if (acked !== undefined) {
+      out.toAck.push(acked - p.closedBy.publishedAt)
+      out.afterAck.push(Math.max(0, e.at - acked))
+    }
   })
-  return latencies
+  return out
 }
 
 /** The API's live-feed counters (its /metrics): ticks of the feed and database reads (resyncs). */
@@ -343,7 +356,17 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
     const probes = ctx.quick ? 40 : 60
     const results: Record<
       string,
-      { p50: number[]; p95: number[]; p99: number[]; all: number[]; missed: number }
+      {
+        p50: number[]
+        p95: number[]
+        p99: number[]
+        all: number[]
+        missed: number
+        /** Publish → PUBACK of the closing batch (ingest's commit), every probe of every repeat. */
+        toAck: number[]
+        /** PUBACK → visible. */
+        afterAck: number[]
+      }
     > = {}
     try {
       for (let rep = 0; rep < ctx.repeats; rep++) {
@@ -378,7 +401,7 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
           }
           progress(WHAT, `${label}: ${probes} probes, gap ${GAP_MS / 1000} s`)
           const feedBefore = obs === observer && apiUrl ? await feedCounters(apiUrl) : null
-          const lat = await condition({
+          const split = await condition({
             observer: obs,
             probeClient,
             loadClients,
@@ -391,7 +414,18 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
           const feedAfter = feedBefore && apiUrl ? await feedCounters(apiUrl) : null
           if (feedBefore && feedAfter)
             notes.push(`${label}: ${feedActivity(feedBefore, feedAfter)}`)
-          const r = (results[name] ??= { p50: [], p95: [], p99: [], all: [], missed: 0 })
+          const lat = split.total
+          const r = (results[name] ??= {
+            p50: [],
+            p95: [],
+            p99: [],
+            all: [],
+            missed: 0,
+            toAck: [],
+            afterAck: [],
+          })
+          r.toAck.push(...split.toAck)
+          r.afterAck.push(...split.afterAck)
           r.p50.push(quantile(lat, 0.5))
           r.p95.push(quantile(lat, 0.95))
           r.p99.push(quantile(lat, 0.99))
@@ -417,6 +451,19 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
         fmtSummary(summarise(r.p99), 1),
         fmt(Math.max(...r.all), 1),
         `${r.all.length}/${r.all.length + r.missed}`,
+      ]),
+    )
+    printTable(
+      'Where the time goes: publish → PUBACK of the closing batch (queued, taken in, committed) and PUBACK → visible (ms, all probes of all repeats)',
+      ['condition', 'to PUBACK p50', 'p95', 'p99', 'PUBACK → visible p50', 'p95', 'p99'],
+      Object.entries(results).map(([name, r]) => [
+        name,
+        fmt(quantile(r.toAck, 0.5), 1),
+        fmt(quantile(r.toAck, 0.95), 1),
+        fmt(quantile(r.toAck, 0.99), 1),
+        fmt(quantile(r.afterAck, 0.5), 1),
+        fmt(quantile(r.afterAck, 0.95), 1),
+        fmt(quantile(r.afterAck, 0.99), 1),
       ]),
     )
     printNote(
@@ -450,6 +497,16 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
             maxMs: Math.max(...r.all),
             probesSeen: r.all.length,
             probesMissed: r.missed,
+            toPubackMs: {
+              p50: quantile(r.toAck, 0.5),
+              p95: quantile(r.toAck, 0.95),
+              p99: quantile(r.toAck, 0.99),
+            },
+            pubackToVisibleMs: {
+              p50: quantile(r.afterAck, 0.5),
+              p95: quantile(r.afterAck, 0.95),
+              p99: quantile(r.afterAck, 0.99),
+            },
           },
         ]),
       ),
