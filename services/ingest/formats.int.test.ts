@@ -34,7 +34,7 @@ import {
   startTestIngest,
   type TestIngest,
 } from './testing/ingest-harness.ts'
-import type { IngestConfig } from './ingest-service.ts'
+import type { IngestConfig } from './ingest-config.ts'
 
 /**
  * Every gateway format end to end: the simulator's encoders → a real broker → ingest → the

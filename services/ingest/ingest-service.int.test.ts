@@ -29,7 +29,8 @@ import {
   withTopicPrefix,
 } from '../shared/contracts/topics.ts'
 import { TransitsChangedSchema, liveBucketOf } from '../shared/contracts/gateway-messages.ts'
-import { createIngestService, type IngestConfig } from './ingest-service.ts'
+import { createIngestService } from './ingest-service.ts'
+import type { IngestConfig } from './ingest-config.ts'
 import { sql } from 'kysely'
 
 let database: TestDatabase

@@ -24,7 +24,8 @@ import { createJobRunner } from '../shared/db/job-runner.ts'
 import { pauseBackgroundJobs, refreshAggregate } from '../shared/testing/background-jobs.ts'
 import { createSimulation } from '../../simulator/simulation.ts'
 import { publishSimulation } from '../../simulator/publisher.ts'
-import type { Clock, IngestService } from './ingest-service.ts'
+import type { Clock } from './ingest-config.ts'
+import type { IngestService } from './ingest-service.ts'
 
 const HOUR = 3_600_000
 const KEY_GRACE_MS = 2 * HOUR

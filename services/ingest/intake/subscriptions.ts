@@ -1,6 +1,8 @@
 import type { MqttClient } from 'mqtt'
 import { redactMacs } from '../../shared/contracts/mac.ts'
+import { ingestSubscriptions, merakiInternalSubscription } from '../../shared/contracts/topics.ts'
 import type { Logger } from '../../shared/logger.ts'
+import { subscriptionFilters } from './foreign-sources.ts'
 
 /**
  * Ingest's subscriptions to the gateway formats its district uses, kept equal to the registry's:
@@ -44,5 +46,46 @@ export function createFormatSubscriptions(mqtt: MqttClient, log: Logger) {
       return chain
     },
     current: (): string[] => [...current],
+  }
+}
+
+/**
+ * All of ingest's subscriptions: native v1 and Meraki's internal topic (fixed), and the gateway
+ * formats the registry uses (`formatFilters`, unprefixed), under the topic prefix and the share
+ * group.
+ */
+export function createIngestSubscriptions(deps: {
+  mqtt: MqttClient
+  log: Logger
+  shareGroup: string | undefined
+  topicPrefix: string | undefined
+  formatFilters: () => readonly string[]
+}) {
+  const { mqtt, log, shareGroup, topicPrefix } = deps
+  const formats = createFormatSubscriptions(mqtt, log)
+  const fixed = () => [
+    ...ingestSubscriptions(shareGroup, topicPrefix),
+    merakiInternalSubscription(shareGroup, topicPrefix),
+  ]
+  const formatFilters = () => subscriptionFilters(deps.formatFilters(), topicPrefix, shareGroup)
+  return {
+    /** Subscribes to the fixed filters, then to the formats in use. */
+    async subscribe(): Promise<void> {
+      await mqtt.subscribeAsync(fixed(), { qos: 1 })
+      await formats.sync(formatFilters())
+    },
+    /** Follows the formats the registry uses (after each load); a failure is logged, retried at the next load. */
+    resync(): void {
+      formats
+        .sync(formatFilters())
+        .catch((err: unknown) =>
+          log.warn(
+            { err: redactMacs(String(err)) },
+            'gateway format subscriptions failed; will retry',
+          ),
+        )
+    },
+    /** Every filter subscribed to, for the start log line. */
+    current: (): string[] => [...fixed(), ...formats.current()],
   }
 }

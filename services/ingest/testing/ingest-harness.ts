@@ -2,12 +2,8 @@ import mqtt, { type MqttClient } from 'mqtt'
 import type { Db } from '../../shared/db/create-db.ts'
 import type { Logger } from '../../shared/logger.ts'
 import { counterValue } from '../../shared/testing/helpers.ts'
-import {
-  createIngestService,
-  type Clock,
-  type IngestConfig,
-  type IngestService,
-} from '../ingest-service.ts'
+import type { Clock, IngestConfig } from '../ingest-config.ts'
+import { createIngestService, type IngestService } from '../ingest-service.ts'
 import { durableSessions } from '../committer/session-cache.ts'
 import type { Session } from '../sessionise.ts'
 
