@@ -37,7 +37,7 @@ import { createDistrictTimeZone } from './lib/district-time-zone.ts'
 import { findDistrictTimeZone } from '../shared/registry/district-repository.ts'
 import { replicaLagMs } from './queries/replica-lag.ts'
 import { liveResyncCounts, liveZoneCounts } from './queries/live-queries.ts'
-import { LiveState } from './lib/live-state.ts'
+import { LiveState, type ResyncTask } from './lib/live-state.ts'
 import type { TransitsEvent } from './lib/transits-changed.ts'
 import { liveWindowStart } from '../shared/contracts/gateway-messages.ts'
 import healthRoutes, { type HealthChecks } from './routes/health/index.ts'
@@ -271,6 +271,28 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   let lastResyncAt = -Infinity
   let resyncTimer: NodeJS.Timeout | null = null
   let resyncLagMs: number | undefined
+  let resyncing: Promise<void> | null = null
+  const liveError = (err: unknown, what: string) => {
+    if (isDatabaseUnavailable(err)) outage.report(err, `live feed ${what}`)
+    else log.warn({ err }, `live feed: ${what} failed; retrying`)
+  }
+  /** Reads the zones a resync asks for and hands them to the live state (asked again on failure). */
+  const resync = async (state: LiveState, task: ResyncTask, nowMs: number, dayStart: number) => {
+    lastResyncAt = nowMs
+    try {
+      const zones = task.zones === 'all' ? null : task.zones
+      const [read, lag] = await Promise.all([
+        liveResyncCounts(readDb, zones, new Date(dayStart), new Date(liveWindowStart(nowMs))),
+        readDb === db ? undefined : replicaLagMs(readDb),
+      ])
+      state.completeResync(task, read, nowMs)
+      resyncLagMs = lag
+      for (const reason of task.reasons) metric.liveResyncs.inc({ reason })
+    } catch (err) {
+      state.failResync(task)
+      throw err
+    }
+  }
   const transitCounts = async (nowMs: number, dayStart: number) => {
     if (!liveState) {
       const [counts, lag] = await Promise.all([
@@ -279,7 +301,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       ])
       return { counts, lag }
     }
-    if (liveState.resyncDue(nowMs)) {
+    if (liveState.resyncDue(nowMs) && !resyncing) {
       const waitMs = lastResyncAt + MIN_RESYNC_MS - nowMs
       const task = waitMs > 0 && liveState.synced ? null : liveState.takeResync(nowMs)
       if (!task)
@@ -289,20 +311,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           app.liveHub.nudge()
         }, waitMs)
       else {
-        lastResyncAt = nowMs
-        try {
-          const zones = task.zones === 'all' ? null : task.zones
-          const [read, lag] = await Promise.all([
-            liveResyncCounts(readDb, zones, new Date(dayStart), new Date(liveWindowStart(nowMs))),
-            readDb === db ? undefined : replicaLagMs(readDb),
-          ])
-          liveState.completeResync(task, read, nowMs)
-          resyncLagMs = lag
-          for (const reason of task.reasons) metric.liveResyncs.inc({ reason })
-        } catch (err) {
-          liveState.failResync(task)
-          throw err
-        }
+        const first = !liveState.synced
+        const reading = resync(liveState, task, nowMs, dayStart).finally(() => {
+          resyncing = null
+        })
+        resyncing = reading
+        // Before the first full read there is nothing to send: wait for it. After it, memory's
+        // counts go out now and the resync's corrections follow with a push of their own, so a
+        // read slowed by ingest's load holds back no announcement (bench/README.md, latency).
+        if (first) await reading
+        else
+          reading.then(
+            () => app.liveHub.nudge(),
+            (err: unknown) => liveError(err, 'resync'),
+          )
       }
     }
     const counts = liveState.counts(nowMs, dayStart)
@@ -331,13 +353,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     log,
     metrics: metric.live,
     activeKeys: (ids: string[]) => activeKeyIds(db, ids),
-    onError: (err: unknown, what: string) => {
-      if (isDatabaseUnavailable(err)) outage.report(err, `live feed ${what}`)
-      else log.warn({ err }, `live feed: ${what} failed; retrying`)
-    },
+    onError: liveError,
   })
-  // A refresh of people present now may be reading when the app closes: let it finish first.
-  app.addHook('onClose', async () => peopleNow.settled())
+  // A refresh of people present now or a resync may be reading when the app closes: let them
+  // finish first.
+  app.addHook('onClose', async () => {
+    await peopleNow.settled()
+    await resyncing?.catch(() => undefined)
+  })
   if (deps.onTransitsChanged && liveState) {
     const off = deps.onTransitsChanged((e) => {
       if (e.kind === 'subscribed') liveState.onSubscribed()

@@ -107,7 +107,8 @@ export const ApiOptionsSchema = z.object({
       resyncEveryMs: z.number().int().min(1000).max(3_600_000).default(60_000),
       /**
        * "People present now" (the people estimator over the last 15 minutes, every zone) is
-       * recomputed by a poll at most this often; polls in between send the last figures.
+       * recomputed beside the feed at most this often (lib/people-now.ts); counts go out with the
+       * last figures meanwhile, and new figures get a push of their own.
        */
       peopleEveryMs: z.number().int().min(0).max(300_000).default(10_000),
       /** A client that has not authenticated within this is closed. */

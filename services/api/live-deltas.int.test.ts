@@ -287,3 +287,95 @@ describe('live feed while people present now is slow to estimate', () => {
     }
   })
 })
+
+describe('live feed while a resync reads slowly', () => {
+  it('pushes an announced commit while the safety resync is still reading', async () => {
+    // Reads of transits through this pool hang while `held` is set, as a resync does on a pool
+    // busy with ingest's commits.
+    let held: Promise<void> | null = null
+    let release: () => void = () => undefined
+    let heldReads = 0
+    const slowQueries = new WeakSet<object>()
+    const slowDb = database.db.withPlugin({
+      transformQuery({ node, queryId }) {
+        if (held && /transits|footfall_15m/.test(JSON.stringify(node))) slowQueries.add(queryId)
+        return node
+      },
+      async transformResult({ result, queryId }) {
+        if (held && slowQueries.has(queryId)) {
+          heldReads++
+          await held
+        }
+        return result
+      },
+    })
+    const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-api-resync` })
+    const slow = await buildApp({
+      db: database.db,
+      readDb: slowDb,
+      log,
+      checks: { broker: () => ({ up: true }) },
+      options: { live: { peopleEveryMs: 300_000, resyncEveryMs: 1_000 } },
+      onTransitsChanged: onTransitsChanged(client, prefix, log),
+    })
+    try {
+      await slow.listen({ port: 0, host: '127.0.0.1' })
+      const address = slow.server.address()
+      if (!address || typeof address === 'string') throw new Error('no address')
+      const c = await connect(`ws://127.0.0.1:${address.port}/api/v1/live`)
+      try {
+        const instance = `resync-${prefix}`
+        let seq = 1
+        await ingestClient.publishAsync(
+          topic,
+          JSON.stringify({ v: 2, instance, seq: seq++, zones: [] }),
+        )
+        const resyncs = () => slow.inject({ method: 'GET', url: '/metrics' })
+        await waitFor(
+          async () => (await resyncs()).body.includes('reason="unknown_instance"'),
+          (seen) => seen,
+          { what: 'the resync for the new instance' },
+        )
+        const before = await lastStreetA(c)
+        // Committed before the resync reads (its snapshot sees it), announced while it reads: the
+        // embedded engine has one connection, which the hanging read keeps.
+        const one = await commitTransit()
+        // From now on the resync hangs; the safety timer (every second) starts one.
+        held = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        await waitFor(
+          () => Promise.resolve(heldReads),
+          (n) => n >= 1,
+          { what: 'a resync reading' },
+        )
+        await ingestClient.publishAsync(
+          topic,
+          JSON.stringify({ ...announcement(seq++, one), instance }),
+        )
+        await waitFor(
+          () => lastStreetA(c),
+          (n) => n === before + 1,
+          { what: 'the announced transit while a resync reads' },
+        )
+        // The resync was still reading (not finished): nothing waited for it.
+        expect(heldReads).toBe(1)
+        // Once it finishes, the counts stay right: its snapshot saw the commit, counted once.
+        release()
+        held = null
+        await waitFor(
+          async () => (await resyncs()).body.match(/reason="timer"\} (\d+)/)?.[1] ?? '0',
+          (n) => Number(n) >= 1,
+          { what: 'the timer resync finished' },
+        )
+        expect(await lastStreetA(c)).toBe(before + 1)
+      } finally {
+        c.close()
+      }
+    } finally {
+      release()
+      await slow.close()
+      await client.endAsync()
+    }
+  })
+})
