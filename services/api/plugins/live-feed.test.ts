@@ -222,6 +222,45 @@ describe(createLiveHub.name, () => {
     await sut.stop()
   })
 
+  it('sends a change held back by the spacing guard at the next allowed tick, not an interval later', async () => {
+    // A slow tick (a read, a loaded event loop) then a fast one: the fast one's delivery comes
+    // less than half the push spacing after the slow one's and is held back.
+    const durations = [0, 90, 0]
+    const slowThenFast = async (now: number) => {
+      const wait = durations[polls++] ?? 0
+      if (wait) await new Promise((r) => setTimeout(r, wait))
+      return { ...snapshot, at: new Date(now).toISOString() }
+    }
+    const sut = createLiveHub({
+      poll: slowThenFast,
+      pollMs: 10_000,
+      minPollMs: 100,
+      pingMs: 15_000,
+      maxBufferedBytes: 1000,
+      log: createLogger({ level: 'silent' }),
+      metrics: metrics(),
+    })
+    const s = new FakeSocket()
+    sut.add(client(s, ['a']))
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(s.sent).toHaveLength(1)
+    // Tick 2 (slow) delivers a change 90 ms after it began.
+    snapshot = { ...snapshot, zones: [counts('a', 2), counts('b', 2)] }
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(95)
+    expect(s.sent.at(-1)).toMatchObject({ zones: [counts('a', 2)] })
+    // Tick 3 (fast) comes 100 ms after tick 2 began, 10 ms after its delivery: held back.
+    snapshot = { ...snapshot, zones: [counts('a', 3), counts('b', 2)] }
+    sut.nudge()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(polls).toBe(3)
+    expect(s.sent.at(-1)).toMatchObject({ zones: [counts('a', 2)] })
+    // It goes out at the next allowed tick (100 ms later), not at the 10 s interval.
+    await vi.advanceTimersByTimeAsync(150)
+    expect(s.sent.at(-1)).toMatchObject({ zones: [counts('a', 3)] })
+    await sut.stop()
+  })
+
   it('ignores nudges while nobody listens', async () => {
     const { sut } = hub({ pollMs: 10_000 })
     sut.nudge()

@@ -119,8 +119,13 @@ export function createLiveHub(o: LiveHubOptions): LiveHub {
     const lagS = latest.readLagMs === undefined ? null : Math.round(latest.readLagMs / 1000)
     const body = JSON.stringify([latest.day, zones, lagS])
     if (body === c.lastBody) return
-    // A guard only: polls begin at least minPollMs apart.
-    if (now() - c.lastSentAt < minPollMs / 2) return
+    // Pushes to one client at least minPollMs / 2 apart. Polls begin minPollMs apart, but a slow
+    // poll followed by a fast one delivers closer than that: the change held back here goes out
+    // with the next allowed poll (before, it waited for the interval, a second on a loaded feed).
+    if (now() - c.lastSentAt < minPollMs / 2) {
+      nudged = true
+      return
+    }
     if (c.socket.bufferedAmount > o.maxBufferedBytes) {
       o.metrics.skipped.inc()
       return
