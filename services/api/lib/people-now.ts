@@ -28,8 +28,8 @@ const NONE: ReadonlyMap<string, PeopleValue> = new Map()
  * People present now for the live feed, kept out of the counts' way. The estimate reads sessions
  * on the API's pool, which under ingest load takes hundreds of milliseconds to seconds; when each
  * feed tick awaited it (every 10 s), every announcement that arrived meanwhile waited too — the
- * live feed's p50 under load was 1.2 s, all of it after ingest's commit (bench/README.md, latency).
- * Now the counts go out as soon as they change and the people figures follow with their own push.
+ * live feed's p50 under load was 1.2 s (bench/README.md, latency). Now the counts go out as soon
+ * as they change and the people figures follow with their own push.
  */
 export function createPeopleNow(o: PeopleNowOptions): PeopleNow {
   let last: { atMs: number; zones: Map<string, PeopleValue>; body: string } | null = null
