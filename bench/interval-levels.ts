@@ -3,7 +3,10 @@
  * position_1 day through ingest's pure steps, then leave-one-day-out at 15 and 1 minutes for each
  * level scheme, with the coverage and mean width of the 90 % interval per occupancy band. The
  * calibration (gate, form, coefficients) is the same whatever the scheme; only the quantiles
- * differ. `npx tsx bench/interval-levels.ts <corpus dir> [cache file]`.
+ * differ. `npx tsx bench/interval-levels.ts <corpus dir> [cache file]` (env MINUTES=15,1 and
+ * SCHEMES=0,6 to run some). Levels by the chains heard before the RSSI gate (estimates below one
+ * person; from one on a level of its own) were compared too, at commit 14897cb: 31–36 % of rooms of
+ * one or two people covered; the estimator does not measure them, so they were left out after.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { deserialize, serialize } from 'node:v8'
@@ -33,18 +36,11 @@ const SCHEMES: { name: string; scheme: LevelScheme | null }[] = [
   { name: 'devices 0 | (0, 1] | (1, 3] | > 3', scheme: { by: 'devices', bounds: [0, 1, 3] } },
   { name: 'devices 0 | > 0', scheme: { by: 'devices', bounds: [0] } },
   { name: 'estimate ≤ 0.5 | (0.5, 2] | > 2', scheme: { by: 'estimate', bounds: [0.5, 2] } },
-  { name: 'estimate ≤ 0.25 | (0.25, 1] | > 1', scheme: { by: 'estimate', bounds: [0.25, 1] } },
   {
-    name: '< 1: heard ≤ 2 | (2, 4] | > 4; ≥ 1',
-    scheme: { by: 'heard', bounds: [2, 4], fromOne: true },
+    name: 'estimate ≤ 0.25 | (0.25, 1] | > 1 (chosen)',
+    scheme: { by: 'estimate', bounds: [0.25, 1] },
   },
-  { name: '< 1: heard ≤ 4 | > 4; ≥ 1', scheme: { by: 'heard', bounds: [4], fromOne: true } },
   { name: '< 1: devices 0 | > 0; ≥ 1', scheme: { by: 'devices', bounds: [0], fromOne: true } },
-  {
-    name: '< 1: heard ≤ 1 | (1, 4] | > 4; ≥ 1',
-    scheme: { by: 'heard', bounds: [1, 4], fromOne: true },
-  },
-  { name: '< 1: heard ≤ 3 | > 3; ≥ 1', scheme: { by: 'heard', bounds: [3], fromOne: true } },
   { name: 'estimate ≤ 0.1 | (0.1, 1] | > 1', scheme: { by: 'estimate', bounds: [0.1, 1] } },
   {
     name: 'estimate ≤ 0.25 | (0.25, 0.5] | (0.5, 1] | > 1',
@@ -111,15 +107,6 @@ console.log(`${days.length} days loaded in ${((Date.now() - t0) / 1000).toFixed(
 const only = process.env.SCHEMES?.split(',').map(Number)
 for (const minutes of (process.env.MINUTES ?? '15,1').split(',').map(Number)) {
   const corpus = measureCorpus(days, minutes)
-  // Every gate's observations carry the chains heard before the gate (the ungated measure).
-  for (const d of corpus.days) {
-    const all = d.byGate[0] ?? []
-    for (const obs of d.byGate)
-      obs.forEach((x, i) => {
-        const u = all[i]?.devices
-        x.devices = { ...x.devices, heard: u ? u.stable + u.randomised : 0 }
-      })
-  }
   console.log(`\n${minutes} min: coverage % / mean width (windows) by occupancy`)
   console.log(['scheme', ...BANDS.map((b) => b.name), 'all'].join(' | '))
   for (const [i, s] of SCHEMES.entries()) {

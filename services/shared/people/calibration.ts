@@ -33,8 +33,9 @@ import type { EstimatorOptions } from './estimator.ts'
  * absolute error; the forms with a floor are only tried when at least three counts saw a room with
  * at most one person (otherwise the floor would be an extrapolation).
  *
- * The 90 % interval is split-conformal on those held-out residuals, with a quantile of its own for
- * estimates below one person and from one on (`qOf`): estimate ± q·spread, where the
+ * The 90 % interval is split-conformal on those held-out residuals, with a quantile of its own per
+ * level of the estimate — at most a quarter of a person, up to one, from one on (DEFAULT_LEVELS,
+ * `qOf`; models fitted before the levels: below one and from one on) — estimate ± q·spread, where the
  * spread √(estimate + 1 + (ρ·estimate)²) has a counting part and a systematic part ρ (both from the
  * held-out residuals), so an interval is narrow for an empty room, wide for a crowd, and grows as
  * estimates are added up over longer windows. The coverage the fit reports is nested: each session
@@ -230,7 +231,7 @@ export const MIN_LEVEL_SCORES = 30
  * What the interval's levels are told apart by: the estimate (people) or the device chains heard
  * (stable + randomised, after the RSSI gate; the mean per minute for people present).
  */
-export type LevelBasis = 'estimate' | 'devices' | 'heard'
+export type LevelBasis = 'estimate' | 'devices'
 
 /**
  * How held-out estimates are split into levels: level i holds values above i of the bounds; with
@@ -256,13 +257,7 @@ export const DEFAULT_LEVELS: LevelScheme = { by: 'estimate', bounds: [LEVEL_NEAR
 
 /** The value a level scheme splits on, for an estimate from these devices. */
 const levelValue = (by: LevelBasis, estimate: number, d: DeviceCounts | undefined) =>
-  by === 'estimate'
-    ? estimate
-    : !d
-      ? NaN
-      : by === 'heard'
-        ? (d.heard ?? NaN)
-        : d.stable + d.randomised
+  by === 'estimate' ? estimate : d ? d.stable + d.randomised : NaN
 
 /** The level of an estimate from these devices under a scheme; NaN when its value is unknown. */
 export function levelOf(

@@ -65,15 +65,7 @@ export function staticSince(
 export type CountedChain = DeviceChain & { countsUntilMs: number }
 
 /** Device counts split by address kind: the calibration weighs the two separately. */
-export type DeviceCounts = {
-  stable: number
-  randomised: number
-  /**
-   * Device chains heard before the RSSI gate (stable + randomised, same measure): only measured
-   * when a calibration's interval levels use it (`LevelBasis` 'heard').
-   */
-  heard?: number
-}
+export type DeviceCounts = { stable: number; randomised: number }
 
 export type Window = { fromMs: number; toMs: number }
 
