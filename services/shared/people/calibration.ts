@@ -250,7 +250,9 @@ export type IntervalLevels = { by: LevelBasis; bounds: number[]; fromOne?: boole
  * device or two heard a few minutes), up to one person, and from one on. An estimate below one is
  * an empty room most of the time and a room of one or two people some of the time; the middle
  * level gathers more of the second. Chosen on the Brno corpus by leave-one-day-out among levels by
- * the estimate and by the device chains heard (bench/interval-levels.ts, docs/metrics.md).
+ * the estimate and by the device chains counted (bench/interval-levels.ts, docs/metrics.md): no
+ * level by what the radios hear covers rooms of one or two people 90 %, since most of them sound
+ * like an empty room.
  */
 export const LEVEL_NEARLY_EMPTY = 0.25
 export const DEFAULT_LEVELS: LevelScheme = { by: 'estimate', bounds: [LEVEL_NEARLY_EMPTY, 1] }
@@ -280,8 +282,9 @@ export function levelIndex(bounds: readonly number[], value: number): number {
 /**
  * The interval's quantile for an estimate: a site's counts are mostly of empty or nearly empty
  * rooms, so one quantile over all of them is set by those and covers crowds far less than 90 % of
- * the time (Brno: windows with people covered 20–37 %). Estimates of one person or more have their
- * own (Mondrian split-conformal: each level covers about 90 % on its own).
+ * the time (Brno: windows with people covered 20–37 %). Each level of the model's `levels` has its
+ * own (Mondrian split-conformal: each level covers about 90 % on its own); a model stored before
+ * the levels has `q` below one person and `qFromOne` from one on.
  */
 export function qOf(
   model: Pick<KindModel, 'q' | 'qFromOne' | 'levels'>,
