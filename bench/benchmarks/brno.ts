@@ -431,7 +431,7 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
           ppl(d?.naive.maePeople ?? NaN),
           pct(d?.naive.mapePct ?? NaN),
           p
-            ? `${p.form}: ${coefficientsLine(p.coefficients)}; q ${fmt(p.q, 2)}, ρ ${fmt(p.relativeError, 2)}`
+            ? `${p.form}: ${coefficientsLine(p.coefficients)}; q ${p.levels ? p.levels.q.map((q) => fmt(q, 2)).join(' | ') : fmt(p.q, 2)}, ρ ${fmt(p.relativeError, 2)}`
             : (f.refusal ?? '–'),
           fmt(f.naiveFactor, 3),
         ]
@@ -441,13 +441,23 @@ export async function runBrno(ctx: BenchContext): Promise<BenchResult> {
   for (const [res, cv] of Object.entries(results.pipeline ?? results.offline ?? {}))
     printTable(
       `Brno, ${res}: error structure by occupancy (mean error, people; + = over-count)`,
-      ['occupancy', 'windows', 'estimator bias', 'MAE', 'cover. %', 'naive bias', 'naive MAE'],
+      [
+        'occupancy',
+        'windows',
+        'estimator bias',
+        'MAE',
+        'cover. %',
+        'width',
+        'naive bias',
+        'naive MAE',
+      ],
       bands(cv).map((b) => [
         b.band,
         fmt(b.windows),
         signed(b.estimator.biasPeople),
         ppl(b.estimator.maePeople),
         pct(b.estimator.coveragePct),
+        ppl(b.estimator.meanWidth),
         signed(b.naive.biasPeople),
         ppl(b.naive.maePeople),
       ]),
@@ -674,6 +684,7 @@ export async function runBrnoCorpus(dir: string, o: { options?: EstimatorOptions
             signed(b.estimator.biasPeople),
             ppl(b.estimator.maePeople),
             pct(b.estimator.coveragePct),
+            ppl(b.estimator.meanWidth),
             signed(b.naive.biasPeople),
             ppl(b.naive.maePeople),
           ])
@@ -709,6 +720,7 @@ export async function runBrnoCorpus(dir: string, o: { options?: EstimatorOptions
             form: t.model?.present?.form,
             coefficients: t.model?.present?.coefficients,
             q: t.model?.present?.q,
+            levels: t.model?.present?.levels,
             relativeError: t.model?.present?.relativeError,
           })),
         }
@@ -750,6 +762,7 @@ export async function runBrnoCorpus(dir: string, o: { options?: EstimatorOptions
       'bias',
       'MAE',
       'cover. %',
+      'width',
       'naive bias',
       'naive MAE',
     ],

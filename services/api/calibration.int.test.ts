@@ -8,6 +8,8 @@ import {
   CountSessionsResponseSchema,
 } from '../shared/contracts/calibration.ts'
 import { startOfLocalDay } from '../shared/contracts/local-time.ts'
+import { listCalibrationVersions } from '../shared/db/calibrations.ts'
+import type { CalibrationModel } from '../shared/people/calibration.ts'
 import { createApiKey } from '../shared/registry/api-key-repository.ts'
 import { loadDistrict } from '../shared/registry/district-repository.ts'
 import { createLogger } from '../shared/logger.ts'
@@ -180,6 +182,13 @@ describe('POST /calibration/fit and GET /calibration', () => {
     nowMs = Date.now() + 5_000
     const g = await list()
     expect(g?.current?.version).toBe(1)
+    // Three days of counts: too few for the knee form, so no knee or bend is shown.
+    const coefficients = g?.current?.coefficients.present
+    expect(coefficients?.form).toBe(g?.current?.present)
+    expect(coefficients?.stable).toBeGreaterThan(0)
+    expect(coefficients).not.toHaveProperty('knee')
+    expect(coefficients).not.toHaveProperty('bend')
+    expect(g?.current?.coefficients.arrivals).toBeNull()
     expect(g?.versions.map((v) => v.version)).toEqual([1])
     const q = g?.current?.quality
     const poor = (q && (q.coveragePct < 80 || q.coveragePct > 97) ? ['poor_coverage'] : []).concat(
@@ -193,6 +202,56 @@ describe('POST /calibration/fit and GET /calibration', () => {
     expect(later?.reminders[0]).toBe('old')
     expect(later?.reminderText[0]).toMatch(/calibrated 31 days ago \(more than 30\)/)
     nowMs = Date.now()
+  })
+
+  it('shows the knee and bend of a knee-form version', async () => {
+    const [fitted] = await listCalibrationVersions(database.db)
+    if (!fitted?.model.present) throw new Error('the previous test fitted no version')
+    const { present } = fitted.model
+    const knee: CalibrationModel = {
+      ...fitted.model,
+      version: fitted.version + 1,
+      present: {
+        ...present,
+        form: 'knee',
+        coefficients: { intercept: 0, stable: 1.5, randomised: 1.5, knee: 6, bend: 0.5 },
+      },
+    }
+    const at = new Date(Date.now() + 10_000)
+    await database.db
+      .insertInto('calibration_versions')
+      .values({
+        gateway_id: fitted.gatewayId,
+        version: knee.version,
+        zone_id: fitted.zoneId,
+        fitted_at: at,
+        valid_from: at,
+        model: JSON.stringify(knee),
+        mae_people: fitted.quality.maePeople,
+        mape_pct: fitted.quality.mapePct,
+        coverage_pct: fitted.quality.coveragePct,
+        sessions_used: fitted.quality.sessions,
+      })
+      .execute()
+    nowMs = at.getTime() + 1_000
+    const body = await call({ method: 'GET', url: '/api/v1/calibration' })
+    const g = CalibrationListResponseSchema.parse(body.json()).gateways.find(
+      (x) => x.gateway === fitted.gatewayId,
+    )
+    nowMs = Date.now()
+    expect(g?.current?.version).toBe(knee.version)
+    expect(g?.current?.present).toBe('knee')
+    expect(g?.current?.coefficients.present).toEqual({
+      form: 'knee',
+      intercept: 0,
+      stable: 1.5,
+      randomised: 1.5,
+      knee: 6,
+      bend: 0.5,
+    })
+    // The version before keeps its own form's coefficients, without a knee.
+    const before = g?.versions.find((v) => v.version === fitted.version)
+    expect(before?.coefficients.present).not.toHaveProperty('knee')
   })
 
   it('is for analysts and admins only', async () => {

@@ -649,6 +649,10 @@ export const calibrationBody = {
         quality: quality(1.2, 18.4, 91.7),
         present: 'factor',
         arrivals: null,
+        coefficients: {
+          present: { form: 'factor', intercept: 0, stable: 1.4, randomised: 1.4 },
+          arrivals: null,
+        },
       },
       versions: [],
       refusal: null,
@@ -667,6 +671,10 @@ export const calibrationBody = {
         quality: quality(2.6, 35.2, 70.8),
         present: 'mix',
         arrivals: null,
+        coefficients: {
+          present: { form: 'mix', intercept: 0, stable: 0.9, randomised: 1.6 },
+          arrivals: null,
+        },
       },
       versions: [],
       refusal: {

@@ -105,6 +105,22 @@ export type CalibrationQuality = z.infer<typeof CalibrationQualitySchema>
 
 const ModelFormSchema = z.enum(['factor', 'mix', 'floor+factor', 'floor+mix', 'knee'])
 
+/**
+ * A kind's model: people = max(0, intercept + stable·stable + randomised·randomised
+ * − bend·max(0, stable + randomised − knee)). `knee` and `bend` only with the `knee` form.
+ */
+export const CalibrationCoefficientsSchema = z.object({
+  form: ModelFormSchema,
+  intercept: z.number(),
+  stable: z.number(),
+  randomised: z.number(),
+  /** `knee` form: above this many device chains … */
+  knee: z.number().optional(),
+  /** … each further chain counts this many people less. */
+  bend: z.number().optional(),
+})
+export type CalibrationCoefficients = z.infer<typeof CalibrationCoefficientsSchema>
+
 export const CalibrationVersionDtoSchema = z.object({
   version: z.number().int(),
   fittedAt: Instant,
@@ -115,6 +131,11 @@ export const CalibrationVersionDtoSchema = z.object({
   /** The model form chosen per kind of count (null: that kind had no model). */
   present: ModelFormSchema.nullable(),
   arrivals: ModelFormSchema.nullable(),
+  /** The fitted coefficients per kind of count (null: that kind had no model). */
+  coefficients: z.object({
+    present: CalibrationCoefficientsSchema.nullable(),
+    arrivals: CalibrationCoefficientsSchema.nullable(),
+  }),
 })
 export type CalibrationVersionDto = z.infer<typeof CalibrationVersionDtoSchema>
 

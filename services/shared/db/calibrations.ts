@@ -3,6 +3,7 @@ import {
   futureWindowReason,
   type CalibrationFitResult,
   type CalibrationQuality,
+  type CalibrationCoefficients,
   type CalibrationVersionDto,
   type CountSessionCreate,
   type CountSessionDto,
@@ -463,6 +464,23 @@ export function versionDto(f: FittedCalibration): CalibrationVersionDto {
     quality: f.quality,
     present: f.model.present?.form ?? null,
     arrivals: f.model.arrivals?.form ?? null,
+    coefficients: {
+      present: coefficientsDto(f.model.present),
+      arrivals: coefficientsDto(f.model.arrivals),
+    },
+  }
+}
+
+/** A kind's coefficients as served: `knee` and `bend` only when the form has them. */
+function coefficientsDto(k: KindModel | null): CalibrationCoefficients | null {
+  if (!k) return null
+  const c = k.coefficients
+  return {
+    form: k.form,
+    intercept: c.intercept,
+    stable: c.stable,
+    randomised: c.randomised,
+    ...(k.form === 'knee' && c.knee !== undefined ? { knee: c.knee, bend: c.bend ?? 0 } : {}),
   }
 }
 

@@ -8,10 +8,14 @@ import {
   intervalScale,
   kneeOf,
   leastSquares,
+  LEVEL_NEARLY_EMPTY,
+  levelIndex,
+  MIN_LEVEL_SCORES,
   MIN_KNEE_DAYS,
   MIN_KNEE_SESSIONS,
   MIN_SESSIONS,
   predict,
+  qOf,
   type CalibrationModel,
   type CountKind,
   type FitOptions,
@@ -331,8 +335,13 @@ describe(fitCalibration.name, () => {
           FIT,
         )
         if (!r.ok || !r.model.present) throw new Error('no model')
-        expect(r.model.present.qFromOne).toBeGreaterThan(r.model.present.q)
-        const model = withLevels ? r.model.present : { ...r.model.present, qFromOne: undefined }
+        // No estimate falls between the empty rooms' 0 and one person: that level is merged.
+        const levels = r.model.present.levels
+        expect(levels?.bounds).toEqual([1])
+        expect(levels?.q[1]).toBeGreaterThan(levels?.q[0] ?? Infinity)
+        const model = withLevels
+          ? r.model.present
+          : { ...r.model.present, qFromOne: undefined, levels: undefined }
         for (const x of test) {
           const e = estimateWith(model, x.devices)
           if (!e || e.people < 1) continue
@@ -606,6 +615,42 @@ describe('stored calibrations', () => {
     }
   })
 
+  it('load and predict exactly as before the interval levels existed (q below one person, qFromOne from one)', () => {
+    // As a version fitted between the quantile per level by the estimate and the levels field was
+    // stored: `q` and `qFromOne`, no `levels`.
+    const withFromOne = JSON.parse(
+      JSON.stringify({ ...stored, present: { ...stored.present, qFromOne: 2.4 } }),
+    ) as CalibrationModel
+    expect(withFromOne.present?.levels).toBeUndefined()
+    for (const [stable, randomised] of [
+      [0, 0],
+      [0.2, 0.1],
+      [0.9, 0.5],
+      [1.5, 0],
+      [3, 1],
+      [40, 30],
+    ] as const) {
+      const people = Math.max(0, -0.4 + 0.93 * stable + 0.21 * randomised)
+      const half = (people >= 1 ? 2.4 : 1.3) * Math.sqrt(people + 1 + (0.12 * people) ** 2)
+      expect(estimateWith(withFromOne.present, { stable, randomised })).toEqual({
+        people,
+        low: Math.max(0, people - half),
+        high: people + half,
+      })
+    }
+  })
+
+  it('a model with levels survives its JSON round trip and predicts the same', () => {
+    const r = fitCalibration(smallRooms(1).train, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.levels?.q).toHaveLength(3)
+    const back = JSON.parse(JSON.stringify(r.model)) as CalibrationModel
+    for (const v of [0, 0.1, 0.4, 0.8, 3, 14])
+      expect(estimateWith(back.present, { stable: v, randomised: 0 })).toEqual(
+        estimateWith(r.model.present, { stable: v, randomised: 0 }),
+      )
+  })
+
   it('a knee model survives its JSON round trip and predicts the same', () => {
     const { obs } = bent({ below: 1.5, above: 0.5, days: 6, perDay: 16, noise: 0.3 })
     const r = fitCalibration(obs, FIT)
@@ -616,5 +661,115 @@ describe('stored calibrations', () => {
       expect(estimateWith(back.present, { stable: v, randomised: 1 })).toEqual(
         estimateWith(r.model.present, { stable: v, randomised: 1 }),
       )
+  })
+})
+
+/**
+ * A site like the Brno lab: most windows are empty rooms that hear nothing; some empty rooms hear
+ * a passer-by for a few minutes (a fraction of a device); rooms of one or two people are heard as
+ * about as little; a few crowds. Seven days, the last one held out.
+ */
+function smallRooms(seed: number) {
+  const rng = createRng(seed)
+  const all: Observation[] = []
+  for (let d = 0; d < 7; d++) {
+    for (let i = 0; i < 60; i++) {
+      const kind = i % 10
+      // 0–5: empty, nothing heard; 6: empty, a passer-by; 7–8: one or two people; 9: a crowd.
+      const people = kind <= 6 ? 0 : kind <= 8 ? 1 + (i % 2) : rng.uniform(5, 20)
+      const stable =
+        kind <= 5
+          ? 0
+          : kind === 6
+            ? rng.uniform(0.3, 0.9)
+            : kind <= 8
+              ? rng.uniform(0.3, 1.0) * people * 0.5
+              : people * rng.uniform(0.8, 1.2)
+      all.push({
+        session: {
+          zoneId: 'z-a',
+          fromMs: (d * 100 + i) * 900_000,
+          toMs: (d * 100 + i + 1) * 900_000,
+          kind: 'present',
+          people,
+          day: `2026-01-${String(d + 1).padStart(2, '0')}`,
+        },
+        devices: { stable, randomised: 0 },
+      })
+    }
+  }
+  const test = all.filter((x) => x.session.day === '2026-01-07')
+  return { train: all.filter((x) => !test.includes(x)), test }
+}
+
+describe('interval levels', () => {
+  it('level i holds the values above i of the bounds', () => {
+    expect([0, 0.25, 0.3, 1, 1.01, 7].map((v) => levelIndex([0.25, 1], v))).toEqual([
+      0, 0, 1, 1, 2, 2,
+    ])
+  })
+
+  it('by the estimate: rooms of one or two people estimated below one are covered more often, an empty room that hears nothing stays narrow', () => {
+    const covered = { levels: 0, before: 0 }
+    let small = 0
+    let emptyWidth = 0
+    let empty = 0
+    for (let seed = 1; seed <= 20; seed++) {
+      const { train, test } = smallRooms(seed)
+      const now = fitCalibration(train, FIT)
+      const before = fitCalibration(train, { ...FIT, levels: null })
+      if (!now.ok || !before.ok) throw new Error('no model')
+      const levels = now.model.present?.levels
+      expect(levels?.by).toBe('estimate')
+      expect(levels?.bounds).toEqual([LEVEL_NEARLY_EMPTY, 1])
+      // The middle level (passers-by and small groups) is wider than the empty rooms'.
+      expect(levels?.q[1]).toBeGreaterThan(levels?.q[0] ?? Infinity)
+      expect(before.model.present?.levels).toBeUndefined()
+      for (const x of test) {
+        const a = estimateWith(now.model.present, x.devices)
+        const b = estimateWith(before.model.present, x.devices)
+        if (!a || !b) throw new Error('no estimate')
+        const inside = (e: { low: number; high: number }) =>
+          x.session.people >= e.low - 1e-9 && x.session.people <= e.high + 1e-9
+        if (x.session.people >= 1 && x.session.people <= 2 && a.people < 1) {
+          small++
+          if (inside(a)) covered.levels++
+          if (inside(b)) covered.before++
+        }
+        if (x.session.people === 0 && x.devices.stable === 0) {
+          empty++
+          emptyWidth += a.high - a.low
+        }
+      }
+    }
+    expect(small).toBeGreaterThan(100)
+    expect(covered.levels / small).toBeGreaterThan(covered.before / small + 0.1)
+    expect(emptyWidth / empty).toBeLessThan(0.5)
+  })
+
+  it('merges a level with fewer than MIN_LEVEL_SCORES held-out estimates into its neighbour; one left: q alone', () => {
+    // Every estimate is of a crowd: the two lower levels are empty and merged away.
+    const crowds = synthetic({ bs: 1, br: 0, days: 4, perDay: 12, noise: 0.2 }).map((x) => ({
+      ...x,
+      devices: { stable: x.devices.stable + 5, randomised: 0 },
+      session: { ...x.session, people: x.session.people + 5 },
+    }))
+    const r = fitCalibration(crowds, FIT)
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.model.present?.levels).toBeUndefined()
+    expect(r.model.present?.qFromOne).toBeUndefined()
+    expect(MIN_LEVEL_SCORES).toBe(30)
+  })
+
+  it('by the devices heard: the level of the chains counted; without them, the widest quantile', () => {
+    const m = {
+      q: 1,
+      levels: { by: 'devices' as const, bounds: [0], q: [0.1, 2] },
+    }
+    expect(qOf(m, 0.5, { stable: 0, randomised: 0 })).toBe(0.1)
+    expect(qOf(m, 0.5, { stable: 0.2, randomised: 0.1 })).toBe(2)
+    expect(qOf(m, 0.5)).toBe(2)
+    expect(qOf({ q: 1, qFromOne: 3 }, 0.5)).toBe(1)
+    expect(qOf({ q: 1, qFromOne: 3 }, 1)).toBe(3)
   })
 })

@@ -33,8 +33,9 @@ import type { EstimatorOptions } from './estimator.ts'
  * absolute error; the forms with a floor are only tried when at least three counts saw a room with
  * at most one person (otherwise the floor would be an extrapolation).
  *
- * The 90 % interval is split-conformal on those held-out residuals, with a quantile of its own for
- * estimates below one person and from one on (`qOf`): estimate ± q·spread, where the
+ * The 90 % interval is split-conformal on those held-out residuals, with a quantile of its own per
+ * level of the estimate — at most a quarter of a person, up to one, from one on (DEFAULT_LEVELS,
+ * `qOf`; models fitted before the levels: below one and from one on) — estimate ± q·spread, where the
  * spread √(estimate + 1 + (ρ·estimate)²) has a counting part and a systematic part ρ (both from the
  * held-out residuals), so an interval is narrow for an empty room, wide for a crowd, and grows as
  * estimates are added up over longer windows. The coverage the fit reports is nested: each session
@@ -109,6 +110,13 @@ export type KindModel = {
    * models fitted before it existed, and when too few held-out estimates were that high.
    */
   qFromOne?: number
+  /**
+   * Mondrian levels of the interval by what is observed (see `IntervalLevels`): when set, `qOf`
+   * takes the quantile of the window's level from here and `q` is the quantile over all held-out
+   * estimates (for the record). Absent on models fitted before levels existed: those use `q` and
+   * `qFromOne` exactly as before.
+   */
+  levels?: IntervalLevels
   /** The systematic share of the error (see intervalScale), estimated from held-out residuals. */
   relativeError: number
   /**
@@ -156,6 +164,11 @@ export type FitOptions = {
    * days that measure coverage on their own held-out days.
    */
   skipNestedCoverage?: boolean
+  /**
+   * The interval's Mondrian levels (default DEFAULT_LEVELS); null: the older two levels by the
+   * estimate (below one person, from one on).
+   */
+  levels?: LevelScheme | null
 }
 
 export type FitResult = { ok: true; model: CalibrationModel } | { ok: false; reason: string }
@@ -211,16 +224,79 @@ export function kneeOf(obs: readonly Observation[]): number | null {
     : ((heard[mid - 1] as number) + (heard[mid] as number)) / 2
 }
 
-/** Held-out estimates needed at each level (below one person, from one on) for a quantile of its own. */
+/** Held-out estimates needed at each level for a quantile of its own. */
 export const MIN_LEVEL_SCORES = 30
+
+/**
+ * What the interval's levels are told apart by: the estimate (people) or the device chains heard
+ * (stable + randomised, after the RSSI gate; the mean per minute for people present).
+ */
+export type LevelBasis = 'estimate' | 'devices'
+
+/**
+ * How held-out estimates are split into levels: level i holds values above i of the bounds; with
+ * `fromOne`, estimates of one person or more are a level of their own (the last) whatever the value.
+ */
+export type LevelScheme = { by: LevelBasis; bounds: readonly number[]; fromOne?: boolean }
+
+/**
+ * A fitted model's levels: the scheme's bounds as kept (levels too small merged) and a quantile
+ * each (the last one of estimates from one person on, with `fromOne`).
+ */
+export type IntervalLevels = { by: LevelBasis; bounds: number[]; fromOne?: boolean; q: number[] }
+
+/**
+ * The levels new fits use, by the estimate: at most LEVEL_NEARLY_EMPTY people (an empty room, or a
+ * device or two heard a few minutes), up to one person, and from one on. An estimate below one is
+ * an empty room most of the time and a room of one or two people some of the time; the middle
+ * level gathers more of the second. Chosen on the Brno corpus by leave-one-day-out among levels by
+ * the estimate and by the device chains counted (bench/interval-levels.ts, docs/metrics.md): no
+ * level by what the radios hear covers rooms of one or two people 90 %, since most of them sound
+ * like an empty room.
+ */
+export const LEVEL_NEARLY_EMPTY = 0.25
+export const DEFAULT_LEVELS: LevelScheme = { by: 'estimate', bounds: [LEVEL_NEARLY_EMPTY, 1] }
+
+/** The value a level scheme splits on, for an estimate from these devices. */
+const levelValue = (by: LevelBasis, estimate: number, d: DeviceCounts | undefined) =>
+  by === 'estimate' ? estimate : d ? d.stable + d.randomised : NaN
+
+/** The level of an estimate from these devices under a scheme; NaN when its value is unknown. */
+export function levelOf(
+  l: { by: LevelBasis; bounds: readonly number[]; fromOne?: boolean | undefined },
+  estimate: number,
+  d: DeviceCounts | undefined,
+): number {
+  if (l.fromOne && estimate >= 1) return l.bounds.length + 1
+  const v = levelValue(l.by, estimate, d)
+  return Number.isNaN(v) ? NaN : levelIndex(l.bounds, v)
+}
+
+/** The level of a value: how many bounds it is above. */
+export function levelIndex(bounds: readonly number[], value: number): number {
+  let i = 0
+  for (const b of bounds) if (value > b) i++
+  return i
+}
 
 /**
  * The interval's quantile for an estimate: a site's counts are mostly of empty or nearly empty
  * rooms, so one quantile over all of them is set by those and covers crowds far less than 90 % of
- * the time (Brno: windows with people covered 20–37 %). Estimates of one person or more have their
- * own (Mondrian split-conformal: each level covers about 90 % on its own).
+ * the time (Brno: windows with people covered 20–37 %). Each level of the model's `levels` has its
+ * own (Mondrian split-conformal: each level covers about 90 % on its own); a model stored before
+ * the levels has `q` below one person and `qFromOne` from one on.
  */
-export function qOf(model: Pick<KindModel, 'q' | 'qFromOne'>, estimate: number): number {
+export function qOf(
+  model: Pick<KindModel, 'q' | 'qFromOne' | 'levels'>,
+  estimate: number,
+  devices?: DeviceCounts,
+): number {
+  const l = model.levels
+  if (l) {
+    const i = levelOf(l, estimate, devices)
+    // Without the devices a devices level cannot be told: the widest quantile, never too narrow.
+    return Number.isNaN(i) ? Math.max(...l.q) : (l.q[i] ?? model.q)
+  }
   return estimate >= 1 && model.qFromOne !== undefined ? model.qFromOne : model.q
 }
 
@@ -231,7 +307,7 @@ export function estimateWith(
 ): { people: number; low: number; high: number } | null {
   if (!model) return null
   const people = predict(model.coefficients, d)
-  const half = qOf(model, people) * intervalScale(people, model.relativeError)
+  const half = qOf(model, people, d) * intervalScale(people, model.relativeError)
   return { people, low: Math.max(0, people - half), high: people + half }
 }
 
@@ -338,7 +414,8 @@ function fitKind(
   const relativeError = relativeErrorOf(residuals)
   const scoreOf = (r: HeldOut['residuals'][number], rho: number) =>
     Math.abs(r.count - r.estimate) / intervalScale(r.estimate, rho)
-  const levels = levelQuantiles(residuals, (r) => scoreOf(r, relativeError), target)
+  const scheme = o.levels === undefined ? DEFAULT_LEVELS : o.levels
+  const levels = levelQuantiles(residuals, (r) => scoreOf(r, relativeError), target, scheme)
   const q = levels.q
   const pieceCorrelation = correlationWithinGroups(
     residuals.map((r) => ({
@@ -359,8 +436,10 @@ function fitKind(
     for (const [group, mine] of byGroup) {
       const others = residuals.filter((x) => x.group !== group)
       const rho = others.length ? relativeErrorOf(others) : relativeError
-      const qq = others.length ? levelQuantiles(others, (x) => scoreOf(x, rho), target) : levels
-      for (const r of mine) if (scoreOf(r, rho) <= qOf(qq, r.estimate)) covered++
+      const qq = others.length
+        ? levelQuantiles(others, (x) => scoreOf(x, rho), target, scheme)
+        : levels
+      for (const r of mine) if (scoreOf(r, rho) <= qOf(qq, r.estimate, r.devices)) covered++
     }
   }
   const lengths = obs.map((x) => (x.session.toMs - x.session.fromMs) / 60_000).sort((a, b) => a - b)
@@ -370,6 +449,7 @@ function fitKind(
     coefficients,
     q,
     ...(levels.qFromOne === undefined ? {} : { qFromOne: levels.qFromOne }),
+    ...(levels.levels === undefined ? {} : { levels: levels.levels }),
     relativeError,
     pieceCorrelation,
     windowMinutes: lengths[Math.floor(lengths.length / 2)] ?? 0,
@@ -390,7 +470,7 @@ type HeldOut = {
   mae: number
   mape: number
   bias: number
-  residuals: { group: number; estimate: number; count: number }[]
+  residuals: { group: number; estimate: number; count: number; devices: DeviceCounts }[]
 }
 
 /**
@@ -424,7 +504,7 @@ function heldOut(
         ape += Math.abs(e - y) / y
         big++
       }
-      residuals.push({ group: gi, estimate: e, count: y })
+      residuals.push({ group: gi, estimate: e, count: y, devices: x.devices })
     }
   })
   return {
@@ -476,14 +556,60 @@ export function correlationWithinGroups(rows: readonly { group: number; z: numbe
 }
 
 /**
- * The interval quantiles of a fit: one for the estimates below one person and one from one on,
- * when each level has MIN_LEVEL_SCORES held-out estimates; else one over all.
+ * The interval quantiles of a fit. With a scheme (`levels`): one quantile per level, a level with
+ * fewer than MIN_LEVEL_SCORES held-out estimates merged into the one below it (the lowest into the
+ * one above), and `q` over all; a single level left is `q` alone. With `null` (the scheme before
+ * levels by devices): one for the estimates below one person and one from one on, when each has
+ * MIN_LEVEL_SCORES held-out estimates; else one over all.
  */
-function levelQuantiles<R extends { estimate: number }>(
+function levelQuantiles<R extends { estimate: number; devices: DeviceCounts }>(
   residuals: readonly R[],
   score: (r: R) => number,
   target: number,
-): { q: number; qFromOne?: number } {
+  scheme: LevelScheme | null,
+): { q: number; qFromOne?: number; levels?: IntervalLevels } {
+  if (scheme) {
+    const q = conformalQuantile(residuals.map(score), target)
+    const l = { by: scheme.by, bounds: [...scheme.bounds], fromOne: scheme.fromOne === true }
+    const count = () => l.bounds.length + 1 + (l.fromOne ? 1 : 0)
+    const sizes = () => {
+      const n = new Array<number>(count()).fill(0)
+      for (const r of residuals) {
+        const i = levelOf(l, r.estimate, r.devices)
+        if (!Number.isNaN(i)) n[i] = (n[i] ?? 0) + 1
+      }
+      return n
+    }
+    // Merge the smallest level below MIN_LEVEL_SCORES with a neighbour until none is left.
+    for (;;) {
+      const n = sizes()
+      let worst = -1
+      n.forEach((k, i) => {
+        if (k < MIN_LEVEL_SCORES && (worst < 0 || k < (n[worst] ?? 0))) worst = i
+      })
+      if (worst < 0 || count() === 1) break
+      // The level from one on joins the others (they then split every estimate by the value).
+      if (l.fromOne && worst === count() - 1) l.fromOne = false
+      // Level i lies between bounds[i − 1] and bounds[i]: dropping bounds[i − 1] joins it to the
+      // level below, dropping bounds[i] to the one above.
+      else l.bounds.splice(worst > 0 ? worst - 1 : 0, 1)
+    }
+    if (count() === 1) return { q }
+    const byLevel: number[][] = Array.from({ length: count() }, () => [])
+    for (const r of residuals) {
+      const i = levelOf(l, r.estimate, r.devices)
+      if (!Number.isNaN(i)) byLevel[i]?.push(score(r))
+    }
+    return {
+      q,
+      levels: {
+        by: l.by,
+        bounds: l.bounds,
+        ...(l.fromOne ? { fromOne: true } : {}),
+        q: byLevel.map((x) => conformalQuantile(x, target)),
+      },
+    }
+  }
   const low = residuals.filter((r) => r.estimate < 1)
   const high = residuals.filter((r) => r.estimate >= 1)
   if (low.length < MIN_LEVEL_SCORES || high.length < MIN_LEVEL_SCORES)

@@ -161,11 +161,15 @@ export function estimatePeople(
     }
     const present = combine(
       model.present,
-      parts.map(({ p, m }) => ({ f: estimateWith(model.present, m.present), w: weight(p) })),
+      parts.map(({ p, m }) => ({
+        f: estimateWith(model.present, m.present),
+        w: weight(p),
+        d: m.present,
+      })),
     )
     const arrivals = combine(
       model.arrivals,
-      parts.map(({ m }) => ({ f: estimateWith(model.arrivals, m.arrived), w: 1 })),
+      parts.map(({ m }) => ({ f: estimateWith(model.arrivals, m.arrived), w: 1, d: m.arrived })),
     )
     return { ...w, devices, present, arrivals }
   })
@@ -194,17 +198,17 @@ const sumCounts = (cs: readonly DeviceCounts[]): DeviceCounts =>
 
 function combine(
   model: KindModel | null,
-  parts: readonly { f: PeopleFigure | null; w: number }[],
+  parts: readonly { f: PeopleFigure | null; w: number; d: DeviceCounts }[],
 ): PeopleFigure | null {
   if (!model || parts.length === 0 || parts.some((x) => x.f === null)) return null
   if (parts.length === 1) return parts[0]?.f ?? null
   let people = 0
   let sum = 0
   let squares = 0
-  for (const { f, w } of parts) {
+  for (const { f, w, d } of parts) {
     const estimate = f?.people ?? 0
     people += estimate * w
-    const h = qOf(model, estimate) * intervalScale(estimate, model.relativeError) * w
+    const h = qOf(model, estimate, d) * intervalScale(estimate, model.relativeError) * w
     sum += h
     squares += h * h
   }
