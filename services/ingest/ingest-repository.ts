@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { sql, type Transaction } from 'kysely'
+import pg from 'pg'
+import { sql, type Kysely } from 'kysely'
 import type { Database, OpenTransitRow } from '../shared/db/database.ts'
 import type { Db } from '../shared/db/create-db.ts'
 import type { StoredGatewaySource } from '../shared/registry/gateway-source-key.ts'
@@ -19,8 +20,6 @@ import {
   type StatusWrite,
   type DeadLetterWrite,
 } from './model.ts'
-
-type Trx = Transaction<Database>
 
 /** Active gateways with the newest version of their visitor thresholds. */
 export async function loadGatewayRegistry(db: Db): Promise<Map<string, RegisteredGateway>> {
@@ -89,18 +88,54 @@ function storedSourceFromRow(format: string, source: unknown): StoredGatewaySour
 }
 
 /**
- * Serialises every writer of these gateways' sessions across ingest replicas for this transaction.
- * Locks are taken in one order (by lock key) so two replicas holding overlapping groups cannot
- * deadlock; a volatile function in a subquery's target list is evaluated row by row in the
- * subquery's order (Postgres never pulls such a subquery up).
+ * A connection inside a transaction. Ingest's gateway transactions (inGatewayTransaction) run on
+ * one pooled connection with BEGIN and COMMIT of their own, so they are not kysely Transactions.
  */
-export async function lockGateways(trx: Trx, gatewayIds: readonly string[]): Promise<void> {
-  if (gatewayIds.length === 0) return
-  await sql`
-    SELECT count(*) FROM (
+export type Trx = Kysely<Database>
+
+/**
+ * The statement that serialises every writer of these gateways' sessions across ingest replicas
+ * for the transaction. Locks are taken in one order (by lock key) so two replicas holding
+ * overlapping groups cannot deadlock; a volatile function in a subquery's target list is evaluated
+ * row by row in the subquery's order (Postgres never pulls such a subquery up). The ids are quoted
+ * literals (pg's escapeLiteral): this text goes in the simple query protocol, without parameters.
+ */
+function lockStatement(gatewayIds: readonly string[]): string {
+  const ids = [...new Set(gatewayIds)].map((g) => pg.escapeLiteral(g)).join(',')
+  return `SELECT count(*) FROM (
       SELECT pg_advisory_xact_lock(k) FROM (
-        SELECT DISTINCT hashtext('miglio-gw:' || g) AS k FROM unnest(${[...gatewayIds]}::text[]) AS g
-        ORDER BY k) AS ordered) AS locked`.execute(trx)
+        SELECT DISTINCT hashtext('miglio-gw:' || g) AS k FROM unnest(ARRAY[${ids}]::text[]) AS g
+        ORDER BY k) AS ordered) AS locked`
+}
+
+/**
+ * Runs `fn` in a transaction that holds these gateways' advisory locks before its first statement
+ * of its own: BEGIN and the locks go to the server in one round trip (one simple-protocol query of
+ * two statements; each later statement takes its snapshot after the locks), then `fn`'s
+ * statements, then COMMIT — ROLLBACK on any error, which is rethrown. One round trip fewer a group
+ * than kysely's transaction() followed by a lock statement.
+ */
+export async function inGatewayTransaction<T>(
+  db: Db,
+  gatewayIds: readonly string[],
+  fn: (trx: Trx) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    const lock = gatewayIds.length ? `; ${lockStatement(gatewayIds)}` : ''
+    await sql.raw(`BEGIN${lock}`).execute(conn)
+    try {
+      const out = await fn(conn)
+      await sql.raw('COMMIT').execute(conn)
+      return out
+    } catch (err) {
+      // A broken connection cannot roll back; the server ends its transaction with the session.
+      await sql
+        .raw('ROLLBACK')
+        .execute(conn)
+        .catch(() => undefined)
+      throw err
+    }
+  })
 }
 
 function identity(gatewayId: string, bootId: string, seq: number | string): string {

@@ -5,7 +5,7 @@ import {
   insertTransits,
   listSilentGatewaysWithSessions,
   loadSessionHeads,
-  lockGateways,
+  inGatewayTransaction,
   setSessionVersions,
   writeCheckpoints,
 } from './ingest-repository.ts'
@@ -59,8 +59,7 @@ export function createMaintenance(deps: {
       if (!gateway) continue
       let written
       try {
-        written = await db.transaction().execute(async (trx) => {
-          await lockGateways(trx, [gatewayId])
+        written = await inGatewayTransaction(db, [gatewayId], async (trx) => {
           const heads = await loadSessionHeads(trx, [gatewayId])
           const { states } = await sessions.resolve(trx, [gatewayId], heads, nowMs)
           const state = states.get(gatewayId)
@@ -99,8 +98,7 @@ export function createMaintenance(deps: {
     const held = sessions.held()
     if (held.length === 0) return 0
     const ids = held.map(([id]) => id)
-    return db.transaction().execute(async (trx) => {
-      await lockGateways(trx, ids)
+    return inGatewayTransaction(db, ids, async (trx) => {
       const heads = await loadSessionHeads(trx, ids)
       const current = held.filter(([id, state]) => {
         const head = heads.get(id)

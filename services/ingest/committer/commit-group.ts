@@ -1,8 +1,8 @@
 import type { Db } from '../../shared/db/create-db.ts'
 import {
+  inGatewayTransaction,
   insertDeadLetters,
   loadSessionHeads,
-  lockGateways,
   recordBatches,
   upsertGatewayStatuses,
   writeCheckpoints,
@@ -77,131 +77,137 @@ export async function commitGroup(
   for (const t of touched)
     lastMessageAt.set(t.gatewayId, Math.max(lastMessageAt.get(t.gatewayId) ?? 0, t.at.getTime()))
   const progressed = new Set<string>()
-  const run = db.transaction().execute(async (trx) => {
-    await lockGateways(trx, [...new Set(touched.map((t) => t.gatewayId))])
-    const foreignCommit = await commitForeign(trx, foreignWorks, deps.now())
-    await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
-    const verdicts = await recordBatches(
-      trx,
-      batchWorks.map(({ work: b, digest }) => ({
-        gatewayId: b.gateway.id,
-        // Native batches always have both (null only in a gateway format's batches).
-        bootId: b.bootId ?? '',
-        seq: b.seq ?? 0,
-        sentAt: new Date(b.sentAtMs),
-        sightingsCount: b.sightingsCount,
-        digest,
-      })),
-    )
-    const verdictOf = new Map(batchWorks.map((w, i) => [w, verdicts[i] ?? 'duplicate']))
-    const fresh = [
-      ...batchWorks.filter((w) => verdictOf.get(w) === 'fresh').map((w) => w.work),
-      ...foreignCommit.batches.values(),
-    ]
-    // A replay with other content is never counted: it is kept as a dead letter instead.
-    for (const w of batchWorks) {
-      if (verdictOf.get(w) !== 'conflict') continue
-      const { gateway, bootId, seq } = w.work
-      const detail = `batch ${seq} of boot ${bootId} was recorded before with other content; this replay is not counted`
-      letters.push(deadLetter(w.topic, w.payload, 'conflicting_replay', detail, gateway.id).letter)
-    }
-    await insertDeadLetters(trx, letters)
-    const outcomes = new Map<BatchWork, BatchOutcome>()
-    let stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
-    let learned: string[] = []
-    if (fresh.length > 0) {
-      const gatewayIds = [...new Set(fresh.map((w) => w.gateway.id))]
-      planned = gatewayIds
-      const heads = await loadSessionHeads(trx, gatewayIds)
-      const { states, rebuilt } = await sessions.resolve(trx, gatewayIds, heads, nowMs)
-      if (rebuilt) deps.rebuilt?.(rebuilt)
-      const progress = new Map<string, GatewayProgress>(heads)
-      const lastBatch = new Map<string, BatchWork>()
-      const transits: GatewayTransit[] = []
-      const learnedRefs: { gatewayId: string; pseudonym: string; version: number }[] = []
-      const log: { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }[] = []
-      for (const w of fresh) {
-        const g = w.gateway
-        const state = states.get(g.id)
-        if (!state) throw new Error(`no session state for gateway ${g.id}`)
-        const applied = state.apply(w, sessions.rules, nowMs)
-        for (const s of applied.closed) transits.push(transitOf(g, s))
-        for (const pseudonym of applied.learned)
-          learnedRefs.push({ gatewayId: g.id, pseudonym, version: state.version })
-        log.push({
-          gatewayId: g.id,
-          version: state.version,
-          sentAtMs: w.sentAtMs,
-          sightings: packSightings(w.sightings, w.exempt),
-        })
-        progress.set(g.id, advanceProgress(progress.get(g.id), w))
-        lastBatch.set(g.id, w)
-        outcomes.set(w, applied.outcome)
-      }
-      due = gatewayIds.filter((id) => sessions.checkpointDue(id, nowMs))
-      const checkpointing = new Set(due)
-      // A gateway checkpointed now needs no log up to its checkpoint.
-      stored = await writeGroupRows(trx, {
-        log: log.filter((r) => !checkpointing.has(r.gatewayId)),
-        statics: learnedRefs,
-        progress: [...lastBatch].flatMap(([gatewayId, w]) => {
-          const p = progress.get(gatewayId)
-          const state = states.get(gatewayId)
-          if (!p || !state) return []
-          progressed.add(gatewayId)
-          return [
-            {
-              ...p,
-              gatewayId,
-              lastBatchAt: new Date(w.receivedAtMs),
-              clockSkewMs: w.clockSkewMs,
-              sessionVersion: state.version,
-              lastMessageAt: new Date(lastMessageAt.get(gatewayId) ?? w.receivedAtMs),
-            },
-          ]
-        }),
-        transits,
-      })
-      // After the progress: a gateway's first checkpoint updates the state row it created.
-      await writeCheckpoints(
+  const run = inGatewayTransaction(
+    db,
+    [...new Set(touched.map((t) => t.gatewayId))],
+    async (trx) => {
+      const foreignCommit = await commitForeign(trx, foreignWorks, deps.now())
+      await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
+      const verdicts = await recordBatches(
         trx,
-        due.flatMap((gatewayId) => {
-          const state = states.get(gatewayId)
-          if (!state) return []
-          return [
-            {
-              gatewayId,
-              version: state.version,
-              watermarkMs: state.watermarkMs,
-              open: [...state.open.values()],
-            },
-          ]
-        }),
+        batchWorks.map(({ work: b, digest }) => ({
+          gatewayId: b.gateway.id,
+          // Native batches always have both (null only in a gateway format's batches).
+          bootId: b.bootId ?? '',
+          seq: b.seq ?? 0,
+          sentAt: new Date(b.sentAtMs),
+          sightingsCount: b.sightingsCount,
+          digest,
+        })),
       )
-      learned = learnedRefs.map((l) => l.gatewayId)
-    }
-    // The last message of every gateway touched (gateway health); the gateways whose progress was
-    // saved above had it written with their progress.
-    await touchGateways(
-      trx,
-      touched.filter((t) => !progressed.has(t.gatewayId)),
-    )
-    const result = group.map((w): Outcome => {
-      if (w.kind === 'foreign') {
-        const batch = foreignCommit.batches.get(w)
-        return {
-          kind: 'foreign',
-          fresh: foreignCommit.fresh.get(w) ?? [],
-          outcome: (batch && outcomes.get(batch)) ?? null,
-        }
+      const verdictOf = new Map(batchWorks.map((w, i) => [w, verdicts[i] ?? 'duplicate']))
+      const fresh = [
+        ...batchWorks.filter((w) => verdictOf.get(w) === 'fresh').map((w) => w.work),
+        ...foreignCommit.batches.values(),
+      ]
+      // A replay with other content is never counted: it is kept as a dead letter instead.
+      for (const w of batchWorks) {
+        if (verdictOf.get(w) !== 'conflict') continue
+        const { gateway, bootId, seq } = w.work
+        const detail = `batch ${seq} of boot ${bootId} was recorded before with other content; this replay is not counted`
+        letters.push(
+          deadLetter(w.topic, w.payload, 'conflicting_replay', detail, gateway.id).letter,
+        )
       }
-      if (w.kind !== 'batch') return { kind: w.kind }
-      if (verdictOf.get(w) === 'conflict') return { kind: 'conflict' }
-      const outcome = outcomes.get(w.work) ?? null
-      return { kind: 'batch', fresh: outcome !== null, outcome }
-    })
-    return { outcomes: result, stored, learned }
-  })
+      await insertDeadLetters(trx, letters)
+      const outcomes = new Map<BatchWork, BatchOutcome>()
+      let stored: StoredTransits = { visitors: 0, passersBy: 0, zones: new Set() }
+      let learned: string[] = []
+      if (fresh.length > 0) {
+        const gatewayIds = [...new Set(fresh.map((w) => w.gateway.id))]
+        planned = gatewayIds
+        const heads = await loadSessionHeads(trx, gatewayIds)
+        const { states, rebuilt } = await sessions.resolve(trx, gatewayIds, heads, nowMs)
+        if (rebuilt) deps.rebuilt?.(rebuilt)
+        const progress = new Map<string, GatewayProgress>(heads)
+        const lastBatch = new Map<string, BatchWork>()
+        const transits: GatewayTransit[] = []
+        const learnedRefs: { gatewayId: string; pseudonym: string; version: number }[] = []
+        const log: { gatewayId: string; version: number; sentAtMs: number; sightings: Buffer }[] =
+          []
+        for (const w of fresh) {
+          const g = w.gateway
+          const state = states.get(g.id)
+          if (!state) throw new Error(`no session state for gateway ${g.id}`)
+          const applied = state.apply(w, sessions.rules, nowMs)
+          for (const s of applied.closed) transits.push(transitOf(g, s))
+          for (const pseudonym of applied.learned)
+            learnedRefs.push({ gatewayId: g.id, pseudonym, version: state.version })
+          log.push({
+            gatewayId: g.id,
+            version: state.version,
+            sentAtMs: w.sentAtMs,
+            sightings: packSightings(w.sightings, w.exempt),
+          })
+          progress.set(g.id, advanceProgress(progress.get(g.id), w))
+          lastBatch.set(g.id, w)
+          outcomes.set(w, applied.outcome)
+        }
+        due = gatewayIds.filter((id) => sessions.checkpointDue(id, nowMs))
+        const checkpointing = new Set(due)
+        // A gateway checkpointed now needs no log up to its checkpoint.
+        stored = await writeGroupRows(trx, {
+          log: log.filter((r) => !checkpointing.has(r.gatewayId)),
+          statics: learnedRefs,
+          progress: [...lastBatch].flatMap(([gatewayId, w]) => {
+            const p = progress.get(gatewayId)
+            const state = states.get(gatewayId)
+            if (!p || !state) return []
+            progressed.add(gatewayId)
+            return [
+              {
+                ...p,
+                gatewayId,
+                lastBatchAt: new Date(w.receivedAtMs),
+                clockSkewMs: w.clockSkewMs,
+                sessionVersion: state.version,
+                lastMessageAt: new Date(lastMessageAt.get(gatewayId) ?? w.receivedAtMs),
+              },
+            ]
+          }),
+          transits,
+        })
+        // After the progress: a gateway's first checkpoint updates the state row it created.
+        await writeCheckpoints(
+          trx,
+          due.flatMap((gatewayId) => {
+            const state = states.get(gatewayId)
+            if (!state) return []
+            return [
+              {
+                gatewayId,
+                version: state.version,
+                watermarkMs: state.watermarkMs,
+                open: [...state.open.values()],
+              },
+            ]
+          }),
+        )
+        learned = learnedRefs.map((l) => l.gatewayId)
+      }
+      // The last message of every gateway touched (gateway health); the gateways whose progress was
+      // saved above had it written with their progress.
+      await touchGateways(
+        trx,
+        touched.filter((t) => !progressed.has(t.gatewayId)),
+      )
+      const result = group.map((w): Outcome => {
+        if (w.kind === 'foreign') {
+          const batch = foreignCommit.batches.get(w)
+          return {
+            kind: 'foreign',
+            fresh: foreignCommit.fresh.get(w) ?? [],
+            outcome: (batch && outcomes.get(batch)) ?? null,
+          }
+        }
+        if (w.kind !== 'batch') return { kind: w.kind }
+        if (verdictOf.get(w) === 'conflict') return { kind: 'conflict' }
+        const outcome = outcomes.get(w.work) ?? null
+        return { kind: 'batch', fresh: outcome !== null, outcome }
+      })
+      return { outcomes: result, stored, learned }
+    },
+  )
   try {
     const done = await run
     sessions.checkpointed(due, nowMs)

@@ -1,12 +1,11 @@
-import type { Transaction } from 'kysely'
-import type { Database } from '../../shared/db/database.ts'
 import type { Db } from '../../shared/db/create-db.ts'
 import {
   loadRebuildSources,
   loadSessionHeads,
-  lockGateways,
+  inGatewayTransaction,
   type RebuildSource,
   type SessionHead,
+  type Trx,
 } from '../ingest-repository.ts'
 import type { Session } from '../sessionise.ts'
 import { GatewaySessions, type SessionRules } from '../gateway-sessions.ts'
@@ -73,7 +72,7 @@ export function createSessionCache(opts: { checkpointMs: number; rules: SessionR
      * ones whose version matches, the others rebuilt (counted in `rebuilt`).
      */
     async resolve(
-      trx: Transaction<Database>,
+      trx: Trx,
       gatewayIds: readonly string[],
       heads: ReadonlyMap<string, SessionHead>,
       nowMs: number,
@@ -144,8 +143,7 @@ export async function durableSessions(
   gatewayIds: readonly string[],
   rules: SessionRules,
 ): Promise<Map<string, Session[]>> {
-  return db.transaction().execute(async (trx) => {
-    await lockGateways(trx, gatewayIds)
+  return inGatewayTransaction(db, gatewayIds, async (trx) => {
     const heads = await loadSessionHeads(trx, gatewayIds)
     const sources = await loadRebuildSources(
       trx,

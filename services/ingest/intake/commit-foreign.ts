@@ -1,5 +1,4 @@
-import type { Transaction } from 'kysely'
-import type { Database } from '../../shared/db/database.ts'
+import type { Trx } from '../ingest-repository.ts'
 import type { StatusWrite } from '../model.ts'
 import type { BatchWork } from '../plan-group.ts'
 import type { PseudoSighting } from '../sessionise.ts'
@@ -31,7 +30,7 @@ export type ForeignCommit = {
  * gateway's watermark (to its newest sighting), never the boot and sequence bookkeeping.
  */
 export async function commitForeign(
-  trx: Transaction<Database>,
+  trx: Trx,
   works: readonly ForeignWork[],
   nowMs: number,
 ): Promise<ForeignCommit> {

@@ -1,7 +1,5 @@
-import { sql, type Transaction } from 'kysely'
-import type { Database } from '../../shared/db/database.ts'
-
-type Trx = Transaction<Database>
+import { sql } from 'kysely'
+import type { Trx } from '../ingest-repository.ts'
 
 /** How long message_digests keeps a digest (its retention policy, migrations/0002). */
 export const MESSAGE_DIGEST_RETENTION_MS = 6 * 3_600_000
