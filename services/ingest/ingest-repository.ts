@@ -143,31 +143,40 @@ function identity(gatewayId: string, bootId: string, seq: number | string): stri
 }
 
 /**
- * Records the fresh ones of these batches and returns each one's verdict, in order. A batch is
- * identified by (gateway, boot id, seq) alone; its digest tells a redelivery from a replay. The
- * caller holds the advisory locks of the batches' gateways, so no other writer records one of them
- * between the lookup and the insert. Rows from before digests existed count as the same content when
- * their sentAt is the same.
+ * Records the fresh ones of these batches and returns each one's verdict, in order, with the
+ * session heads of `headsOf` (gateway_state) read in the same statement — one round trip for both.
+ * A batch is identified by (gateway, boot id, seq) alone; its digest tells a redelivery from a
+ * replay. The caller holds the advisory locks of the batches' gateways, so no other writer records
+ * one of them between the lookup and the insert, or changes their heads. Rows from before digests
+ * existed count as the same content when their sentAt is the same. Without batches, only the heads
+ * are read.
  */
 export async function recordBatches(
   trx: Trx,
   batches: readonly BatchRecord[],
-): Promise<BatchVerdict[]> {
-  if (batches.length === 0) return []
-  // One round trip: the rows already recorded (read before this statement's insert, which the
-  // statement's own reads never see) and the insert of the group's first occurrences that are not.
+  headsOf: readonly string[] = [],
+): Promise<{ verdicts: BatchVerdict[]; heads: Map<string, SessionHead> }> {
+  if (batches.length === 0) return { verdicts: [], heads: await loadSessionHeads(trx, headsOf) }
+  // The rows already recorded (read before this statement's insert, which the statement's own
+  // reads never see), the insert of the group's first occurrences that are not, and the heads: one
+  // row each, told apart by `k` (true: a recorded batch; false: a head).
   const firsts = new Map<string, BatchRecord>()
   for (const b of batches) {
     const key = identity(b.gatewayId, b.bootId, b.seq)
     if (!firsts.has(key)) firsts.set(key, b)
   }
   const candidates = [...firsts.values()]
-  const known = await sql<{
+  const rows = await sql<{
+    k: boolean
     gateway_id: string
-    boot_id: string
-    seq: string
-    sent_at: Date
+    boot_id: string | null
+    seq: string | null
+    at: Date | null
     content_digest: string | null
+    seq_gaps: string | null
+    session_version: string | null
+    checkpoint_version: string | null
+    checkpoint_watermark: Date | null
   }>`
     WITH u AS (
       SELECT * FROM unnest(
@@ -184,16 +193,39 @@ export async function recordBatches(
       INSERT INTO ingest_batches (gateway_id, boot_id, seq, sent_at, sightings_count, content_digest)
       SELECT g, b, s, t, n, d FROM u
       WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.gateway_id = u.g AND k.boot_id = u.b AND k.seq = u.s))
-    SELECT * FROM known`.execute(trx)
+    SELECT true AS k, gateway_id, boot_id, seq, sent_at AS at, content_digest,
+      NULL::bigint AS seq_gaps, NULL::bigint AS session_version, NULL::bigint AS checkpoint_version,
+      NULL::timestamptz AS checkpoint_watermark
+    FROM known
+    UNION ALL
+    SELECT false, gateway_id, boot_id, last_seq, watermark, NULL, seq_gaps, session_version,
+      checkpoint_version, checkpoint_watermark
+    FROM gateway_state WHERE gateway_id = ANY(${[...headsOf]}::text[])`.execute(trx)
   const seen = new Map<string, { digest: string | null; sentAtMs: number }>()
-  for (const r of known.rows)
-    seen.set(identity(r.gateway_id, r.boot_id, r.seq), {
-      digest: r.content_digest,
-      sentAtMs: r.sent_at.getTime(),
-    })
+  const heads = new Map<string, SessionHead>()
+  for (const r of rows.rows) {
+    if (r.k)
+      seen.set(identity(r.gateway_id, r.boot_id ?? '', r.seq ?? ''), {
+        digest: r.content_digest,
+        sentAtMs: r.at?.getTime() ?? Number.NaN,
+      })
+    else
+      heads.set(
+        r.gateway_id,
+        headOf({
+          watermark: r.at,
+          boot_id: r.boot_id,
+          last_seq: r.seq,
+          seq_gaps: r.seq_gaps ?? 0,
+          session_version: r.session_version ?? 0,
+          checkpoint_version: r.checkpoint_version ?? 0,
+          checkpoint_watermark: r.checkpoint_watermark,
+        }),
+      )
+  }
   // A first occurrence not recorded before was inserted above; a later one in the group is told
   // from it as a redelivery would be.
-  return batches.map((b): BatchVerdict => {
+  const verdicts = batches.map((b): BatchVerdict => {
     const key = identity(b.gatewayId, b.bootId, b.seq)
     const before = seen.get(key)
     if (!before) {
@@ -204,6 +236,7 @@ export async function recordBatches(
       before.digest === null ? before.sentAtMs === b.sentAt.getTime() : before.digest === b.digest
     return same ? 'duplicate' : 'conflict'
   })
+  return { verdicts, heads }
 }
 
 function toSession(r: {
@@ -415,21 +448,29 @@ export async function loadSessionHeads(
     ])
     .where('gateway_id', 'in', [...gatewayIds])
     .execute()
-  return new Map(
-    rows.map((r) => [
-      r.gateway_id,
-      {
-        watermarkMs: r.watermark === null ? null : r.watermark.getTime(),
-        bootId: r.boot_id,
-        lastSeq: r.last_seq === null ? null : Number(r.last_seq),
-        seqGaps: Number(r.seq_gaps),
-        sessionVersion: Number(r.session_version),
-        checkpointVersion: Number(r.checkpoint_version),
-        checkpointWatermarkMs:
-          r.checkpoint_watermark === null ? null : r.checkpoint_watermark.getTime(),
-      },
-    ]),
-  )
+  return new Map(rows.map((r) => [r.gateway_id, headOf(r)]))
+}
+
+/** A gateway_state row's session head (its bigint columns arrive as text). */
+function headOf(r: {
+  watermark: Date | null
+  boot_id: string | null
+  last_seq: unknown
+  seq_gaps: unknown
+  session_version: unknown
+  checkpoint_version: unknown
+  checkpoint_watermark: Date | null
+}): SessionHead {
+  return {
+    watermarkMs: r.watermark === null ? null : r.watermark.getTime(),
+    bootId: r.boot_id,
+    lastSeq: r.last_seq === null ? null : Number(r.last_seq),
+    seqGaps: Number(r.seq_gaps),
+    sessionVersion: Number(r.session_version),
+    checkpointVersion: Number(r.checkpoint_version),
+    checkpointWatermarkMs:
+      r.checkpoint_watermark === null ? null : r.checkpoint_watermark.getTime(),
+  }
 }
 
 /** What rebuilding a gateway's sessions starts from: its checkpoint, its statics, the log after. */

@@ -2,7 +2,6 @@ import type { Db } from '../../shared/db/create-db.ts'
 import {
   inGatewayTransaction,
   insertDeadLetters,
-  loadSessionHeads,
   recordBatches,
   upsertGatewayStatuses,
   writeCheckpoints,
@@ -83,7 +82,9 @@ export async function commitGroup(
     async (trx) => {
       const foreignCommit = await commitForeign(trx, foreignWorks, deps.now())
       await upsertGatewayStatuses(trx, [...statuses, ...foreignCommit.statuses])
-      const verdicts = await recordBatches(
+      // The heads of every gateway with a batch in the group, read with the batch records: those
+      // of the gateways whose batches turn out fresh are the ones planned against below.
+      const { verdicts, heads } = await recordBatches(
         trx,
         batchWorks.map(({ work: b, digest }) => ({
           gatewayId: b.gateway.id,
@@ -94,6 +95,12 @@ export async function commitGroup(
           sightingsCount: b.sightingsCount,
           digest,
         })),
+        [
+          ...new Set([
+            ...batchWorks.map((w) => w.work.gateway.id),
+            ...[...foreignCommit.batches.values()].map((b) => b.gateway.id),
+          ]),
+        ],
       )
       const verdictOf = new Map(batchWorks.map((w, i) => [w, verdicts[i] ?? 'duplicate']))
       const fresh = [
@@ -116,7 +123,6 @@ export async function commitGroup(
       if (fresh.length > 0) {
         const gatewayIds = [...new Set(fresh.map((w) => w.gateway.id))]
         planned = gatewayIds
-        const heads = await loadSessionHeads(trx, gatewayIds)
         const { states, rebuilt } = await sessions.resolve(trx, gatewayIds, heads, nowMs)
         if (rebuilt) deps.rebuilt?.(rebuilt)
         const progress = new Map<string, GatewayProgress>(heads)
