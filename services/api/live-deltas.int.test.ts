@@ -225,7 +225,72 @@ describe('live feed kept from ingest announcements (v2 deltas)', () => {
   })
 })
 
-describe('live feed while people present now is slow to estimate', () => {
+/**
+ * An API of its own on the shared database and broker (its own MQTT client, `options.live` as
+ * given), listening, with one WebSocket client and an ingest instance of its own that has introduced
+ * itself (and been resynced for); everything closed after `body`, `release` first.
+ */
+async function withOwnApi(
+  name: string,
+  setup: Omit<Parameters<typeof buildApp>[0], 'db' | 'log' | 'checks' | 'onTransitsChanged'>,
+  release: () => void,
+  body: (t: {
+    app: FastifyInstance
+    client: { counts: Counts[] }
+    announce: (t: { xid: string; at: number }) => Promise<void>
+    resyncs: (reason: string) => Promise<number>
+  }) => Promise<void>,
+): Promise<void> {
+  const mqttClient = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-${name}` })
+  const own = await buildApp({
+    ...setup,
+    db: database.db,
+    log,
+    checks: { broker: () => ({ up: true }) },
+    onTransitsChanged: onTransitsChanged(mqttClient, prefix, log),
+  })
+  const resyncs = async (reason: string) => {
+    const res = await own.inject({ method: 'GET', url: '/metrics' })
+    const line = res.body
+      .split('\n')
+      .find((l) => l.startsWith(`miglio_api_live_resyncs_total{reason="${reason}"} `))
+    return line ? Number(line.split(' ')[1]) : 0
+  }
+  try {
+    await own.listen({ port: 0, host: '127.0.0.1' })
+    const address = own.server.address()
+    if (!address || typeof address === 'string') throw new Error('no address')
+    const c = await connect(`ws://127.0.0.1:${address.port}/api/v1/live`)
+    try {
+      const instance = `${name}-${prefix}`
+      let seq = 1
+      await ingestClient.publishAsync(
+        topic,
+        JSON.stringify({ v: 2, instance, seq: seq++, zones: [] }),
+      )
+      await waitFor(
+        () => resyncs('unknown_instance'),
+        (n) => n >= 1,
+        { what: 'the resync for the new instance' },
+      )
+      const announce = async (t: { xid: string; at: number }) => {
+        await ingestClient.publishAsync(
+          topic,
+          JSON.stringify({ ...announcement(seq++, t), instance }),
+        )
+      }
+      await body({ app: own, client: c, announce, resyncs })
+    } finally {
+      c.close()
+    }
+  } finally {
+    release()
+    await own.close()
+    await mqttClient.endAsync()
+  }
+}
+
+describe('live feed while a database read is slow', () => {
   it('pushes an announced commit without waiting for a people estimate in progress', async () => {
     // The first estimate answers; every later one hangs until released, as a read of 4¼ h of
     // sessions does on a pool busy with ingest's commits.
@@ -234,61 +299,36 @@ describe('live feed while people present now is slow to estimate', () => {
     const hung = new Promise<void>((resolve) => {
       release = resolve
     })
-    const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-api-slow` })
-    const slow = await buildApp({
-      db: database.db,
-      log,
-      checks: { broker: () => ({ up: true }) },
+    const setup = {
       options: { live: { peopleEveryMs: 0, resyncEveryMs: 3_600_000 } },
-      onTransitsChanged: onTransitsChanged(client, prefix, log),
       calibrations: async () => {
         if (estimates++ > 0) await hung
         return new Map()
       },
-    })
-    try {
-      await slow.listen({ port: 0, host: '127.0.0.1' })
-      const address = slow.server.address()
-      if (!address || typeof address === 'string') throw new Error('no address')
-      const c = await connect(`ws://127.0.0.1:${address.port}/api/v1/live`)
-      try {
-        const instance = `slow-${prefix}`
-        let seq = 1
-        // The instance introduces itself; the resync that follows reads the counts.
-        await ingestClient.publishAsync(
-          topic,
-          JSON.stringify({ v: 2, instance, seq: seq++, zones: [] }),
-        )
+    }
+    await withOwnApi(
+      'people',
+      setup,
+      () => release(),
+      async ({ client, announce }) => {
         await waitFor(
           () => Promise.resolve(estimates),
           (n) => n >= 2,
           { what: 'a people estimate in progress' },
         )
-        const before = await lastStreetA(c)
-        const one = await commitTransit()
-        await ingestClient.publishAsync(
-          topic,
-          JSON.stringify({ ...announcement(seq++, one), instance }),
-        )
+        const before = await lastStreetA(client)
+        await announce(await commitTransit())
         await waitFor(
-          () => lastStreetA(c),
+          () => lastStreetA(client),
           (n) => n === before + 1,
           { what: 'the announced transit while people present now is being estimated' },
         )
         // Still the same estimate in progress: nothing waited for it.
         expect(estimates).toBe(2)
-      } finally {
-        c.close()
-      }
-    } finally {
-      release()
-      await slow.close()
-      await client.endAsync()
-    }
+      },
+    )
   })
-})
 
-describe('live feed while a resync reads slowly', () => {
   it('pushes an announced commit while the safety resync is still reading', async () => {
     // Reads of transits through this pool hang while `held` is set, as a resync does on a pool
     // busy with ingest's commits.
@@ -309,34 +349,16 @@ describe('live feed while a resync reads slowly', () => {
         return result
       },
     })
-    const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-api-resync` })
-    const slow = await buildApp({
-      db: database.db,
+    const setup = {
       readDb: slowDb,
-      log,
-      checks: { broker: () => ({ up: true }) },
       options: { live: { peopleEveryMs: 300_000, resyncEveryMs: 1_000 } },
-      onTransitsChanged: onTransitsChanged(client, prefix, log),
-    })
-    try {
-      await slow.listen({ port: 0, host: '127.0.0.1' })
-      const address = slow.server.address()
-      if (!address || typeof address === 'string') throw new Error('no address')
-      const c = await connect(`ws://127.0.0.1:${address.port}/api/v1/live`)
-      try {
-        const instance = `resync-${prefix}`
-        let seq = 1
-        await ingestClient.publishAsync(
-          topic,
-          JSON.stringify({ v: 2, instance, seq: seq++, zones: [] }),
-        )
-        const resyncs = () => slow.inject({ method: 'GET', url: '/metrics' })
-        await waitFor(
-          async () => (await resyncs()).body.includes('reason="unknown_instance"'),
-          (seen) => seen,
-          { what: 'the resync for the new instance' },
-        )
-        const before = await lastStreetA(c)
+    }
+    await withOwnApi(
+      'resync',
+      setup,
+      () => release(),
+      async ({ client, announce, resyncs }) => {
+        const before = await lastStreetA(client)
         // Committed before the resync reads (its snapshot sees it), announced while it reads: the
         // embedded engine has one connection, which the hanging read keeps.
         const one = await commitTransit()
@@ -349,12 +371,9 @@ describe('live feed while a resync reads slowly', () => {
           (n) => n >= 1,
           { what: 'a resync reading' },
         )
-        await ingestClient.publishAsync(
-          topic,
-          JSON.stringify({ ...announcement(seq++, one), instance }),
-        )
+        await announce(one)
         await waitFor(
-          () => lastStreetA(c),
+          () => lastStreetA(client),
           (n) => n === before + 1,
           { what: 'the announced transit while a resync reads' },
         )
@@ -364,18 +383,12 @@ describe('live feed while a resync reads slowly', () => {
         release()
         held = null
         await waitFor(
-          async () => (await resyncs()).body.match(/reason="timer"\} (\d+)/)?.[1] ?? '0',
-          (n) => Number(n) >= 1,
+          () => resyncs('timer'),
+          (n) => n >= 1,
           { what: 'the timer resync finished' },
         )
-        expect(await lastStreetA(c)).toBe(before + 1)
-      } finally {
-        c.close()
-      }
-    } finally {
-      release()
-      await slow.close()
-      await client.endAsync()
-    }
+        expect(await lastStreetA(client)).toBe(before + 1)
+      },
+    )
   })
 })
