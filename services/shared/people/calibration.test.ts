@@ -24,6 +24,27 @@ import {
 import { DEFAULT_ESTIMATOR_OPTIONS } from './estimator.ts'
 import { seededRandom } from '../contracts/seeded-random.ts'
 
+/** The 15-minute count window `i` of day `d` (1-based day of month `month`), with its devices. */
+function windowObs(
+  d: number,
+  i: number,
+  people: number,
+  devices: Observation['devices'],
+  o: { kind?: Observation['session']['kind']; month?: string } = {},
+): Observation {
+  return {
+    session: {
+      zoneId: 'z-a',
+      fromMs: (d * 100 + i) * 900_000,
+      toMs: (d * 100 + i + 1) * 900_000,
+      kind: o.kind ?? 'present',
+      people,
+      day: `2026-${o.month ?? '01'}-${String(d + 1).padStart(2, '0')}`,
+    },
+    devices,
+  }
+}
+
 /** A small seeded generator (mulberry32) with uniform and normal draws. */
 function createRng(seed: number) {
   const next = seededRandom(seed)
@@ -62,17 +83,7 @@ function synthetic(o: {
       const randomised = rng.uniform(0, 30)
       const mean = Math.max(0, ((o.a ?? 0) + o.bs * stable + o.br * randomised) * drift)
       const people = Math.max(0, mean + rng.normal(0, o.noise * Math.sqrt(mean + 1)))
-      out.push({
-        session: {
-          zoneId: 'z-a',
-          fromMs: (d * 100 + i) * 900_000,
-          toMs: (d * 100 + i + 1) * 900_000,
-          kind: o.kind ?? 'present',
-          people,
-          day: `2026-01-${String(d + 1).padStart(2, '0')}`,
-        },
-        devices: { stable, randomised },
-      })
+      out.push(windowObs(d, i, people, { stable, randomised }, { kind: o.kind }))
     }
   }
   return out
@@ -316,17 +327,7 @@ describe(fitCalibration.name, () => {
             const stable = crowd ? rng.uniform(3, 20) : 0
             const mean = stable * drift
             const people = crowd ? Math.max(0, mean + rng.normal(0, 0.35 * mean)) : 0
-            all.push({
-              session: {
-                zoneId: 'z-a',
-                fromMs: (d * 100 + i) * 900_000,
-                toMs: (d * 100 + i + 1) * 900_000,
-                kind: 'present',
-                people,
-                day: `2026-01-${String(d + 1).padStart(2, '0')}`,
-              },
-              devices: { stable, randomised: 0 },
-            })
+            all.push(windowObs(d, i, people, { stable, randomised: 0 }))
           }
         }
         const test = all.filter((x) => x.session.day === '2026-01-07')
@@ -445,17 +446,15 @@ function bent(o: {
   const obs: Observation[] = []
   for (let d = 0; d < o.days; d++)
     for (let i = 0; i < o.perDay; i++)
-      obs.push({
-        session: {
-          zoneId: 'z-a',
-          fromMs: (d * 100 + i) * 900_000,
-          toMs: (d * 100 + i + 1) * 900_000,
-          kind: 'present',
-          people: 0,
-          day: `2026-02-${String(d + 1).padStart(2, '0')}`,
-        },
-        devices: { stable: rng.uniform(0, 16), randomised: rng.uniform(0, 8) },
-      })
+      obs.push(
+        windowObs(
+          d,
+          i,
+          0,
+          { stable: rng.uniform(0, 16), randomised: rng.uniform(0, 8) },
+          { month: '02' },
+        ),
+      )
   const knee = kneeOf(obs)
   if (knee === null) throw new Error('no knee')
   let day = ''
@@ -685,17 +684,7 @@ function smallRooms(seed: number) {
             : kind <= 8
               ? rng.uniform(0.3, 1.0) * people * 0.5
               : people * rng.uniform(0.8, 1.2)
-      all.push({
-        session: {
-          zoneId: 'z-a',
-          fromMs: (d * 100 + i) * 900_000,
-          toMs: (d * 100 + i + 1) * 900_000,
-          kind: 'present',
-          people,
-          day: `2026-01-${String(d + 1).padStart(2, '0')}`,
-        },
-        devices: { stable, randomised: 0 },
-      })
+      all.push(windowObs(d, i, people, { stable, randomised: 0 }))
     }
   }
   const test = all.filter((x) => x.session.day === '2026-01-07')
