@@ -190,6 +190,13 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
     }),
   )
   printNote(`heap per additional active device (10 k → 100 k): ${fmtSummary(perDevice)} B`)
+  const flags = [
+    process.env.BENCH_CHILD_FLAGS,
+    ...Object.entries(process.env)
+      .filter(([k]) => k.startsWith('MALLOC_'))
+      .map(([k, v]) => `${k}=${v ?? ''}`),
+  ].filter(Boolean)
+  printNote(`child node flags and malloc settings: ${flags.length ? flags.join(' ') : 'none'}`)
   printNote(
     childCompiled
       ? 'target: ingest RSS ≤ 160 MB with 100 k active devices. The process runs compiled (BENCH_CHILD_COMPILED=1), as `node dist/miglio.mjs ingest` after `npm run build`.'
@@ -202,6 +209,11 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
       levels,
       gcExposed,
       child: childCompiled ? 'compiled (esbuild bundle)' : 'tsx',
+      // What else shapes the child's memory: its node flags and glibc's malloc settings.
+      childFlags: process.env.BENCH_CHILD_FLAGS ?? '',
+      mallocEnv: Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')),
+      ),
       transitGapS: GAP_MS / 1000,
       database: stack.kind,
     },
