@@ -93,4 +93,33 @@ describe('people present now beside the live feed', () => {
     expect((await first).size).toBe(0)
     expect(onError).toHaveBeenCalledTimes(1)
   })
+
+  it("waits ten times the last estimate's duration when that is longer than the interval", async () => {
+    const { asked, estimate } = manualEstimator()
+    let clockMs = 0
+    const now = createPeopleNow({
+      estimate,
+      everyMs: 10_000,
+      onChange: vi.fn(),
+      onError: vi.fn(),
+      clock: () => clockMs,
+    })
+    const first = now.at(0)
+    clockMs = 4_000 // the estimate took 4 s
+    asked[0]?.answer.resolve(figures(1))
+    await first
+    // Due by the interval (10 s), but not before 10 × 4 s after it began.
+    await now.at(39_999)
+    expect(asked).toHaveLength(1)
+    await now.at(40_000)
+    expect(asked).toHaveLength(2)
+    // A fast estimate brings the interval back.
+    clockMs = 4_100
+    asked[1]?.answer.resolve(figures(1))
+    await now.settled()
+    await now.at(49_999)
+    expect(asked).toHaveLength(2)
+    await now.at(50_000)
+    expect(asked).toHaveLength(3)
+  })
 })
