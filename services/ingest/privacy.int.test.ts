@@ -111,6 +111,9 @@ function hmacPseudonym(key: Buffer, mac: string): string {
 
 beforeAll(async () => {
   ;[database, broker] = await Promise.all([createTestDatabase(), createTestBroker()])
+  // The days here are in March (a fake clock); a server's pseudonym-forgetting job (every 15 min,
+  // by the real clock) would null their transits' pseudonyms if it ran during the test.
+  await pauseBackgroundJobs(database.db)
   await loadDistrict(database.db, tinyDistrict())
   publisher = await mqtt.connectAsync(broker.url, {
     clientId: `${clientPrefix}-pub`,
