@@ -4,7 +4,12 @@ import { Counter, Gauge, Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { createLogger } from '../../shared/logger.ts'
 import type { LiveZoneCounts } from '../../shared/contracts/api.ts'
-import { createLiveHub, type LiveClient, type LiveSnapshot } from './live-feed.ts'
+import {
+  createLiveHub,
+  type LiveClient,
+  type LiveHubOptions,
+  type LiveSnapshot,
+} from './live-feed.ts'
 
 /** Stands in for a ws socket (a library we do not own): records what is sent. */
 class FakeSocket extends EventEmitter {
@@ -74,11 +79,14 @@ describe(createLiveHub.name, () => {
   })
   afterEach(() => vi.useRealTimers())
 
-  function hub(extra: { maxBufferedBytes?: number; pollMs?: number } = {}) {
+  function hub(
+    extra: Partial<Pick<LiveHubOptions, 'poll' | 'pollMs' | 'minPollMs' | 'maxBufferedBytes'>> = {},
+  ) {
     const m = metrics()
     const sut = createLiveHub({
-      poll,
+      poll: extra.poll ?? poll,
       pollMs: extra.pollMs ?? 1000,
+      ...(extra.minPollMs === undefined ? {} : { minPollMs: extra.minPollMs }),
       pingMs: 15_000,
       maxBufferedBytes: extra.maxBufferedBytes ?? 1000,
       log: createLogger({ level: 'silent' }),
@@ -197,14 +205,7 @@ describe(createLiveHub.name, () => {
       if (polls === 2) await new Promise<void>((r) => (release = r))
       return { ...snapshot, at: new Date(now).toISOString() }
     }
-    const sut = createLiveHub({
-      poll: slowPoll,
-      pollMs: 10_000,
-      pingMs: 15_000,
-      maxBufferedBytes: 1000,
-      log: createLogger({ level: 'silent' }),
-      metrics: metrics(),
-    })
+    const { sut } = hub({ poll: slowPoll, pollMs: 10_000 })
     sut.add(client(new FakeSocket(), ['a']))
     await vi.advanceTimersByTimeAsync(1000)
     sut.nudge()
@@ -231,15 +232,7 @@ describe(createLiveHub.name, () => {
       if (wait) await new Promise((r) => setTimeout(r, wait))
       return { ...snapshot, at: new Date(now).toISOString() }
     }
-    const sut = createLiveHub({
-      poll: slowThenFast,
-      pollMs: 10_000,
-      minPollMs: 100,
-      pingMs: 15_000,
-      maxBufferedBytes: 1000,
-      log: createLogger({ level: 'silent' }),
-      metrics: metrics(),
-    })
+    const { sut } = hub({ poll: slowThenFast, pollMs: 10_000, minPollMs: 100 })
     const s = new FakeSocket()
     sut.add(client(s, ['a']))
     await vi.advanceTimersByTimeAsync(1000)
