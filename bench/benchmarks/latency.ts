@@ -140,12 +140,6 @@ function wsObserver(baseUrl: string, key: string): Observer {
 }
 
 /**
- * One condition: a probe gateway publishing real-time batches every 250 ms, one new device a second
- * (seen once). A probe's transit closes with the first batch whose sentAt is more than the gap after
- * its sighting; the latency is from that batch's publish to the moment the child's poll of
- * footfall_15m (real-time aggregate) shows it.
- */
-/**
  * A condition's latencies, whole and split: at the broker's PUBACK of the closing batch (the broker
  * has it; QoS 1 is acknowledged by the broker, not by ingest), and at ingest's announcement of the
  * probe zone's new transit as a subscriber beside the API hears it (ingest took the batch in,
@@ -153,12 +147,36 @@ function wsObserver(baseUrl: string, key: string): Observer {
  */
 type Latencies = {
   total: number[]
+  /** Publish → the broker's PUBACK of the closing batch. */
   toAck: number[]
+  /** PUBACK → visible. */
   afterAck: number[]
+  /** PUBACK → ingest's announcement heard by a subscriber beside the API (ingest's part). */
   ackToAnnounced: number[]
+  /** That announcement → visible on the observer (the API's part). */
   announcedToVisible: number[]
 }
 
+const noLatencies = (): Latencies => ({
+  total: [],
+  toAck: [],
+  afterAck: [],
+  ackToAnnounced: [],
+  announcedToVisible: [],
+})
+
+const quantiles = (v: readonly number[]) => ({
+  p50: quantile(v, 0.5),
+  p95: quantile(v, 0.95),
+  p99: quantile(v, 0.99),
+})
+
+/**
+ * One condition: a probe gateway publishing real-time batches every 250 ms, one new device a second
+ * (seen once). A probe's transit closes with the first batch whose sentAt is more than the gap after
+ * its sighting; the latency is from that batch's publish to the moment the child's poll of
+ * footfall_15m (real-time aggregate) shows it.
+ */
 async function condition(opts: {
   observer: Observer
   probeClient: MqttClient
@@ -261,13 +279,7 @@ async function condition(opts: {
   await probeClient.unsubscribeAsync(announcements)
   await load
   // The i-th probe (in sighting order) is visible once the count reaches baseline + i + 1.
-  const out: Latencies = {
-    total: [],
-    toAck: [],
-    afterAck: [],
-    ackToAnnounced: [],
-    announcedToVisible: [],
-  }
+  const out = noLatencies()
   probes.forEach((p, i) => {
     const e = events.find(
       (ev) => ev.value - baseline >= i + 1 && ev.at >= (p.closedBy?.publishedAt ?? Infinity),
@@ -400,16 +412,9 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
         p50: number[]
         p95: number[]
         p99: number[]
-        all: number[]
         missed: number
-        /** Publish → the broker's PUBACK of the closing batch, every probe of every repeat. */
-        toAck: number[]
-        /** PUBACK → visible. */
-        afterAck: number[]
-        /** PUBACK → ingest's announcement heard by a subscriber beside the API (ingest's part). */
-        ackToAnnounced: number[]
-        /** That announcement → visible on the observer (the API's part). */
-        announcedToVisible: number[]
+        /** Every probe of every repeat. */
+        all: Latencies
       }
     > = {}
     try {
@@ -459,25 +464,11 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
           if (feedBefore && feedAfter)
             notes.push(`${label}: ${feedActivity(feedBefore, feedAfter)}`)
           const lat = split.total
-          const r = (results[name] ??= {
-            p50: [],
-            p95: [],
-            p99: [],
-            all: [],
-            missed: 0,
-            toAck: [],
-            afterAck: [],
-            ackToAnnounced: [],
-            announcedToVisible: [],
-          })
-          r.toAck.push(...split.toAck)
-          r.afterAck.push(...split.afterAck)
-          r.ackToAnnounced.push(...split.ackToAnnounced)
-          r.announcedToVisible.push(...split.announcedToVisible)
+          const r = (results[name] ??= { p50: [], p95: [], p99: [], missed: 0, all: noLatencies() })
+          for (const k of Object.keys(r.all) as (keyof Latencies)[]) r.all[k].push(...split[k])
           r.p50.push(quantile(lat, 0.5))
           r.p95.push(quantile(lat, 0.95))
           r.p99.push(quantile(lat, 0.99))
-          r.all.push(...lat)
           r.missed += probes - lat.length
           progress(
             WHAT,
@@ -497,12 +488,14 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
         fmtSummary(summarise(r.p50), 1),
         fmtSummary(summarise(r.p95), 1),
         fmtSummary(summarise(r.p99), 1),
-        fmt(Math.max(...r.all), 1),
-        `${r.all.length}/${r.all.length + r.missed}`,
+        fmt(Math.max(...r.all.total), 1),
+        `${r.all.total.length}/${r.all.total.length + r.missed}`,
       ]),
     )
-    const p50p95p99 = (v: number[]) =>
-      [0.5, 0.95, 0.99].map((q) => fmt(quantile(v, q), 1)).join(' / ')
+    const p50p95p99 = (v: readonly number[]) =>
+      Object.values(quantiles(v))
+        .map((x) => fmt(x, 1))
+        .join(' / ')
     printTable(
       "Where the time goes (ms, p50 / p95 / p99, all probes of all repeats): publish → the broker's PUBACK of the closing batch; PUBACK → visible, split at ingest's announcement as a subscriber beside the API hears it (before: ingest's queue, intake and commit; after: the API and its WebSocket)",
       [
@@ -514,10 +507,10 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
       ],
       Object.entries(results).map(([name, r]) => [
         name,
-        p50p95p99(r.toAck),
-        p50p95p99(r.afterAck),
-        p50p95p99(r.ackToAnnounced),
-        p50p95p99(r.announcedToVisible),
+        p50p95p99(r.all.toAck),
+        p50p95p99(r.all.afterAck),
+        p50p95p99(r.all.ackToAnnounced),
+        p50p95p99(r.all.announcedToVisible),
       ]),
     )
     printNote(
@@ -548,29 +541,13 @@ export async function runLatency(ctx: BenchContext): Promise<BenchResult> {
             p50Ms: summarise(r.p50),
             p95Ms: summarise(r.p95),
             p99Ms: summarise(r.p99),
-            maxMs: Math.max(...r.all),
-            probesSeen: r.all.length,
+            maxMs: Math.max(...r.all.total),
+            probesSeen: r.all.total.length,
             probesMissed: r.missed,
-            toPubackMs: {
-              p50: quantile(r.toAck, 0.5),
-              p95: quantile(r.toAck, 0.95),
-              p99: quantile(r.toAck, 0.99),
-            },
-            pubackToVisibleMs: {
-              p50: quantile(r.afterAck, 0.5),
-              p95: quantile(r.afterAck, 0.95),
-              p99: quantile(r.afterAck, 0.99),
-            },
-            pubackToAnnouncedMs: {
-              p50: quantile(r.ackToAnnounced, 0.5),
-              p95: quantile(r.ackToAnnounced, 0.95),
-              p99: quantile(r.ackToAnnounced, 0.99),
-            },
-            announcedToVisibleMs: {
-              p50: quantile(r.announcedToVisible, 0.5),
-              p95: quantile(r.announcedToVisible, 0.95),
-              p99: quantile(r.announcedToVisible, 0.99),
-            },
+            toPubackMs: quantiles(r.all.toAck),
+            pubackToVisibleMs: quantiles(r.all.afterAck),
+            pubackToAnnouncedMs: quantiles(r.all.ackToAnnounced),
+            announcedToVisibleMs: quantiles(r.all.announcedToVisible),
           },
         ]),
       ),

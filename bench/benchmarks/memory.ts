@@ -190,11 +190,14 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
     }),
   )
   printNote(`heap per additional active device (10 k → 100 k): ${fmtSummary(perDevice)} B`)
+  // What else shapes the child's memory: its node flags and glibc's malloc settings.
+  const childFlags = process.env.BENCH_CHILD_FLAGS ?? ''
+  const mallocEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')),
+  )
   const flags = [
-    process.env.BENCH_CHILD_FLAGS,
-    ...Object.entries(process.env)
-      .filter(([k]) => k.startsWith('MALLOC_'))
-      .map(([k, v]) => `${k}=${v ?? ''}`),
+    childFlags,
+    ...Object.entries(mallocEnv).map(([k, v]) => `${k}=${v ?? ''}`),
   ].filter(Boolean)
   printNote(`child node flags and malloc settings: ${flags.length ? flags.join(' ') : 'none'}`)
   printNote(
@@ -209,11 +212,8 @@ export async function runMemory(ctx: BenchContext): Promise<BenchResult> {
       levels,
       gcExposed,
       child: childCompiled ? 'compiled (esbuild bundle)' : 'tsx',
-      // What else shapes the child's memory: its node flags and glibc's malloc settings.
-      childFlags: process.env.BENCH_CHILD_FLAGS ?? '',
-      mallocEnv: Object.fromEntries(
-        Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')),
-      ),
+      childFlags,
+      mallocEnv,
       transitGapS: GAP_MS / 1000,
       database: stack.kind,
     },
